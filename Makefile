@@ -1,0 +1,40 @@
+# Two commands on a fresh machine with Python 3.11+, pip and make:
+#   make demo    run the demo
+#   make test    run the whole test suite (slow integration tests included)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("agent-anatomy needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(BIN)/python examples/quickstart.py
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(INSTALLED)
+	$(BIN)/python -m pytest -q -m 'not slow'
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/bench_decorators.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

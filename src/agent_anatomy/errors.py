@@ -1,0 +1,74 @@
+"""The exceptions agent-anatomy raises, one hierarchy under one base.
+
+::
+
+    AgentAnatomyError
+    ├── ConfigurationError (also ValueError)       bad argument or OTEL_* value given to configure()
+    ├── MissingDependencyError (also ImportError)  an optional extra is not installed
+    ├── SourceError                                 a trace source (file, URL) cannot be read
+    ├── TraceNotFoundError (also LookupError)       no trace with that id, or none recorded yet
+    └── SimulatorError                              the simulated Anthropic server failed to start or run
+
+Misuse errors subclass the builtin they resemble, so ``except ValueError`` keeps working for code
+that does not know this package. Each carries its context as attributes as well as in its message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentAnatomyError",
+    "ConfigurationError",
+    "MissingDependencyError",
+    "SimulatorError",
+    "SourceError",
+    "TraceNotFoundError",
+]
+
+
+class AgentAnatomyError(Exception):
+    """Base of every exception raised by agent-anatomy."""
+
+
+class ConfigurationError(AgentAnatomyError, ValueError):
+    """A setting given to ``configure()`` (as an argument or an ``OTEL_*`` variable) is not valid.
+
+    ``setting`` names the argument or variable, ``value`` is what was given.
+    """
+
+    def __init__(self, message: str, *, setting: str, value: object) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.value = value
+
+
+class MissingDependencyError(AgentAnatomyError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names the install command."""
+
+    def __init__(self, feature: str, *, extra: str, module: str) -> None:
+        super().__init__(
+            f"{feature} needs the {module!r} package, which is not installed. "
+            f"Install it with: pip install 'agent-anatomy[{extra}]'"
+        )
+        self.feature = feature
+        self.extra = extra
+        self.module = module
+
+
+class SourceError(AgentAnatomyError):
+    """A trace source cannot be read. ``source`` is the path or URL."""
+
+    def __init__(self, message: str, *, source: str) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class TraceNotFoundError(AgentAnatomyError, LookupError):
+    """No trace with ``trace_id`` (``None`` when no trace has been recorded at all)."""
+
+    def __init__(self, message: str, *, trace_id: str | None = None) -> None:
+        super().__init__(message)
+        self.trace_id = trace_id
+
+
+class SimulatorError(AgentAnatomyError):
+    """The simulated Anthropic API server failed to start or stopped unexpectedly."""

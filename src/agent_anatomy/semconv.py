@@ -1,0 +1,109 @@
+"""Every span, attribute, event and metric name that agent-anatomy writes or reads.
+
+The GenAI names follow the semantic conventions as released in opentelemetry-util-genai 1.3b0; the
+``anatomy.*`` names are the project's own. Nothing else in the package spells a name string, so a
+convention change is a change to this file alone.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- instrumentation scope -------------------------------------------------------------------------
+
+INSTRUMENTATION_SCOPE: Final = "agent_anatomy"
+
+# --- gen_ai.operation.name values, which are also the first word of span names ----------------------
+
+OPERATION_CHAT: Final = "chat"
+OPERATION_EXECUTE_TOOL: Final = "execute_tool"
+OPERATION_INVOKE_AGENT: Final = "invoke_agent"
+OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OPERATION_STEP: Final = "step"
+"""Not a GenAI operation: the project's name for one step of an agent (``@step``)."""
+
+PROVIDER_ANTHROPIC: Final = "anthropic"
+
+# --- GenAI attributes ----------------------------------------------------------------------------------
+
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_DESCRIPTION: Final = "gen_ai.agent.description"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+"""Opt-in content: written only when content capture is on."""
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+"""Opt-in content: written only when content capture is on."""
+
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+"""Seconds from the request to the first content chunk."""
+
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+"""Includes cache read and cache write tokens."""
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+
+# --- general attributes ---------------------------------------------------------------------------------
+
+ERROR_TYPE: Final = "error.type"
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
+SERVICE_NAME: Final = "service.name"
+
+# --- the project's own attributes ---------------------------------------------------------------------
+
+ANATOMY_STEP_NAME: Final = "anatomy.step.name"
+ANATOMY_STEP_TYPE: Final = "anatomy.step.type"
+"""What kind of work a step does (``routing``, ``extraction``, ``summarisation``...), free text."""
+ANATOMY_DESCRIPTION: Final = "anatomy.description"
+"""Description of a step or workflow (agents and tools have GenAI attributes for it)."""
+ANATOMY_INPUT: Final = "anatomy.input"
+"""Opt-in content: arguments of an agent, step or workflow, as JSON."""
+ANATOMY_OUTPUT: Final = "anatomy.output"
+"""Opt-in content: return value of an agent, step or workflow, as JSON."""
+ANATOMY_TOOL_SIDE_EFFECTS: Final = "anatomy.tool.side_effects"
+ANATOMY_GENERATOR_END: Final = "anatomy.generator.end"
+"""How a traced generator ended; one of the ``GENERATOR_END_*`` values."""
+
+GENERATOR_END_EXHAUSTED: Final = "exhausted"
+GENERATOR_END_CLOSED: Final = "closed"
+GENERATOR_END_ERROR: Final = "error"
+
+# --- metrics ---------------------------------------------------------------------------------------------
+
+METRIC_CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+METRIC_CLIENT_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+
+# --- resource attributes ---------------------------------------------------------------------------------
+
+DEFAULT_SERVICE_NAME: Final = "agent-anatomy"
+"""Used when neither ``configure(service_name=...)`` nor ``OTEL_SERVICE_NAME`` names the service."""
+
+
+def span_name(operation: str, target: str | None) -> str:
+    """``{operation} {target}``, the GenAI span-name shape; the bare operation when there is no target."""
+    return f"{operation} {target}" if target else operation

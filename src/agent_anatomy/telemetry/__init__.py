@@ -1,0 +1,21 @@
+"""Setup layer: ``configure()``, exporters, and the in-process span recorder."""
+
+from ._configure import Telemetry, active_telemetry, configure
+from ._runtime import last_trace, trace_spans
+from ._settings import EXPORTER_CHOICES, PROTOCOL_CHOICES, SAMPLER_CHOICES, ExporterArg
+from .jsonl import JsonlSpanExporter
+from .recorder import SpanRecorder
+
+__all__ = [
+    "EXPORTER_CHOICES",
+    "PROTOCOL_CHOICES",
+    "SAMPLER_CHOICES",
+    "ExporterArg",
+    "JsonlSpanExporter",
+    "SpanRecorder",
+    "Telemetry",
+    "active_telemetry",
+    "configure",
+    "last_trace",
+    "trace_spans",
+]

@@ -1,0 +1,119 @@
+"""The lifecycle of one traced operation: start a span, make it current, suspend it, end it once.
+
+Every traced thing (a decorated function, a ``span()`` block, later an LLM call or a stream) is an
+``Invocation``. All of it is synchronous and I/O-free, so the sync and async wrappers around it differ
+only in how they call the user's code. The context token is never held across a hand-back to the
+caller: a generator's span is made current around each step only, so no "Failed to detach context"
+can happen when a generator is resumed or closed from another context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import Token
+from typing import Final
+
+from opentelemetry.context import Context, attach, detach
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.util.types import AttributeValue
+
+from .. import semconv
+from ..telemetry import _runtime
+
+__all__ = ["Invocation", "fq_exception_type"]
+
+_NON_ERRORS: Final = (GeneratorExit,)
+"""Closing a generator early is a normal end, not a failure."""
+
+
+def fq_exception_type(exc: BaseException) -> str:
+    """The exception's fully qualified type, as the SDK's exception event spells it (builtins bare)."""
+    exc_type = type(exc)
+    module = exc_type.__module__
+    if module and module != "builtins":
+        return f"{module}.{exc_type.__qualname__}"
+    return exc_type.__qualname__
+
+
+class Invocation:
+    """One span from start to a single end, with its context attached only while its code runs."""
+
+    __slots__ = ("_context", "_finished", "_token", "span")
+
+    def __init__(self, span: Span, parent: Context | None = None, *, attach_now: bool = True) -> None:
+        self.span = span
+        self._context = set_span_in_context(span, parent)
+        self._finished = False
+        self._token: Token[Context] | None = attach(self._context) if attach_now else None
+
+    @classmethod
+    def start(
+        cls,
+        name: str,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        parent: Context | None = None,
+        attach_now: bool = True,
+    ) -> Invocation:
+        span = _runtime.get_tracer().start_span(name, context=parent, kind=kind, attributes=attributes)
+        return cls(span, parent, attach_now=attach_now)
+
+    @property
+    def context(self) -> Context:
+        """The context in which this invocation's span is current."""
+        return self._context
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def enter(self) -> Token[Context]:
+        """Make the span current for one step of the operation; pair with ``leave`` in the same context."""
+        return attach(self._context)
+
+    @staticmethod
+    def leave(token: Token[Context]) -> None:
+        detach(token)
+
+    def suspend(self) -> None:
+        """Restore the caller's context while the operation is still running (handing back a stream)."""
+        token, self._token = self._token, None
+        if token is not None:
+            detach(token)
+
+    def stop(self, attributes: Mapping[str, AttributeValue] | None = None) -> None:
+        """End successfully, adding ``attributes`` first. Later calls are no-ops."""
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            if attributes:
+                self.span.set_attributes(attributes)
+        finally:
+            self._end()
+
+    def fail(self, exc: BaseException, attributes: Mapping[str, AttributeValue] | None = None) -> None:
+        """End with the exception recorded (status ERROR, ``error.type``, exception event)."""
+        if self._finished:
+            return
+        if isinstance(exc, _NON_ERRORS):
+            self.stop(attributes)
+            return
+        self._finished = True
+        span = self.span
+        try:
+            if attributes:
+                span.set_attributes(attributes)
+            if span.is_recording():
+                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                span.set_attribute(semconv.ERROR_TYPE, fq_exception_type(exc))
+                span.record_exception(exc)
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        try:
+            self.suspend()
+        finally:
+            self.span.end()

@@ -1,0 +1,274 @@
+"""configure(): exporters, providers it respects, idempotence, disabled mode, bounded flush and shutdown."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import agent_anatomy as aa
+from agent_anatomy import semconv
+from tests._receivers import GrpcReceiver, HttpReceiver, SilentPort, closed_port
+
+
+@aa.tool
+def lookup(key: str) -> str:
+    return key
+
+
+@aa.agent
+def run_agent() -> str:
+    return lookup("a") + lookup("b")
+
+
+def _names(spans) -> list[str]:
+    return sorted(span.name for span in spans)
+
+
+EXPECTED = ["execute_tool lookup", "execute_tool lookup", "invoke_agent run_agent"]
+
+
+# --- memory, console, jsonl, custom ----------------------------------------------------------------------
+
+
+def test_memory_exporter_and_recorder(otel_globals: None) -> None:
+    handle = aa.configure(exporter="memory", service_name="support-bot")
+    run_agent()
+    assert _names(handle.finished_spans()) == EXPECTED
+    assert _names(aa.last_trace()) == EXPECTED
+    resource = handle.finished_spans()[0].resource
+    assert resource.attributes[semconv.SERVICE_NAME] == "support-bot"
+    assert handle.enabled and handle.recorder is not None
+    assert trace.get_tracer_provider() is handle.tracer_provider, "no provider was set: ours becomes global"
+    assert metrics.get_meter_provider() is handle.meter_provider
+    assert handle.metric_reader is not None
+
+
+def test_finished_spans_without_memory_exporter_is_a_clear_error() -> None:
+    handle = aa.configure(exporter="none", tracer_provider=TracerProvider())
+    with pytest.raises(aa.ConfigurationError, match=r"configure\(exporter='memory'\)"):
+        handle.finished_spans()
+
+
+def test_console_exporter_prints_spans(capsys: pytest.CaptureFixture[str]) -> None:
+    handle = aa.configure(exporter="console", tracer_provider=TracerProvider(), metrics=False)
+    run_agent()
+    handle.shutdown()
+    out = capsys.readouterr().out
+    assert out.count('"name": "execute_tool lookup"') == 2
+    assert '"name": "invoke_agent run_agent"' in out
+
+
+def test_jsonl_and_custom_exporters_together(tmp_path: Path) -> None:
+    path = tmp_path / "spans.jsonl"
+    custom = InMemorySpanExporter()
+    handle = aa.configure(exporter=[f"jsonl:{path}", custom], tracer_provider=TracerProvider())
+    run_agent()
+    assert handle.force_flush(timeout_s=5)
+    lines = path.read_text().splitlines()
+    names = [json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] for line in lines]
+    assert sorted(names) == EXPECTED
+    assert _names(custom.get_finished_spans()) == EXPECTED
+
+
+def test_jsonl_with_an_unwritable_path_fails_at_configure(tmp_path: Path) -> None:
+    with pytest.raises(aa.ConfigurationError, match="cannot open the file for appending"):
+        aa.configure(exporter=f"jsonl:{tmp_path}/missing-dir/spans.jsonl", tracer_provider=TracerProvider())
+
+
+def test_bad_arguments_raise_value_errors() -> None:
+    with pytest.raises(ValueError, match="choose from otlp, console, jsonl:PATH, memory, none"):
+        aa.configure(exporter="jaeger")
+    with pytest.raises(ValueError, match="choose from grpc, http/protobuf"):
+        aa.configure(exporter="otlp", protocol="udp")
+    with pytest.raises(aa.ConfigurationError, match=r"tracer_provider must be an opentelemetry\.sdk\.trace"):
+        aa.configure(exporter="memory", tracer_provider=trace.NoOpTracerProvider())  # type: ignore[arg-type]
+
+
+# --- providers and idempotence ------------------------------------------------------------------------------
+
+
+def test_existing_tracer_provider_is_kept_and_gets_our_processors(
+    otel_globals: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    theirs = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(theirs))
+    trace.set_tracer_provider(provider)
+    with caplog.at_level(logging.WARNING):
+        handle = aa.configure(exporter="memory", service_name="ignored")
+    assert handle.tracer_provider is provider
+    assert trace.get_tracer_provider() is provider
+    assert "already set a TracerProvider" in caplog.text
+    run_agent()
+    assert _names(theirs.get_finished_spans()) == EXPECTED, "the application's exporter still gets every span"
+    assert _names(handle.finished_spans()) == EXPECTED
+
+
+def test_configure_twice_does_not_double_export(otel_globals: None) -> None:
+    shared = InMemorySpanExporter()
+    first = aa.configure(exporter=["memory", shared])
+    second = aa.configure(exporter=["memory", shared])
+    assert first.tracer_provider is second.tracer_provider
+    run_agent()
+    assert first.finished_spans() == []
+    assert _names(second.finished_spans()) == EXPECTED
+    assert second.force_flush()
+    assert _names(shared.get_finished_spans()) == EXPECTED, "each span once, and the reused exporter still works"
+    assert "retired" not in repr(second)
+    assert repr(first).startswith("<Telemetry shut down")
+
+
+def test_reconfigure_on_another_provider_retires_the_first() -> None:
+    first = aa.configure(exporter="memory", tracer_provider=TracerProvider())
+    second = aa.configure(exporter="memory", tracer_provider=TracerProvider())
+    run_agent()
+    assert first.finished_spans() == []
+    assert _names(second.finished_spans()) == EXPECTED
+
+
+def test_sdk_disabled(monkeypatch: pytest.MonkeyPatch, otel_globals: None) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    handle = aa.configure(exporter="memory")
+    assert not handle.enabled
+    assert run_agent() == "ab"
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider), "nothing global was set"
+    with pytest.raises(aa.TraceNotFoundError):
+        aa.last_trace()
+    assert handle.shutdown() is True
+
+
+def test_explicit_providers_leave_globals_alone(otel_globals: None) -> None:
+    provider, meter_provider = TracerProvider(), MeterProvider()
+    handle = aa.configure(exporter="memory", tracer_provider=provider, meter_provider=meter_provider)
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    assert handle.meter_provider is meter_provider
+    run_agent()
+    assert _names(handle.finished_spans()) == EXPECTED
+
+
+def test_sampler_argument_applies_to_our_provider(otel_globals: None) -> None:
+    handle = aa.configure(exporter="memory", sampler="always_off")
+    run_agent()
+    assert handle.finished_spans() == []
+
+
+def test_context_manager_shuts_down() -> None:
+    with aa.configure(exporter="memory", tracer_provider=TracerProvider()) as handle:
+        run_agent()
+    run_agent()
+    assert len(handle.finished_spans()) == 3, "spans after shutdown are not exported"
+
+
+# --- OTLP export to local receivers ---------------------------------------------------------------------------
+
+
+def test_otlp_grpc_export_with_headers(otel_globals: None) -> None:
+    receiver = GrpcReceiver()
+    try:
+        handle = aa.configure(
+            exporter="otlp",
+            endpoint=receiver.endpoint,
+            headers={"x-team": "agents"},
+            service_name="grpc-test",
+            metrics=False,
+        )
+        run_agent()
+        assert handle.force_flush(timeout_s=10)
+        assert receiver.received.event.wait(5)
+        assert sorted(receiver.received.span_names) == EXPECTED
+        assert receiver.received.headers[0]["x-team"] == "agents"
+        assert receiver.received.resources[0]["service.name"] == "grpc-test"
+    finally:
+        receiver.stop()
+
+
+def test_otlp_http_export_from_environment(monkeypatch: pytest.MonkeyPatch, otel_globals: None) -> None:
+    receiver = HttpReceiver()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "api-key=secret%20value")
+        monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
+        handle = aa.configure(metrics=False)
+        assert handle.settings.traces_endpoint == f"{receiver.base}/v1/traces"
+        run_agent()
+        assert handle.force_flush(timeout_s=10)
+        assert sorted(receiver.received.span_names) == EXPECTED
+        assert receiver.received.headers[0]["api-key"] == "secret value"
+        assert receiver.received.resources[0]["service.name"] == "from-env"
+    finally:
+        receiver.stop()
+
+
+# --- a dead exporter never stalls the program ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+@pytest.mark.parametrize("endpoint_kind", ["refused", "silent"])
+def test_shutdown_and_flush_are_bounded_with_a_dead_endpoint(protocol: str, endpoint_kind: str) -> None:
+    silent = SilentPort() if endpoint_kind == "silent" else None
+    endpoint = silent.endpoint if silent else f"http://127.0.0.1:{closed_port()}"
+    try:
+        handle = aa.configure(
+            exporter="otlp",
+            endpoint=endpoint,
+            protocol=protocol,
+            tracer_provider=TracerProvider(),
+            metrics=False,
+        )
+        started = time.monotonic()
+        for _ in range(20):
+            assert run_agent() == "ab"
+        assert time.monotonic() - started < 1.0, "exporting is off the application's thread"
+        started = time.monotonic()
+        handle.force_flush(timeout_s=0.5)
+        assert time.monotonic() - started < 1.5
+        started = time.monotonic()
+        handle.shutdown(timeout_s=1.0)
+        assert time.monotonic() - started < 2.0
+    finally:
+        if silent:
+            silent.stop()
+
+
+def test_exit_is_bounded_with_a_dead_endpoint(tmp_path: Path) -> None:
+    """configure() registers a bounded shutdown at exit; the SDK's own 30 s exit flush is not used."""
+    silent = SilentPort()
+    script = tmp_path / "app.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import agent_anatomy as aa
+            aa.configure(exporter="otlp", endpoint="{silent.endpoint}", shutdown_timeout_s=1.0)
+
+            @aa.tool
+            def work():
+                return 1
+
+            for _ in range(50):
+                work()
+            print("done")
+            """
+        )
+    )
+    try:
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        silent.stop()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "done"
+    assert elapsed < 8.0, f"exit took {elapsed:.1f} s"
