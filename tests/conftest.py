@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.util._once import Once
 
 import agent_anatomy as aa
+from agent_anatomy.sim import SimProfile, SimServer
 from agent_anatomy.telemetry import _configure, _runtime
 
 
@@ -34,6 +35,7 @@ def reset_agent_anatomy() -> Iterator[None]:
         handle.shutdown(timeout_s=2.0)
     _configure._active = None
     _runtime.reset()
+    aa.uninstrument_anthropic()
 
 
 def _reset_otel_globals() -> None:
@@ -84,6 +86,13 @@ def make_traced(**configure_kwargs: object) -> Traced:
         **configure_kwargs,  # type: ignore[arg-type]
     )
     return Traced(handle, provider, reader)
+
+
+@pytest.fixture(scope="session")
+def sim() -> Iterator[SimServer]:
+    """The simulated Anthropic API on 127.0.0.1, shared by the session (latency is injected per request)."""
+    with SimServer(SimProfile(seed=7)) as server:
+        yield server
 
 
 @pytest.fixture

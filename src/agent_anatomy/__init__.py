@@ -13,19 +13,23 @@ from .errors import (
 )
 from .telemetry import JsonlSpanExporter, SpanRecorder, Telemetry, configure, last_trace, trace_spans
 from .tracing import (
+    AnthropicInstrumentor,
     ContextThreadPoolExecutor,
     ToolInfo,
     agent,
     bind_context,
+    instrument_anthropic,
     span,
     step,
     tool,
     tool_info,
+    uninstrument_anthropic,
     workflow,
 )
 
 __all__ = [
     "AgentAnatomyError",
+    "AnthropicInstrumentor",
     "ConfigurationError",
     "ContextThreadPoolExecutor",
     "JsonlSpanExporter",
@@ -40,6 +44,7 @@ __all__ = [
     "agent",
     "bind_context",
     "configure",
+    "instrument_anthropic",
     "last_trace",
     "semconv",
     "span",
@@ -47,5 +52,6 @@ __all__ = [
     "tool",
     "tool_info",
     "trace_spans",
+    "uninstrument_anthropic",
     "workflow",
 ]

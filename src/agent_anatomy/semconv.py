@@ -44,9 +44,6 @@ GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 
 GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
 GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
-GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
-GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
-GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
 GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
 GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
@@ -69,6 +66,7 @@ GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
 # --- general attributes ---------------------------------------------------------------------------------
 
 ERROR_TYPE: Final = "error.type"
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 SERVICE_NAME: Final = "service.name"
@@ -88,6 +86,28 @@ ANATOMY_TOOL_SIDE_EFFECTS: Final = "anatomy.tool.side_effects"
 ANATOMY_GENERATOR_END: Final = "anatomy.generator.end"
 """How a traced generator ended; one of the ``GENERATOR_END_*`` values."""
 
+ANATOMY_LLM_API: Final = "anatomy.llm.api"
+"""Which SDK method made the call: ``messages.create``, ``messages.stream``, ``beta.messages.create``..."""
+ANATOMY_LLM_TIME_TO_HEADERS: Final = "anatomy.llm.time_to_headers"
+"""Seconds from the request to its response headers (streams only: a plain call reads the body first)."""
+ANATOMY_LLM_GENERATION_TIME: Final = "anatomy.llm.generation_time"
+"""Seconds from the first content token to the end of the stream."""
+ANATOMY_LLM_OUTPUT_TOKENS_PER_SECOND: Final = "anatomy.llm.output_tokens_per_second"
+ANATOMY_STREAM_END: Final = "anatomy.stream.end"
+"""How a streamed LLM call ended; one of the ``STREAM_END_*`` values."""
+
+STREAM_END_COMPLETED: Final = "completed"
+STREAM_END_CLOSED: Final = "closed"
+"""Closed before the end: ``close()``, ``break`` then close, or leaving a ``with`` block early."""
+STREAM_END_ABANDONED: Final = "abandoned"
+"""Dropped unread and garbage collected."""
+STREAM_END_ERROR: Final = "error"
+STREAM_END_UNOBSERVED: Final = "unobserved"
+"""A raw streamed response (``with_raw_response`` / ``with_streaming_response``): the span ends at headers."""
+
+EVENT_FIRST_TOKEN: Final = "anatomy.first_token"
+"""Span event at the moment the first content delta of a stream arrived."""
+
 GENERATOR_END_EXHAUSTED: Final = "exhausted"
 GENERATOR_END_CLOSED: Final = "closed"
 GENERATOR_END_ERROR: Final = "error"
@@ -98,10 +118,8 @@ METRIC_CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_CLIENT_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 
-# --- resource attributes ---------------------------------------------------------------------------------
-
-DEFAULT_SERVICE_NAME: Final = "agent-anatomy"
-"""Used when neither ``configure(service_name=...)`` nor ``OTEL_SERVICE_NAME`` names the service."""
+TOKEN_TYPE_INPUT: Final = "input"
+TOKEN_TYPE_OUTPUT: Final = "output"
 
 
 def span_name(operation: str, target: str | None) -> str:

@@ -173,12 +173,15 @@ def configure(
     max_queue_size: int | None = None,
     max_export_batch_size: int | None = None,
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
+    instrument: bool = True,
 ) -> Telemetry:
     """Set up tracing (and GenAI metrics) for agent-anatomy and the application, in one call.
 
     Arguments left as None come from the ``OTEL_*`` environment, then from the OTel SDK's defaults
     (OTLP over gRPC to localhost:4317). A TracerProvider the application already installed is kept and
     gets our processors; a second call replaces the first one's exporters rather than adding to them.
+    With ``instrument=True`` (the default) the anthropic SDK is instrumented too, unless
+    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` lists ``anthropic``.
     ``OTEL_SDK_DISABLED=true`` makes this a no-op that returns a disabled handle. Invalid values raise
     ``ConfigurationError`` (a ``ValueError``) naming the setting and the accepted values.
     """
@@ -196,6 +199,7 @@ def configure(
         metrics=metrics,
         max_queue_size=max_queue_size,
         max_export_batch_size=max_export_batch_size,
+        instrument=instrument,
     )
     if tracer_provider is not None and not isinstance(tracer_provider, SdkTracerProvider):
         raise ConfigurationError(
@@ -216,6 +220,7 @@ def configure(
             previous._retire(*retired)
         _active = handle
         _register_atexit()
+    _runtime.run_configure_hooks(settings)
     return handle
 
 

@@ -8,6 +8,7 @@ providers (so spans follow whatever provider the application sets) and content c
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Meter, MeterProvider
@@ -17,7 +18,7 @@ from opentelemetry.trace import Tracer, TracerProvider
 from .. import semconv
 from .._version import __version__
 from ..errors import ConfigurationError, TraceNotFoundError
-from ._settings import capture_content_from_env
+from ._settings import Settings, capture_content_from_env
 from .recorder import SpanRecorder
 
 _logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ _recorder: SpanRecorder | None = None
 _capture_content: bool | None = None
 _tracer: Tracer | None = None
 _meter: Meter | None = None
+_configure_hooks: list[Callable[[Settings], None]] = []
 
 
 def install(
@@ -42,6 +44,21 @@ def install(
     _tracer_provider, _meter_provider = tracer_provider, meter_provider
     _recorder, _capture_content = recorder, capture_content
     _tracer = _meter = None
+
+
+def register_configure_hook(hook: Callable[[Settings], None]) -> None:
+    """Have ``configure()`` call ``hook(settings)`` after it installed everything (upper layers register here)."""
+    if hook not in _configure_hooks:
+        _configure_hooks.append(hook)
+
+
+def run_configure_hooks(settings: Settings) -> None:
+    """Call every registered hook; one that raises is logged and never breaks ``configure()``."""
+    for hook in list(_configure_hooks):
+        try:
+            hook(settings)
+        except Exception:
+            _logger.warning("agent-anatomy: configure hook %r failed", hook, exc_info=True)
 
 
 def reset() -> None:

@@ -86,6 +86,8 @@ class Settings:
     metrics: bool
     max_queue_size: int | None
     max_export_batch_size: int | None
+    instrument: bool = True
+    """Instrument the anthropic SDK as part of ``configure()``."""
 
     @property
     def exports_otlp(self) -> bool:
@@ -297,6 +299,7 @@ def resolve(
     metrics: bool | None,
     max_queue_size: int | None,
     max_export_batch_size: int | None,
+    instrument: bool = True,
 ) -> Settings:
     """Merge the arguments of ``configure()`` with the environment; raise ConfigurationError on bad values."""
     disabled = parse_bool_flag(os.environ.get(OTEL_SDK_DISABLED, ""), setting=OTEL_SDK_DISABLED)
@@ -323,4 +326,5 @@ def resolve(
         metrics=metrics,
         max_queue_size=_positive(max_queue_size, setting="max_queue_size"),
         max_export_batch_size=_positive(max_export_batch_size, setting="max_export_batch_size"),
+        instrument=instrument,
     )

@@ -93,8 +93,17 @@ class Invocation:
         finally:
             self._end()
 
-    def fail(self, exc: BaseException, attributes: Mapping[str, AttributeValue] | None = None) -> None:
-        """End with the exception recorded (status ERROR, ``error.type``, exception event)."""
+    def fail(
+        self,
+        exc: BaseException,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        """End with the exception recorded (status ERROR, ``error.type``, exception event).
+
+        ``error_type`` replaces the exception's type in ``error.type`` when the caller knows better
+        (the API's ``overloaded_error`` rather than the SDK's exception class).
+        """
         if self._finished:
             return
         if isinstance(exc, _NON_ERRORS):
@@ -107,7 +116,7 @@ class Invocation:
                 span.set_attributes(attributes)
             if span.is_recording():
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-                span.set_attribute(semconv.ERROR_TYPE, fq_exception_type(exc))
+                span.set_attribute(semconv.ERROR_TYPE, error_type or fq_exception_type(exc))
                 span.record_exception(exc)
         finally:
             self._end()

@@ -1,0 +1,353 @@
+"""The simulated Anthropic Messages API: an aiohttp app, and a server you can start in-process.
+
+``make_app()`` gives the aiohttp application (``POST /v1/messages``); ``SimServer`` runs it on a
+background thread with its own event loop, on 127.0.0.1 and a free port by default, for tests and the
+demo; ``agent-anatomy sim`` runs it in the foreground. Events of a stream are written on an absolute
+schedule from the moment the request arrived, so injected latencies hold under concurrent load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Final
+
+from ..errors import MissingDependencyError, SimulatorError
+from .profiles import SimProfile, Timing
+from .protocol import (
+    Block,
+    RequestError,
+    apply_headers,
+    error_body,
+    estimate_tokens,
+    message_body,
+    new_id,
+    sse,
+    stream_events,
+    validate_request,
+)
+from .scenarios import DEFAULT_SCENARIO, Scenario, plan_answer
+
+try:
+    from aiohttp import web
+except ImportError:  # pragma: no cover - exercised only without the extra
+    web = None  # type: ignore[assignment]
+
+__all__ = ["DEFAULT_HOST", "SimServer", "make_app"]
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_HOST: Final = "127.0.0.1"
+
+
+def _require_aiohttp() -> None:
+    if web is None:
+        raise MissingDependencyError("the simulated Anthropic API", extra="sim", module="aiohttp")
+
+
+class _State:
+    """Per-app mutable state: the scenario, prompt-cache prefixes seen, and request counters."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.cache: OrderedDict[str, float] = OrderedDict()
+        self.requests = 0
+        self.in_flight = 0
+
+    def cache_usage(self, body: Mapping[str, Any], input_tokens: int) -> dict[str, int]:
+        """Split input tokens into uncached, cache-write and cache-read as prompt caching would."""
+        prefix = _cached_prefix(body)
+        if prefix is None:
+            return {"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        key = hashlib.sha256(prefix.encode()).hexdigest()
+        prefix_tokens = min(estimate_tokens(prefix), input_tokens)
+        now = time.monotonic()
+        seen = self.cache.get(key)
+        self.cache[key] = now
+        self.cache.move_to_end(key)
+        while len(self.cache) > 1000:
+            self.cache.popitem(last=False)
+        if seen is not None and now - seen < 300:
+            return {
+                "input_tokens": input_tokens - prefix_tokens,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": prefix_tokens,
+            }
+        return {
+            "input_tokens": input_tokens - prefix_tokens,
+            "cache_creation_input_tokens": prefix_tokens,
+            "cache_read_input_tokens": 0,
+        }
+
+
+def _cached_prefix(body: Mapping[str, Any]) -> str | None:
+    """The request up to its last ``cache_control`` breakpoint, serialised; None when it has none."""
+    parts: list[Any] = []
+    last = -1
+    for section in ("tools", "system", "messages"):
+        value = body.get(section)
+        items = value if isinstance(value, list) else ([value] if value else [])
+        for item in items:
+            parts.append(item)
+            if "cache_control" in json.dumps(item):
+                last = len(parts)
+    return json.dumps(parts[:last], sort_keys=True) if last > 0 else None
+
+
+_PROFILE_KEY: Final = web.AppKey("agent_anatomy.profile", SimProfile) if web is not None else None
+_STATE_KEY: Final = web.AppKey("agent_anatomy.state", _State) if web is not None else None
+
+
+def make_app(profile: SimProfile | None = None, scenario: Scenario | None = None) -> web.Application:
+    """The aiohttp application of the simulated API."""
+    _require_aiohttp()
+    app = web.Application(client_max_size=32 * 1024 * 1024)
+    app[_PROFILE_KEY] = profile or SimProfile()
+    app[_STATE_KEY] = _State(scenario or DEFAULT_SCENARIO)
+    app.router.add_post("/v1/messages", _handle_messages)
+    app.router.add_get("/health", _handle_health)
+    return app
+
+
+async def _handle_health(request: web.Request) -> web.Response:
+    state: _State = request.app[_STATE_KEY]
+    return web.json_response({"status": "ok", "requests": state.requests, "in_flight": state.in_flight})
+
+
+def _error_response(status: int, message: str | None, request_id: str) -> web.Response:
+    headers = {"request-id": request_id}
+    if status == 429:
+        headers["retry-after"] = "1"
+    return web.json_response(error_body(status, message, request_id), status=status, headers=headers)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """Everything decided about one request's answer before the first byte goes out."""
+
+    request_id: str
+    received: float
+    """Loop time at which the request arrived: every event is scheduled from here."""
+    timing: Timing
+    model: str
+    blocks: list[Block]
+    stop_reason: str
+    usage: dict[str, int]
+    message_id: str = field(default_factory=lambda: new_id("msg"))
+
+    def body(self) -> dict[str, Any]:
+        return message_body(
+            message_id=self.message_id,
+            model=self.model,
+            blocks=self.blocks,
+            stop_reason=self.stop_reason,
+            usage=self.usage,
+        )
+
+    def events(self) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], bool]], list[dict[str, Any]]]:
+        return stream_events(
+            message_id=self.message_id,
+            model=self.model,
+            blocks=self.blocks,
+            stop_reason=self.stop_reason,
+            usage=self.usage,
+        )
+
+    @property
+    def first_token_at(self) -> float:
+        return self.received + self.timing.ttft_ms / 1000
+
+    @property
+    def generation_s(self) -> float:
+        return self.timing.generation_seconds(self.usage["output_tokens"])
+
+
+async def _handle_messages(request: web.Request) -> web.StreamResponse:
+    received = asyncio.get_running_loop().time()
+    state: _State = request.app[_STATE_KEY]
+    profile: SimProfile = request.app[_PROFILE_KEY]
+    request_id = new_id("req")
+    state.requests += 1
+    state.in_flight += 1
+    try:
+        if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
+            return _error_response(401, "x-api-key header is required", request_id)
+        try:
+            raw = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error_response(400, "request body is not valid JSON", request_id)
+        try:
+            body = validate_request(raw)
+            timing = apply_headers(profile.draw(body["model"]), request.headers)
+        except RequestError as exc:
+            return _error_response(exc.status, exc.message, request_id)
+        if timing.header_delay_ms:
+            await _sleep_until(received + timing.header_delay_ms / 1000)
+        if timing.status is not None:
+            return _error_response(timing.status, None, request_id)
+        rng = random.Random(f"{profile.seed}:{request_id}")
+        blocks, stop_reason, output_tokens = plan_answer(body, state.scenario, timing.output_tokens, rng)
+        input_tokens = estimate_tokens({k: body.get(k) for k in ("system", "tools", "messages")})
+        usage = {**state.cache_usage(body, input_tokens), "output_tokens": output_tokens}
+        answer = _Answer(request_id, received, timing, body["model"], blocks, stop_reason, usage)
+        if body.get("stream"):
+            return await _stream(request, answer)
+        await _sleep_until(answer.first_token_at + answer.generation_s)
+        return web.json_response(answer.body(), headers={"request-id": request_id})
+    finally:
+        state.in_flight -= 1
+
+
+async def _sleep_until(deadline: float) -> None:
+    delay = deadline - asyncio.get_running_loop().time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+async def _stream(request: web.Request, answer: _Answer) -> web.StreamResponse:
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "request-id": answer.request_id,
+        }
+    )
+    await response.prepare(request)
+    try:
+        await _write_events(request, response, answer)
+    except ConnectionError:  # the client went away (closed or abandoned its stream): nothing to send to
+        _logger.debug("sim: client of %s disconnected mid-stream", answer.request_id)
+    return response
+
+
+async def _write_events(request: web.Request, response: web.StreamResponse, answer: _Answer) -> None:
+    """Head at once, each token event on its slot after the first-token time, then the tail."""
+    timing = answer.timing
+    head, body, tail = answer.events()
+    await response.write(b"".join(sse(event) for event in head))
+    per_token = answer.generation_s / (sum(1 for _, paced in body if paced) or 1)
+    sent_tokens = 0
+    stall = 0.0
+    for number, (event, paced) in enumerate(body, start=1):
+        if timing.cut_after_events is not None and number > timing.cut_after_events:
+            _logger.debug("sim: cutting stream %s after %d events", answer.request_id, number - 1)
+            if request.transport is not None:
+                request.transport.abort()
+            return
+        planned = answer.first_token_at + sent_tokens * per_token + stall
+        if timing.stall_ms and number == timing.stall_after_events:
+            # a real pause of stall_ms here, however late the schedule already is
+            stall += max(asyncio.get_running_loop().time() - planned, 0.0) + timing.stall_ms / 1000
+        if paced:
+            await _sleep_until(answer.first_token_at + sent_tokens * per_token + stall)
+            sent_tokens += 1
+        await response.write(sse(event))
+    await _sleep_until(answer.first_token_at + sent_tokens * per_token + stall)
+    await response.write(b"".join(sse(event) for event in tail))
+    await response.write_eof()
+
+
+class SimServer:
+    """Runs the simulated API on a background thread: ``with SimServer() as sim: sim.base_url``.
+
+    Binds 127.0.0.1 on a free port unless told otherwise. ``start()`` returns once the port is
+    listening and raises SimulatorError if it cannot bind.
+    """
+
+    def __init__(
+        self,
+        profile: SimProfile | None = None,
+        scenario: Scenario | None = None,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+    ) -> None:
+        _require_aiohttp()
+        self.profile = profile or SimProfile()
+        self.scenario = scenario or DEFAULT_SCENARIO
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def base_url(self) -> str:
+        """What to give ``anthropic.Anthropic(base_url=...)``."""
+        if not self._ready.is_set():
+            raise SimulatorError("the simulator is not running: call start() or use it as a context manager")
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SimServer:
+        if self._thread is not None:
+            raise SimulatorError("this SimServer was already started; create a new one")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise SimulatorError(f"the simulator cannot listen on {self.host}:{self.port}: {exc.strerror}") from exc
+        self.port = sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, args=(sock,), name="agent-anatomy sim", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise SimulatorError(f"the simulator could not start on {self.host}:{self.port}: {self._error}") from (
+                self._error
+            )
+        if not self._ready.is_set():
+            raise SimulatorError("the simulator did not start within 10 s")
+        return self
+
+    def _run(self, sock: socket.socket) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve(sock))
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._ready.set()
+            return
+        loop.run_forever()
+        loop.run_until_complete(self._cleanup())
+        loop.close()
+
+    async def _serve(self, sock: socket.socket) -> None:
+        self._runner = web.AppRunner(make_app(self.profile, self.scenario), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock, backlog=1024).start()
+        self._ready.set()
+
+    async def _cleanup(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        """Stop serving; open connections are closed. Safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()

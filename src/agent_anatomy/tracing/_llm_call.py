@@ -1,0 +1,292 @@
+"""One LLM call from request to last token: attributes, first-token timing, usage and metrics.
+
+``LLMCall`` is the Invocation of a ``chat {model}`` span. The wrappers and stream proxies report to
+it (headers arrived, an event arrived with its arrival time, the response, an end, an error); it
+owns every attribute, event and metric. All synchronous and I/O-free, and no method raises: a
+failure to extract something is logged once and the user's call goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import timeit
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.trace import Span
+from opentelemetry.util.types import AttributeValue
+
+from .. import semconv
+from ._genai_content import StreamedContent, field, input_messages_json, output_messages_json, system_json
+from ._instruments import Instruments
+from ._invocation import Invocation, fq_exception_type
+
+__all__ = ["LLMCall", "request_attributes"]
+
+_logger = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+def warn_once(where: str) -> None:
+    """Log an instrumentation failure at WARNING the first time it happens at ``where``."""
+    if where not in _warned:
+        _warned.add(where)
+        _logger.warning("agent-anatomy: could not %s; the call is unaffected", where, exc_info=True)
+
+
+def request_attributes(
+    kwargs: Mapping[str, Any], *, api: str, server_address: str | None, server_port: int | None, stream: bool
+) -> dict[str, AttributeValue]:
+    """The span's start attributes, from the call's keyword arguments (never its content)."""
+    model = kwargs.get("model")
+    attributes: dict[str, AttributeValue] = {
+        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
+        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+        semconv.ANATOMY_LLM_API: api,
+        semconv.GEN_AI_REQUEST_STREAM: stream,
+    }
+    if isinstance(model, str):
+        attributes[semconv.GEN_AI_REQUEST_MODEL] = model
+    max_tokens = kwargs.get("max_tokens")
+    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
+        attributes[semconv.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+    stop = kwargs.get("stop_sequences")
+    if isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
+        attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+    if server_address:
+        attributes[semconv.SERVER_ADDRESS] = server_address
+    if server_port:
+        attributes[semconv.SERVER_PORT] = server_port
+    return attributes
+
+
+def api_error_type(exc: BaseException) -> str | None:
+    """The API's own error type (``overloaded_error``...) for an API error, else None (the exception type)."""
+    body = getattr(exc, "body", None)
+    error = field(body, "error") if body is not None else None
+    kind = field(error, "type") if error is not None else None
+    if isinstance(kind, str) and kind:
+        return kind
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return str(status)
+    return None
+
+
+class LLMCall(Invocation):
+    """The lifecycle of one ``chat {model}`` span."""
+
+    __slots__ = (
+        "_capture",
+        "_content",
+        "_first_at",
+        "_headers_at",
+        "_instruments",
+        "_last_at",
+        "_metric_attributes",
+        "_output_tokens",
+        "_response_id",
+        "_response_model",
+        "_start",
+        "_stop_reason",
+        "_stream",
+        "_usage",
+    )
+
+    def __init__(
+        self,
+        span: Span,
+        instruments: Instruments,
+        *,
+        start: float,
+        metric_attributes: dict[str, AttributeValue],
+        capture: bool,
+        stream: bool,
+    ) -> None:
+        super().__init__(span)
+        self._instruments = instruments
+        self._start = start
+        self._metric_attributes = metric_attributes
+        self._capture = capture
+        self._stream = stream
+        self._headers_at: float | None = None
+        self._first_at: float | None = None
+        self._last_at: float | None = None
+        self._response_id: str | None = None
+        self._response_model: str | None = None
+        self._stop_reason: str | None = None
+        self._usage: dict[str, int] = {}
+        self._output_tokens: int | None = None
+        self._content: StreamedContent | None = StreamedContent() if capture and stream else None
+
+    def record_request_content(self, kwargs: Mapping[str, Any]) -> None:
+        """Prompt and system instructions, when content capture is on."""
+        if not self._capture or not self.span.is_recording():
+            return
+        try:
+            self.span.set_attribute(semconv.GEN_AI_INPUT_MESSAGES, input_messages_json(kwargs.get("messages")))
+            if kwargs.get("system"):
+                self.span.set_attribute(semconv.GEN_AI_SYSTEM_INSTRUCTIONS, system_json(kwargs["system"]))
+        except Exception:
+            warn_once("record the prompt on the LLM span")
+
+    # --- what the wrappers and proxies report -------------------------------------------------------
+
+    def on_headers(self) -> None:
+        self._headers_at = timeit.default_timer()
+
+    def on_event(self, event: object, now: float) -> None:
+        """One stream event, stamped ``now`` right after it was read."""
+        try:
+            kind = field(event, "type")
+            if kind == "content_block_delta":
+                if self._first_at is None:
+                    self._first_at = now
+                    if self.span.is_recording():
+                        self.span.add_event(semconv.EVENT_FIRST_TOKEN, timestamp=time.time_ns())
+                if self._content is not None:
+                    self._content.delta(field(event, "index"), field(event, "delta"))
+            elif kind == "message_start":
+                self._take_message(field(event, "message"))
+            elif kind == "message_delta":
+                delta = field(event, "delta")
+                if delta is not None and field(delta, "stop_reason"):
+                    self._stop_reason = field(delta, "stop_reason")
+                self._take_usage(field(event, "usage"))
+            elif kind == "message_stop":
+                self._last_at = now
+            elif kind == "content_block_start" and self._content is not None:
+                self._content.start(field(event, "index"), field(event, "content_block"))
+        except Exception:
+            warn_once("read a stream event for the LLM span")
+
+    def on_response(self, message: object) -> None:
+        """A complete (non-streamed) message, as an SDK model or decoded JSON."""
+        try:
+            self._take_message(message)
+            self._stop_reason = field(message, "stop_reason") or self._stop_reason
+            if self._capture and self.span.is_recording():
+                self.span.set_attribute(
+                    semconv.GEN_AI_OUTPUT_MESSAGES, output_messages_json(field(message, "content"), self._stop_reason)
+                )
+        except Exception:
+            warn_once("read the response for the LLM span")
+
+    def _take_message(self, message: object) -> None:
+        if message is None:
+            return
+        self._response_id = field(message, "id") or self._response_id
+        self._response_model = field(message, "model") or self._response_model
+        self._take_usage(field(message, "usage"))
+
+    def _take_usage(self, usage: object) -> None:
+        if usage is None:
+            return
+        for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+            value = field(usage, name)
+            if isinstance(value, int):
+                self._usage[name] = value
+
+    # --- ends ----------------------------------------------------------------------------------------
+
+    def end(self, how: str | None = None) -> None:
+        """End successfully; ``how`` is the stream-end value for streams (None for a plain call)."""
+        if self.finished:
+            return
+        now = timeit.default_timer()
+        try:
+            attributes = self._response_attributes(now, how)
+            self._record_metrics(now, error=None)
+        except Exception:
+            warn_once("finish the LLM span's attributes")
+            attributes = {}
+        self.stop(attributes)
+
+    def fail(
+        self,
+        exc: BaseException,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        if self.finished:
+            return
+        now = timeit.default_timer()
+        extra: dict[str, AttributeValue] = dict(attributes or {})
+        kind = error_type or api_error_type(exc)
+        try:
+            extra.update(self._response_attributes(now, semconv.STREAM_END_ERROR if self._stream else None))
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int):
+                extra[semconv.HTTP_RESPONSE_STATUS_CODE] = status
+            self._record_metrics(now, error=kind or fq_exception_type(exc))
+        except Exception:
+            warn_once("record the failure on the LLM span")
+        super().fail(exc, extra, kind)
+
+    def abandon(self) -> None:
+        """The stream was garbage collected before it ended."""
+        self.end(semconv.STREAM_END_ABANDONED)
+
+    def _response_attributes(self, now: float, how: str | None) -> dict[str, AttributeValue]:
+        attributes: dict[str, AttributeValue] = {}
+        if how is not None:
+            attributes[semconv.ANATOMY_STREAM_END] = how
+        if self._response_id:
+            attributes[semconv.GEN_AI_RESPONSE_ID] = self._response_id
+        if self._response_model:
+            attributes[semconv.GEN_AI_RESPONSE_MODEL] = self._response_model
+        if self._stop_reason:
+            attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [self._stop_reason]
+        usage = self._usage
+        if usage:
+            cache_read = usage.get("cache_read_input_tokens", 0)
+            cache_write = usage.get("cache_creation_input_tokens", 0)
+            attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] = usage.get("input_tokens", 0) + cache_read + cache_write
+            attributes[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
+            attributes[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = cache_write
+            if "output_tokens" in usage:
+                attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = usage["output_tokens"]
+        if self._headers_at is not None:
+            attributes[semconv.ANATOMY_LLM_TIME_TO_HEADERS] = self._headers_at - self._start
+        if self._first_at is not None:
+            end = self._last_at if self._last_at is not None else now
+            generation = max(end - self._first_at, 0.0)
+            attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_at - self._start
+            attributes[semconv.ANATOMY_LLM_GENERATION_TIME] = generation
+            output = usage.get("output_tokens")
+            if output and generation > 0:
+                attributes[semconv.ANATOMY_LLM_OUTPUT_TOKENS_PER_SECOND] = output / generation
+        if self._content is not None and self.span.is_recording():
+            attributes[semconv.GEN_AI_OUTPUT_MESSAGES] = output_messages_json(
+                self._content.content(), self._stop_reason
+            )
+        return attributes
+
+    def _record_metrics(self, now: float, error: str | None) -> None:
+        metric_attributes = self._metric_attributes
+        if self._response_model:
+            metric_attributes = {**metric_attributes, semconv.GEN_AI_RESPONSE_MODEL: self._response_model}
+        if error:
+            metric_attributes = {**metric_attributes, semconv.ERROR_TYPE: error}
+        context = self.context
+        instruments = self._instruments
+        instruments.operation_duration.record(now - self._start, metric_attributes, context)
+        if self._first_at is not None:
+            instruments.time_to_first_chunk.record(self._first_at - self._start, metric_attributes, context)
+        usage = self._usage
+        if usage:
+            input_total = (
+                usage.get("input_tokens", 0)
+                + usage.get("cache_read_input_tokens", 0)
+                + usage.get("cache_creation_input_tokens", 0)
+            )
+            instruments.token_usage.record(
+                input_total, {**metric_attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT}, context
+            )
+            if "output_tokens" in usage:
+                instruments.token_usage.record(
+                    usage["output_tokens"],
+                    {**metric_attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
+                    context,
+                )

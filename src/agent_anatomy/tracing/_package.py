@@ -1,0 +1,5 @@
+"""Instrumentation metadata, kept apart from code that imports the SDK it instruments."""
+
+from typing import Final
+
+_instruments: Final = ("anthropic >= 2.13, < 3",)

@@ -1,0 +1,301 @@
+"""``AnthropicInstrumentor``: one ``chat {model}`` CLIENT span per Messages API call of the anthropic SDK.
+
+Wraps ``create``, ``parse`` and ``stream`` of ``Messages`` and ``AsyncMessages``, plain and beta, from
+one table (``_instrument`` and ``_uninstrument`` loop over the same rows). Calls made through
+``with_raw_response`` go through the wrapped ``create``. Wrapped calls return exactly what they
+returned before: the SDK's own objects, or a proxy that passes everything through.
+
+The anthropic SDK traces itself by default (``anthropic.messages.create``). So that one call gives one
+LLM span, a client's own tracing is switched off the first time an instrumented call runs on it, and
+restored by ``uninstrument()``; this is the one place that touches the SDK's private state.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import os
+import timeit
+import weakref
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, Final
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import SpanKind, Tracer, TracerProvider
+from opentelemetry.util.types import AttributeValue
+
+from .. import semconv
+from .._version import __version__
+from ..telemetry import _runtime
+from ..telemetry._settings import Settings
+from ._instruments import Instruments
+from ._llm_call import LLMCall, request_attributes, warn_once
+from ._package import _instruments
+from .streams import AsyncStreamManagerProxy, StreamManagerProxy, complete
+
+__all__ = ["AnthropicInstrumentor", "instrument_anthropic", "uninstrument_anthropic"]
+
+_logger = logging.getLogger(__name__)
+
+_RESOURCES: Final = (
+    ("anthropic.resources.messages.messages", "messages"),
+    ("anthropic.resources.beta.messages.messages", "beta.messages"),
+)
+_METHODS: Final = (
+    ("Messages", "create", "create"),
+    ("Messages", "parse", "create"),
+    ("Messages", "stream", "stream"),
+    ("AsyncMessages", "create", "acreate"),
+    ("AsyncMessages", "parse", "acreate"),
+    ("AsyncMessages", "stream", "astream"),
+)
+_DISABLED_INSTRUMENTATIONS_ENV: Final = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
+
+
+# --- the SDK's own spans -------------------------------------------------------------------------------
+
+_silenced: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def silence_sdk_tracing(client: object) -> None:
+    """Switch off the anthropic SDK's built-in span for ``client`` (its lazily made tracer, set to None)."""
+    try:
+        previous = client._lazy_tracer  # type: ignore[attr-defined]
+        if previous is not None:
+            _silenced.setdefault(client, previous)
+            client._lazy_tracer = None  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        warn_once("switch off the anthropic SDK's own spans (the SDK changed); a call may show two LLM spans")
+
+
+def restore_sdk_tracing() -> None:
+    for client, previous in list(_silenced.items()):
+        client._lazy_tracer = previous
+    _silenced.clear()
+
+
+# --- starting calls -------------------------------------------------------------------------------------
+
+
+class _Calls:
+    """Built once per ``instrument()``: where tracer, meter and the content setting come from."""
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        capture_content: bool | None,
+    ) -> None:
+        self._tracer: Tracer | None = (
+            tracer_provider.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__) if tracer_provider else None
+        )
+        self._fixed_instruments = (
+            Instruments(meter_provider.get_meter(semconv.INSTRUMENTATION_SCOPE, __version__))
+            if meter_provider
+            else None
+        )
+        self._instruments: Instruments | None = None
+        self._capture = capture_content
+
+    def _instruments_now(self) -> Instruments:
+        if self._fixed_instruments is not None:
+            return self._fixed_instruments
+        meter = _runtime.get_meter()
+        instruments = self._instruments
+        if instruments is None or instruments.meter is not meter:
+            instruments = self._instruments = Instruments(meter)
+        return instruments
+
+    def begin(self, instance: object, kwargs: Mapping[str, Any], api: str, stream: bool) -> LLMCall | None:
+        """Start the call's span (current until the response or stream is handed back); None to not trace."""
+        if not is_instrumentation_enabled():
+            return None
+        try:
+            client = getattr(instance, "_client", None)
+            if client is not None:
+                silence_sdk_tracing(client)
+            host, port = _server(client)
+            attributes = request_attributes(kwargs, api=api, server_address=host, server_port=port, stream=stream)
+            metric_attributes: dict[str, AttributeValue] = {
+                key: attributes[key]
+                for key in (
+                    semconv.GEN_AI_OPERATION_NAME,
+                    semconv.GEN_AI_PROVIDER_NAME,
+                    semconv.GEN_AI_REQUEST_MODEL,
+                    semconv.SERVER_ADDRESS,
+                    semconv.SERVER_PORT,
+                )
+                if key in attributes
+            }
+            model = kwargs.get("model")
+            tracer = self._tracer or _runtime.get_tracer()
+            capture = _runtime.capture_content() if self._capture is None else self._capture
+            start = timeit.default_timer()
+            span = tracer.start_span(
+                semconv.span_name(semconv.OPERATION_CHAT, model if isinstance(model, str) else None),
+                kind=SpanKind.CLIENT,
+                attributes=attributes,
+            )
+            call = LLMCall(
+                span,
+                self._instruments_now(),
+                start=start,
+                metric_attributes=metric_attributes,
+                capture=capture,
+                stream=stream,
+            )
+        except Exception:
+            warn_once("start the LLM span")
+            return None
+        call.record_request_content(kwargs)
+        return call
+
+
+def _server(client: object) -> tuple[str | None, int | None]:
+    url = getattr(client, "base_url", None)
+    host = getattr(url, "host", None)
+    port = getattr(url, "port", None)
+    if host and not port:
+        port = 443 if getattr(url, "scheme", "https") == "https" else 80
+    return (str(host) if host else None), (int(port) if port else None)
+
+
+# --- the wrappers -----------------------------------------------------------------------------------------
+
+
+def _create(
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    calls: _Calls,
+    api: str,
+) -> Any:
+    call = calls.begin(instance, kwargs, api, stream=bool(kwargs.get("stream")))
+    if call is None:
+        return wrapped(*args, **kwargs)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    return complete(call, result)
+
+
+async def _acreate(
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    calls: _Calls,
+    api: str,
+) -> Any:
+    call = calls.begin(instance, kwargs, api, stream=bool(kwargs.get("stream")))
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    return complete(call, result)
+
+
+def _stream(
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    calls: _Calls,
+    api: str,
+) -> Any:
+    return StreamManagerProxy(wrapped(*args, **kwargs), functools.partial(calls.begin, instance, kwargs, api, True))
+
+
+def _astream(
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    calls: _Calls,
+    api: str,
+) -> Any:
+    manager = wrapped(*args, **kwargs)
+    return AsyncStreamManagerProxy(manager, functools.partial(calls.begin, instance, kwargs, api, True))
+
+
+_WRAPPERS: Final[Mapping[str, Callable[..., Any]]] = {
+    "create": _create,
+    "acreate": _acreate,
+    "stream": _stream,
+    "astream": _astream,
+}
+
+
+def _targets() -> list[tuple[type, str, str, str]]:
+    """(class, method, wrapper kind, api label) for every method the installed SDK has."""
+    targets = []
+    for module_name, prefix in _RESOURCES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for class_name, method, kind in _METHODS:
+            cls = getattr(module, class_name, None)
+            if cls is not None and hasattr(cls, method):
+                targets.append((cls, method, kind, f"{prefix}.{method}"))
+    return targets
+
+
+class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments the anthropic SDK's Messages API.
+
+    ``instrument(tracer_provider=None, meter_provider=None, capture_content=None)``: providers default
+    to the ones ``agent_anatomy.configure()`` set up (or the global ones), and content capture to the
+    configured setting.
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        calls = _Calls(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), kwargs.get("capture_content"))
+        for cls, method, kind, api in _targets():
+            wrapt.wrap_function_wrapper(cls, method, functools.partial(_WRAPPERS[kind], calls=calls, api=api))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for cls, method, _, _ in _targets():
+            unwrap(cls, method)
+        restore_sdk_tracing()
+
+
+def instrument_anthropic(**kwargs: Any) -> AnthropicInstrumentor:
+    """Instrument the anthropic SDK (idempotent). Keyword arguments go to ``AnthropicInstrumentor.instrument``."""
+    instrumentor = AnthropicInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(**kwargs)
+    return instrumentor
+
+
+def uninstrument_anthropic() -> None:
+    """Remove the instrumentation and give clients their own tracing back (idempotent)."""
+    instrumentor = AnthropicInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+
+
+def _on_configure(settings: Settings) -> None:
+    disabled = {name.strip() for name in os.environ.get(_DISABLED_INSTRUMENTATIONS_ENV, "").split(",")}
+    if settings.instrument and not settings.disabled and "anthropic" not in disabled:
+        instrument_anthropic()
+
+
+_runtime.register_configure_hook(_on_configure)

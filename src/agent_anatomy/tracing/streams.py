@@ -1,0 +1,208 @@
+"""Stream proxies that time the first token and always end their LLM span.
+
+The proxies sit on the SDK's raw event stream (``Stream`` / ``AsyncStream`` of raw message events),
+which ``create(stream=True)`` returns and which ``messages.stream()``'s ``MessageStream`` iterates for
+``text_stream``, ``get_final_message()`` and ``until_done()`` alike; so those helpers run unchanged
+and every event is stamped as it arrives. Anything not overridden here reaches the SDK object through
+``wrapt.ObjectProxy``. A span ends on exhaustion, a read error, ``close()``, leaving a ``with`` block,
+or garbage collection of an abandoned stream, and records which in ``anatomy.stream.end``.
+"""
+
+from __future__ import annotations
+
+import timeit
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+import wrapt
+
+from .. import semconv
+from ._llm_call import LLMCall, warn_once
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    ObjectProxy = wrapt.ObjectProxy[Any]
+else:
+    ObjectProxy = wrapt.ObjectProxy
+
+__all__ = ["AsyncStreamManagerProxy", "AsyncStreamProxy", "StreamManagerProxy", "SyncStreamProxy", "complete"]
+
+_timer = timeit.default_timer
+
+
+class _HasRawStream(Protocol):
+    _raw_stream: Any
+
+
+class SyncStreamProxy(ObjectProxy):
+    """A raw event stream whose events are reported to an LLMCall."""
+
+    def __init__(self, stream: Any, call: LLMCall) -> None:
+        super().__init__(stream)
+        self._self_call = call
+
+    def __iter__(self) -> SyncStreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        call = self._self_call
+        try:
+            event = self.__wrapped__.__next__()
+        except StopIteration:
+            call.end(semconv.STREAM_END_COMPLETED)
+            raise
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        call.on_event(event, _timer())
+        return event
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_call.end(semconv.STREAM_END_CLOSED)
+
+    def __enter__(self) -> SyncStreamProxy:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self._self_call.abandon()
+
+
+class AsyncStreamProxy(ObjectProxy):
+    """The async twin of SyncStreamProxy: the same calls, awaited."""
+
+    def __init__(self, stream: Any, call: LLMCall) -> None:
+        super().__init__(stream)
+        self._self_call = call
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        call = self._self_call
+        try:
+            event = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            call.end(semconv.STREAM_END_COMPLETED)
+            raise
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        call.on_event(event, _timer())
+        return event
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_call.end(semconv.STREAM_END_CLOSED)
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __del__(self) -> None:
+        self._self_call.abandon()
+
+
+def adopt_raw_stream(
+    message_stream: _HasRawStream, call: LLMCall, proxy: Callable[[Any, LLMCall], ObjectProxy]
+) -> None:
+    """Put a proxy on the raw event stream a ``MessageStream`` iterates (its one private attribute we touch)."""
+    try:
+        message_stream._raw_stream = proxy(message_stream._raw_stream, call)
+    except AttributeError:
+        warn_once("find the raw event stream of a MessageStream (the SDK changed)")
+        call.end(semconv.STREAM_END_UNOBSERVED)
+        return
+    call.on_headers()
+    call.suspend()
+
+
+class StreamManagerProxy(ObjectProxy):
+    """``messages.stream(...)``'s manager: the span starts at ``__enter__``, as the request does."""
+
+    def __init__(self, manager: Any, begin: Callable[[], LLMCall | None]) -> None:
+        super().__init__(manager)
+        self._self_begin = begin
+
+    def __enter__(self) -> Any:
+        call = self._self_begin()
+        if call is None:
+            return self.__wrapped__.__enter__()
+        try:
+            message_stream = self.__wrapped__.__enter__()
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        adopt_raw_stream(message_stream, call, SyncStreamProxy)
+        return message_stream
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Any:
+        return self.__wrapped__.__exit__(exc_type, exc, tb)
+
+
+class AsyncStreamManagerProxy(ObjectProxy):
+    """The async twin of StreamManagerProxy: ``async with client.messages.stream(...)``."""
+
+    def __init__(self, manager: Any, begin: Callable[[], LLMCall | None]) -> None:
+        super().__init__(manager)
+        self._self_begin = begin
+
+    async def __aenter__(self) -> Any:
+        call = self._self_begin()
+        if call is None:
+            return await self.__wrapped__.__aenter__()
+        try:
+            message_stream = await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        adopt_raw_stream(message_stream, call, AsyncStreamProxy)
+        return message_stream
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Any:
+        return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+
+
+def complete(call: LLMCall, result: Any) -> Any:
+    """What a wrapped ``create`` returns: a proxied stream, or the result after its span ended."""
+    if hasattr(result, "__next__") and hasattr(result, "response"):
+        call.on_headers()
+        call.suspend()
+        return SyncStreamProxy(result, call)
+    if hasattr(result, "__anext__") and hasattr(result, "response"):
+        call.on_headers()
+        call.suspend()
+        return AsyncStreamProxy(result, call)
+    http_response = getattr(result, "http_response", None)
+    if http_response is not None:  # with_raw_response / with_streaming_response
+        call.on_headers()
+        if getattr(http_response, "is_closed", False) and "json" in http_response.headers.get("content-type", ""):
+            try:
+                call.on_response(http_response.json())
+            except Exception:
+                warn_once("decode a raw response for the LLM span")
+            call.end()
+        else:
+            call.end(semconv.STREAM_END_UNOBSERVED)
+        return result
+    call.on_response(result)
+    call.end()
+    return result
