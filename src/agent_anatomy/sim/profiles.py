@@ -12,6 +12,7 @@ import json
 import random
 import threading
 import tomllib
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +28,11 @@ __all__ = [
     "Timing",
     "load_profile",
 ]
+
+
+def seeded_rng(*parts: object) -> random.Random:
+    """A generator seeded by ``parts``, the same in every process (``hash()`` of a str is not)."""
+    return random.Random(zlib.crc32(":".join(map(str, parts)).encode()))
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,7 @@ class SimProfile:
         with self._lock:
             count = self._counts.get(model, 0)
             self._counts[model] = count + 1
-        rng = random.Random(f"{self.seed}:{model}:{count}")
+        rng = seeded_rng(self.seed, model, count)
         profile = self.model_profile(model)
         ttft = rng.uniform(*profile.ttft_ms)
         if profile.tail_probability and rng.random() < profile.tail_probability:

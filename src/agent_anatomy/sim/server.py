@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import random
 import socket
 import threading
 import time
@@ -23,7 +22,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from ..errors import MissingDependencyError, SimulatorError
-from .profiles import SimProfile, Timing
+from .profiles import SimProfile, Timing, seeded_rng
 from .protocol import (
     Block,
     RequestError,
@@ -40,19 +39,14 @@ from .scenarios import DEFAULT_SCENARIO, Scenario, plan_answer
 
 try:
     from aiohttp import web
-except ImportError:  # pragma: no cover - exercised only without the extra
-    web = None  # type: ignore[assignment]
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise MissingDependencyError("the simulated Anthropic API", extra="sim", module="aiohttp") from exc
 
 __all__ = ["DEFAULT_HOST", "SimServer", "make_app"]
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_HOST: Final = "127.0.0.1"
-
-
-def _require_aiohttp() -> None:
-    if web is None:
-        raise MissingDependencyError("the simulated Anthropic API", extra="sim", module="aiohttp")
 
 
 class _State:
@@ -104,24 +98,107 @@ def _cached_prefix(body: Mapping[str, Any]) -> str | None:
     return json.dumps(parts[:last], sort_keys=True) if last > 0 else None
 
 
-_PROFILE_KEY: Final = web.AppKey("agent_anatomy.profile", SimProfile) if web is not None else None
-_STATE_KEY: Final = web.AppKey("agent_anatomy.state", _State) if web is not None else None
+class _Simulator:
+    """The request handling of the simulated API, shared by ``make_app`` and ``SimServer``."""
+
+    def __init__(self, profile: SimProfile, scenario: Scenario) -> None:
+        self.profile = profile
+        self.state = _State(scenario)
+
+    async def dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Routing for the low-level server: the two endpoints, and Anthropic's 404 for anything else."""
+        try:
+            if request.path == "/v1/messages" and request.method == "POST":
+                return await self.messages(request)
+            if request.path == "/health" and request.method == "GET":
+                return await self.health(request)
+            return _error_response(
+                404, f"{request.method} {request.path} is not an endpoint of the simulator", new_id("req")
+            )
+        finally:
+            if isinstance(request.protocol, _StampingRequestHandler):
+                request.protocol.arrived_at = None  # the next request on this connection stamps afresh
+
+    async def health(self, request: web.BaseRequest) -> web.Response:
+        return web.json_response({"status": "ok", "requests": self.state.requests, "in_flight": self.state.in_flight})
+
+    async def messages(self, request: web.BaseRequest) -> web.StreamResponse:
+        received = _arrival_time(request)
+        # Yield before any work, so that under a burst the loop goes back to stamping the arrivals of
+        # the requests behind this one instead of planning this one's answer first.
+        await asyncio.sleep(0)
+        state, profile = self.state, self.profile
+        request_id = new_id("req")
+        state.requests += 1
+        state.in_flight += 1
+        try:
+            if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
+                return _error_response(401, "x-api-key header is required", request_id)
+            try:
+                raw = await request.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return _error_response(400, "request body is not valid JSON", request_id)
+            try:
+                body = validate_request(raw)
+                timing = apply_headers(profile.draw(body["model"]), request.headers)
+            except RequestError as exc:
+                return _error_response(exc.status, exc.message, request_id)
+            if timing.header_delay_ms:
+                await _sleep_until(received + timing.header_delay_ms / 1000)
+            if timing.status is not None:
+                return _error_response(timing.status, None, request_id)
+            rng = seeded_rng(profile.seed, request_id)
+            blocks, stop_reason, output_tokens = plan_answer(body, state.scenario, timing.output_tokens, rng)
+            input_tokens = estimate_tokens({k: body.get(k) for k in ("system", "tools", "messages")})
+            usage = {**state.cache_usage(body, input_tokens), "output_tokens": output_tokens}
+            answer = _Answer(request_id, received, timing, body["model"], blocks, stop_reason, usage)
+            if body.get("stream"):
+                return await _stream(request, answer)
+            await _sleep_until(answer.first_token_at + answer.generation_s)
+            return web.json_response(answer.body(), headers={"request-id": request_id})
+        finally:
+            state.in_flight -= 1
+
+
+class _StampingRequestHandler(web.RequestHandler):
+    """Notes when a request's first bytes arrived, before it waits for the event loop to reach it.
+
+    Under a burst of requests a handler can start tens of milliseconds after its bytes came in;
+    latency scheduled from the arrival keeps an injected TTFT what the client sees.
+    """
+
+    __slots__ = ("arrived_at",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrived_at: float | None = None
+
+    def data_received(self, data: bytes) -> None:
+        if self.arrived_at is None:
+            self.arrived_at = asyncio.get_running_loop().time()
+        super().data_received(data)
+
+
+class _StampingServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        return _StampingRequestHandler(self, loop=asyncio.get_running_loop(), access_log=None)
+
+
+def _arrival_time(request: web.BaseRequest) -> float:
+    """When the request's first bytes arrived; the handler's start where the server did not stamp it."""
+    protocol = request.protocol
+    if isinstance(protocol, _StampingRequestHandler) and protocol.arrived_at is not None:
+        return protocol.arrived_at
+    return asyncio.get_running_loop().time()
 
 
 def make_app(profile: SimProfile | None = None, scenario: Scenario | None = None) -> web.Application:
-    """The aiohttp application of the simulated API."""
-    _require_aiohttp()
+    """The simulated API as an aiohttp application, to mount or serve with your own runner."""
+    simulator = _Simulator(profile or SimProfile(), scenario or DEFAULT_SCENARIO)
     app = web.Application(client_max_size=32 * 1024 * 1024)
-    app[_PROFILE_KEY] = profile or SimProfile()
-    app[_STATE_KEY] = _State(scenario or DEFAULT_SCENARIO)
-    app.router.add_post("/v1/messages", _handle_messages)
-    app.router.add_get("/health", _handle_health)
+    app.router.add_post("/v1/messages", simulator.messages)
+    app.router.add_get("/health", simulator.health)
     return app
-
-
-async def _handle_health(request: web.Request) -> web.Response:
-    state: _State = request.app[_STATE_KEY]
-    return web.json_response({"status": "ok", "requests": state.requests, "in_flight": state.in_flight})
 
 
 def _error_response(status: int, message: str | None, request_id: str) -> web.Response:
@@ -172,49 +249,13 @@ class _Answer:
         return self.timing.generation_seconds(self.usage["output_tokens"])
 
 
-async def _handle_messages(request: web.Request) -> web.StreamResponse:
-    received = asyncio.get_running_loop().time()
-    state: _State = request.app[_STATE_KEY]
-    profile: SimProfile = request.app[_PROFILE_KEY]
-    request_id = new_id("req")
-    state.requests += 1
-    state.in_flight += 1
-    try:
-        if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
-            return _error_response(401, "x-api-key header is required", request_id)
-        try:
-            raw = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error_response(400, "request body is not valid JSON", request_id)
-        try:
-            body = validate_request(raw)
-            timing = apply_headers(profile.draw(body["model"]), request.headers)
-        except RequestError as exc:
-            return _error_response(exc.status, exc.message, request_id)
-        if timing.header_delay_ms:
-            await _sleep_until(received + timing.header_delay_ms / 1000)
-        if timing.status is not None:
-            return _error_response(timing.status, None, request_id)
-        rng = random.Random(f"{profile.seed}:{request_id}")
-        blocks, stop_reason, output_tokens = plan_answer(body, state.scenario, timing.output_tokens, rng)
-        input_tokens = estimate_tokens({k: body.get(k) for k in ("system", "tools", "messages")})
-        usage = {**state.cache_usage(body, input_tokens), "output_tokens": output_tokens}
-        answer = _Answer(request_id, received, timing, body["model"], blocks, stop_reason, usage)
-        if body.get("stream"):
-            return await _stream(request, answer)
-        await _sleep_until(answer.first_token_at + answer.generation_s)
-        return web.json_response(answer.body(), headers={"request-id": request_id})
-    finally:
-        state.in_flight -= 1
-
-
 async def _sleep_until(deadline: float) -> None:
     delay = deadline - asyncio.get_running_loop().time()
     if delay > 0:
         await asyncio.sleep(delay)
 
 
-async def _stream(request: web.Request, answer: _Answer) -> web.StreamResponse:
+async def _stream(request: web.BaseRequest, answer: _Answer) -> web.StreamResponse:
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -230,7 +271,7 @@ async def _stream(request: web.Request, answer: _Answer) -> web.StreamResponse:
     return response
 
 
-async def _write_events(request: web.Request, response: web.StreamResponse, answer: _Answer) -> None:
+async def _write_events(request: web.BaseRequest, response: web.StreamResponse, answer: _Answer) -> None:
     """Head at once, each token event on its slot after the first-token time, then the tail."""
     timing = answer.timing
     head, body, tail = answer.events()
@@ -272,14 +313,13 @@ class SimServer:
         host: str = DEFAULT_HOST,
         port: int = 0,
     ) -> None:
-        _require_aiohttp()
         self.profile = profile or SimProfile()
         self.scenario = scenario or DEFAULT_SCENARIO
         self.host = host
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
 
@@ -295,6 +335,7 @@ class SimServer:
             raise SimulatorError("this SimServer was already started; create a new one")
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             sock.bind((self.host, self.port))
         except OSError as exc:
@@ -313,7 +354,7 @@ class SimServer:
         return self
 
     def _run(self, sock: socket.socket) -> None:
-        loop = asyncio.new_event_loop()
+        loop = _new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
@@ -327,7 +368,8 @@ class SimServer:
         loop.close()
 
     async def _serve(self, sock: socket.socket) -> None:
-        self._runner = web.AppRunner(make_app(self.profile, self.scenario), access_log=None, handle_signals=False)
+        simulator = _Simulator(self.profile, self.scenario)
+        self._runner = web.ServerRunner(_StampingServer(simulator.dispatch), handle_signals=False)
         await self._runner.setup()
         await web.SockSite(self._runner, sock, backlog=1024).start()
         self._ready.set()
@@ -351,3 +393,13 @@ class SimServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed (the ``sim`` extra has it on Linux): it takes a burst of requests in far
+    less time, which is what keeps injected latencies exact under load."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()

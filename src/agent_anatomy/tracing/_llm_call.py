@@ -12,7 +12,7 @@ import logging
 import time
 import timeit
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
@@ -26,6 +26,16 @@ __all__ = ["LLMCall", "request_attributes"]
 
 _logger = logging.getLogger(__name__)
 _warned: set[str] = set()
+
+
+_METRIC_KEYS: Final = (
+    semconv.GEN_AI_OPERATION_NAME,
+    semconv.GEN_AI_PROVIDER_NAME,
+    semconv.GEN_AI_REQUEST_MODEL,
+    semconv.SERVER_ADDRESS,
+    semconv.SERVER_PORT,
+)
+"""Low-cardinality request attributes that metrics carry (never ids, never content)."""
 
 
 def warn_once(where: str) -> None:
@@ -92,6 +102,7 @@ class LLMCall(Invocation):
         "_stop_reason",
         "_stream",
         "_usage",
+        "wants_deltas",
     )
 
     def __init__(
@@ -100,10 +111,11 @@ class LLMCall(Invocation):
         instruments: Instruments,
         *,
         start: float,
-        metric_attributes: dict[str, AttributeValue],
+        metric_attributes: Mapping[str, AttributeValue],
         capture: bool,
         stream: bool,
     ) -> None:
+        """``metric_attributes``: the request attributes; the low-cardinality ones go on metrics at the end."""
         super().__init__(span)
         self._instruments = instruments
         self._start = start
@@ -119,6 +131,9 @@ class LLMCall(Invocation):
         self._usage: dict[str, int] = {}
         self._output_tokens: int | None = None
         self._content: StreamedContent | None = StreamedContent() if capture and stream else None
+        self.wants_deltas = True
+        """False once content deltas carry nothing more for this call (first token seen, no content capture):
+        stream proxies then skip ``on_event`` for them, the commonest event."""
 
     def record_request_content(self, kwargs: Mapping[str, Any]) -> None:
         """Prompt and system instructions, when content capture is on."""
@@ -136,30 +151,34 @@ class LLMCall(Invocation):
     def on_headers(self) -> None:
         self._headers_at = timeit.default_timer()
 
-    def on_event(self, event: object, now: float) -> None:
-        """One stream event, stamped ``now`` right after it was read."""
+    def on_event(self, event: Any, now: float) -> None:
+        """One stream event, stamped ``now`` right after it was read. Runs per event: kept short."""
         try:
-            kind = field(event, "type")
+            kind = event.type
             if kind == "content_block_delta":
                 if self._first_at is None:
-                    self._first_at = now
-                    if self.span.is_recording():
-                        self.span.add_event(semconv.EVENT_FIRST_TOKEN, timestamp=time.time_ns())
+                    self._first_token(now)
                 if self._content is not None:
-                    self._content.delta(field(event, "index"), field(event, "delta"))
+                    self._content.delta(event.index, event.delta)
             elif kind == "message_start":
-                self._take_message(field(event, "message"))
+                self._take_message(event.message)
             elif kind == "message_delta":
-                delta = field(event, "delta")
-                if delta is not None and field(delta, "stop_reason"):
-                    self._stop_reason = field(delta, "stop_reason")
-                self._take_usage(field(event, "usage"))
+                stop_reason = getattr(event.delta, "stop_reason", None)
+                if stop_reason:
+                    self._stop_reason = stop_reason
+                self._take_usage(event.usage)
             elif kind == "message_stop":
                 self._last_at = now
             elif kind == "content_block_start" and self._content is not None:
-                self._content.start(field(event, "index"), field(event, "content_block"))
+                self._content.start(event.index, event.content_block)
         except Exception:
             warn_once("read a stream event for the LLM span")
+
+    def _first_token(self, now: float) -> None:
+        self._first_at = now
+        self.wants_deltas = self._content is not None
+        if self.span.is_recording():
+            self.span.add_event(semconv.EVENT_FIRST_TOKEN, timestamp=time.time_ns())
 
     def on_response(self, message: object) -> None:
         """A complete (non-streamed) message, as an SDK model or decoded JSON."""
@@ -264,11 +283,12 @@ class LLMCall(Invocation):
         return attributes
 
     def _record_metrics(self, now: float, error: str | None) -> None:
-        metric_attributes = self._metric_attributes
+        request = self._metric_attributes
+        metric_attributes = {key: request[key] for key in _METRIC_KEYS if key in request}
         if self._response_model:
-            metric_attributes = {**metric_attributes, semconv.GEN_AI_RESPONSE_MODEL: self._response_model}
+            metric_attributes[semconv.GEN_AI_RESPONSE_MODEL] = self._response_model
         if error:
-            metric_attributes = {**metric_attributes, semconv.ERROR_TYPE: error}
+            metric_attributes[semconv.ERROR_TYPE] = error
         context = self.context
         instruments = self._instruments
         instruments.operation_duration.record(now - self._start, metric_attributes, context)

@@ -12,6 +12,7 @@ restored by ``uninstrument()``; this is the one place that touches the SDK's pri
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
@@ -26,7 +27,6 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import SpanKind, Tracer, TracerProvider
-from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from .._version import __version__
@@ -100,6 +100,7 @@ class _Calls:
         )
         self._instruments: Instruments | None = None
         self._capture = capture_content
+        self._clients: weakref.WeakKeyDictionary[Any, tuple[str | None, int | None]] = weakref.WeakKeyDictionary()
 
     def _instruments_now(self) -> Instruments:
         if self._fixed_instruments is not None:
@@ -115,22 +116,8 @@ class _Calls:
         if not is_instrumentation_enabled():
             return None
         try:
-            client = getattr(instance, "_client", None)
-            if client is not None:
-                silence_sdk_tracing(client)
-            host, port = _server(client)
+            host, port = self._client_info(getattr(instance, "_client", None))
             attributes = request_attributes(kwargs, api=api, server_address=host, server_port=port, stream=stream)
-            metric_attributes: dict[str, AttributeValue] = {
-                key: attributes[key]
-                for key in (
-                    semconv.GEN_AI_OPERATION_NAME,
-                    semconv.GEN_AI_PROVIDER_NAME,
-                    semconv.GEN_AI_REQUEST_MODEL,
-                    semconv.SERVER_ADDRESS,
-                    semconv.SERVER_PORT,
-                )
-                if key in attributes
-            }
             model = kwargs.get("model")
             tracer = self._tracer or _runtime.get_tracer()
             capture = _runtime.capture_content() if self._capture is None else self._capture
@@ -144,7 +131,7 @@ class _Calls:
                 span,
                 self._instruments_now(),
                 start=start,
-                metric_attributes=metric_attributes,
+                metric_attributes=attributes,
                 capture=capture,
                 stream=stream,
             )
@@ -153,6 +140,20 @@ class _Calls:
             return None
         call.record_request_content(kwargs)
         return call
+
+    def _client_info(self, client: object) -> tuple[str | None, int | None]:
+        """The client's server address and port, found (and its own tracing switched off) once per client."""
+        if client is None:
+            return None, None
+        try:
+            return self._clients[client]
+        except (KeyError, TypeError):
+            pass
+        silence_sdk_tracing(client)
+        info = _server(client)
+        with contextlib.suppress(TypeError):  # not weak-referenceable: looked up each time
+            self._clients[client] = info
+        return info
 
 
 def _server(client: object) -> tuple[str | None, int | None]:

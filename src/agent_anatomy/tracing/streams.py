@@ -55,7 +55,9 @@ class SyncStreamProxy(ObjectProxy):
         except BaseException as exc:
             call.fail(exc)
             raise
-        call.on_event(event, _timer())
+        now = _timer()
+        if call.wants_deltas or event.type != "content_block_delta":
+            call.on_event(event, now)
         return event
 
     def close(self) -> None:
@@ -96,7 +98,9 @@ class AsyncStreamProxy(ObjectProxy):
         except BaseException as exc:
             call.fail(exc)
             raise
-        call.on_event(event, _timer())
+        now = _timer()
+        if call.wants_deltas or event.type != "content_block_delta":
+            call.on_event(event, now)
         return event
 
     async def close(self) -> None:
@@ -182,27 +186,36 @@ class AsyncStreamManagerProxy(ObjectProxy):
 
 
 def complete(call: LLMCall, result: Any) -> Any:
-    """What a wrapped ``create`` returns: a proxied stream, or the result after its span ended."""
-    if hasattr(result, "__next__") and hasattr(result, "response"):
+    """What a wrapped ``create`` returns: a proxied stream, or the result after its span ended.
+
+    The result's kind is read off its class: asking a pydantic message for a missing attribute costs
+    microseconds on every call.
+    """
+    kind = type(result)
+    if hasattr(kind, "__next__") and hasattr(kind, "close"):
         call.on_headers()
         call.suspend()
         return SyncStreamProxy(result, call)
-    if hasattr(result, "__anext__") and hasattr(result, "response"):
+    if hasattr(kind, "__anext__") and hasattr(kind, "close"):
         call.on_headers()
         call.suspend()
         return AsyncStreamProxy(result, call)
-    http_response = getattr(result, "http_response", None)
-    if http_response is not None:  # with_raw_response / with_streaming_response
-        call.on_headers()
-        if getattr(http_response, "is_closed", False) and "json" in http_response.headers.get("content-type", ""):
-            try:
-                call.on_response(http_response.json())
-            except Exception:
-                warn_once("decode a raw response for the LLM span")
-            call.end()
-        else:
-            call.end(semconv.STREAM_END_UNOBSERVED)
+    if hasattr(kind, "parse") and hasattr(kind, "iter_bytes"):  # with_raw_response / with_streaming_response
+        _complete_raw(call, result.http_response)
         return result
     call.on_response(result)
     call.end()
     return result
+
+
+def _complete_raw(call: LLMCall, http_response: Any) -> None:
+    """A raw response: its body is decoded when already read, else the span ends at headers."""
+    call.on_headers()
+    if getattr(http_response, "is_closed", False) and "json" in http_response.headers.get("content-type", ""):
+        try:
+            call.on_response(http_response.json())
+        except Exception:
+            warn_once("decode a raw response for the LLM span")
+        call.end()
+    else:
+        call.end(semconv.STREAM_END_UNOBSERVED)
