@@ -35,6 +35,8 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_decorators.py
+	$(BIN)/python benchmarks/bench_anthropic.py --transport mock
+	$(BIN)/python benchmarks/bench_sim_ttft.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

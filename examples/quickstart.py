@@ -1,7 +1,8 @@
-"""A small traced agent that prints its own spans: the first thing to run after installing.
+"""A small traced agent that prints its own trace: the first thing to run after installing.
 
-No API key and no collector needed: tools sleep for the seed article's latencies, the spans go to the
-in-process recorder, and the script prints the trace as a tree with each span's duration.
+No API key and no collector: the real anthropic SDK talks to the simulated Anthropic API on
+127.0.0.1, tools sleep for the seed article's latencies, spans go to the in-process recorder, and the
+script prints the trace as a tree with each span's duration and each LLM call's time to first token.
 
     python examples/quickstart.py
 """
@@ -10,9 +11,17 @@ from __future__ import annotations
 
 import asyncio
 
+import anthropic
 from opentelemetry.sdk.trace import ReadableSpan
 
 import agent_anatomy as aa
+from agent_anatomy import semconv
+from agent_anatomy.sim import SimServer
+
+MODEL = "claude-sonnet-4-6"
+# The seed article's calls: TTFT 500 ms + 1,000 ms of generation, then 400 + 800.
+LLM_CALL_1 = {"x-sim-ttft-ms": "500", "x-sim-generation-ms": "1000", "x-sim-tokens": "60"}
+LLM_CALL_2 = {"x-sim-ttft-ms": "400", "x-sim-generation-ms": "800", "x-sim-tokens": "50"}
 
 
 @aa.tool
@@ -29,29 +38,19 @@ async def get_transaction_history(user_id: str) -> list[dict[str, object]]:
     return [{"amount": 42, "status": "refunded"}]
 
 
-@aa.tool
-async def get_product_catalog(category: str) -> list[str]:
-    """List products in a category."""
-    await asyncio.sleep(0.5)
-    return ["pro", "team"]
-
-
-@aa.step(step_type="lookup")
-async def sequential_lookups(user_id: str) -> None:
-    await get_user_profile(user_id)
-    await get_transaction_history(user_id)
-
-
-@aa.step(step_type="lookup")
-async def parallel_lookups(user_id: str) -> None:
-    await asyncio.gather(get_transaction_history(user_id), get_product_catalog("plans"))
-
-
 @aa.agent(name="support", description="Answers billing questions")
-async def support_agent(user_id: str) -> str:
-    await sequential_lookups(user_id)
-    await parallel_lookups(user_id)
-    return "Your refund of $42 was processed."
+async def support_agent(client: anthropic.AsyncAnthropic, question: str) -> str:
+    messages = [{"role": "user", "content": question}]
+    async with client.messages.stream(
+        model=MODEL, max_tokens=512, messages=messages, extra_headers=LLM_CALL_1
+    ) as stream:
+        await stream.until_done()
+    await get_user_profile("u-123")  # one after the other: the anatomy report will call this out
+    await get_transaction_history("u-123")
+    async with client.messages.stream(
+        model=MODEL, max_tokens=512, messages=messages, extra_headers=LLM_CALL_2
+    ) as stream:
+        return await stream.get_final_text()
 
 
 def print_tree(spans: list[ReadableSpan]) -> None:
@@ -66,20 +65,24 @@ def print_tree(spans: list[ReadableSpan]) -> None:
         for span in sorted(by_parent.get(parent, []), key=lambda s: s.start_time or 0):
             start_ms = ((span.start_time or 0) - origin) / 1e6
             duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
-            print(f"{start_ms:8.0f} ms  {'  ' * depth}{span.name:<40} {duration_ms:8.0f} ms")
+            ttft = span.attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK) if span.attributes else None
+            note = f"  (time to first token {float(ttft) * 1000:.0f} ms)" if ttft is not None else ""
+            print(f"{start_ms:8.0f} ms  {'  ' * depth}{span.name:<40} {duration_ms:8.0f} ms{note}")
             show(span.context.span_id, depth + 1)
 
     print(f"{'start':>11}  {'span':<40} {'duration':>11}")
     show(None, 0)
 
 
-def main() -> None:
-    telemetry = aa.configure(service_name="quickstart", exporter="none")
-    answer = asyncio.run(support_agent("u-123"))
-    print(f"agent answered: {answer}\n")
+async def main() -> None:
+    telemetry = aa.configure(service_name="quickstart", exporter="none")  # also instruments anthropic
+    with SimServer() as sim:
+        async with anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="sim") as client:
+            answer = await support_agent(client, "Where is my refund?")
+    print(f"agent answered: {answer[:70]}...\n")
     print_tree(aa.last_trace())
     telemetry.shutdown()
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())
