@@ -36,6 +36,7 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_decorators.py
 	$(BIN)/python benchmarks/bench_anthropic.py --transport mock
+	$(BIN)/python benchmarks/bench_levers.py
 	$(BIN)/python benchmarks/bench_sim_ttft.py
 
 clean:

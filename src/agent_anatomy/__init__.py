@@ -11,6 +11,16 @@ from .errors import (
     SourceError,
     TraceNotFoundError,
 )
+from .levers import (
+    AgentResult,
+    MemoryBackend,
+    ParallelExecutor,
+    RedisBackend,
+    ResultCache,
+    cached,
+    run_agent,
+    run_agent_sync,
+)
 from .telemetry import JsonlSpanExporter, SpanRecorder, Telemetry, configure, last_trace, trace_spans
 from .tracing import (
     AnthropicInstrumentor,
@@ -29,11 +39,16 @@ from .tracing import (
 
 __all__ = [
     "AgentAnatomyError",
+    "AgentResult",
     "AnthropicInstrumentor",
     "ConfigurationError",
     "ContextThreadPoolExecutor",
     "JsonlSpanExporter",
+    "MemoryBackend",
     "MissingDependencyError",
+    "ParallelExecutor",
+    "RedisBackend",
+    "ResultCache",
     "SimulatorError",
     "SourceError",
     "SpanRecorder",
@@ -43,9 +58,12 @@ __all__ = [
     "__version__",
     "agent",
     "bind_context",
+    "cached",
     "configure",
     "instrument_anthropic",
     "last_trace",
+    "run_agent",
+    "run_agent_sync",
     "semconv",
     "span",
     "step",

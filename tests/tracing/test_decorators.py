@@ -167,9 +167,10 @@ def test_wrappers_keep_name_doc_signature_and_kind() -> None:
     assert inspect.iscoroutinefunction(fetch)
     assert inspect.isgeneratorfunction(numbers)
     assert inspect.isasyncgenfunction(chunks)
-    assert aa.tool_info(fetch) == aa.ToolInfo(
-        name="fetch", description="Fetch things.", side_effects=False, function=fetch
-    )
+    info = aa.tool_info(fetch)
+    assert info is not None
+    assert (info.name, info.description, info.side_effects, info.function) == ("fetch", "Fetch things.", False, fetch)
+    assert info.original is fetch.__wrapped__ and info.input_schema is None
     assert aa.tool_info(chunks) is None
 
 

@@ -121,11 +121,9 @@ def plan_answer(
         if scenario.preface:
             blocks.append(Block("text", text_pieces_from(scenario.preface)))
         for call in calls:
-            tool_input = (
-                dict(call.input)
-                if call.input is not None
-                else input_for_schema(offered[call.name].get("input_schema"), rng)
-            )
+            # the scenario's values over a schema-fitting input, so required fields are never missing
+            generated = input_for_schema(offered[call.name].get("input_schema"), rng)
+            tool_input = {**generated, **dict(call.input or {})}
             blocks.append(
                 Block(
                     "tool_use",

@@ -147,6 +147,11 @@ class SpanRecorder(SpanProcessor):
 
     def _evict_oldest(self, keep: int | None) -> bool:
         """Drop the oldest trace other than ``keep``; False when there is none to drop."""
+        if keep is None:
+            if not self._traces:
+                return False
+            self._span_count -= len(self._traces.popitem(last=False)[1])
+            return True
         for trace_id in self._traces:
             if trace_id != keep:
                 self._span_count -= len(self._traces.pop(trace_id))

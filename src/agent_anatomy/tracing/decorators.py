@@ -36,6 +36,12 @@ class ToolInfo:
     description: str | None
     side_effects: bool
     function: Callable[..., Any] = field(repr=False)
+    """The decorated function (each call is an ``execute_tool`` span)."""
+    original: Callable[..., Any] = field(repr=False)
+    """The function ``@tool`` was applied to: executors call it inside a span of their own, which
+    carries the tool call's id."""
+    input_schema: Mapping[str, Any] | None = None
+    """The JSON schema of the tool's input when given to ``@tool``; executors derive one otherwise."""
 
 
 def tool_info(function: Callable[..., Any]) -> ToolInfo | None:
@@ -117,6 +123,7 @@ def tool(
     description: str | None = None,
     side_effects: bool = False,
     tool_type: str = "function",
+    input_schema: Mapping[str, Any] | None = None,
     record_args: bool | None = None,
     record_result: bool | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
@@ -129,6 +136,7 @@ def tool(
     description: str | None = None,
     side_effects: bool = False,
     tool_type: str = "function",
+    input_schema: Mapping[str, Any] | None = None,
     record_args: bool | None = None,
     record_result: bool | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
@@ -136,7 +144,8 @@ def tool(
     """Trace a tool: each call is an ``execute_tool {name}`` span (INTERNAL).
 
     ``description`` defaults to the docstring's first line. ``side_effects=True`` marks a tool that
-    writes, so executors never run it concurrently with another such tool.
+    writes, so executors never run it concurrently with another tool. ``input_schema`` is the JSON
+    schema sent to the model; without it, executors derive one from the signature.
     """
 
     def build(f: Callable[..., Any], tool_name: str) -> Callable[..., Any]:
@@ -161,7 +170,14 @@ def tool(
             record_result=record_result,
         )
         wrapper = traced(f, spec)
-        info = ToolInfo(name=tool_name, description=desc, side_effects=side_effects, function=wrapper)
+        info = ToolInfo(
+            name=tool_name,
+            description=desc,
+            side_effects=side_effects,
+            function=wrapper,
+            original=f.__func__ if isinstance(f, staticmethod | classmethod) else f,
+            input_schema=input_schema,
+        )
         target = wrapper.__func__ if isinstance(wrapper, staticmethod | classmethod) else wrapper
         setattr(target, TOOL_INFO_ATTRIBUTE, info)
         return wrapper

@@ -1,0 +1,208 @@
+"""``run_agent``: the tool-calling agent loop as one call, traced as one ``invoke_agent`` span.
+
+LLM call, then the turn's tool calls through a ``ParallelExecutor``, then the next LLM call, until
+the model ends its turn or ``max_iterations`` LLM calls were made. Streams by default, so each call's
+time to first token is recorded and ``on_text`` sees text as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+from .. import semconv
+from ..telemetry import _runtime
+from ..telemetry.recorder import format_trace_id
+from ..tracing._content import value_json
+from ..tracing._invocation import Invocation
+from ._tools import ToolSpec
+from .executor import ParallelExecutor
+
+__all__ = ["AgentResult", "run_agent", "run_agent_sync"]
+
+TextCallback = Callable[[str], None] | Callable[[str], Awaitable[None]]
+ToolsArg = ParallelExecutor | Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any] | ToolSpec]
+
+_USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+@dataclass
+class AgentResult:
+    """What ``run_agent`` ends with."""
+
+    text: str
+    """The text of the last answer."""
+    messages: list[dict[str, Any]]
+    """The whole conversation, the given messages first, ready for a follow-up turn."""
+    usage: dict[str, int] = field(default_factory=dict)
+    """Tokens summed over every LLM call: input, output, cache read and cache creation."""
+    iterations: int = 0
+    """LLM calls made."""
+    stop_reason: str = "end_turn"
+    """The last call's stop reason, or ``max_iterations`` when the loop was cut short."""
+    trace_id: str | None = None
+
+
+def _is_async_client(client: object) -> bool:
+    from anthropic.resources.beta.messages import AsyncMessages as AsyncBetaMessages
+    from anthropic.resources.messages import AsyncMessages
+
+    return isinstance(getattr(client, "messages", None), AsyncMessages | AsyncBetaMessages)
+
+
+async def _emit(on_text: TextCallback | None, text: str) -> None:
+    if on_text is None:
+        return
+    result = on_text(text)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def _llm_call(client: Any, request: dict[str, Any], stream: bool, on_text: TextCallback | None) -> Any:
+    """One Messages API call; the final message. Sync clients run in a thread (context carried)."""
+    if _is_async_client(client):
+        if not stream:
+            return await client.messages.create(**request)
+        async with client.messages.stream(**request) as events:
+            async for event in events:
+                if event.type == "text":
+                    await _emit(on_text, event.text)
+            return await events.get_final_message()
+    if on_text is not None and inspect.iscoroutinefunction(on_text):
+        raise TypeError("an async on_text callback needs an anthropic.AsyncAnthropic client")
+
+    def call() -> Any:
+        if not stream:
+            return client.messages.create(**request)
+        with client.messages.stream(**request) as events:
+            for event in events:
+                if event.type == "text" and on_text is not None:
+                    on_text(event.text)
+            return events.get_final_message()
+
+    return await asyncio.to_thread(call)
+
+
+def _content_blocks(message: Any) -> list[dict[str, Any]]:
+    return [
+        block.model_dump(mode="json", exclude_none=True) if hasattr(block, "model_dump") else dict(block)
+        for block in message.content
+    ]
+
+
+def _text(message: Any) -> str:
+    return "".join(getattr(block, "text", "") for block in message.content if getattr(block, "type", "") == "text")
+
+
+async def run_agent(
+    client: Any,
+    *,
+    messages: Sequence[Mapping[str, Any]],
+    model: str,
+    tools: ToolsArg | None = None,
+    tool_definitions: Sequence[Mapping[str, Any]] | None = None,
+    system: str | Sequence[Mapping[str, Any]] | None = None,
+    max_tokens: int = 1024,
+    max_iterations: int = 5,
+    stream: bool = True,
+    on_text: TextCallback | None = None,
+    name: str = "agent",
+    **request_options: Any,
+) -> AgentResult:
+    """Run the agent loop with ``client`` (``anthropic.AsyncAnthropic``, or a sync ``Anthropic``).
+
+    ``tools``: a ``ParallelExecutor``, or what one is built from (``@tool`` functions, a name-to-callable
+    mapping); the model is offered ``tool_definitions`` or, by default, the executor's definitions.
+    Further keyword arguments (``extra_headers``, ``tool_choice``, ``metadata``...) go to every call.
+    """
+    if max_iterations < 1:
+        raise ValueError(f"max_iterations={max_iterations!r} must be at least 1")
+    executor = tools if isinstance(tools, ParallelExecutor) or tools is None else ParallelExecutor(tools)
+    conversation = [dict(message) for message in messages]
+    request: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **request_options}
+    if system is not None:
+        request["system"] = system
+    definitions = (
+        list(tool_definitions)
+        if tool_definitions is not None
+        else (executor.definitions() if executor is not None else [])
+    )
+    if definitions:
+        request["tools"] = definitions
+    agent_attributes: dict[str, AttributeValue] = {
+        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
+        semconv.GEN_AI_AGENT_NAME: name,
+        semconv.GEN_AI_REQUEST_MODEL: model,
+    }
+    invocation = Invocation.start(semconv.span_name(semconv.OPERATION_INVOKE_AGENT, name), attributes=agent_attributes)
+    context = invocation.span.get_span_context()
+    result = AgentResult(
+        text="",
+        messages=conversation,
+        usage=dict.fromkeys(_USAGE_FIELDS, 0),
+        trace_id=format_trace_id(context.trace_id) if context.is_valid else None,
+    )
+    try:
+        await _loop(client, request, conversation, executor, result, max_iterations, stream, on_text)
+    except BaseException as exc:
+        invocation.fail(exc, _summary(result))
+        raise
+    summary = _summary(result)
+    if _runtime.capture_content():
+        summary[semconv.ANATOMY_OUTPUT] = value_json(result.text)
+    invocation.stop(summary)
+    return result
+
+
+async def _loop(
+    client: Any,
+    request: dict[str, Any],
+    conversation: list[dict[str, Any]],
+    executor: ParallelExecutor | None,
+    result: AgentResult,
+    max_iterations: int,
+    stream: bool,
+    on_text: TextCallback | None,
+) -> None:
+    for iteration in range(max_iterations):
+        message = await _llm_call(client, {**request, "messages": conversation}, stream, on_text)
+        result.iterations = iteration + 1
+        for name in _USAGE_FIELDS:
+            result.usage[name] += getattr(message.usage, name, 0) or 0
+        conversation.append({"role": "assistant", "content": _content_blocks(message)})
+        result.text = _text(message)
+        result.stop_reason = message.stop_reason or "end_turn"
+        calls = [block for block in message.content if getattr(block, "type", "") == "tool_use"]
+        if message.stop_reason != "tool_use" or not calls:
+            return
+        if iteration == max_iterations - 1:
+            result.stop_reason = "max_iterations"
+            return
+        if executor is None:
+            raise TypeError("the model asked for tools, but run_agent was given none (tools=...)")
+        conversation.append({"role": "user", "content": await executor.run(calls)})
+
+
+def _summary(result: AgentResult) -> dict[str, AttributeValue]:
+    return {
+        semconv.ANATOMY_AGENT_ITERATIONS: result.iterations,
+        semconv.ANATOMY_AGENT_STOP_REASON: result.stop_reason,
+        semconv.GEN_AI_USAGE_INPUT_TOKENS: result.usage["input_tokens"]
+        + result.usage["cache_read_input_tokens"]
+        + result.usage["cache_creation_input_tokens"],
+        semconv.GEN_AI_USAGE_OUTPUT_TOKENS: result.usage["output_tokens"],
+    }
+
+
+def run_agent_sync(client: Any, **kwargs: Any) -> AgentResult:
+    """``run_agent`` for code without an event loop; the same keyword arguments."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run_agent(client, **kwargs))
+    raise RuntimeError("run_agent_sync() was called inside a running event loop; use 'await run_agent(...)'")

@@ -1,0 +1,342 @@
+"""``ParallelExecutor``: run a model turn's tool calls concurrently, safely, and on the record.
+
+Reads run at the same time; a tool with side effects runs alone, in its call order, unless
+``reads_overlap_writes=True`` lets reads run beside the (still one-at-a-time) writes. Nothing a tool
+or the model does raises out of ``run()``: an unknown tool, input that does not fit, a tool that
+raises or times out, a result that cannot be serialised: each becomes an error ``tool_result`` the
+model can read, and the other tools still finish. The batch is a ``tool_batch`` span recording mode,
+wall time, summed time and the time saved; each call is an ``execute_tool {name}`` span under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, Literal
+
+from opentelemetry.trace import SpanKind
+from opentelemetry.util.types import AttributeValue
+
+from .. import semconv
+from ..telemetry import _runtime
+from ..tracing._content import value_json
+from ..tracing._invocation import Invocation
+from ._canonical import NotCanonical, canonical_json
+from ._tools import ToolCall, ToolInputError, ToolSpec, parse_call, resolve_tools, result_text
+
+__all__ = ["ParallelExecutor", "ToolResult"]
+
+ToolResult = dict[str, Any]
+"""A ``tool_result`` content block: ``{"type": "tool_result", "tool_use_id", "content", "is_error"}``."""
+
+Mode = Literal["parallel", "sequential"]
+_MODES: Final = ("parallel", "sequential")
+
+
+def input_hash(tool_input: object) -> str | None:
+    """A short hash of a tool call's input, equal for equal inputs in any process; None if it has none."""
+    try:
+        text = json.dumps(tool_input, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        try:
+            text = canonical_json(tool_input)
+        except NotCanonical:
+            return None
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _result(call: ToolCall, content: str, is_error: bool) -> ToolResult:
+    return {"type": "tool_result", "tool_use_id": call.id, "content": content, "is_error": is_error}
+
+
+class _Failure(Exception):
+    """A tool call that failed in a way the model is told about; ``kind`` goes to ``error.type``."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class ParallelExecutor:
+    """Runs tool calls: ``await executor.run(response.content_tool_uses)`` -> ``tool_result`` blocks.
+
+    ``tools``: a mapping of name to callable (sync or async), or ``@tool`` functions (their names,
+    descriptions and ``side_effects`` come from the decorator). ``mode="sequential"`` runs everything
+    in order, for comparison. ``max_concurrency`` caps tools running at once; ``tool_timeout_s`` and
+    ``batch_timeout_s`` bound one tool and the whole batch. Sync tools run in a thread pool with the
+    trace context carried over (a thread cannot be stopped: a sync tool past its timeout keeps running
+    in the background while its call is answered with a timeout error).
+    """
+
+    def __init__(
+        self,
+        tools: Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any] | ToolSpec],
+        *,
+        mode: Mode = "parallel",
+        max_concurrency: int | None = None,
+        tool_timeout_s: float | None = None,
+        batch_timeout_s: float | None = None,
+        reads_overlap_writes: bool = False,
+        thread_pool: ThreadPoolExecutor | None = None,
+    ) -> None:
+        if mode not in _MODES:
+            raise ValueError(f"mode={mode!r} is not one of {', '.join(_MODES)}")
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError(f"max_concurrency={max_concurrency!r} must be at least 1")
+        for name, timeout in (("tool_timeout_s", tool_timeout_s), ("batch_timeout_s", batch_timeout_s)):
+            if timeout is not None and timeout <= 0:
+                raise ValueError(f"{name}={timeout!r} must be positive")
+        self.tools: dict[str, ToolSpec] = resolve_tools(tools)
+        self.mode: Mode = mode
+        self.max_concurrency = max_concurrency
+        self.tool_timeout_s = tool_timeout_s
+        self.batch_timeout_s = batch_timeout_s
+        self.reads_overlap_writes = reads_overlap_writes
+        self._pool = thread_pool
+        self._static_attributes: dict[str, dict[str, AttributeValue]] = {
+            name: self._tool_attributes(spec) for name, spec in self.tools.items()
+        }
+
+    # --- what to tell the model ----------------------------------------------------------------------
+
+    def definitions(self) -> list[dict[str, Any]]:
+        """The tools as the Messages API's ``tools=`` parameter wants them."""
+        return [spec.definition() for spec in self.tools.values()]
+
+    # --- running ---------------------------------------------------------------------------------------
+
+    async def run(self, tool_calls: Iterable[object]) -> list[ToolResult]:
+        """Run one model turn's tool calls; results in the calls' order. Never raises for a tool's sake."""
+        calls = [parse_call(call, index) for index, call in enumerate(tool_calls)]
+        if not calls:
+            return []
+        batch = Invocation.start(semconv.span_name(semconv.OPERATION_TOOL_BATCH, None), kind=SpanKind.INTERNAL)
+        started = time.perf_counter()
+        durations: list[float] = [0.0] * len(calls)
+        results: list[ToolResult | None] = [None] * len(calls)
+        limit = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
+        try:
+            await self._schedule(calls, results, durations, limit)
+        except BaseException as exc:
+            batch.fail(exc)
+            raise
+        wall = time.perf_counter() - started
+        final = [
+            result if result is not None else _result(call, "tool did not run", True)
+            for call, result in zip(calls, results, strict=True)
+        ]
+        summed = sum(durations)
+        batch.stop(
+            {
+                semconv.ANATOMY_BATCH_MODE: self.mode,
+                semconv.ANATOMY_BATCH_TOOL_COUNT: len(calls),
+                semconv.ANATOMY_BATCH_WALL_TIME: wall,
+                semconv.ANATOMY_BATCH_SUM_TIME: summed,
+                semconv.ANATOMY_BATCH_SAVED_TIME: max(summed - wall, 0.0) if self.mode == "parallel" else 0.0,
+                semconv.ANATOMY_BATCH_MAX_CONCURRENCY: self.max_concurrency or len(calls),
+                semconv.ANATOMY_BATCH_ERROR_COUNT: sum(1 for result in final if result["is_error"]),
+            }
+        )
+        return final
+
+    def run_sync(self, tool_calls: Iterable[object]) -> list[ToolResult]:
+        """``run()`` for code without an event loop (it starts one for the batch)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run(tool_calls))
+        raise RuntimeError("run_sync() was called inside a running event loop; use 'await executor.run(...)'")
+
+    # --- scheduling ------------------------------------------------------------------------------------
+
+    def _stages(self, calls: Sequence[ToolCall]) -> list[list[int]]:
+        """Groups of call indexes that may run together, in order; writes alone (sequential: each alone)."""
+        if self.mode == "sequential":
+            return [[index] for index in range(len(calls))]
+        stages: list[list[int]] = []
+        reads: list[int] = []
+        for index, call in enumerate(calls):
+            spec = self.tools.get(call.name)
+            if spec is not None and spec.side_effects:
+                if reads:
+                    stages.append(reads)
+                    reads = []
+                stages.append([index])
+            else:
+                reads.append(index)
+        if reads:
+            stages.append(reads)
+        return stages
+
+    async def _schedule(
+        self,
+        calls: Sequence[ToolCall],
+        results: list[ToolResult | None],
+        durations: list[float],
+        limit: asyncio.Semaphore | None,
+    ) -> None:
+        def one(index: int) -> Any:
+            return self._run_one(calls[index], index, results, durations, limit)
+
+        run_all: Awaitable[Any]
+        if self.mode == "parallel" and self.reads_overlap_writes:
+            writes = [i for i, call in enumerate(calls) if (s := self.tools.get(call.name)) and s.side_effects]
+            written = set(writes)
+            reads = [i for i in range(len(calls)) if i not in written]
+
+            async def write_chain() -> None:
+                for index in writes:
+                    await one(index)
+
+            run_all = asyncio.gather(*(one(i) for i in reads), write_chain())
+        else:
+
+            async def stages() -> None:
+                for stage in self._stages(calls):
+                    if len(stage) == 1:
+                        await one(stage[0])
+                    else:
+                        await asyncio.gather(*(one(index) for index in stage))
+
+            run_all = stages()
+        if self.batch_timeout_s is None:
+            await run_all
+            return
+        work = asyncio.ensure_future(run_all)
+        try:
+            await asyncio.wait_for(asyncio.shield(work), self.batch_timeout_s)
+        except TimeoutError:
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            for index, call in enumerate(calls):
+                if results[index] is None:
+                    results[index] = _result(
+                        call,
+                        f"Tool {call.name!r} did not finish: the batch timed out after {self.batch_timeout_s:g} s",
+                        True,
+                    )
+        except BaseException:
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            raise
+
+    # --- one call ---------------------------------------------------------------------------------------
+
+    async def _run_one(
+        self,
+        call: ToolCall,
+        index: int,
+        results: list[ToolResult | None],
+        durations: list[float],
+        limit: asyncio.Semaphore | None,
+    ) -> None:
+        if limit is not None:
+            async with limit:
+                await self._execute(call, index, results, durations)
+        else:
+            await self._execute(call, index, results, durations)
+
+    async def _execute(
+        self, call: ToolCall, index: int, results: list[ToolResult | None], durations: list[float]
+    ) -> None:
+        spec = self.tools.get(call.name)
+        attributes = dict(self._static_attributes.get(call.name) or self._unknown_attributes(call.name))
+        attributes[semconv.GEN_AI_TOOL_CALL_ID] = call.id
+        digest = input_hash(call.input)
+        if digest is not None:
+            attributes[semconv.ANATOMY_TOOL_INPUT_HASH] = digest
+        invocation = Invocation.start(
+            semconv.span_name(semconv.OPERATION_EXECUTE_TOOL, call.name), attributes=attributes
+        )
+        capture = _runtime.capture_content()
+        if capture and invocation.span.is_recording():
+            invocation.span.set_attribute(semconv.GEN_AI_TOOL_CALL_ARGUMENTS, value_json(call.input))
+        started = time.perf_counter()
+        try:
+            content = await self._call(spec, call)
+        except _Failure as failure:
+            durations[index] = time.perf_counter() - started
+            results[index] = _result(call, str(failure), True)
+            invocation.fail(failure.__cause__ or failure, error_type=failure.kind)
+            return
+        except BaseException as exc:  # cancellation of the batch: record, then let it through
+            durations[index] = time.perf_counter() - started
+            invocation.fail(exc)
+            raise
+        durations[index] = time.perf_counter() - started
+        results[index] = _result(call, content, False)
+        invocation.stop({semconv.GEN_AI_TOOL_CALL_RESULT: value_json(content)} if capture else None)
+
+    async def _call(self, spec: ToolSpec | None, call: ToolCall) -> str:
+        """The tool's result as text; _Failure for everything the model should be told about."""
+        if spec is None:
+            known = ", ".join(sorted(self.tools)) or "none"
+            raise _Failure(f"Unknown tool {call.name!r}. Available tools: {known}.", "unknown_tool")
+        try:
+            arguments = spec.arguments(call.input)
+        except ToolInputError as exc:
+            raise _Failure(f"Invalid input for tool {call.name!r}: {exc}", "invalid_input") from None
+        try:
+            if spec.is_async:
+                coroutine = spec.function(**arguments)
+                value = await (
+                    coroutine if self.tool_timeout_s is None else asyncio.wait_for(coroutine, self.tool_timeout_s)
+                )
+            else:
+                loop = asyncio.get_running_loop()
+                run = functools.partial(contextvars.copy_context().run, spec.function, **arguments)
+                value = await asyncio.wait_for(loop.run_in_executor(self._threads(), run), self.tool_timeout_s)
+        except TimeoutError as exc:
+            if self.tool_timeout_s is None:  # the tool's own timeout, not ours
+                raise _Failure(f"Tool {call.name!r} failed: TimeoutError: {exc}", "TimeoutError") from exc
+            raise _Failure(f"Tool {call.name!r} timed out after {self.tool_timeout_s:g} s", "timeout") from None
+        except Exception as exc:
+            raise _Failure(
+                f"Tool {call.name!r} failed: {type(exc).__name__}: {exc}",
+                f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
+            ) from exc
+        try:
+            return result_text(value)
+        except (TypeError, ValueError) as exc:
+            raise _Failure(
+                f"Tool {call.name!r} returned a value that cannot be serialised as JSON: {exc}",
+                "result_not_serialisable",
+            ) from None
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.max_concurrency or 32, thread_name_prefix="agent-anatomy-tool"
+            )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the thread pool this executor made for sync tools (one passed in is left alone)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- attributes -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _tool_attributes(spec: ToolSpec) -> dict[str, AttributeValue]:
+        attributes: dict[str, AttributeValue] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL,
+            semconv.GEN_AI_TOOL_NAME: spec.name,
+            semconv.GEN_AI_TOOL_TYPE: "function",
+        }
+        if spec.description:
+            attributes[semconv.GEN_AI_TOOL_DESCRIPTION] = spec.description
+        if spec.side_effects:
+            attributes[semconv.ANATOMY_TOOL_SIDE_EFFECTS] = True
+        return attributes
+
+    @staticmethod
+    def _unknown_attributes(name: str) -> dict[str, AttributeValue]:
+        return {semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL, semconv.GEN_AI_TOOL_NAME: name}
