@@ -12,7 +12,13 @@ import agent_anatomy as aa
 
 @pytest.mark.parametrize(
     "module_name",
-    ["agent_anatomy", "agent_anatomy.telemetry", "agent_anatomy.tracing", "agent_anatomy.levers", "agent_anatomy.errors"],
+    [
+        "agent_anatomy",
+        "agent_anatomy.telemetry",
+        "agent_anatomy.tracing",
+        "agent_anatomy.levers",
+        "agent_anatomy.errors",
+    ],
 )
 def test_all_matches_public_names(module_name: str) -> None:
     module = importlib.import_module(module_name)

@@ -47,8 +47,15 @@ async def aclient(sim: SimServer) -> AsyncIterator[anthropic.AsyncAnthropic]:
 
 async def test_default_scenario_span_tree(traced: Traced, aclient: anthropic.AsyncAnthropic) -> None:
     deltas: list[str] = []
-    result = await aa.run_agent(aclient, messages=QUESTION, model="claude-sonnet-4-6", tools=TOOLS,
-                                on_text=deltas.append, name="support", extra_headers=FAST)
+    result = await aa.run_agent(
+        aclient,
+        messages=QUESTION,
+        model="claude-sonnet-4-6",
+        tools=TOOLS,
+        on_text=deltas.append,
+        name="support",
+        extra_headers=FAST,
+    )
     assert result.stop_reason == "end_turn"
     assert result.iterations == 3
     assert result.text and "".join(deltas).endswith(result.text)
@@ -56,19 +63,30 @@ async def test_default_scenario_span_tree(traced: Traced, aclient: anthropic.Asy
     assert result.usage["output_tokens"] > 0 and result.usage["input_tokens"] > 0
     agent = traced.span("invoke_agent support")
     assert result.trace_id == f"{agent.context.trace_id:032x}"
-    children = sorted((s for s in traced.spans() if s.parent and s.parent.span_id == agent.context.span_id),
-                      key=lambda s: s.start_time)
+    children = sorted(
+        (s for s in traced.spans() if s.parent and s.parent.span_id == agent.context.span_id),
+        key=lambda s: s.start_time,
+    )
     assert [s.name for s in children] == [
-        "chat claude-sonnet-4-6", "tool_batch", "chat claude-sonnet-4-6", "tool_batch", "chat claude-sonnet-4-6"
+        "chat claude-sonnet-4-6",
+        "tool_batch",
+        "chat claude-sonnet-4-6",
+        "tool_batch",
+        "chat claude-sonnet-4-6",
     ]
     batches = [s for s in children if s.name == "tool_batch"]
     tool_names = [
-        sorted(s.attributes[semconv.GEN_AI_TOOL_NAME] for s in traced.spans()
-               if s.parent and s.parent.span_id == batch.context.span_id)
+        sorted(
+            s.attributes[semconv.GEN_AI_TOOL_NAME]
+            for s in traced.spans()
+            if s.parent and s.parent.span_id == batch.context.span_id
+        )
         for batch in batches
     ]
-    assert tool_names == [["get_transaction_history", "get_user_profile"],
-                          ["get_product_catalog", "get_transaction_history"]]
+    assert tool_names == [
+        ["get_transaction_history", "get_user_profile"],
+        ["get_product_catalog", "get_transaction_history"],
+    ]
     assert all(c.attributes[semconv.GEN_AI_REQUEST_STREAM] for c in children if c.name.startswith("chat"))
     assert agent.attributes[semconv.ANATOMY_AGENT_ITERATIONS] == 3
     assert agent.attributes[semconv.ANATOMY_AGENT_STOP_REASON] == "end_turn"
@@ -76,8 +94,9 @@ async def test_default_scenario_span_tree(traced: Traced, aclient: anthropic.Asy
 
 
 async def test_max_iterations(traced: Traced, aclient: anthropic.AsyncAnthropic) -> None:
-    result = await aa.run_agent(aclient, messages=QUESTION, model="claude-haiku-4-5", tools=TOOLS, max_iterations=1,
-                                extra_headers=FAST)
+    result = await aa.run_agent(
+        aclient, messages=QUESTION, model="claude-haiku-4-5", tools=TOOLS, max_iterations=1, extra_headers=FAST
+    )
     assert result.stop_reason == "max_iterations"
     assert result.iterations == 1
     assert not [s for s in traced.spans() if s.name == "tool_batch"], "no tools run for a turn that cannot follow"
@@ -87,13 +106,22 @@ async def test_failing_tool_does_not_crash_the_agent(traced: Traced, aclient: an
     def get_user_profile(user_id: str) -> dict[str, str]:
         raise RuntimeError("profile service down")
 
-    tools = {"get_user_profile": get_user_profile, "get_transaction_history": get_transaction_history,
-             "get_product_catalog": get_product_catalog}
-    result = await aa.run_agent(aclient, messages=QUESTION, model="claude-haiku-4-5", tools=tools,
-                                extra_headers=FAST, stream=False)
+    tools = {
+        "get_user_profile": get_user_profile,
+        "get_transaction_history": get_transaction_history,
+        "get_product_catalog": get_product_catalog,
+    }
+    result = await aa.run_agent(
+        aclient, messages=QUESTION, model="claude-haiku-4-5", tools=tools, extra_headers=FAST, stream=False
+    )
     assert result.stop_reason == "end_turn"
-    error_results = [block for message in result.messages if message["role"] == "user"
-                     and isinstance(message["content"], list) for block in message["content"] if block["is_error"]]
+    error_results = [
+        block
+        for message in result.messages
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for block in message["content"]
+        if block["is_error"]
+    ]
     assert error_results[0]["content"] == "Tool 'get_user_profile' failed: RuntimeError: profile service down"
     assert not any(s.attributes.get(semconv.GEN_AI_REQUEST_STREAM) for s in traced.spans() if s.name.startswith("chat"))
 
@@ -101,8 +129,9 @@ async def test_failing_tool_does_not_crash_the_agent(traced: Traced, aclient: an
 def test_sync_client_and_run_agent_sync(traced: Traced, sim: SimServer) -> None:
     deltas: list[str] = []
     with anthropic.Anthropic(base_url=sim.base_url, api_key="k", max_retries=0) as client:
-        result = aa.run_agent_sync(client, messages=QUESTION, model="claude-haiku-4-5", tools=TOOLS,
-                                   on_text=deltas.append, extra_headers=FAST)
+        result = aa.run_agent_sync(
+            client, messages=QUESTION, model="claude-haiku-4-5", tools=TOOLS, on_text=deltas.append, extra_headers=FAST
+        )
     assert result.iterations == 3 and deltas
     agent = traced.span("invoke_agent agent")
     llm = [s for s in traced.spans() if s.name.startswith("chat")]
@@ -110,15 +139,21 @@ def test_sync_client_and_run_agent_sync(traced: Traced, sim: SimServer) -> None:
 
 
 async def test_no_tools_answers_in_one_call(traced: Traced, aclient: anthropic.AsyncAnthropic) -> None:
-    result = await aa.run_agent(aclient, messages=[{"role": "user", "content": "hi"}], model="claude-haiku-4-5",
-                                system="Be brief.", extra_headers=FAST)
+    result = await aa.run_agent(
+        aclient,
+        messages=[{"role": "user", "content": "hi"}],
+        model="claude-haiku-4-5",
+        system="Be brief.",
+        extra_headers=FAST,
+    )
     assert result.iterations == 1 and result.stop_reason == "end_turn"
 
 
 async def test_api_error_propagates_and_ends_the_agent_span(traced: Traced, aclient: anthropic.AsyncAnthropic) -> None:
     with pytest.raises(anthropic.APIStatusError) as raised:
-        await aa.run_agent(aclient, messages=QUESTION, model="claude-haiku-4-5", tools=TOOLS,
-                           extra_headers={"x-sim-status": "529"})
+        await aa.run_agent(
+            aclient, messages=QUESTION, model="claude-haiku-4-5", tools=TOOLS, extra_headers={"x-sim-status": "529"}
+        )
     agent = traced.span("invoke_agent agent")
     kind = type(raised.value)
     assert agent.attributes[semconv.ERROR_TYPE] == f"{kind.__module__}.{kind.__qualname__}"

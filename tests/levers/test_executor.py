@@ -144,8 +144,10 @@ def _overlap(a: tuple[str, float, float], b: tuple[str, float, float]) -> bool:
 async def test_side_effect_tools_never_overlap_and_keep_their_order(traced: Traced) -> None:
     log: list[tuple[str, float, float]] = []
     executor = aa.ParallelExecutor(_recording_tools(log))
-    calls = [{"id": f"c{i}", "name": name, "input": {"n": i}}
-             for i, name in enumerate(["read", "write", "read", "write", "write", "read", "read"])]
+    calls = [
+        {"id": f"c{i}", "name": name, "input": {"n": i}}
+        for i, name in enumerate(["read", "write", "read", "write", "write", "read", "read"])
+    ]
     results = await executor.run(calls)
     assert [r["content"] for r in results] == ["read", "write", "read", "write", "write", "read", "read"]
     spans = {entry[0]: entry for entry in log}
@@ -161,8 +163,13 @@ async def test_side_effect_tools_never_overlap_and_keep_their_order(traced: Trac
 async def test_reads_may_overlap_writes_when_allowed(traced: Traced) -> None:
     log: list[tuple[str, float, float]] = []
     executor = aa.ParallelExecutor(_recording_tools(log), reads_overlap_writes=True)
-    await executor.run([{"id": "1", "name": "write", "input": {"n": 1}}, {"id": "2", "name": "read", "input": {"n": 2}},
-                        {"id": "3", "name": "write", "input": {"n": 3}}])
+    await executor.run(
+        [
+            {"id": "1", "name": "write", "input": {"n": 1}},
+            {"id": "2", "name": "read", "input": {"n": 2}},
+            {"id": "3", "name": "write", "input": {"n": 3}},
+        ]
+    )
     by_name = {e[0]: e for e in log}
     assert _overlap(by_name["write1"], by_name["read2"])
     assert not _overlap(by_name["write1"], by_name["write3"]) and by_name["write1"][2] <= by_name["write3"][1]
@@ -202,14 +209,23 @@ async def test_tool_timeout_and_batch_timeout(traced: Traced) -> None:
     tools = {"slow": slow, "quick": quick}
     started = time.perf_counter()
     results = await aa.ParallelExecutor(tools, tool_timeout_s=0.2).run(
-        [{"id": "s", "name": "slow", "input": {}}, {"id": "q", "name": "quick", "input": {}}])
+        [{"id": "s", "name": "slow", "input": {}}, {"id": "q", "name": "quick", "input": {}}]
+    )
     assert time.perf_counter() - started < 1.0
-    assert results[0] == {"type": "tool_result", "tool_use_id": "s", "is_error": True,
-                          "content": "Tool 'slow' timed out after 0.2 s"}
+    assert results[0] == {
+        "type": "tool_result",
+        "tool_use_id": "s",
+        "is_error": True,
+        "content": "Tool 'slow' timed out after 0.2 s",
+    }
     assert results[1]["content"] == "quick" and not results[1]["is_error"]
     results = await aa.ParallelExecutor(tools, batch_timeout_s=0.2, mode="sequential").run(
-        [{"id": "q", "name": "quick", "input": {}}, {"id": "s", "name": "slow", "input": {}},
-         {"id": "q2", "name": "quick", "input": {}}])
+        [
+            {"id": "q", "name": "quick", "input": {}},
+            {"id": "s", "name": "slow", "input": {}},
+            {"id": "q2", "name": "quick", "input": {}},
+        ]
+    )
     assert results[0]["content"] == "quick"
     assert results[1]["is_error"] and "the batch timed out after 0.2 s" in results[1]["content"]
     assert results[2]["is_error"]
@@ -228,22 +244,43 @@ class Opaque:
 @pytest.mark.parametrize(
     ("call", "message", "error_type"),
     [
-        ({"id": "1", "name": "ghost", "input": {}},
-         "Unknown tool 'ghost'. Available tools: boom, echo, opaque.", "unknown_tool"),
-        ({"id": "2", "name": "echo", "input": {"text": "a", "extra": 1}},
-         "Invalid input for tool 'echo': the input does not fit the tool's parameters: got an unexpected "
-         "keyword argument 'extra'", "invalid_input"),
-        ({"id": "3", "name": "echo", "input": {}},
-         "Invalid input for tool 'echo': the input does not fit the tool's parameters: missing a required "
-         "argument: 'text'", "invalid_input"),
-        ({"id": "4", "name": "echo", "input": '{"text": '},
-         "Invalid input for tool 'echo': the input is not valid JSON (Expecting value at position 9)", "invalid_input"),
-        ({"id": "5", "name": "echo", "input": [1, 2]},
-         "Invalid input for tool 'echo': the input must be a JSON object, got list", "invalid_input"),
-        ({"id": "6", "name": "boom", "input": {}}, "Tool 'boom' failed: ValueError: the database is down", "ValueError"),
-        ({"id": "7", "name": "opaque", "input": {}},
-         "Tool 'opaque' returned a value that cannot be serialised as JSON: Opaque is not JSON serialisable",
-         "result_not_serialisable"),
+        (
+            {"id": "1", "name": "ghost", "input": {}},
+            "Unknown tool 'ghost'. Available tools: boom, echo, opaque.",
+            "unknown_tool",
+        ),
+        (
+            {"id": "2", "name": "echo", "input": {"text": "a", "extra": 1}},
+            "Invalid input for tool 'echo': the input does not fit the tool's parameters: got an unexpected "
+            "keyword argument 'extra'",
+            "invalid_input",
+        ),
+        (
+            {"id": "3", "name": "echo", "input": {}},
+            "Invalid input for tool 'echo': the input does not fit the tool's parameters: missing a required "
+            "argument: 'text'",
+            "invalid_input",
+        ),
+        (
+            {"id": "4", "name": "echo", "input": '{"text": '},
+            "Invalid input for tool 'echo': the input is not valid JSON (Expecting value at position 9)",
+            "invalid_input",
+        ),
+        (
+            {"id": "5", "name": "echo", "input": [1, 2]},
+            "Invalid input for tool 'echo': the input must be a JSON object, got list",
+            "invalid_input",
+        ),
+        (
+            {"id": "6", "name": "boom", "input": {}},
+            "Tool 'boom' failed: ValueError: the database is down",
+            "ValueError",
+        ),
+        (
+            {"id": "7", "name": "opaque", "input": {}},
+            "Tool 'opaque' returned a value that cannot be serialised as JSON: Opaque is not JSON serialisable",
+            "result_not_serialisable",
+        ),
     ],
 )
 async def test_bad_inputs_become_error_results(traced: Traced, call: dict, message: str, error_type: str) -> None:
@@ -311,19 +348,33 @@ def test_definitions_from_signatures_and_decorators() -> None:
 
     executor = aa.ParallelExecutor({"history": history, "search": search})
     assert executor.definitions() == [
-        {"name": "history", "input_schema": {"type": "object", "properties": {
-            "user_id": {"type": "string"}, "days": {"type": "integer"},
-            "tags": {"type": "array", "items": {"type": "string"}}}, "required": ["user_id"]}},
-        {"name": "search", "description": "Search the docs.",
-         "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}},
+        {
+            "name": "history",
+            "input_schema": {
+                "type": "object",
+                "properties": {
+                    "user_id": {"type": "string"},
+                    "days": {"type": "integer"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["user_id"],
+            },
+        },
+        {
+            "name": "search",
+            "description": "Search the docs.",
+            "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]},
+        },
     ]
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"mode": "fast"}, "mode='fast' is not one of parallel, sequential"),
-     ({"max_concurrency": 0}, "max_concurrency=0 must be at least 1"),
-     ({"tool_timeout_s": -1}, "tool_timeout_s=-1 must be positive")],
+    [
+        ({"mode": "fast"}, "mode='fast' is not one of parallel, sequential"),
+        ({"max_concurrency": 0}, "max_concurrency=0 must be at least 1"),
+        ({"tool_timeout_s": -1}, "tool_timeout_s=-1 must be positive"),
+    ],
 )
 def test_bad_configuration(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
