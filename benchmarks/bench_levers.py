@@ -4,6 +4,10 @@
   coroutines (target: < 100 µs per batch of overhead, tracing on).
 - A ``@cached`` hit vs calling a trivial function uncached and vs ``functools.lru_cache`` (targets: a
   hit < 20 µs with tracing on, < 5 µs with the no-op tracer provider).
+- ``ModelRouter.decide`` for a step with three observed models (target < 10 µs per decision).
+- Hedging on a heavy tail: 200 calls to a simulated model whose first token takes 200 ms, or 1.6 s for
+  one call in ten; p50/p95/p99 time to first token without hedging and with ``hedge_after_s=0.4`` on a
+  second model of the same latency.
 
 Rounds are interleaved and medians reported.
 
@@ -121,6 +125,56 @@ def cache_costs(rounds: int, calls: int = 20_000) -> dict[str, float]:
     return {label: median_us(values) for label, values in samples.items()}
 
 
+def router_decision_us(rounds: int, decisions: int = 20_000) -> float:
+    router = aa.ModelRouter({"step": ["a", "b", "c"]}, default="a", explore=0.1, seed=1)
+    for model, ttft in (("a", 0.2), ("b", 0.5), ("c", 1.5)):
+        for _ in range(50):
+            router.observe(model, ttft, ttft * 2)
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(decisions):
+            router.decide("step")
+        samples.append((time.perf_counter() - started) / decisions)
+    return median_us(samples)
+
+
+def hedging_tail(calls: int = 200, concurrency: int = 20) -> dict[str, list[float]]:
+    import anthropic
+
+    from agent_anatomy.sim import ModelProfile, SimProfile, SimServer
+
+    tail = ModelProfile(
+        ttft_ms=(200, 200), tokens_per_s=(2000, 2000), output_tokens=(10, 10), tail_probability=0.1, tail_multiplier=8
+    )
+    profile = SimProfile(seed=5, models={"claude-haiku-4-5": tail, "claude-sonnet-4-6": tail})
+    plain = aa.ModelRouter({"s": "claude-haiku-4-5"}, default="claude-haiku-4-5")
+    hedged = aa.ModelRouter(
+        {"s": ["claude-haiku-4-5", "claude-sonnet-4-6"]}, default="claude-haiku-4-5", explore=0.0, hedge_after_s=0.4
+    )
+    hedged.observe("claude-haiku-4-5", 0.2, 0.25)
+    hedged.observe("claude-sonnet-4-6", 0.21, 0.26)
+
+    async def first_token(client: anthropic.AsyncAnthropic, router: aa.ModelRouter) -> float:
+        started = time.perf_counter()
+        async with router.astream(client, step="s", max_tokens=32, messages=[{"role": "user", "content": "x"}]) as s:
+            async for event in s:
+                if event.type == "text":
+                    return time.perf_counter() - started
+        return time.perf_counter() - started
+
+    async def run(router: aa.ModelRouter) -> list[float]:
+        with SimServer(profile) as sim:
+            async with anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0) as client:
+                results: list[float] = []
+                for start in range(0, calls, concurrency):
+                    batch = [first_token(client, router) for _ in range(min(concurrency, calls - start))]
+                    results.extend(await asyncio.gather(*batch))
+                return results
+
+    return {"without hedging": asyncio.run(run(plain)), "hedged after 400 ms": asyncio.run(run(hedged))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -154,6 +208,19 @@ def main() -> None:
         f"  targets: hit with tracing on < 20 µs: {'ok' if costs['hit (tracing on)'] < 20 else 'MISS'}; "
         f"with the no-op provider < 5 µs: {'ok' if costs['hit (no-op)'] < 5 else 'MISS'}"
     )
+
+    decision = router_decision_us(options.rounds)
+    ok = "ok" if decision < 10 else "MISS"
+    print(f"router decision, three observed models: {decision:.2f} µs (target < 10 µs: {ok})")
+
+    aa.configure(exporter="none", metrics=False, tracer_provider=TracerProvider())
+    print("hedging on a heavy tail (200 calls, 1 in 10 slowed from 200 ms to 1.6 s), time to first token:")
+    for label, values in hedging_tail().items():
+        q = statistics.quantiles(values, n=100)
+        print(
+            f"  {label:<20} p50 {statistics.median(values) * 1000:6.0f} ms   p95 {q[94] * 1000:6.0f} ms   "
+            f"p99 {q[98] * 1000:6.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from .errors import (
 from .levers import (
     AgentResult,
     MemoryBackend,
+    ModelRouter,
     ParallelExecutor,
     RedisBackend,
     ResultCache,
@@ -46,6 +47,7 @@ __all__ = [
     "JsonlSpanExporter",
     "MemoryBackend",
     "MissingDependencyError",
+    "ModelRouter",
     "ParallelExecutor",
     "RedisBackend",
     "ResultCache",

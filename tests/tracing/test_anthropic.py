@@ -334,7 +334,9 @@ async def test_async_cancellation_ends_the_span(traced: Traced, aclient: anthrop
         await task
     span = only_llm_span(traced)
     assert span.end_time is not None
-    assert span.attributes[semconv.ERROR_TYPE] == "asyncio.exceptions.CancelledError"
+    assert span.attributes[semconv.ANATOMY_LLM_CANCELLED] is True
+    assert semconv.ERROR_TYPE not in span.attributes, "the application stopping a call is not an error"
+    assert span.status.status_code is StatusCode.UNSET
 
 
 # --- raw responses and beta -----------------------------------------------------------------------------------

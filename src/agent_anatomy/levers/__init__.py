@@ -1,20 +1,25 @@
 """Levers layer: the parallel tool executor, the result cache, and the traced agent loop."""
 
 from ._tools import ToolSpec
-from .agent import AgentResult, run_agent, run_agent_sync
+from .agent import STEP_FINAL_SYNTHESIS, STEP_TOOL_DECISION, AgentResult, run_agent, run_agent_sync
 from .cache import ResultCache, cached, default_cache
 from .cache_backends import CacheBackend, CacheBackendError, CacheEntry, MemoryBackend, RedisBackend
 from .executor import ParallelExecutor, ToolResult
+from .router import ModelRouter, RouteDecision
 
 __all__ = [
+    "STEP_FINAL_SYNTHESIS",
+    "STEP_TOOL_DECISION",
     "AgentResult",
     "CacheBackend",
     "CacheBackendError",
     "CacheEntry",
     "MemoryBackend",
+    "ModelRouter",
     "ParallelExecutor",
     "RedisBackend",
     "ResultCache",
+    "RouteDecision",
     "ToolResult",
     "ToolSpec",
     "cached",

@@ -22,8 +22,9 @@ from ..tracing._content import value_json
 from ..tracing._invocation import Invocation
 from ._tools import ToolSpec
 from .executor import ParallelExecutor
+from .router import ModelRouter
 
-__all__ = ["AgentResult", "run_agent", "run_agent_sync"]
+__all__ = ["STEP_FINAL_SYNTHESIS", "STEP_TOOL_DECISION", "AgentResult", "run_agent", "run_agent_sync"]
 
 TextCallback = Callable[[str], None] | Callable[[str], Awaitable[None]]
 ToolsArg = ParallelExecutor | Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any] | ToolSpec]
@@ -63,12 +64,23 @@ async def _emit(on_text: TextCallback | None, text: str) -> None:
         await result
 
 
-async def _llm_call(client: Any, request: dict[str, Any], stream: bool, on_text: TextCallback | None) -> Any:
-    """One Messages API call; the final message. Sync clients run in a thread (context carried)."""
+async def _llm_call(
+    client: Any,
+    request: dict[str, Any],
+    stream: bool,
+    on_text: TextCallback | None,
+    router: ModelRouter | None,
+    step: str,
+) -> Any:
+    """One Messages API call (routed when there is a router); the final message. Sync clients run in a
+    thread, with the trace context carried over."""
     if _is_async_client(client):
         if not stream:
+            if router is not None:
+                return await router.acreate(client, step=step, **request)
             return await client.messages.create(**request)
-        async with client.messages.stream(**request) as events:
+        manager = router.astream(client, step=step, **request) if router else client.messages.stream(**request)
+        async with manager as events:
             async for event in events:
                 if event.type == "text":
                     await _emit(on_text, event.text)
@@ -78,8 +90,9 @@ async def _llm_call(client: Any, request: dict[str, Any], stream: bool, on_text:
 
     def call() -> Any:
         if not stream:
-            return client.messages.create(**request)
-        with client.messages.stream(**request) as events:
+            return router.create(client, step=step, **request) if router else client.messages.create(**request)
+        manager = router.stream(client, step=step, **request) if router else client.messages.stream(**request)
+        with manager as events:
             for event in events:
                 if event.type == "text" and on_text is not None:
                     on_text(event.text)
@@ -99,11 +112,35 @@ def _text(message: Any) -> str:
     return "".join(getattr(block, "text", "") for block in message.content if getattr(block, "type", "") == "text")
 
 
+StepsArg = Sequence[str] | Callable[[int, Sequence[Mapping[str, Any]]], str]
+
+STEP_TOOL_DECISION = "tool_decision"
+STEP_FINAL_SYNTHESIS = "final_synthesis"
+
+
+def _step_namer(steps: StepsArg | None, has_tools: bool, max_iterations: int) -> Callable[[int, list[Any]], str]:
+    if callable(steps):
+        return steps
+    if steps is not None:
+        named = list(steps)
+        if not named:
+            raise ValueError("steps must name at least one step")
+        return lambda iteration, _: named[min(iteration, len(named) - 1)]
+
+    def default(iteration: int, _: list[Any]) -> str:
+        may_call_tools = has_tools and iteration < max_iterations - 1
+        return STEP_TOOL_DECISION if may_call_tools else STEP_FINAL_SYNTHESIS
+
+    return default
+
+
 async def run_agent(
     client: Any,
     *,
     messages: Sequence[Mapping[str, Any]],
-    model: str,
+    model: str | None = None,
+    router: ModelRouter | None = None,
+    steps: StepsArg | None = None,
     tools: ToolsArg | None = None,
     tool_definitions: Sequence[Mapping[str, Any]] | None = None,
     system: str | Sequence[Mapping[str, Any]] | None = None,
@@ -118,13 +155,21 @@ async def run_agent(
 
     ``tools``: a ``ParallelExecutor``, or what one is built from (``@tool`` functions, a name-to-callable
     mapping); the model is offered ``tool_definitions`` or, by default, the executor's definitions.
-    Further keyword arguments (``extra_headers``, ``tool_choice``, ``metadata``...) go to every call.
+    With a ``router``, each LLM call goes through it under a step name: ``steps`` gives them (a list,
+    one per call, the last repeating, or a function of the call's index and the conversation); by
+    default ``tool_decision`` while tools may still be called and ``final_synthesis`` for the last
+    allowed call. Without a router, ``model`` is required. Further keyword arguments
+    (``extra_headers``, ``tool_choice``, ``metadata``...) go to every call.
     """
     if max_iterations < 1:
         raise ValueError(f"max_iterations={max_iterations!r} must be at least 1")
+    if model is None and router is None:
+        raise ValueError("run_agent needs model=... or router=...")
     executor = tools if isinstance(tools, ParallelExecutor) or tools is None else ParallelExecutor(tools)
     conversation = [dict(message) for message in messages]
-    request: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **request_options}
+    request: dict[str, Any] = {"max_tokens": max_tokens, **request_options}
+    if router is None:
+        request["model"] = model
     if system is not None:
         request["system"] = system
     definitions = (
@@ -137,8 +182,10 @@ async def run_agent(
     agent_attributes: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
         semconv.GEN_AI_AGENT_NAME: name,
-        semconv.GEN_AI_REQUEST_MODEL: model,
     }
+    if model is not None and router is None:
+        agent_attributes[semconv.GEN_AI_REQUEST_MODEL] = model
+    step_for = _step_namer(steps, bool(definitions), max_iterations)
     invocation = Invocation.start(semconv.span_name(semconv.OPERATION_INVOKE_AGENT, name), attributes=agent_attributes)
     context = invocation.span.get_span_context()
     result = AgentResult(
@@ -148,7 +195,7 @@ async def run_agent(
         trace_id=format_trace_id(context.trace_id) if context.is_valid else None,
     )
     try:
-        await _loop(client, request, conversation, executor, result, max_iterations, stream, on_text)
+        await _loop(client, request, conversation, executor, result, max_iterations, stream, on_text, router, step_for)
     except BaseException as exc:
         invocation.fail(exc, _summary(result))
         raise
@@ -168,9 +215,12 @@ async def _loop(
     max_iterations: int,
     stream: bool,
     on_text: TextCallback | None,
+    router: ModelRouter | None,
+    step_for: Callable[[int, list[Any]], str],
 ) -> None:
     for iteration in range(max_iterations):
-        message = await _llm_call(client, {**request, "messages": conversation}, stream, on_text)
+        step = step_for(iteration, conversation)
+        message = await _llm_call(client, {**request, "messages": conversation}, stream, on_text, router, step)
         result.iterations = iteration + 1
         for name in _USAGE_FIELDS:
             result.usage[name] += getattr(message.usage, name, 0) or 0

@@ -2,16 +2,19 @@
 
 from .anthropic import AnthropicInstrumentor, instrument_anthropic, uninstrument_anthropic
 from .decorators import SpanScope, ToolInfo, agent, span, step, tool, tool_info, workflow
+from .llm_scope import LLMScope, llm_scope
 from .propagation import ContextThreadPoolExecutor, bind_context
 
 __all__ = [
     "AnthropicInstrumentor",
     "ContextThreadPoolExecutor",
+    "LLMScope",
     "SpanScope",
     "ToolInfo",
     "agent",
     "bind_context",
     "instrument_anthropic",
+    "llm_scope",
     "span",
     "step",
     "tool",

@@ -8,6 +8,7 @@ failure to extract something is logged once and the user's call goes on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import timeit
@@ -209,8 +210,8 @@ class LLMCall(Invocation):
 
     # --- ends ----------------------------------------------------------------------------------------
 
-    def end(self, how: str | None = None) -> None:
-        """End successfully; ``how`` is the stream-end value for streams (None for a plain call)."""
+    def end(self, how: str | None = None, extra: Mapping[str, AttributeValue] | None = None) -> None:
+        """End without error; ``how`` is the stream-end value for streams (None for a plain call)."""
         if self.finished:
             return
         now = timeit.default_timer()
@@ -220,6 +221,8 @@ class LLMCall(Invocation):
         except Exception:
             warn_once("finish the LLM span's attributes")
             attributes = {}
+        if extra:
+            attributes.update(extra)
         self.stop(attributes)
 
     def fail(
@@ -229,6 +232,9 @@ class LLMCall(Invocation):
         error_type: str | None = None,
     ) -> None:
         if self.finished:
+            return
+        if isinstance(exc, asyncio.CancelledError):  # the application stopped the call: not an error
+            self.end(semconv.STREAM_END_CANCELLED if self._stream else None, {semconv.ANATOMY_LLM_CANCELLED: True})
             return
         now = timeit.default_timer()
         extra: dict[str, AttributeValue] = dict(attributes or {})

@@ -35,6 +35,7 @@ from ..telemetry._settings import Settings
 from ._instruments import Instruments
 from ._llm_call import LLMCall, request_attributes, warn_once
 from ._package import _instruments
+from .llm_scope import current_llm_scope
 from .streams import AsyncStreamManagerProxy, StreamManagerProxy, complete
 
 __all__ = ["AnthropicInstrumentor", "instrument_anthropic", "uninstrument_anthropic"]
@@ -118,6 +119,9 @@ class _Calls:
         try:
             host, port = self._client_info(getattr(instance, "_client", None))
             attributes = request_attributes(kwargs, api=api, server_address=host, server_port=port, stream=stream)
+            scope = current_llm_scope()
+            if scope is not None:
+                attributes.update(scope.attributes)
             model = kwargs.get("model")
             tracer = self._tracer or _runtime.get_tracer()
             capture = _runtime.capture_content() if self._capture is None else self._capture
@@ -135,6 +139,8 @@ class _Calls:
                 capture=capture,
                 stream=stream,
             )
+            if scope is not None:
+                scope.spans.append(span)
         except Exception:
             warn_once("start the LLM span")
             return None
