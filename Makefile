@@ -20,7 +20,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 install: $(INSTALLED)
 
 demo: $(INSTALLED)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/agent-anatomy demo
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -q
@@ -38,6 +38,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_anthropic.py --transport mock
 	$(BIN)/python benchmarks/bench_levers.py
 	$(BIN)/python benchmarks/bench_sim_ttft.py
+	$(BIN)/python benchmarks/bench_anatomy.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

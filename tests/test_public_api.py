@@ -22,7 +22,7 @@ import agent_anatomy as aa
 )
 def test_all_matches_public_names(module_name: str) -> None:
     module = importlib.import_module(module_name)
-    exported_modules = {"semconv"}
+    exported_modules = {"semconv", "anatomy"}
     public = {
         name
         for name, value in vars(module).items()

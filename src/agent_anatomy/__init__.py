@@ -1,8 +1,9 @@
 """agent-anatomy: OpenTelemetry tracing for AI agents, the levers that cut their latency, and a report
 of where the time went."""
 
-from . import semconv
+from . import anatomy, semconv
 from ._version import __version__
+from .anatomy import Anatomy, anatomy_for, last_anatomy
 from .errors import (
     AgentAnatomyError,
     ConfigurationError,
@@ -41,6 +42,7 @@ from .tracing import (
 __all__ = [
     "AgentAnatomyError",
     "AgentResult",
+    "Anatomy",
     "AnthropicInstrumentor",
     "ConfigurationError",
     "ContextThreadPoolExecutor",
@@ -59,10 +61,13 @@ __all__ = [
     "TraceNotFoundError",
     "__version__",
     "agent",
+    "anatomy",
+    "anatomy_for",
     "bind_context",
     "cached",
     "configure",
     "instrument_anthropic",
+    "last_anatomy",
     "last_trace",
     "run_agent",
     "run_agent_sync",

@@ -1,4 +1,4 @@
-"""The ``agent-anatomy`` command: ``sim`` (and, as they land, ``demo`` and ``report``)."""
+"""The ``agent-anatomy`` command: ``demo``, ``report`` and ``sim``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ._version import __version__
-from .errors import AgentAnatomyError
+from .errors import AgentAnatomyError, ConfigurationError
 
 
 def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +50,81 @@ def _run_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run the seed's support agent naive and optimised, and show both latency anatomies",
+        description="Runs on the embedded simulated Anthropic API (no API key) unless --real is given.",
+    )
+    demo.add_argument("--real", action="store_true", help="use the real Anthropic API (needs ANTHROPIC_API_KEY)")
+    demo.add_argument("--export", choices=["otlp", "console"], help="also export the spans (otlp: to a collector)")
+    demo.add_argument("--html", metavar="PATH", help="write both anatomies as one HTML page")
+    demo.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
+    demo.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(real=args.real, export=args.export, html_path=args.html, color=False if args.no_color else None)
+    return 0
+
+
+def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        help="print the latency anatomy of traces from a file or from Jaeger",
+        description="FILE: OTLP JSON, OTLP JSON Lines (the jsonl: exporter) or Jaeger JSON. Or --jaeger URL with "
+        "--trace-id, or with --service and --since for every trace in a time window.",
+    )
+    report.add_argument("file", nargs="?", help="a trace file")
+    report.add_argument("--jaeger", metavar="URL", help="a Jaeger query service, e.g. http://localhost:16686")
+    report.add_argument("--trace-id", help="the trace to report (default: every trace in the file)")
+    report.add_argument("--service", help="with --jaeger: report this service's traces")
+    report.add_argument("--since", default="1h", help="with --service: how far back, e.g. 30m, 1h, 2d (default 1h)")
+    report.add_argument("--limit", type=int, default=100, help="with --service: at most this many traces")
+    report.add_argument("--format", choices=["text", "json", "html"], default="text")
+    report.add_argument("--output", metavar="PATH", help="write there instead of to standard output")
+    report.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
+    report.set_defaults(run=_run_report)
+
+
+def _seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise ConfigurationError(
+            f"--since {text!r} is not a duration like 30m, 1h or 2d", setting="--since", value=text
+        ) from None
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from .anatomy import Anatomy
+
+    if (args.file is None) == (args.jaeger is None):
+        raise ConfigurationError("report needs a FILE or --jaeger URL (one of them)", setting="report", value=None)
+    if args.file is not None:
+        anatomy = Anatomy.from_file(args.file, args.trace_id)
+    elif args.trace_id is None and args.service is None:
+        raise ConfigurationError(
+            "--jaeger needs --trace-id, or --service (with --since)", setting="--jaeger", value=args.jaeger
+        )
+    else:
+        anatomy = Anatomy.from_jaeger(
+            args.jaeger, args.trace_id, service=args.service, since_s=_seconds(args.since), limit=args.limit
+        )
+    color = False if (args.no_color or args.output) else None
+    rendered = anatomy.render(args.format, color=color) if args.format == "text" else anatomy.render(args.format)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(rendered)
+        print(f"wrote {args.format} anatomy of {len(anatomy)} trace(s) to {args.output}")
+    else:
+        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agent-anatomy",
@@ -57,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"agent-anatomy {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_demo(commands)
+    _add_report(commands)
     _add_sim(commands)
     return parser
 

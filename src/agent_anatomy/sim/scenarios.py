@@ -49,8 +49,14 @@ class Scenario:
 
 DEFAULT_SCENARIO: Final = Scenario(
     turns=(
-        (ScriptedCall("get_user_profile"), ScriptedCall("get_transaction_history")),
-        (ScriptedCall("get_product_catalog"), ScriptedCall("get_transaction_history", {"days": 90})),
+        (
+            ScriptedCall("get_user_profile", {"user_id": "u-1042"}),
+            ScriptedCall("get_transaction_history", {"user_id": "u-1042"}),
+        ),
+        (
+            ScriptedCall("get_product_catalog", {"category": "plans"}),
+            ScriptedCall("get_transaction_history", {"user_id": "u-1042", "days": 90}),
+        ),
     )
 )
 """The seed article's support agent: two rounds of lookups, then the answer."""

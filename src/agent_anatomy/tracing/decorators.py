@@ -45,9 +45,15 @@ class ToolInfo:
 
 
 def tool_info(function: Callable[..., Any]) -> ToolInfo | None:
-    """The ``ToolInfo`` of a function decorated with ``@tool``, or None."""
+    """The ``ToolInfo`` of a function decorated with ``@tool`` (or of a method of one), else None.
+
+    A wrapper made with ``functools.wraps`` around a tool copies its attributes; it is not the tool
+    itself, so it has no ToolInfo.
+    """
     info = getattr(function, TOOL_INFO_ATTRIBUTE, None)
-    return info if isinstance(info, ToolInfo) else None
+    if not isinstance(info, ToolInfo) or getattr(function, "__func__", function) is not info.function:
+        return None
+    return info
 
 
 def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:

@@ -1,0 +1,190 @@
+"""Speed of the latency anatomy, against reading the same spans from a file in the same run.
+
+- One 10,000-span trace (an agent of 1,700 turns: an LLM call, then a batch of tools, some with a
+  cache lookup, some sequential and some parallel): analysis target < 1 s.
+- 1,000 traces of ~30 spans each (a five-turn agent): analysis target < 5 s.
+
+Each case writes its spans as OTLP JSON Lines (what ``configure(exporter="jsonl:PATH")`` writes), then
+times reading them back (the baseline) and the analysis (critical path, phases, batches, what-ifs,
+aggregates) separately; the ratio is analysis / reading. Medians of ``--rounds`` runs.
+
+    python benchmarks/bench_anatomy.py [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from agent_anatomy import semconv
+from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.anatomy.sources import records_from_file
+
+T0 = 1_700_000_000_000_000_000
+MS = 1_000_000
+TOOLS = ["get_user_profile", "get_transaction_history", "get_product_catalog", "search_docs", "lookup_order"]
+MODELS = ["claude-sonnet-4-6", "claude-haiku-4-5"]
+
+
+class TraceWriter:
+    """Builds one agent trace as OTLP JSON spans, turn by turn."""
+
+    def __init__(self, trace_index: int, rng: random.Random) -> None:
+        self.trace_id = f"{trace_index + 1:032x}"
+        self.rng = rng
+        self.spans: list[dict[str, Any]] = []
+        self._next_id = 0
+        self.root = self._new_id()
+        self.now = T0 + trace_index * 60_000 * MS
+
+    def _new_id(self) -> str:
+        self._next_id += 1
+        return f"{self._next_id:016x}"
+
+    def span(self, name: str, start: int, end: int, parent: str | None, attributes: dict[str, Any]) -> str:
+        span_id = self.root if parent is None else self._new_id()
+        self.spans.append(
+            {
+                "traceId": self.trace_id,
+                "spanId": span_id,
+                "parentSpanId": parent or "",
+                "name": name,
+                "startTimeUnixNano": str(start),
+                "endTimeUnixNano": str(end),
+                "attributes": [_attribute(key, value) for key, value in attributes.items()],
+            }
+        )
+        return span_id
+
+    def turn(self) -> None:
+        """One LLM call, then one batch of 1-5 tools (parallel or sequential, some through the cache)."""
+        rng = self.rng
+        model = rng.choice(MODELS)
+        stream = rng.random() < 0.5
+        duration = rng.randint(400, 2_000) * MS
+        llm_attributes: dict[str, Any] = {
+            semconv.GEN_AI_OPERATION_NAME: "chat",
+            semconv.GEN_AI_REQUEST_MODEL: model,
+            semconv.GEN_AI_USAGE_OUTPUT_TOKENS: rng.randint(20, 400),
+            semconv.GEN_AI_REQUEST_STREAM: stream,
+        }
+        if stream:
+            llm_attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = duration / 3 / 1e9
+        self.span(f"chat {model}", self.now, self.now + duration, self.root, llm_attributes)
+        self.now += duration
+        count = rng.randint(1, 5)
+        parallel = rng.random() < 0.5
+        durations = [rng.randint(50, 800) * MS for _ in range(count)]
+        batch_end = self.now + (max(durations) if parallel else sum(durations))
+        batch = self.span("tool_batch", self.now, batch_end, self.root, {semconv.GEN_AI_OPERATION_NAME: "tool_batch"})
+        start = self.now
+        for tool_duration in durations:
+            tool = rng.choice(TOOLS)
+            tool_attributes = {
+                semconv.GEN_AI_OPERATION_NAME: "execute_tool",
+                semconv.GEN_AI_TOOL_NAME: tool,
+                semconv.ANATOMY_TOOL_INPUT_HASH: f"{rng.randint(0, 20):08x}",
+            }
+            tool_span = self.span(f"execute_tool {tool}", start, start + tool_duration, batch, tool_attributes)
+            if rng.random() < 0.3:
+                lookup_end = start + rng.randint(1, 5) * MS
+                self.span("cache_lookup", start, lookup_end, tool_span, {semconv.GEN_AI_OPERATION_NAME: "cache_lookup"})
+            if not parallel:
+                start += tool_duration
+        self.now = batch_end
+
+    def finish(self, start: int) -> list[dict[str, Any]]:
+        self.span("invoke_agent support", start, self.now, None, {semconv.GEN_AI_OPERATION_NAME: "invoke_agent"})
+        return self.spans
+
+
+def _attribute(key: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"key": key, "value": {"boolValue": value}}
+    if isinstance(value, int):
+        return {"key": key, "value": {"intValue": str(value)}}
+    if isinstance(value, float):
+        return {"key": key, "value": {"doubleValue": value}}
+    return {"key": key, "value": {"stringValue": str(value)}}
+
+
+def agent_traces(count: int, turns: int, seed: int = 7) -> Iterator[list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    for index in range(count):
+        writer = TraceWriter(index, rng)
+        start = writer.now
+        for _ in range(turns):
+            writer.turn()
+        yield writer.finish(start)
+
+
+def write_jsonl(path: Path, traces: Iterator[list[dict[str, Any]]]) -> int:
+    """One OTLP ``ExportTraceServiceRequest`` per trace, one per line; returns the span count."""
+    total = 0
+    with path.open("w") as out:
+        for spans in traces:
+            total += len(spans)
+            request = {
+                "resourceSpans": [
+                    {
+                        "resource": {"attributes": [_attribute("service.name", "bench-agent")]},
+                        "scopeSpans": [{"scope": {"name": "bench"}, "spans": spans}],
+                    }
+                ]
+            }
+            out.write(json.dumps(request) + "\n")
+    return total
+
+
+def median_s(action: Callable[[], object], rounds: int) -> float:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def run_case(label: str, path: Path, traces: int, target_s: float, rounds: int) -> None:
+    records = records_from_file(path)
+    read_s = median_s(lambda: records_from_file(path), rounds)
+
+    def analyse() -> None:
+        anatomy = Anatomy.from_records(records)
+        assert len(anatomy) == traces
+        anatomy.phase_stats()
+        anatomy.common_path()
+        anatomy.aggregate_suggestions()
+
+    analyse_s = median_s(analyse, rounds)
+    verdict = "met" if analyse_s < target_s else "MISSED"
+    print(
+        f"{label:<12} {len(records):>7,} spans  read {read_s * 1000:8.1f} ms  "
+        f"analyse {analyse_s * 1000:8.1f} ms  ratio {analyse_s / read_s:5.2f}x  "
+        f"(target < {target_s:g} s: {verdict})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "big.jsonl"
+        write_jsonl(big, agent_traces(1, turns=1_700))
+        print(f"medians of {args.rounds} rounds")
+        run_case("1 trace", big, 1, 1.0, args.rounds)
+        many = Path(tmp) / "many.jsonl"
+        write_jsonl(many, agent_traces(1_000, turns=5))
+        run_case("1,000 traces", many, 1_000, 5.0, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Anatomy layer: the latency anatomy of traces, read from spans alone (live, from files, or from Jaeger)."""
+
+from ._anatomy import Anatomy, anatomy_for, last_anatomy
+from .analysis import PHASES, Batch, LLMCall, Segment, ToolCall, TraceAnalysis
+from .model import EventRecord, SpanRecord, TraceTree
+from .whatif import ModelSpeed, Suggestion
+
+__all__ = [
+    "PHASES",
+    "Anatomy",
+    "Batch",
+    "EventRecord",
+    "LLMCall",
+    "ModelSpeed",
+    "Segment",
+    "SpanRecord",
+    "Suggestion",
+    "ToolCall",
+    "TraceAnalysis",
+    "TraceTree",
+    "anatomy_for",
+    "last_anatomy",
+]

@@ -1,0 +1,178 @@
+"""``Anatomy``: the latency anatomy of one trace or many, from any source, read from spans alone."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from opentelemetry.sdk.trace import ReadableSpan
+
+from ..errors import TraceNotFoundError
+from ..telemetry import _runtime
+from ..telemetry.recorder import format_trace_id, parse_trace_id
+from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, path_shape, phase_stats
+from .analysis import Segment, TraceAnalysis, analyse_trace
+from .model import SpanRecord, TraceTree, group_traces
+from .sources import fetch_jaeger_trace, records_from_file, records_from_readable, search_jaeger
+from .whatif import ModelSpeed, Suggestion, model_speeds, suggest
+
+__all__ = ["Anatomy", "anatomy_for", "last_anatomy"]
+
+Format = Literal["text", "json", "html"]
+
+
+class Anatomy:
+    """Where the time of one or more traces went, and what would make them faster.
+
+    ``reference`` traces add to what the what-ifs know of each model's speed (to suggest routing a
+    step to a model this trace never used) without being reported themselves.
+    """
+
+    def __init__(self, trees: Sequence[TraceTree], reference: Sequence[TraceTree] = ()) -> None:
+        if not trees:
+            raise TraceNotFoundError("there are no spans to analyse")
+        self.traces: list[TraceAnalysis] = [analyse_trace(tree) for tree in trees]
+        self._reference = [analyse_trace(tree) for tree in reference]
+        self.speeds: dict[str, ModelSpeed] = model_speeds([*self.traces, *self._reference])
+        for analysis in self.traces:
+            analysis.suggestions = suggest(analysis, self.speeds)
+
+    # --- building ------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[SpanRecord], trace_id: str | int | None = None, reference: Sequence[TraceTree] = ()
+    ) -> Anatomy:
+        trees = group_traces(records)
+        if trace_id is not None:
+            wanted = format_trace_id(parse_trace_id(trace_id))
+            if wanted not in trees:
+                raise TraceNotFoundError(f"trace {wanted} is not among the {len(trees)} traces given", trace_id=wanted)
+            return cls([trees[wanted]], reference)
+        return cls(list(trees.values()), reference)
+
+    @classmethod
+    def from_spans(cls, spans: Iterable[ReadableSpan], trace_id: str | int | None = None) -> Anatomy:
+        """From OTel SDK spans (an in-memory exporter's, or the recorder's)."""
+        return cls.from_records(records_from_readable(spans), trace_id)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], trace_id: str | int | None = None) -> Anatomy:
+        """From an OTLP JSON, OTLP JSON Lines (agent-anatomy's ``jsonl:`` exporter) or Jaeger JSON file."""
+        records = records_from_file(path)
+        if not records:
+            raise TraceNotFoundError(f"{os.fspath(path)} holds no spans")
+        return cls.from_records(records, trace_id)
+
+    @classmethod
+    def from_jaeger(
+        cls,
+        url: str,
+        trace_id: str | int | None = None,
+        *,
+        service: str | None = None,
+        since_s: float = 3600.0,
+        limit: int = 100,
+    ) -> Anatomy:
+        """One trace by id, or the traces of ``service`` over the last ``since_s`` seconds, from Jaeger."""
+        if trace_id is not None:
+            hex_id = format_trace_id(parse_trace_id(trace_id))
+            return cls.from_records(fetch_jaeger_trace(url, hex_id), hex_id)
+        if service is None:
+            raise ValueError("from_jaeger needs a trace_id, or a service to search")
+        now = time.time_ns()
+        records = search_jaeger(url, service, now - int(since_s * 1e9), now, limit)
+        if not records:
+            raise TraceNotFoundError(f"Jaeger at {url} has no traces of {service!r} in the last {since_s:g} s")
+        return cls.from_records(records)
+
+    def with_reference(self, *others: Anatomy) -> Anatomy:
+        """The same traces, with the model speeds seen in ``others`` known to the what-ifs."""
+        return Anatomy([a.tree for a in self.traces], [a.tree for other in others for a in other.traces])
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    @property
+    def trace(self) -> TraceAnalysis:
+        """The (first) trace."""
+        return self.traces[0]
+
+    @property
+    def trace_id(self) -> str:
+        return self.trace.trace_id
+
+    @property
+    def wall_ms(self) -> float:
+        return self.trace.wall_ns / 1e6
+
+    @property
+    def critical_path(self) -> list[Segment]:
+        return self.trace.critical_path
+
+    @property
+    def phases_ms(self) -> dict[str, float]:
+        return {phase: ns / 1e6 for phase, ns in self.trace.phases.items()}
+
+    def what_if(self) -> list[Suggestion]:
+        """The trace's suggestions, the largest saving first (for many traces, the first trace's)."""
+        return list(self.trace.suggestions)
+
+    def phase_stats(self) -> dict[str, PhaseStats]:
+        return phase_stats(self.traces)
+
+    def common_path(self) -> tuple[tuple[str, ...], int]:
+        """The commonest critical-path shape and how many traces have it."""
+        shapes: dict[tuple[str, ...], int] = {}
+        for analysis in self.traces:
+            shape = path_shape(analysis)
+            shapes[shape] = shapes.get(shape, 0) + 1
+        return max(shapes.items(), key=lambda item: item[1])
+
+    def aggregate_suggestions(self) -> list[AggregateSuggestion]:
+        return aggregate_suggestions(self.traces)
+
+    def __len__(self) -> int:
+        return len(self.traces)
+
+    def __repr__(self) -> str:
+        if len(self.traces) == 1:
+            return f"<Anatomy trace {self.trace_id}: {self.wall_ms:,.0f} ms, {len(self.trace.tree)} spans>"
+        return f"<Anatomy of {len(self.traces)} traces>"
+
+    # --- output --------------------------------------------------------------------------------------
+
+    def render(self, format: Format = "text", *, color: bool | None = None) -> str:
+        """The anatomy as text (the seed article's shape), JSON, or a self-contained HTML page."""
+        from . import render
+
+        if format == "text":
+            return render.text(self, color=color)
+        if format == "json":
+            return render.json_text(self)
+        if format == "html":
+            return render.html(self)
+        raise ValueError(f"format={format!r} is not one of text, json, html")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON schema ``agent-anatomy/anatomy@1`` (see the README): the same numbers as the text."""
+        from . import render
+
+        return render.to_dict(self)
+
+
+def _recorder_trees(trace_id: str | int | None) -> list[TraceTree]:
+    recorder = _runtime.active_recorder()
+    spans = recorder.trace_spans(trace_id) if trace_id is not None else recorder.last_trace()
+    return list(group_traces(records_from_readable(spans)).values())
+
+
+def last_anatomy() -> Anatomy:
+    """The anatomy of the most recent trace in the in-process recorder (see ``configure()``)."""
+    return Anatomy(_recorder_trees(None))
+
+
+def anatomy_for(trace_id: str | int) -> Anatomy:
+    """The anatomy of one trace in the in-process recorder."""
+    return Anatomy(_recorder_trees(trace_id))

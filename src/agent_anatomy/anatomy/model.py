@@ -1,0 +1,173 @@
+"""One neutral span model, whatever the spans came from, and the tree of one trace.
+
+``SpanRecord`` is what every source (the in-process recorder, OTLP JSON, Jaeger JSON, a live Jaeger)
+is turned into. ``TraceTree`` builds one trace from records and makes it safe to analyse: duplicate
+spans are merged, spans whose parent is missing become roots, and each span's interval is clipped to
+its parent's (as Jaeger's critical path does), so clock skew between services cannot make a child
+outlive its parent. Times are integer nanoseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import semconv
+
+__all__ = ["EventRecord", "SpanRecord", "TraceTree", "group_traces"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    name: str
+    time_ns: int
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SpanRecord:
+    """One span, as the anatomy sees it."""
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    events: tuple[EventRecord, ...] = ()
+    status: str = "UNSET"
+    kind: str = "INTERNAL"
+    service: str | None = None
+    clipped_start: int = 0
+    """The start once clipped into the parent's interval (set by TraceTree)."""
+    clipped_end: int = 0
+
+    @property
+    def duration_ns(self) -> int:
+        return max(self.end_ns - self.start_ns, 0)
+
+    @property
+    def operation(self) -> str | None:
+        value = self.attributes.get(semconv.GEN_AI_OPERATION_NAME)
+        if isinstance(value, str):
+            return value
+        first = self.name.split(" ", 1)[0]
+        return first if first in _KNOWN_OPERATIONS else None
+
+    @property
+    def is_llm(self) -> bool:
+        return self.operation == semconv.OPERATION_CHAT
+
+    @property
+    def is_tool(self) -> bool:
+        return self.operation == semconv.OPERATION_EXECUTE_TOOL
+
+
+_KNOWN_OPERATIONS = frozenset(
+    {
+        semconv.OPERATION_CHAT,
+        semconv.OPERATION_EXECUTE_TOOL,
+        semconv.OPERATION_INVOKE_AGENT,
+        semconv.OPERATION_INVOKE_WORKFLOW,
+        semconv.OPERATION_STEP,
+        semconv.OPERATION_TOOL_BATCH,
+        semconv.OPERATION_CACHE_LOOKUP,
+        semconv.OPERATION_ROUTE,
+    }
+)
+
+
+def _merge(kept: SpanRecord, duplicate: SpanRecord) -> SpanRecord:
+    """Two copies of one span (exported twice, or from two sources): keep the more complete one."""
+
+    def completeness(record: SpanRecord) -> tuple[int, int, int]:
+        return (record.end_ns, len(record.attributes), len(record.events))
+
+    return duplicate if completeness(duplicate) > completeness(kept) else kept
+
+
+class TraceTree:
+    """The spans of one trace, as a tree that is safe to walk."""
+
+    def __init__(self, trace_id: str, records: Iterable[SpanRecord]) -> None:
+        self.trace_id = trace_id
+        spans: dict[str, SpanRecord] = {}
+        for record in records:
+            if record.end_ns < record.start_ns:
+                record.end_ns = record.start_ns
+            previous = spans.get(record.span_id)
+            spans[record.span_id] = record if previous is None else _merge(previous, record)
+        self.spans = spans
+        self.children: dict[str | None, list[SpanRecord]] = {}
+        for record in spans.values():
+            parent = record.parent_id if record.parent_id in spans and record.parent_id != record.span_id else None
+            self.children.setdefault(parent, []).append(record)
+        for siblings in self.children.values():
+            siblings.sort(key=lambda r: (r.start_ns, r.end_ns, r.span_id))
+        self.roots = self.children.get(None, [])
+        self._clip()
+
+    def _clip(self) -> None:
+        stack: list[tuple[SpanRecord, int, int]] = [(root, root.start_ns, root.end_ns) for root in self.roots]
+        seen: set[str] = set()
+        while stack:
+            span, low, high = stack.pop()
+            if span.span_id in seen:  # a cycle of parent ids in a broken trace
+                continue
+            seen.add(span.span_id)
+            span.clipped_start = min(max(span.start_ns, low), high)
+            span.clipped_end = max(min(span.end_ns, high), span.clipped_start)
+            for child in self.children.get(span.span_id, []):
+                stack.append((child, span.clipped_start, span.clipped_end))
+        for span in self.spans.values():  # spans only reachable through a cycle: treat as roots
+            if span.span_id not in seen:
+                span.clipped_start, span.clipped_end = span.start_ns, span.end_ns
+
+    @property
+    def start_ns(self) -> int:
+        return min((r.clipped_start for r in self.roots), default=0)
+
+    @property
+    def end_ns(self) -> int:
+        return max((r.clipped_end for r in self.roots), default=0)
+
+    @property
+    def wall_ns(self) -> int:
+        return max(self.end_ns - self.start_ns, 0)
+
+    @property
+    def root(self) -> SpanRecord | None:
+        """The single root span, when the trace has exactly one."""
+        return self.roots[0] if len(self.roots) == 1 else None
+
+    @property
+    def services(self) -> list[str]:
+        return sorted({r.service for r in self.spans.values() if r.service})
+
+    def kids(self, span: SpanRecord | None) -> list[SpanRecord]:
+        return self.children.get(span.span_id if span is not None else None, [])
+
+    def descendants(self, span: SpanRecord) -> Iterable[SpanRecord]:
+        stack = list(self.kids(span))
+        seen: set[str] = set()
+        while stack:
+            child = stack.pop()
+            if child.span_id in seen:
+                continue
+            seen.add(child.span_id)
+            yield child
+            stack.extend(self.kids(child))
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+
+def group_traces(records: Iterable[SpanRecord]) -> dict[str, TraceTree]:
+    """Records of possibly many traces, as one tree per trace, in order of first start."""
+    by_trace: dict[str, list[SpanRecord]] = {}
+    for record in records:
+        by_trace.setdefault(record.trace_id, []).append(record)
+    trees = {trace_id: TraceTree(trace_id, spans) for trace_id, spans in by_trace.items()}
+    return dict(sorted(trees.items(), key=lambda item: item[1].start_ns))

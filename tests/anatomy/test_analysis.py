@@ -1,0 +1,226 @@
+"""Phases, critical path, batches and what-ifs: the seed anatomy as a golden trace, and random trees."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent_anatomy.anatomy import Anatomy, SpanRecord, TraceTree
+from agent_anatomy.anatomy.analysis import PHASES, analyse_trace, critical_path, phases
+from tests.anatomy._build import T0, TRACE, llm, ms, seed_trace, span
+
+MS = 1_000_000
+
+
+def test_seed_phases_add_up_to_the_wall_time() -> None:
+    tree = seed_trace()
+    result = phases(tree)
+    assert tree.wall_ns == 5710 * MS
+    assert sum(result.values()) == tree.wall_ns
+    assert result == {
+        "llm_time_to_first_token": (500 + 400 + 300) * MS,
+        "llm_generation": (1000 + 800 + 600) * MS,
+        "tool": (1400 + 700) * MS,
+        "cache": 0,
+        "routing": 0,
+        "agent": 10 * MS,
+        "gap": 0,
+    }
+
+
+def test_seed_critical_path() -> None:
+    path = critical_path(seed_trace())
+    names = [(s.name, (s.start_ns - T0) // MS, (s.end_ns - T0) // MS) for s in path]
+    assert names == [
+        ("invoke_agent support", 0, 10),
+        ("chat claude-sonnet-4-6", 10, 1510),
+        ("execute_tool get_user_profile", 1510, 2310),
+        ("execute_tool get_transaction_history", 2310, 2910),
+        ("chat claude-sonnet-4-6", 2910, 4110),
+        ("execute_tool get_transaction_history", 4110, 4810),
+        ("chat claude-sonnet-4-6", 4810, 5710),
+    ]
+    assert "get_product_catalog" not in str(names), "the shorter parallel tool is off the path"
+
+
+def test_seed_batches_and_the_true_what_if() -> None:
+    anatomy = Anatomy([seed_trace()])
+    first, second = anatomy.trace.batches
+    assert (first.mode, first.sum_ns, first.max_ns) == ("sequential", 1400 * MS, 800 * MS)
+    assert (second.mode, second.wall_ns, second.max_ns) == ("parallel", 700 * MS, 700 * MS)
+    [suggestion] = anatomy.what_if()
+    assert suggestion.kind == "parallelise"
+    assert suggestion.saving_ns == 600 * MS
+    assert anatomy.trace.wall_ns - suggestion.saving_ns == 5110 * MS, "not the article's 4,310 ms"
+
+
+def test_seed_text_has_the_articles_shape() -> None:
+    text = Anatomy([seed_trace()]).render(color=False)
+    for line in (
+        "↓ [LLM call 1 · claude-sonnet-4-6: 1,500 ms]",
+        "[TTFT: 500 ms → streaming starts]",
+        "↓ [Tool calls (sequential): 800 ms + 600 ms = 1,400 ms]",
+        "↓ [LLM call 2 · claude-sonnet-4-6: 1,200 ms]",
+        "[TTFT: 400 ms → streaming starts]",
+        "↓ [Tool calls (parallel): max(500 ms, 700 ms) = 700 ms]",
+        "↓ [LLM call 3 · claude-sonnet-4-6: 900 ms]",
+        "Total: 5,710 ms",
+        "1. Parallelise tool batch 1 (get_user_profile, get_transaction_history): saves 600 ms → 5,110 ms",
+    ):
+        assert line in text, line
+    assert "\033[" not in text
+
+
+def _three_unstreamed_calls() -> TraceTree:
+    root = span("invoke_agent a", 0, 4000)
+    return TraceTree(
+        TRACE,
+        [
+            root,
+            llm("big-model", 0, 1000, root, ttft=None, tokens=20),
+            span("execute_tool lookup", 1000, 1500, root, anatomy__tool__input_hash="same"),
+            llm("big-model", 1500, 2500, root, ttft=None, tokens=20),
+            span("execute_tool lookup", 2500, 3000, root, anatomy__tool__input_hash="same"),
+            llm("big-model", 3000, 4000, root, ttft=None, tokens=20),
+        ],
+    )
+
+
+def _reference(*models: tuple[str, float, float, int]) -> TraceTree:
+    root = span("invoke_agent ref", 0, 10_000, trace="f" * 32)
+    calls = [
+        llm(model, start, end, root, ttft=ttft, tokens=tokens, trace="f" * 32)
+        for model, (start, end), ttft, tokens in (
+            (m, (i * 2000, i * 2000 + duration), ttft, tokens) for i, (m, duration, ttft, tokens) in enumerate(models)
+        )
+    ]
+    return TraceTree("f" * 32, [root, *calls])
+
+
+def test_route_and_cache_suggestions() -> None:
+    reference = _reference(("small-model", 300, 200, 100), ("big-model", 700, 400, 60))
+    anatomy = Anatomy([_three_unstreamed_calls()], [reference])
+    suggestions = anatomy.what_if()
+    assert sorted(s.kind for s in suggestions) == ["cache", "route", "route", "route"]
+    cache = next(s for s in suggestions if s.kind == "cache")
+    assert cache.saving_ns == 500 * MS and cache.title == "Cache lookup"
+    # small-model: first token 200 ms, 100 tokens in 100 ms = 1,000 tokens/s, so 20 tokens in 220 ms
+    assert all(s.saving_ns == (1000 - 220) * MS for s in suggestions if s.kind == "route")
+    assert "stream" not in {s.kind for s in suggestions}, "routing the last call already claims that time"
+
+
+def test_a_repeat_nested_in_a_repeat_is_claimed_once() -> None:
+    """A tool that calls itself with the same input: the inner call's time is inside the outer's."""
+    root = span("invoke_agent a", 0, 300)
+    first = span("execute_tool lookup", 0, 100, root, anatomy__tool__input_hash="h")
+    outer = span("execute_tool lookup", 100, 300, root, anatomy__tool__input_hash="h")
+    inner = span("execute_tool lookup", 100, 300, outer, anatomy__tool__input_hash="h")
+    cache = next(s for s in Anatomy([TraceTree(TRACE, [root, first, outer, inner])]).what_if() if s.kind == "cache")
+    assert cache.saving_ns == 200 * MS
+    assert cache.claimed == ((ms(100), ms(300)),)
+
+
+def test_stream_suggestion_is_perceived_latency() -> None:
+    anatomy = Anatomy([_three_unstreamed_calls()], [_reference(("big-model", 700, 400, 60))])
+    stream = next(s for s in anatomy.what_if() if s.kind == "stream")
+    assert stream.perceived and stream.saving_ns == 600 * MS
+    assert stream.title == "Stream the final answer (LLM call 3)"
+    text = anatomy.render(color=False)
+    assert "Stream the final answer (LLM call 3): the answer starts to appear 600 ms sooner" in text
+    document = anatomy.to_dict()["traces"][0]
+    entry = next(s for s in document["suggestions"] if s["kind"] == "stream")
+    assert entry["total_after_ms"] == document["wall_ms"], "streaming does not shorten the total"
+
+
+def test_orphans_skew_and_duplicates() -> None:
+    root = span("invoke_agent a", 0, 1000)
+    child = span("execute_tool late", 900, 1300, root)  # ends after its parent: clock skew
+    early = span("execute_tool early", -100, 100, root)  # starts before it
+    orphan = SpanRecord(TRACE, "00000000000000ff", "000000000000dead", "orphan", ms(2000), ms(2100))
+    duplicate = SpanRecord(
+        TRACE, child.span_id, root.span_id, child.name, child.start_ns, child.end_ns, {**child.attributes, "extra": 1}
+    )
+    tree = TraceTree(TRACE, [root, child, early, orphan, duplicate])
+    assert len(tree) == 4 and tree.spans[child.span_id].attributes.get("extra") == 1
+    assert {r.name for r in tree.roots} == {"invoke_agent a", "orphan"}
+    assert tree.spans[child.span_id].clipped_end == root.end_ns
+    assert tree.spans[early.span_id].clipped_start == root.start_ns
+    result = phases(tree)
+    assert sum(result.values()) == tree.wall_ns == 2100 * MS
+    assert result["gap"] == 1000 * MS
+
+
+# --- invariants on random trees -------------------------------------------------------------------------
+
+
+_NAMES = ["chat m1", "chat m2", "execute_tool t", "tool_batch", "cache_lookup c", "route r", "step s", "custom"]
+
+
+@st.composite
+def trees(draw: st.DrawFn) -> TraceTree:
+    count = draw(st.integers(min_value=1, max_value=40))
+    records: list[SpanRecord] = []
+    for index in range(count):
+        start = draw(st.integers(min_value=0, max_value=10_000))
+        length = draw(st.integers(min_value=0, max_value=3_000))
+        parent = draw(st.sampled_from([None, *records])) if records else None
+        name = draw(st.sampled_from(_NAMES))
+        attributes = {}
+        if name.startswith("chat") and draw(st.booleans()):
+            attributes["gen_ai.response.time_to_first_chunk"] = draw(st.floats(min_value=0, max_value=5))
+            attributes["gen_ai.usage.output_tokens"] = draw(st.integers(min_value=0, max_value=500))
+        if name.startswith("execute_tool"):
+            attributes["anatomy.tool.input_hash"] = draw(st.sampled_from(["x", "y"]))
+        record = span(name, start, start + length, parent, **{k.replace(".", "__"): v for k, v in attributes.items()})
+        if draw(st.integers(min_value=0, max_value=9)) == 0 and records:  # a parent that is not in the trace
+            record.parent_id = f"{99_000 + index:016x}"
+        records.append(record)
+    return TraceTree(TRACE, records)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees())
+def test_phases_always_sum_to_the_wall_time(tree: TraceTree) -> None:
+    result = phases(tree)
+    assert set(result) == set(PHASES)
+    assert all(value >= 0 for value in result.values())
+    assert sum(result.values()) == tree.wall_ns
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees())
+def test_critical_path_tiles_the_trace_without_overlap(tree: TraceTree) -> None:
+    path = critical_path(tree)
+    if tree.wall_ns == 0:
+        assert path == []
+        return
+    assert path[0].start_ns == tree.start_ns and path[-1].end_ns == tree.end_ns
+    for before, after in itertools.pairwise(path):
+        assert before.end_ns == after.start_ns
+    assert all(s.end_ns > s.start_ns for s in path)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees(), trees())
+def test_savings_are_never_negative_and_never_exceed_the_trace(tree: TraceTree, reference: TraceTree) -> None:
+    analysis = Anatomy([tree], [TraceTree("e" * 32, list(reference.spans.values()))]).trace
+    savings = [s.saving_ns for s in analysis.suggestions]
+    assert all(saving > 0 for saving in savings)
+    assert sum(savings) <= analysis.wall_ns
+    claimed = sorted(piece for s in analysis.suggestions for piece in s.claimed)
+    for (_, first_end), (second_start, _) in itertools.pairwise(claimed):
+        assert first_end <= second_start, "no two suggestions claim the same milliseconds"
+    Anatomy([tree]).render("text", color=False)
+    Anatomy([tree]).to_dict()
+
+
+def test_analysis_of_an_empty_trace_is_a_clear_error() -> None:
+    import pytest
+
+    from agent_anatomy import TraceNotFoundError
+
+    with pytest.raises(TraceNotFoundError, match="no spans to analyse"):
+        Anatomy([])
+    assert analyse_trace(TraceTree(TRACE, [])).wall_ns == 0

@@ -1,0 +1,190 @@
+"""Sources: the recorder, OTLP JSON, our JSON Lines, Jaeger JSON, a live Jaeger; malformed input."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+import agent_anatomy as aa
+from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.errors import SourceError, TraceNotFoundError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MS = 1_000_000
+
+
+def test_otlp_json_with_skew_orphans_duplicates_and_two_services() -> None:
+    anatomy = Anatomy.from_file(FIXTURES / "otlp_skew_orphan.json")
+    trace = anatomy.trace
+    assert trace.trace_id == "0af7651916cd43dd8448eb211c80319c"
+    assert len(trace.tree) == 4, "the duplicated tool span is merged"
+    assert trace.tree.services == ["agent", "tools"]
+    assert sorted(r.name for r in trace.tree.roots) == ["invoke_agent support", "orphan work"]
+    tool = next(r for r in trace.tree.spans.values() if r.name == "execute_tool lookup")
+    assert tool.status == "ERROR"
+    assert tool.clipped_end == trace.tree.spans["b7ad6b7169203331"].end_ns, "clipped to its parent"
+    assert sum(trace.phases.values()) == trace.wall_ns == 3400 * MS
+    assert trace.phases["gap"] == 200 * MS
+    [call] = trace.llm_calls
+    assert call.ttft_ns == 300 * MS and call.model == "claude-haiku-4-5"
+
+
+def test_jaeger_v1_json() -> None:
+    anatomy = Anatomy.from_file(FIXTURES / "jaeger_v1.json")
+    trace = anatomy.trace
+    assert trace.trace_id == "5b8aa5a2d2c872e8321cf37308d69df2"
+    assert trace.tree.services == ["support-agent", "tool-server"]
+    [call] = trace.llm_calls
+    assert call.ttft_ns == 450 * MS
+    [batch] = trace.batches
+    assert batch.mode == "sequential" and batch.parallel_saving_ns == 700 * MS
+    assert any(s.kind == "parallelise" for s in anatomy.what_if())
+    assert any(e.name == "anatomy.first_token" for r in trace.tree.spans.values() for e in r.events)
+
+
+def test_jsonl_exporter_output_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "spans.jsonl"
+    handle = aa.configure(exporter=f"jsonl:{path}", tracer_provider=TracerProvider(), metrics=False)
+
+    @aa.tool
+    def lookup() -> int:
+        return 1
+
+    @aa.agent
+    def run() -> None:
+        lookup()
+        lookup()
+
+    run()
+    handle.force_flush()
+    from_file = Anatomy.from_file(path)
+    live = aa.last_anatomy()
+    assert from_file.trace_id == live.trace_id
+    assert from_file.trace.phases == live.trace.phases
+    assert [s.name for s in from_file.critical_path] == [s.name for s in live.critical_path]
+    assert aa.anatomy_for(live.trace_id).trace.wall_ns == live.trace.wall_ns
+
+
+def test_many_traces_in_a_file_and_trace_id_selection(tmp_path: Path) -> None:
+    doc_a = json.loads((FIXTURES / "otlp_skew_orphan.json").read_text())
+    doc_b = json.loads((FIXTURES / "jaeger_v1.json").read_text())
+    path = tmp_path / "both.json"
+    path.write_text(json.dumps([doc_a, doc_b]))
+    both = Anatomy.from_file(path)
+    assert len(both) == 2
+    summary = both.to_dict()["summary"]
+    assert summary["trace_count"] == 2
+    assert set(summary["phases_ms"]) >= {"total", "tool", "llm_time_to_first_token"}
+    assert "Latency anatomy of 2 traces" in both.render(color=False)
+    one = Anatomy.from_file(path, trace_id="5b8aa5a2d2c872e8321cf37308d69df2")
+    assert len(one) == 1
+    with pytest.raises(TraceNotFoundError, match="trace 0000000000000000000000000000abcd is not among the 2"):
+        Anatomy.from_file(path, trace_id="abcd")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "is empty: expected OTLP JSON"),
+        ('{"resourceSpans": ', "not valid JSON at line 1, column 19"),
+        ('{"spans": []}', 'expected an object with "resourceSpans" \\(OTLP JSON\\) or "data" \\(Jaeger JSON\\)'),
+        ('{"resourceSpans": {}}', 'expected "resourceSpans" as a list'),
+        (
+            '{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz", "spanId": "1"}]}]}]}',
+            "expected traceId of 32 hex digits",
+        ),
+        ('{"resourceSpans": []}\n{"resourceSpans": [\n', "line 2 is not valid JSON"),
+        ('{"resourceSpans": []}\n{"oops": 1}\n', 'line 2: expected an object with "resourceSpans"'),
+        ('{"data": [{"spans": [{"traceID": "abc", "spanID": "0000000000000001", "startTime": "soon"}]}]}', "expected"),
+    ],
+)
+def test_malformed_files_name_the_file_the_position_and_the_expectation(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(SourceError, match=message) as raised:
+        Anatomy.from_file(path)
+    assert str(path) in str(raised.value)
+    assert raised.value.source == str(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(SourceError, match=r"cannot read /no/such/file\.json"):
+        Anatomy.from_file("/no/such/file.json")
+
+
+def test_no_spans(tmp_path: Path) -> None:
+    with pytest.raises(TraceNotFoundError, match="there are no spans to analyse"):
+        Anatomy.from_records([])
+    path = tmp_path / "empty.json"
+    path.write_text('{"resourceSpans": []}')
+    with pytest.raises(TraceNotFoundError, match=f"{path} holds no spans"):
+        Anatomy.from_file(path)
+
+
+# --- a live Jaeger (its query API served from the fixtures) ---------------------------------------------
+
+
+class FakeJaeger:
+    """Jaeger's query API on 127.0.0.1: v3 says 404, v1 serves the fixture, search returns it too."""
+
+    def __init__(self) -> None:
+        document = (FIXTURES / "jaeger_v1.json").read_bytes()
+        self.requests: list[str] = []
+        requests = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                requests.append(self.path)
+                known = "/api/traces/5b8aa5a2d2c872e8321cf37308d69df2"
+                if self.path.startswith("/api/traces?") or self.path == known:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(document)
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.fixture
+def jaeger() -> Iterator[FakeJaeger]:
+    fake = FakeJaeger()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+def test_from_jaeger_tries_v3_then_v1(jaeger: FakeJaeger) -> None:
+    anatomy = Anatomy.from_jaeger(jaeger.url, "5b8aa5a2d2c872e8321cf37308d69df2")
+    assert anatomy.trace_id == "5b8aa5a2d2c872e8321cf37308d69df2"
+    assert jaeger.requests == [
+        "/api/v3/traces/5b8aa5a2d2c872e8321cf37308d69df2",
+        "/api/traces/5b8aa5a2d2c872e8321cf37308d69df2",
+    ]
+
+
+def test_from_jaeger_search_and_errors(jaeger: FakeJaeger) -> None:
+    anatomy = Anatomy.from_jaeger(jaeger.url, service="support-agent", since_s=600)
+    assert len(anatomy) == 1
+    assert "service=support-agent" in jaeger.requests[-1]
+    with pytest.raises(TraceNotFoundError, match="has no trace 0000000000000000000000000000beef"):
+        Anatomy.from_jaeger(jaeger.url, "beef")
+    with pytest.raises(SourceError, match=r"cannot reach Jaeger at http://127\.0\.0\.1:9/api/v3/traces"):
+        Anatomy.from_jaeger("http://127.0.0.1:9", "beef")
+    with pytest.raises(ValueError, match="needs a trace_id, or a service"):
+        Anatomy.from_jaeger(jaeger.url)
