@@ -6,7 +6,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench install clean
+PHOENIX_VENV ?= .venv-phoenix
+PHOENIX_VERSION ?= 20.26.1
+
+.PHONY: demo test test-fast lint bench install phoenix-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("agent-anatomy needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -18,6 +21,13 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(INSTALLED)
+
+# Arize Phoenix in a virtualenv of its own, for the OTLP export round-trip tests (skipped without it).
+$(PHOENIX_VENV)/bin/phoenix:
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/python -m pip install --quiet 'arize-phoenix==$(PHOENIX_VERSION)'
+
+phoenix-venv: $(PHOENIX_VENV)/bin/phoenix
 
 demo: $(INSTALLED)
 	$(BIN)/agent-anatomy demo
@@ -41,4 +51,4 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_anatomy.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PHOENIX_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -61,7 +61,9 @@ async def main() -> None:
     parser.add_argument("--real", action="store_true", help="use the real Anthropic API (ANTHROPIC_API_KEY)")
     options = parser.parse_args()
 
-    aa.configure(service_name="support-agent", exporter=os.environ.get("OTEL_TRACES_EXPORTER", "none"))
+    # OTEL_TRACES_EXPORTER, when set, chooses the exporters (under opentelemetry-instrument the SDK's
+    # own provider exports by it, and configure() then only adds its recorder); otherwise none.
+    aa.configure(service_name="support-agent", exporter=None if "OTEL_TRACES_EXPORTER" in os.environ else "none")
     if options.real and not os.environ.get("ANTHROPIC_API_KEY"):
         sys.exit("--real needs ANTHROPIC_API_KEY in the environment")
     server: AbstractContextManager[object] = nullcontext() if (options.real or options.base_url) else SimServer()

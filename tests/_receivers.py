@@ -97,8 +97,11 @@ class SilentPort:
         self.socket.close()
 
 
-def closed_port() -> int:
-    """A port with nothing listening on it (bound, then released)."""
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released): free to serve on, closed to connect to."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+closed_port = free_port

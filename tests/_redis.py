@@ -11,20 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from tests._receivers import free_port
+
 REQUIRE_ENV = "AGENT_ANATOMY_REQUIRE_REDIS"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisProcess:
     def __init__(self, binary: str, directory: Path) -> None:
         self.binary = binary
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

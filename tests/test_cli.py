@@ -33,7 +33,13 @@ def test_report_text_json_and_html(tmp_path: Path, capsys: pytest.CaptureFixture
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["report"], "report needs a FILE or --jaeger URL"),
+        (["report"], "report needs one source: a FILE, --jaeger URL or --phoenix URL"),
+        (["report", "a.json", "--phoenix", "http://127.0.0.1:9"], "report needs one source"),
+        (["report", "--phoenix", "http://127.0.0.1:9"], "--phoenix needs --trace-id"),
+        (
+            ["report", "--phoenix", "http://127.0.0.1:9", "--trace-id", "beef"],
+            "cannot reach Phoenix at http://127.0.0.1:9",
+        ),
         (["report", "/no/such.json"], "cannot read /no/such.json"),
         (["report", "--jaeger", "http://127.0.0.1:9"], "--jaeger needs --trace-id, or --service"),
         (

@@ -73,12 +73,15 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = commands.add_parser(
         "report",
-        help="print the latency anatomy of traces from a file or from Jaeger",
-        description="FILE: OTLP JSON, OTLP JSON Lines (the jsonl: exporter) or Jaeger JSON. Or --jaeger URL with "
-        "--trace-id, or with --service and --since for every trace in a time window.",
+        help="print the latency anatomy of traces from a file, Jaeger or Phoenix",
+        description="FILE: OTLP JSON, OTLP JSON Lines (the jsonl: exporter), Jaeger JSON or Phoenix span JSON. Or "
+        "--jaeger URL with --trace-id, or with --service and --since for every trace in a time window. Or "
+        "--phoenix URL with --trace-id (and --project).",
     )
     report.add_argument("file", nargs="?", help="a trace file")
     report.add_argument("--jaeger", metavar="URL", help="a Jaeger query service, e.g. http://localhost:16686")
+    report.add_argument("--phoenix", metavar="URL", help="an Arize Phoenix server, e.g. http://localhost:6006")
+    report.add_argument("--project", default="default", help="with --phoenix: the project (default: default)")
     report.add_argument("--trace-id", help="the trace to report (default: every trace in the file)")
     report.add_argument("--service", help="with --jaeger: report this service's traces")
     report.add_argument("--since", default="1h", help="with --service: how far back, e.g. 30m, 1h, 2d (default 1h)")
@@ -102,10 +105,16 @@ def _seconds(text: str) -> float:
 def _run_report(args: argparse.Namespace) -> int:
     from .anatomy import Anatomy
 
-    if (args.file is None) == (args.jaeger is None):
-        raise ConfigurationError("report needs a FILE or --jaeger URL (one of them)", setting="report", value=None)
+    if sum(source is not None for source in (args.file, args.jaeger, args.phoenix)) != 1:
+        raise ConfigurationError(
+            "report needs one source: a FILE, --jaeger URL or --phoenix URL", setting="report", value=None
+        )
     if args.file is not None:
         anatomy = Anatomy.from_file(args.file, args.trace_id)
+    elif args.phoenix is not None:
+        if args.trace_id is None:
+            raise ConfigurationError("--phoenix needs --trace-id", setting="--phoenix", value=args.phoenix)
+        anatomy = Anatomy.from_phoenix(args.phoenix, args.trace_id, project=args.project)
     elif args.trace_id is None and args.service is None:
         raise ConfigurationError(
             "--jaeger needs --trace-id, or --service (with --since)", setting="--jaeger", value=args.jaeger

@@ -1,4 +1,4 @@
-"""Sources: the recorder, OTLP JSON, our JSON Lines, Jaeger JSON, a live Jaeger; malformed input."""
+"""Sources: the recorder, OTLP JSON, our JSON Lines, Jaeger JSON, a live Jaeger, Phoenix span JSON; malformed input."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import agent_anatomy as aa
 from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.anatomy.sources import records_from_file
 from agent_anatomy.errors import SourceError, TraceNotFoundError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -93,7 +94,10 @@ def test_many_traces_in_a_file_and_trace_id_selection(tmp_path: Path) -> None:
     [
         ("", "is empty: expected OTLP JSON"),
         ('{"resourceSpans": ', "not valid JSON at line 1, column 19"),
-        ('{"spans": []}', 'expected an object with "resourceSpans" \\(OTLP JSON\\) or "data" \\(Jaeger JSON\\)'),
+        (
+            '{"spans": []}',
+            'expected an object with "resourceSpans" \\(OTLP JSON\\) or "data" \\(Jaeger or Phoenix JSON\\)',
+        ),
         ('{"resourceSpans": {}}', 'expected "resourceSpans" as a list'),
         (
             '{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz", "spanId": "1"}]}]}]}',
@@ -188,3 +192,45 @@ def test_from_jaeger_search_and_errors(jaeger: FakeJaeger) -> None:
         Anatomy.from_jaeger("http://127.0.0.1:9", "beef")
     with pytest.raises(ValueError, match="needs a trace_id, or a service"):
         Anatomy.from_jaeger(jaeger.url)
+
+
+def test_phoenix_span_json(tmp_path: Path) -> None:
+    """Phoenix's ``/v1/projects/{project}/spans`` answer: ISO times, nested or dotted attributes."""
+    document = {
+        "data": [
+            {
+                "name": "invoke_agent support",
+                "context": {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"},
+                "parent_id": None,
+                "start_time": "2026-11-24T12:00:00.000000+00:00",
+                "end_time": "2026-11-24T12:00:01.500250+00:00",
+                "status_code": "OK",
+                "attributes": {"gen_ai": {"operation": {"name": "invoke_agent"}}},
+                "events": [],
+            },
+            {
+                "name": "execute_tool lookup",
+                "context": {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b8"},
+                "parent_id": "00f067aa0ba902b7",
+                "start_time": "2026-11-24T12:00:00.250000+00:00",
+                "end_time": "2026-11-24T12:00:01.250000+00:00",
+                "status_code": "ERROR",
+                "attributes": {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"},
+                "events": [{"name": "exception", "timestamp": "2026-11-24T12:00:01.2+00:00", "attributes": {}}],
+            },
+        ],
+        "next_cursor": None,
+    }
+    path = tmp_path / "phoenix.json"
+    path.write_text(json.dumps(document))
+    root, tool = records_from_file(path)
+    assert root.attributes == {"gen_ai.operation.name": "invoke_agent"}, "nested attributes are flattened"
+    assert root.end_ns - root.start_ns == 1_500_250_000
+    assert tool.parent_id == root.span_id and tool.status == "ERROR" and tool.is_tool
+    assert tool.events[0].name == "exception"
+    anatomy = Anatomy.from_file(path)
+    assert anatomy.phases_ms["tool"] == 1000.0
+    document["data"][0]["start_time"] = 17  # type: ignore[index]
+    path.write_text(json.dumps(document))
+    with pytest.raises(SourceError, match="expected start_time as an ISO 8601 time"):
+        records_from_file(path)

@@ -272,3 +272,21 @@ def test_exit_is_bounded_with_a_dead_endpoint(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "done"
     assert elapsed < 8.0, f"exit took {elapsed:.1f} s"
+
+
+def test_joining_an_exporting_provider_does_not_export_again_from_the_same_env(
+    otel_globals: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under opentelemetry-instrument the SDK already exports by OTEL_TRACES_EXPORTER; configure() must not too."""
+    theirs = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(theirs))
+    trace.set_tracer_provider(provider)
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    handle = aa.configure()
+    assert handle.settings.exporters == ()
+    run_agent()
+    assert _names(theirs.get_finished_spans()) == EXPECTED
+    assert _names(aa.last_trace()) == EXPECTED, "the recorder still sees every span"
+    explicit = aa.configure(exporter="memory")
+    assert [spec.kind for spec in explicit.settings.exporters] == ["memory"], "an explicit exporter is honoured"

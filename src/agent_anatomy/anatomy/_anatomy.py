@@ -15,7 +15,13 @@ from ..telemetry.recorder import format_trace_id, parse_trace_id
 from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, path_shape, phase_stats
 from .analysis import Segment, TraceAnalysis, analyse_trace
 from .model import SpanRecord, TraceTree, group_traces
-from .sources import fetch_jaeger_trace, records_from_file, records_from_readable, search_jaeger
+from .sources import (
+    fetch_jaeger_trace,
+    fetch_phoenix_trace,
+    records_from_file,
+    records_from_readable,
+    search_jaeger,
+)
 from .whatif import ModelSpeed, Suggestion, model_speeds, suggest
 
 __all__ = ["Anatomy", "anatomy_for", "last_anatomy"]
@@ -87,6 +93,12 @@ class Anatomy:
         if not records:
             raise TraceNotFoundError(f"Jaeger at {url} has no traces of {service!r} in the last {since_s:g} s")
         return cls.from_records(records)
+
+    @classmethod
+    def from_phoenix(cls, url: str, trace_id: str | int, *, project: str = "default") -> Anatomy:
+        """One trace from Arize Phoenix (``http://localhost:6006``), by id, from ``project``."""
+        hex_id = format_trace_id(parse_trace_id(trace_id))
+        return cls.from_records(fetch_phoenix_trace(url, hex_id, project), hex_id)
 
     def with_reference(self, *others: Anatomy) -> Anatomy:
         """The same traces, with the model speeds seen in ``others`` known to the what-ifs."""

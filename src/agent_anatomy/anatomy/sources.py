@@ -3,7 +3,8 @@
 Every reader returns ``SpanRecord`` lists. Files may hold one OTLP JSON document
 (``{"resourceSpans": [...]}``, as the OTel Collector's file exporter and Jaeger's ``/api/v3`` write it,
 also wrapped as ``{"result": ...}``), JSON Lines of such documents (agent-anatomy's ``jsonl:`` exporter),
-or a Jaeger JSON document (``{"data": [...]}`` from ``/api/traces/{id}`` or the Jaeger UI's download).
+a Jaeger JSON document (``{"data": [...]}`` from ``/api/traces/{id}`` or the Jaeger UI's download), or
+Arize Phoenix's span list (``{"data": [...], "next_cursor": ...}`` from ``/v1/projects/{project}/spans``).
 A file that is none of these raises ``SourceError`` naming the file, the position and what was
 expected; an HTTP failure names the URL.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import os
 import urllib.error
@@ -28,6 +30,7 @@ from .model import EventRecord, SpanRecord
 
 __all__ = [
     "fetch_jaeger_trace",
+    "fetch_phoenix_trace",
     "records_from_document",
     "records_from_file",
     "records_from_readable",
@@ -207,6 +210,60 @@ def _jaeger_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
             )
 
 
+# --- Arize Phoenix's span JSON -------------------------------------------------------------------------
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _iso_nanos(value: Any, what: str) -> int:
+    if not isinstance(value, str):
+        raise _Malformed(f"{what} as an ISO 8601 time")
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1) * 1000
+
+
+def _flatten(attributes: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Phoenix may answer with nested attributes (``{"llm": {"model_name": ...}}``); spans have dotted keys."""
+    flat: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _phoenix_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
+    for span in document["data"]:
+        context = span.get("context") or {}
+        parent = span.get("parent_id")
+        yield SpanRecord(
+            trace_id=_id(context.get("trace_id"), 32, "context.trace_id"),
+            span_id=_id(context.get("span_id"), 16, "context.span_id"),
+            parent_id=_id(parent, 16, "parent_id") if parent else None,
+            name=str(span.get("name", "")),
+            start_ns=_iso_nanos(span.get("start_time"), "start_time"),
+            end_ns=_iso_nanos(span.get("end_time"), "end_time"),
+            attributes=_flatten(span.get("attributes") or {}),
+            events=tuple(
+                EventRecord(
+                    str(event.get("name", "")),
+                    _iso_nanos(event.get("timestamp"), "event timestamp"),
+                    _flatten(event.get("attributes") or {}),
+                )
+                for event in span.get("events") or []
+            ),
+            status=_STATUS.get(span.get("status_code"), str(span.get("status_code") or "UNSET")),
+        )
+
+
+def _is_phoenix(document: Mapping[str, Any]) -> bool:
+    data = document.get("data")
+    return isinstance(data, list) and bool(data) and isinstance(data[0], Mapping) and "context" in data[0]
+
+
 def records_from_document(document: Any) -> list[SpanRecord]:
     """Records from one parsed JSON document of any supported shape (or a list of such documents)."""
     if isinstance(document, list):
@@ -217,9 +274,11 @@ def records_from_document(document: Any) -> list[SpanRecord]:
         document = document["result"]
     if "resourceSpans" in document:
         return list(_otlp_records(document))
+    if _is_phoenix(document):
+        return list(_phoenix_records(document))
     if "data" in document:
         return list(_jaeger_records(document))
-    raise _Malformed('an object with "resourceSpans" (OTLP JSON) or "data" (Jaeger JSON)')
+    raise _Malformed('an object with "resourceSpans" (OTLP JSON) or "data" (Jaeger or Phoenix JSON)')
 
 
 # --- files ---------------------------------------------------------------------------------------------
@@ -316,6 +375,42 @@ def search_jaeger(
         raise SourceError(f"cannot reach Jaeger at {url}: {getattr(exc, 'reason', exc)}", source=url) from exc
     except (json.JSONDecodeError, _Malformed, KeyError, TypeError, ValueError) as exc:
         raise SourceError(f"Jaeger search at {url}: unexpected answer ({exc})", source=url) from exc
+
+
+# --- a live Phoenix -------------------------------------------------------------------------------------
+
+
+def fetch_phoenix_trace(
+    base_url: str, trace_id: str, project: str = "default", timeout_s: float = 10.0
+) -> list[SpanRecord]:
+    """One trace's spans from Arize Phoenix's REST API, following its pagination."""
+    base = f"{base_url.rstrip('/')}/v1/projects/{urllib.parse.quote(project, safe='')}/spans"
+    records: list[SpanRecord] = []
+    cursor: str | None = None
+    while True:
+        query = {"trace_id": trace_id, "limit": 1000} | ({"cursor": cursor} if cursor else {})
+        url = f"{base}?{urllib.parse.urlencode(query)}"
+        try:
+            document = _get_json(url, timeout_s)
+            records.extend(_phoenix_records(document))
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise TraceNotFoundError(
+                    f"Phoenix at {base_url} has no project {project!r}", trace_id=trace_id
+                ) from exc
+            raise SourceError(f"Phoenix at {url} answered HTTP {exc.code}", source=url) from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise SourceError(f"cannot reach Phoenix at {url}: {getattr(exc, 'reason', exc)}", source=url) from exc
+        except (json.JSONDecodeError, _Malformed, KeyError, TypeError, ValueError) as exc:
+            raise SourceError(f"Phoenix at {url}: unexpected answer ({exc})", source=url) from exc
+        cursor = document.get("next_cursor")
+        if not cursor:
+            break
+    if not records:
+        raise TraceNotFoundError(
+            f"Phoenix project {project!r} at {base_url} has no trace {trace_id}", trace_id=trace_id
+        )
+    return records
 
 
 def check_records(records: Sequence[SpanRecord], source: str) -> Sequence[SpanRecord]:

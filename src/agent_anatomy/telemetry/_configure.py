@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import threading
 import time
@@ -247,11 +248,19 @@ def _enabled_handle(
     shutdown_timeout_s: float,
 ) -> tuple[Telemetry, tuple[tuple[SpanProcessor, ...], tuple[GuardedExporter, ...]]]:
     recorder = recorder_arg if isinstance(recorder_arg, SpanRecorder) else (SpanRecorder() if recorder_arg else None)
-    pipeline = build_span_pipeline(settings, recorder)
     resource = _resource(settings)
     if tracer_provider is not None:
         _warn_if_resource_ignored(settings, "the tracer_provider given to configure() keeps its own")
     provider = tracer_provider or _global_tracer_provider(settings, resource)
+    if tracer_provider is None and provider is not _owned_tracer_provider and not settings.exporters_explicit:
+        # The application's provider (opentelemetry-instrument's, say) exports already, by the same
+        # OTEL_* variables; exporting again from them would send every span twice.
+        _logger.info(
+            "agent-anatomy: the application's TracerProvider exports its spans; agent-anatomy adds its "
+            "recorder only (pass exporter= to configure() to export from agent-anatomy as well)"
+        )
+        settings = dataclasses.replace(settings, exporters=())
+    pipeline = build_span_pipeline(settings, recorder)
     processor = processor_for(provider)
     processor.shutdown_timeout_s = shutdown_timeout_s
     retired = processor.replace(pipeline.processors, pipeline.exporters)

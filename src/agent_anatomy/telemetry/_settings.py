@@ -88,6 +88,8 @@ class Settings:
     max_export_batch_size: int | None
     instrument: bool = True
     """Instrument the anthropic SDK as part of ``configure()``."""
+    exporters_explicit: bool = True
+    """False when the exporters came from ``OTEL_TRACES_EXPORTER`` or the default, not from an argument."""
 
     @property
     def exports_otlp(self) -> bool:
@@ -327,4 +329,5 @@ def resolve(
         max_queue_size=_positive(max_queue_size, setting="max_queue_size"),
         max_export_batch_size=_positive(max_export_batch_size, setting="max_export_batch_size"),
         instrument=instrument,
+        exporters_explicit=exporter is not None,
     )
