@@ -9,7 +9,12 @@ INSTALLED := $(VENV)/.installed
 PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
-.PHONY: demo test test-fast lint bench install phoenix-venv clean
+# The instrumentation peers of the benchmark, each in a virtualenv of its own beside agent-anatomy.
+BENCH_VENVS ?= .venv-bench
+OPENLLMETRY_VERSION ?= 0.62.4
+OPENINFERENCE_VERSION ?= 3.1.0
+
+.PHONY: demo test test-fast lint bench bench-venvs install phoenix-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("agent-anatomy needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -29,6 +34,18 @@ $(PHOENIX_VENV)/bin/phoenix:
 
 phoenix-venv: $(PHOENIX_VENV)/bin/phoenix
 
+$(BENCH_VENVS)/openllmetry/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENVS)/openllmetry
+	$(BENCH_VENVS)/openllmetry/bin/python -m pip install --quiet -e '.[sim]' 'opentelemetry-instrumentation-anthropic==$(OPENLLMETRY_VERSION)'
+	touch $@
+
+$(BENCH_VENVS)/openinference/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENVS)/openinference
+	$(BENCH_VENVS)/openinference/bin/python -m pip install --quiet -e '.[sim]' 'openinference-instrumentation-anthropic==$(OPENINFERENCE_VERSION)'
+	touch $@
+
+bench-venvs: $(BENCH_VENVS)/openllmetry/.installed $(BENCH_VENVS)/openinference/.installed
+
 demo: $(INSTALLED)
 	$(BIN)/agent-anatomy demo
 
@@ -43,12 +60,10 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 
-bench: $(INSTALLED)
-	$(BIN)/python benchmarks/bench_decorators.py
-	$(BIN)/python benchmarks/bench_anthropic.py --transport mock
-	$(BIN)/python benchmarks/bench_levers.py
-	$(BIN)/python benchmarks/bench_sim_ttft.py
-	$(BIN)/python benchmarks/bench_anatomy.py
+# Every benchmark, peers included; writes benchmarks/results/latest.md (and .json) and a dated copy.
+bench: $(INSTALLED) bench-venvs
+	$(BIN)/python benchmarks/suite.py
+
 
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PHOENIX_VENV) $(BENCH_VENVS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

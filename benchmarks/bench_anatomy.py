@@ -17,11 +17,14 @@ import argparse
 import json
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from _results import Results, add_json_option
 
 from agent_anatomy import semconv
 from agent_anatomy.anatomy import Anatomy
@@ -152,7 +155,7 @@ def median_s(action: Callable[[], object], rounds: int) -> float:
     return statistics.median(samples)
 
 
-def run_case(label: str, path: Path, traces: int, target_s: float, rounds: int) -> None:
+def run_case(results: Results, label: str, path: Path, traces: int, target_s: float, rounds: int) -> None:
     records = records_from_file(path)
     read_s = median_s(lambda: records_from_file(path), rounds)
 
@@ -170,20 +173,34 @@ def run_case(label: str, path: Path, traces: int, target_s: float, rounds: int) 
         f"analyse {analyse_s * 1000:8.1f} ms  ratio {analyse_s / read_s:5.2f}x  "
         f"(target < {target_s:g} s: {verdict})"
     )
+    results.add(
+        "anatomy analysis",
+        f"{label} ({len(records):,} spans)",
+        analyse_s * 1000,
+        "ms",
+        baseline=f"reading the file {read_s * 1000:.0f} ms",
+        ratio=analyse_s / read_s,
+        target=f"< {target_s:g} s",
+        ok=analyse_s < target_s,
+    )
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows under the suite
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    add_json_option(parser)
     args = parser.parse_args()
+    results = Results()
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big.jsonl"
         write_jsonl(big, agent_traces(1, turns=1_700))
         print(f"medians of {args.rounds} rounds")
-        run_case("1 trace", big, 1, 1.0, args.rounds)
+        run_case(results, "1 trace", big, 1, 1.0, args.rounds)
         many = Path(tmp) / "many.jsonl"
         write_jsonl(many, agent_traces(1_000, turns=5))
-        run_case("1,000 traces", many, 1_000, 5.0, args.rounds)
+        run_case(results, "1,000 traces", many, 1_000, 5.0, args.rounds)
+    results.write(args.json)
 
 
 if __name__ == "__main__":

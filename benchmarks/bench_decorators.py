@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import timeit
 
+from _results import Results, add_json_option, half_iqr
 from opentelemetry.sdk.trace import TracerProvider
 
 import agent_anatomy as aa
@@ -20,9 +22,11 @@ from agent_anatomy import semconv
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows under the suite
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000, help="calls per round")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
+    add_json_option(parser)
     options = parser.parse_args()
 
     provider = TracerProvider()
@@ -56,6 +60,19 @@ def main() -> None:
         )
     ratio = statistics.median(samples["@tool no-op"]) / statistics.median(samples["bare span"])
     print(f"{'ratio':>14}: {ratio:.2f}x  (target <= 1.50x)")
+    results = Results()
+    results.add(
+        "decorators",
+        "@tool on a no-op function",
+        statistics.median(samples["@tool no-op"]),
+        "µs/call",
+        baseline=f"bare OTel span {statistics.median(samples['bare span']):.1f} µs",
+        ratio=ratio,
+        spread=half_iqr(samples["@tool no-op"]),
+        target="<= 1.5x",
+        ok=ratio <= 1.5,
+    )
+    results.write(options.json)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,12 @@ import argparse
 import asyncio
 import functools
 import statistics
+import sys
 import time
 import timeit
 from collections.abc import Callable
 
+from _results import Results, add_json_option
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NoOpTracerProvider
@@ -176,9 +178,12 @@ def hedging_tail(calls: int = 200, concurrency: int = 20) -> dict[str, list[floa
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows under the suite
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    add_json_option(parser)
     options = parser.parse_args()
+    results = Results()
 
     provider = TracerProvider()
     aa.configure(exporter="none", metrics=False, instrument=False, tracer_provider=provider)
@@ -199,11 +204,33 @@ def main() -> None:
         f"  of which its six spans alone (a batch span and five tool spans, same attributes): {floor:6.1f} µs; "
         f"the executor's own work: {ours - bare - floor:6.1f} µs"
     )
+    results.add(
+        "executor (batch of 5 no-op tools)",
+        "ParallelExecutor.run overhead",
+        ours - bare,
+        "µs/batch",
+        baseline=f"asyncio.gather {bare:.0f} µs",
+        ratio=ours / bare,
+        target="< 100 µs",
+        ok=ours - bare < 100,
+        note=f"its six spans alone {floor:.0f} µs",
+    )
 
     costs = cache_costs(options.rounds)
     print("cache hit of a trivial function:")
     for label, value in costs.items():
         print(f"  {label:<18} {value:7.2f} µs   ({value / costs['lru_cache']:5.1f}x lru_cache)")
+        targets = {"hit (tracing on)": 20.0, "hit (no-op)": 5.0}
+        results.add(
+            "cache hit of a trivial function",
+            label,
+            value,
+            "µs/call",
+            baseline=f"lru_cache {costs['lru_cache']:.2f} µs; uncached {costs['uncached']:.2f} µs",
+            ratio=value / costs["lru_cache"],
+            target=f"< {targets[label]:g} µs" if label in targets else "",
+            ok=value < targets[label] if label in targets else None,
+        )
     print(
         f"  targets: hit with tracing on < 20 µs: {'ok' if costs['hit (tracing on)'] < 20 else 'MISS'}; "
         f"with the no-op provider < 5 µs: {'ok' if costs['hit (no-op)'] < 5 else 'MISS'}"
@@ -212,15 +239,26 @@ def main() -> None:
     decision = router_decision_us(options.rounds)
     ok = "ok" if decision < 10 else "MISS"
     print(f"router decision, three observed models: {decision:.2f} µs (target < 10 µs: {ok})")
+    results.add("router", "decide(), three observed models", decision, "µs", target="< 10 µs", ok=decision < 10)
 
     aa.configure(exporter="none", metrics=False, tracer_provider=TracerProvider())
     print("hedging on a heavy tail (200 calls, 1 in 10 slowed from 200 ms to 1.6 s), time to first token:")
+    tails = {}
     for label, values in hedging_tail().items():
         q = statistics.quantiles(values, n=100)
-        print(
-            f"  {label:<20} p50 {statistics.median(values) * 1000:6.0f} ms   p95 {q[94] * 1000:6.0f} ms   "
-            f"p99 {q[98] * 1000:6.0f} ms"
+        tails[label] = {"p50": statistics.median(values) * 1000, "p95": q[94] * 1000, "p99": q[98] * 1000}
+        print("  " + f"{label:<20} " + "   ".join(f"{p} {v:6.0f} ms" for p, v in tails[label].items()))
+    plain, hedged = tails.values()
+    for p in ("p50", "p95", "p99"):
+        results.add(
+            "hedged requests on a heavy tail (TTFT)",
+            f"{p} hedged after 400 ms",
+            hedged[p],
+            "ms",
+            baseline=f"without hedging {plain[p]:.0f} ms",
+            ratio=hedged[p] / plain[p],
         )
+    results.write(options.json)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from _results import Results, add_json_option, half_iqr
+
 TOKENS = "50"
 BODY = {
     "model": "claude-haiku-4-5",
@@ -105,10 +107,13 @@ def describe(label: str, values: list[float]) -> str:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows under the suite
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=8.0, help="how long to hold the streams in flight")
+    add_json_option(parser)
     options = parser.parse_args()
+    results = Results()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -123,7 +128,21 @@ def main() -> None:
         server.terminate()
         server.wait(10)
     for phase in ("sequential", "steady", "burst"):
-        print(describe(phase, errors[phase]))
+        values = errors[phase]
+        print(describe(phase, values))
+        q = statistics.quantiles(values, n=100)
+        within = sum(abs(v) <= 10 for v in values) / len(values)
+        results.add(
+            f"simulator TTFT accuracy ({options.streams} streams in flight)",
+            f"{phase}: TTFT error, median",
+            statistics.median(values),
+            "ms",
+            baseline="the requested TTFT",
+            spread=half_iqr(values),
+            target="steady: >= 99% within ±10 ms" if phase == "steady" else "",
+            ok=within >= 0.99 if phase == "steady" else None,
+            note=f"n={len(values)}; p99 {q[98]:+.1f} ms; within ±10 ms {within:.1%}",
+        )
     steady = errors["steady"]
     print(
         json.dumps(
@@ -134,6 +153,7 @@ def main() -> None:
             }
         )
     )
+    results.write(options.json)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,10 @@ class Received:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.span_names: list[str] = []
+        self.bodies: list[tuple[str, bytes]] = []
+        """(path, raw request body) of every HTTP request, traces and metrics alike."""
+        self.spans: list[tuple[bytes, bytes, bytes, str]] = []
+        """(trace id, span id, parent span id or b"", name) of every span received."""
         self.headers: list[dict[str, str]] = []
         self.resources: list[dict[str, Any]] = []
         self.event = threading.Event()
@@ -29,6 +33,9 @@ class Received:
                 self.resources.append({kv.key: kv.value.string_value for kv in resource_spans.resource.attributes})
                 for scope_spans in resource_spans.scope_spans:
                     self.span_names.extend(span.name for span in scope_spans.spans)
+                    self.spans.extend(
+                        (span.trace_id, span.span_id, span.parent_span_id, span.name) for span in scope_spans.spans
+                    )
         self.event.set()
 
 
@@ -60,6 +67,7 @@ class HttpReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.bodies.append((self.path, body))
                 request = trace_service_pb2.ExportTraceServiceRequest()
                 if self.path == "/v1/traces":
                     request.ParseFromString(body)

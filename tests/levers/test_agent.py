@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import anthropic
@@ -11,32 +10,10 @@ import pytest
 import agent_anatomy as aa
 from agent_anatomy import semconv
 from agent_anatomy.sim import SimServer
+from tests._support_tools import QUESTION, TOOLS, get_product_catalog, get_transaction_history
 from tests.conftest import Traced
 
 FAST = {"x-sim-ttft-ms": "20", "x-sim-generation-ms": "20"}
-QUESTION = [{"role": "user", "content": "Why was I charged twice?"}]
-
-
-@aa.tool
-async def get_user_profile(user_id: str) -> dict[str, str]:
-    """Look up a customer's profile."""
-    await asyncio.sleep(0.05)
-    return {"id": user_id, "plan": "pro"}
-
-
-@aa.tool
-def get_transaction_history(user_id: str, days: int = 30) -> list[dict[str, object]]:
-    """Fetch a customer's transactions."""
-    return [{"amount": 42, "days": days}]
-
-
-@aa.tool
-async def get_product_catalog(category: str = "plans") -> list[str]:
-    """List products."""
-    return ["pro", "team"]
-
-
-TOOLS = [get_user_profile, get_transaction_history, get_product_catalog]
 
 
 @pytest.fixture

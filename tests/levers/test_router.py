@@ -126,7 +126,10 @@ async def test_non_retryable_errors_do_not_fall_back(traced: Traced, aclient: an
     with pytest.raises(anthropic.BadRequestError):
         await router.acreate(aclient, step="answer", max_tokens=0, messages=PROMPT)
     assert len(llm_spans(traced)) == 1
-    assert route_spans(traced)[0].status.status_code is StatusCode.ERROR
+    [route] = route_spans(traced)
+    assert route.status.status_code is StatusCode.ERROR
+    assert route.attributes[semconv.ANATOMY_ROUTE_ATTEMPTS] == 1, "a failed route still says how far it got"
+    assert route.attributes[semconv.ANATOMY_ROUTE_MODEL] == FAST
 
 
 def test_sync_create_and_fallback_on_connection_error(traced: Traced, latency_sim: SimServer) -> None:

@@ -39,7 +39,8 @@ def _canon(value: Any, path: str) -> Any:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return {"__float__": repr(value)}  # repr keeps nan and inf apart, and is exact
+        # repr keeps nan and inf apart and is exact; + 0.0 folds -0.0 into 0.0, which it equals
+        return {"__float__": repr(value + 0.0)}
     if isinstance(value, Mapping):
         items = []
         for key, item in value.items():

@@ -229,19 +229,25 @@ class _CachedFunction:
 
     def wrapper(self) -> Callable[..., Any]:
         function = self.function
+        wrapper: Any
         if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
                 return await self.acall(args, kwargs)
 
-            return async_wrapper
+        else:
 
-        @functools.wraps(function)
-        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-            return self.call(args, kwargs)
+            @functools.wraps(function)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                return self.call(args, kwargs)
 
-        return sync_wrapper
+        wrapper.cache_key = self.cache_key
+        return wrapper  # type: ignore[no-any-return]
+
+    def cache_key(self, *args: Any, **kwargs: Any) -> str:
+        """The key a call with these arguments is stored under: the same in every process and on every run."""
+        return self.keyer(args, kwargs)[0]
 
     # --- the lookup span (sync, I/O-free) --------------------------------------------------------------
     # A lookup has no children, so its span is made whole once the lookup is over, with an explicit start

@@ -59,6 +59,19 @@ class RouteDecision:
 
 
 @dataclass
+class _Progress:
+    """How far the opening of a routed call got: what the route span says if every attempt fails."""
+
+    model: str
+    reason: str
+    attempts: int = 0
+    hedge_delay: float | None = None
+
+    def summary(self) -> dict[str, AttributeValue]:
+        return ModelRouter._summary(self.model, self.reason, self.attempts, self.hedge_delay)
+
+
+@dataclass
 class _Opened:
     """An attempt that got its first token: the raw stream, the events read so far, its timing."""
 
@@ -221,12 +234,13 @@ class ModelRouter:
         request.pop("stream", None)
         decision = self.decide(step)
         route = self._route_span(decision)
+        progress = _Progress(decision.model, decision.reason)
         try:
-            opened, reason, attempts, hedge_delay = await self._aopen(client, decision, request)
+            opened = await self._aopen(client, decision, request, progress)
         except BaseException as exc:
-            route.fail(exc)
+            route.fail(exc, progress.summary())
             raise
-        summary = self._summary(opened.model, reason, attempts, hedge_delay)
+        summary = progress.summary()
         raw = _AsyncRoutedStream(opened, lambda error: self._finish(route, opened, summary, error))
         route.suspend()
         # The SDK's helper takes any object that iterates raw events like its AsyncStream does.
@@ -237,26 +251,27 @@ class ModelRouter:
             await raw.close()
 
     async def _aopen(
-        self, client: Any, decision: RouteDecision, request: dict[str, Any]
-    ) -> tuple[_Opened, str, int, float | None]:
-        models, reason = list(decision.models), decision.reason
+        self, client: Any, decision: RouteDecision, request: dict[str, Any], progress: _Progress
+    ) -> _Opened:
+        models = list(decision.models)
         client = client.with_options(max_retries=0) if self.fallback and len(models) > 1 else client
-        attempts, hedge_delay, last_error = 0, None, None
+        last_error = None
         for index, model in enumerate(models):
             role = semconv.ROUTE_ROLE_PRIMARY if index == 0 else semconv.ROUTE_ROLE_FALLBACK
             if index:
-                reason = semconv.ROUTE_REASON_FALLBACK
+                progress.reason = semconv.ROUTE_REASON_FALLBACK
+            progress.model = model
             primary = self._start_race(client, decision.step, request, model, role)
-            attempts += 1
+            progress.attempts += 1
             delay = self._hedge_delay(decision.step, model)
             races = [primary]
             if delay is not None:
-                hedge_delay = delay
+                progress.hedge_delay = delay
                 done, _ = await asyncio.wait([primary.task], timeout=delay)
                 if not done:
                     backup = models[index + 1] if index + 1 < len(models) else model
                     races.append(self._start_race(client, decision.step, request, backup, semconv.ROUTE_ROLE_HEDGE))
-                    attempts += 1
+                    progress.attempts += 1
             try:
                 winner, error = await _first_to_open(races)
             except BaseException:
@@ -265,13 +280,15 @@ class ModelRouter:
                 raise
             if winner is not None:
                 if len(races) > 1:
-                    reason = (
+                    progress.reason = (
                         semconv.ROUTE_REASON_HEDGE_WON
                         if winner.role == semconv.ROUTE_ROLE_HEDGE
                         else (semconv.ROUTE_REASON_HEDGE_LOST)
                     )
                     winner.mark(semconv.ROUTE_OUTCOME_WON)
-                return winner.task.result(), reason, attempts, hedge_delay
+                opened: _Opened = winner.task.result()
+                progress.model = opened.model
+                return opened
             last_error = error
             if not (self.fallback and error is not None and can_fall_back(error)):
                 break
@@ -317,12 +334,13 @@ class ModelRouter:
         request.pop("stream", None)
         decision = self.decide(step)
         route = self._route_span(decision)
+        progress = _Progress(decision.model, decision.reason)
         try:
-            opened, reason, attempts = self._open(client, decision, request)
+            opened = self._open(client, decision, request, progress)
         except BaseException as exc:
-            route.fail(exc)
+            route.fail(exc, progress.summary())
             raise
-        summary = self._summary(opened.model, reason, attempts, None)
+        summary = progress.summary()
         raw = _SyncRoutedStream(opened, lambda error: self._finish(route, opened, summary, error))
         route.suspend()
         message_stream = MessageStream(cast(Any, raw), output_format=_not_given())
@@ -331,16 +349,17 @@ class ModelRouter:
         finally:
             raw.close()
 
-    def _open(self, client: Any, decision: RouteDecision, request: dict[str, Any]) -> tuple[_Opened, str, int]:
-        models, reason = list(decision.models), decision.reason
+    def _open(self, client: Any, decision: RouteDecision, request: dict[str, Any], progress: _Progress) -> _Opened:
+        models = list(decision.models)
         client = client.with_options(max_retries=0) if self.fallback and len(models) > 1 else client
         last_error: BaseException | None = None
         for index, model in enumerate(models):
             role = semconv.ROUTE_ROLE_PRIMARY if index == 0 else semconv.ROUTE_ROLE_FALLBACK
             if index:
-                reason = semconv.ROUTE_REASON_FALLBACK
+                progress.reason = semconv.ROUTE_REASON_FALLBACK
+            progress.model, progress.attempts = model, index + 1
             try:
-                return self._attempt(client, decision.step, request, model, role), reason, index + 1
+                return self._attempt(client, decision.step, request, model, role)
             except Exception as exc:
                 last_error = exc
                 if not (self.fallback and can_fall_back(exc)):

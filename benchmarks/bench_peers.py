@@ -1,0 +1,193 @@
+"""Per-call overhead of Anthropic instrumentation: agent-anatomy against its peers, measured in one run.
+
+Each peer runs in a process of its own (``_peer_worker.py``), the third-party instrumentors in their own
+virtualenvs (``make bench-venvs``), so none can interfere with another. Peers:
+
+- ``bare``: uninstrumented, the SDK's own tracing off (the baseline of every figure);
+- ``floor``: the bare call inside one OTel SDK span carrying the same attributes as ours;
+- ``agent-anatomy``: ``configure()`` (it switches the SDK's tracing off for the calls it instruments);
+- ``sdk-builtin``: the anthropic SDK's own tracing, on by default;
+- ``openllmetry`` (opentelemetry-instrumentation-anthropic) and ``openinference``
+  (openinference-instrumentation-anthropic), with the SDK's tracing off, and ``+sdk``: the same peer with
+  the SDK's tracing left on, as users get it out of the box (two spans per call).
+
+Workloads: ``messages.create``, ``create(stream=True)`` of 50 text deltas, the ``messages.stream()``
+helper; over loopback HTTP to the zero-latency simulator and over an in-process ``httpx2.MockTransport``.
+The coordinator sends each worker a batch of calls in turn, rotating the order every round, and reports
+the median per-call overhead over ``bare`` in the same round, with half the interquartile range.
+
+    python benchmarks/bench_peers.py [--calls 200] [--rounds 10] [--transport both|http|mock] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from _anthropic_workloads import TRANSPORTS, WORKLOADS
+from _results import Results, add_json_option, half_iqr
+
+from agent_anatomy.sim import SimProfile, SimServer
+
+HERE = Path(__file__).resolve().parent
+BENCH_VENVS = HERE.parent / ".venv-bench"
+INSTRUMENTING = ("sdk-builtin", "openllmetry", "openinference")
+OUT_OF_THE_BOX = ("openllmetry+sdk", "openinference+sdk")
+PEERS = ("bare", "floor", "agent-anatomy", *INSTRUMENTING, *OUT_OF_THE_BOX)
+WARMUP = 50
+
+
+def python_for(peer: str) -> Path | None:
+    """The interpreter a peer runs in: its own virtualenv for a third-party instrumentor, else this one."""
+    base = peer.partition("+")[0]
+    if base in ("openllmetry", "openinference"):
+        venv = BENCH_VENVS / base
+        return venv / "bin" / "python" if (venv / ".installed").exists() else None
+    return Path(sys.executable)
+
+
+class Worker:
+    """A peer's worker process, driven one JSON line at a time."""
+
+    def __init__(self, peer: str, python: Path, base_url: str) -> None:
+        self.peer = peer
+        self.process = subprocess.Popen(
+            [str(python), str(HERE / "_peer_worker.py"), peer, base_url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=HERE,
+        )
+        self.version = self._read()["version"]
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"peer {self.peer!r} exited with {self.process.wait()}")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def run(self, transport: str, workload: str, calls: int) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        command = {"transport": transport, "workload": workload, "calls": calls, "warmup": WARMUP}
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        self.process.wait(30)
+
+
+def measure(workers: dict[str, Worker], transport: str, workload: str, calls: int, rounds: int) -> dict[str, Any]:
+    """Interleaved rounds of one workload; per peer the per-round overheads over ``bare`` and what it recorded."""
+    names = list(workers)
+    per_call: dict[str, list[float]] = {name: [] for name in names}
+    last: dict[str, dict[str, Any]] = {}
+    for index in range(rounds):
+        order = names[index % len(names) :] + names[: index % len(names)]
+        for name in order:
+            last[name] = workers[name].run(transport, workload, calls)
+            per_call[name].append(last[name]["us"])
+    bare = per_call["bare"]
+    return {
+        name: {
+            "bare_us": statistics.median(bare),
+            "overheads": [us - b for us, b in zip(per_call[name], bare, strict=True)],
+            "spans": last[name]["spans"],
+            "ttft": last[name]["ttft"],
+        }
+        for name in names
+        if name != "bare"
+    }
+
+
+def report(results: Results, transport: str, workload: str, measured: dict[str, Any]) -> None:
+    median = {name: statistics.median(m["overheads"]) for name, m in measured.items()}
+    ours = median["agent-anatomy"]
+    present = [name for name in INSTRUMENTING if name in median]
+    lightest = min(present, key=lambda name: median[name])
+    floor = median["floor"]
+    section = f"anthropic {transport} {workload}"
+    bare_us = next(iter(measured.values()))["bare_us"]
+    print(f"\n== {transport} / {workload}: bare {bare_us:.1f} µs per call ==")
+    print(f"{'peer':<20} {'+µs/call':>9} {'±':>6} {'ours/peer':>9} {'spans':>6}  ttft recorded")
+    for name, m in measured.items():
+        ratio = ours / median[name] if median[name] > 0 else float("nan")
+        ttft = ", ".join(m["ttft"]) or "no"
+        print(f"{name:<20} {median[name]:9.1f} {half_iqr(m['overheads']):6.1f} {ratio:9.2f} {m['spans']:6.1f}  {ttft}")
+        results.add(
+            section,
+            name,
+            median[name],
+            "µs/call over bare",
+            baseline=f"bare {bare_us:.0f} µs",
+            ratio=None if name == "agent-anatomy" else ratio,
+            spread=half_iqr(m["overheads"]),
+            note=f"{m['spans']:g} spans/call; TTFT: {ttft}",
+        )
+    lowest = all(ours < median[name] for name in (*present, *(n for n in OUT_OF_THE_BOX if n in median)))
+    third = ours <= median[lightest] / 3
+    within_floor = ours <= 2.5 * max(floor, 1e-9)
+    results.add(
+        section,
+        "targets",
+        ours / median[lightest],
+        f"x lightest peer ({lightest})",
+        ratio=ours / floor if floor > 0 else None,
+        target="lowest; <= 1/3 of lightest peer; <= 2.5x floor",
+        ok=lowest and third and within_floor,
+        note=f"lowest: {lowest}; third: {third}; ours/floor {ours / floor:.2f}",
+    )
+    print(
+        f"targets: lowest {'ok' if lowest else 'MISS'}; <= 1/3 of {lightest} "
+        f"({ours:.1f} vs {median[lightest] / 3:.1f}) {'ok' if third else 'MISS'}; "
+        f"<= 2.5x floor ({ours / floor:.2f}x) {'ok' if within_floor else 'MISS'}"
+    )
+
+
+def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows under the suite
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200, help="calls per batch")
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (calls x rounds per workload)")
+    parser.add_argument("--transport", choices=["both", *TRANSPORTS], default="both")
+    add_json_option(parser)
+    options = parser.parse_args()
+    results = Results()
+    missing = [peer for peer in PEERS if python_for(peer) is None]
+    if missing:
+        print(f"skipping {', '.join(missing)}: no {BENCH_VENVS}/<peer> virtualenv (run `make bench-venvs`)")
+    with SimServer(SimProfile().with_zero_latency()) as sim:
+        workers = {}
+        try:
+            for peer in PEERS:
+                python = python_for(peer)
+                if python is not None:
+                    workers[peer] = Worker(peer, python, sim.base_url)
+            results.extra["versions"] = {peer: worker.version for peer, worker in workers.items()}
+            print("versions: " + ", ".join(f"{peer} {w.version}" for peer, w in workers.items()))
+            for transport in TRANSPORTS:
+                if options.transport in ("both", transport):
+                    for workload in WORKLOADS:
+                        measured = measure(workers, transport, workload, options.calls, options.rounds)
+                        report(results, transport, workload, measured)
+        finally:
+            for worker in workers.values():
+                worker.close()
+    print(
+        f"\n{options.calls * options.rounds} calls per peer per workload; '±' is half the interquartile range "
+        "of the per-round overheads; ours/peer < 1 means agent-anatomy costs less."
+    )
+    results.write(options.json)
+
+
+if __name__ == "__main__":
+    main()
