@@ -62,7 +62,7 @@ lint: $(INSTALLED)
 
 # Every benchmark, peers included; writes benchmarks/results/latest.md (and .json) and a dated copy.
 bench: $(INSTALLED) bench-venvs
-	$(BIN)/python benchmarks/suite.py
+	$(BIN)/python benchmarks/suite.py --readme
 
 
 clean:

@@ -3,7 +3,8 @@
 Each peer runs in a process of its own (``_peer_worker.py``), the third-party instrumentors in their own
 virtualenvs (``make bench-venvs``), so none can interfere with another. Peers:
 
-- ``bare``: uninstrumented, the SDK's own tracing off (the baseline of every figure);
+- every worker also times the bare call, uninstrumented with the SDK's own tracing off, in the same
+  process right before or after (alternating) its instrumented batch: the baseline of its figure;
 - ``floor``: the bare call inside one OTel SDK span carrying the same attributes as ours;
 - ``agent-anatomy``: ``configure()`` (it switches the SDK's tracing off for the calls it instruments);
 - ``sdk-builtin``: the anthropic SDK's own tracing, on by default;
@@ -14,9 +15,10 @@ virtualenvs (``make bench-venvs``), so none can interfere with another. Peers:
 Workloads: ``messages.create``, ``create(stream=True)`` of 50 text deltas, the ``messages.stream()``
 helper; over loopback HTTP to the zero-latency simulator and over an in-process ``httpx2.MockTransport``.
 The coordinator sends each worker a batch of calls in turn, rotating the order every round, and reports
-the median per-call overhead over ``bare`` in the same round, with half the interquartile range.
+the median per-call overhead (CPU time in the worker) over its bare batch of the same round, with half
+the interquartile range across rounds.
 
-    python benchmarks/bench_peers.py [--calls 200] [--rounds 10] [--transport both|http|mock] [--json PATH]
+    python benchmarks/bench_peers.py [--rounds 5] [--scale 1.0] [--transport both|http|mock] [--json PATH]
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ HERE = Path(__file__).resolve().parent
 BENCH_VENVS = HERE.parent / ".venv-bench"
 INSTRUMENTING = ("sdk-builtin", "openllmetry", "openinference")
 OUT_OF_THE_BOX = ("openllmetry+sdk", "openinference+sdk")
-PEERS = ("bare", "floor", "agent-anatomy", *INSTRUMENTING, *OUT_OF_THE_BOX)
-WARMUP = 50
+PEERS = ("floor", "agent-anatomy", *INSTRUMENTING, *OUT_OF_THE_BOX)
+WARMUP = 3
+# calls per batch and pairs of batches per round, by workload: 2,000 calls a side for create and stream
+# (1,000 for the slower helper, in smaller batches: its calls are long, so the machine drifts more
+# within a batch) over 5 rounds on the mock transport, half that over HTTP
+BATCHES = {"create": (20, 20), "stream": (20, 20), "helper": (5, 40)}
 
 
 def python_for(peer: str) -> Path | None:
@@ -73,9 +79,9 @@ class Worker:
         reply: dict[str, Any] = json.loads(line)
         return reply
 
-    def run(self, transport: str, workload: str, calls: int) -> dict[str, Any]:
+    def run(self, transport: str, workload: str, calls: int, pairs: int) -> dict[str, Any]:
         assert self.process.stdin is not None
-        command = {"transport": transport, "workload": workload, "calls": calls, "warmup": WARMUP}
+        command = {"transport": transport, "workload": workload, "calls": calls, "pairs": pairs, "warmup": WARMUP}
         self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
         return self._read()
@@ -86,26 +92,28 @@ class Worker:
         self.process.wait(30)
 
 
-def measure(workers: dict[str, Worker], transport: str, workload: str, calls: int, rounds: int) -> dict[str, Any]:
-    """Interleaved rounds of one workload; per peer the per-round overheads over ``bare`` and what it recorded."""
+def measure(
+    workers: dict[str, Worker], transport: str, workload: str, calls: int, pairs: int, rounds: int
+) -> dict[str, Any]:
+    """Interleaved rounds of one workload; per peer the per-round overheads over its own bare batch."""
     names = list(workers)
-    per_call: dict[str, list[float]] = {name: [] for name in names}
+    overheads: dict[str, list[float]] = {name: [] for name in names}
+    bare: list[float] = []
     last: dict[str, dict[str, Any]] = {}
     for index in range(rounds):
         order = names[index % len(names) :] + names[: index % len(names)]
         for name in order:
-            last[name] = workers[name].run(transport, workload, calls)
-            per_call[name].append(last[name]["us"])
-    bare = per_call["bare"]
+            last[name] = reply = workers[name].run(transport, workload, calls, pairs)
+            overheads[name].append(reply["overhead_us"])
+            bare.append(reply["bare_us"])
     return {
         name: {
             "bare_us": statistics.median(bare),
-            "overheads": [us - b for us, b in zip(per_call[name], bare, strict=True)],
+            "overheads": overheads[name],
             "spans": last[name]["spans"],
             "ttft": last[name]["ttft"],
         }
         for name in names
-        if name != "bare"
     }
 
 
@@ -156,8 +164,8 @@ def report(results: Results, transport: str, workload: str, measured: dict[str, 
 def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows under the suite
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200, help="calls per batch")
-    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (calls x rounds per workload)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the pairs of batches per round")
     parser.add_argument("--transport", choices=["both", *TRANSPORTS], default="both")
     add_json_option(parser)
     options = parser.parse_args()
@@ -177,14 +185,16 @@ def main() -> None:
             for transport in TRANSPORTS:
                 if options.transport in ("both", transport):
                     for workload in WORKLOADS:
-                        measured = measure(workers, transport, workload, options.calls, options.rounds)
+                        calls, pairs = BATCHES[workload]
+                        pairs = max(1, round(pairs * options.scale / (2 if transport == "http" else 1)))
+                        measured = measure(workers, transport, workload, calls, pairs, options.rounds)
                         report(results, transport, workload, measured)
         finally:
             for worker in workers.values():
                 worker.close()
     print(
-        f"\n{options.calls * options.rounds} calls per peer per workload; '±' is half the interquartile range "
-        "of the per-round overheads; ours/peer < 1 means agent-anatomy costs less."
+        "\n'+µs/call': median over rounds of each round's median per-pair CPU-time difference; '±' is half "
+        "the interquartile range across rounds; ours/peer < 1 means agent-anatomy costs less."
     )
     results.write(options.json)
 

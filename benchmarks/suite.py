@@ -25,7 +25,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 # name -> (script, arguments, quick arguments)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
-    "peers": ("bench_peers.py", [], ["--calls", "50", "--rounds", "4"]),
+    "peers": ("bench_peers.py", [], ["--rounds", "2", "--scale", "0.25"]),
     "decorators": ("bench_decorators.py", [], ["--calls", "2000", "--rounds", "5"]),
     "levers": ("bench_levers.py", [], ["--rounds", "5"]),
     "anatomy": ("bench_anatomy.py", [], ["--rounds", "2"]),
@@ -79,6 +79,73 @@ def _cell(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+PEER_COLUMNS = {
+    "agent-anatomy": "agent-anatomy",
+    "floor": "floor (1 bare span)",
+    "sdk-builtin": "SDK built-in",
+    "openllmetry": "OpenLLMetry",
+    "openinference": "OpenInference",
+    "openllmetry+sdk": "OpenLLMetry + SDK",
+    "openinference+sdk": "OpenInference + SDK",
+}
+
+
+def peer_summary(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per transport and workload: every peer's overhead, and our ratios to the lightest and the floor."""
+    sections: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        sections.setdefault(row["section"], {})[row["name"]] = row
+    lines = [
+        "| transport / workload | bare call | "
+        + " | ".join(f"{title} +µs" for title in PEER_COLUMNS.values())
+        + " | ours / lightest peer | ours / floor | targets met |",
+        "|---|---:|" + "---:|" * len(PEER_COLUMNS) + "---:|---:|---|",
+    ]
+    for section, peers in sections.items():
+        targets = peers.get("targets")
+        if targets is None:
+            continue
+        cells = [
+            f"{peers[name]['value']:+,.0f} ±{peers[name]['spread']:,.0f}" if name in peers else "—"
+            for name in PEER_COLUMNS
+        ]
+        lines.append(
+            f"| {section.removeprefix('anthropic ')} | {peers['agent-anatomy']['baseline'].removeprefix('bare ')} | "
+            + " | ".join(cells)
+            + f" | {_cell(targets['value'], 2)} | {_cell(targets['ratio'], 2)} | {targets['note']} |"
+        )
+    return lines
+
+
+def lever_summary(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """The figures of every benchmark but the peers, one line each."""
+    lines = ["| benchmark | figure | value | baseline | ratio | target | met |", "|---|---|---:|---|---:|---|---|"]
+    for name, result in runs.items():
+        for row in result.get("rows", []) if name != "peers" else []:
+            lines.append(
+                f"| {row['section']} | {row['name']} | {_cell(row['value'])} {row['unit']} | {row['baseline']} | "
+                f"{_cell(row['ratio'], 2)} | {row['target']} | {_cell(row['ok'])} |".replace("\n", " ")
+            )
+    return lines
+
+
+def update_readme(path: Path, info: dict[str, Any], runs: dict[str, dict[str, Any]]) -> None:
+    """Put the summaries between the README's ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` markers."""
+    text = path.read_text()
+    blocks = {"levers": lever_summary(runs)}
+    if runs.get("peers", {}).get("rows"):
+        blocks["peers"] = peer_summary(runs["peers"]["rows"])
+    for name, lines in blocks.items():
+        start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+        if start not in text or end not in text:
+            raise SystemExit(f"{path} has no {start} ... {end} block")
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        note = f"*{info['date']}, {info['cpu']}, {info['cores']} cores*"
+        text = head + start + "\n" + note + "\n\n" + "\n".join(lines) + "\n" + end + tail
+    path.write_text(text)
+
+
 def markdown(info: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
     lines = [
         "# agent-anatomy benchmark results",
@@ -92,6 +159,9 @@ def markdown(info: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
         "'±' is half the interquartile range across rounds; 'ratio' is figure / baseline (for the peers: "
         "agent-anatomy's overhead / the peer's).",
     ]
+    if runs.get("peers", {}).get("rows"):
+        lines += ["", "## Summary: instrumentation overhead per call (CPU µs over the bare call)", ""]
+        lines += peer_summary(runs["peers"]["rows"])
     for name, result in runs.items():
         lines += ["", f"## {name} ({result['seconds']:.0f} s)"]
         if "failed" in result:
@@ -128,18 +198,26 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer calls and rounds: a smoke run, noisy figures")
     parser.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of {list(BENCHMARKS)}")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--readme", action="store_true", help="also update the tables in README.md's Performance")
+    parser.add_argument("--from-json", type=Path, default=None, help="render a previous run's JSON instead of running")
     options = parser.parse_args()
     chosen = [name.strip() for name in options.only.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
-    info = machine()
-    started = time.perf_counter()
-    runs = {name: run(name, options.quick) for name in chosen}
-    info["peers"] = runs.get("peers", {}).get("extra", {}).get("versions", {})
-    info["seconds"] = round(time.perf_counter() - started, 1)
+    if options.from_json is not None:
+        previous = json.loads(options.from_json.read_text())
+        info, runs = previous["machine"], previous["runs"]
+    else:
+        info = machine()
+        started = time.perf_counter()
+        runs = {name: run(name, options.quick) for name in chosen}
+        info["peers"] = runs.get("peers", {}).get("extra", {}).get("versions", {})
+        info["seconds"] = round(time.perf_counter() - started, 1)
+    if options.readme:
+        update_readme(HERE.parent / "README.md", info, runs)
     options.out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    stamp = info["date"][:10]
     text = markdown(info, runs)
     payload = json.dumps({"machine": info, "runs": runs}, indent=2)
     for stem in ("latest", stamp):

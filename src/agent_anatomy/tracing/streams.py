@@ -55,9 +55,9 @@ class SyncStreamProxy(ObjectProxy):
         except BaseException as exc:
             call.fail(exc)
             raise
-        now = _timer()
+        # most events are text deltas after the first, which the call does not need (unless capturing)
         if call.wants_deltas or event.type != "content_block_delta":
-            call.on_event(event, now)
+            call.on_event(event, _timer())
         return event
 
     def close(self) -> None:
@@ -98,9 +98,9 @@ class AsyncStreamProxy(ObjectProxy):
         except BaseException as exc:
             call.fail(exc)
             raise
-        now = _timer()
+        # most events are text deltas after the first, which the call does not need (unless capturing)
         if call.wants_deltas or event.type != "content_block_delta":
-            call.on_event(event, now)
+            call.on_event(event, _timer())
         return event
 
     async def close(self) -> None:
