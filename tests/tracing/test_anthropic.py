@@ -126,15 +126,19 @@ def _assert_stream_timing(span: ReadableSpan, ttft_s: float, generation_s: float
     assert attributes[semconv.GEN_AI_REQUEST_STREAM] is True
     assert attributes[semconv.ANATOMY_STREAM_END] == semconv.STREAM_END_COMPLETED
     measured = attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
-    assert abs(measured - ttft_s) < 0.015, f"TTFT {measured * 1000:.1f} ms vs injected {ttft_s * 1000:.0f} ms"
-    assert abs(attributes[semconv.ANATOMY_LLM_GENERATION_TIME] - generation_s) < 0.05
+    # never before the injected latency; generous after it, for a loaded CI machine (message_start, which
+    # a wrong TTFT would use, arrives with the headers, a whole ttft_s earlier)
+    assert ttft_s - 0.005 <= measured < ttft_s + 0.1, (
+        f"TTFT {measured * 1000:.1f} ms vs injected {ttft_s * 1000:.0f} ms"
+    )
+    assert generation_s - 0.05 < attributes[semconv.ANATOMY_LLM_GENERATION_TIME] < generation_s + 0.1
     assert attributes[semconv.ANATOMY_LLM_TIME_TO_HEADERS] < ttft_s
     assert attributes[semconv.ANATOMY_LLM_OUTPUT_TOKENS_PER_SECOND] == pytest.approx(
         attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] / attributes[semconv.ANATOMY_LLM_GENERATION_TIME]
     )
     assert seconds(span) >= ttft_s + generation_s - 0.005
     [event] = [e for e in span.events if e.name == semconv.EVENT_FIRST_TOKEN]
-    assert abs((event.timestamp - span.start_time) / 1e9 - ttft_s) < 0.02
+    assert ttft_s - 0.005 <= (event.timestamp - span.start_time) / 1e9 < ttft_s + 0.1
 
 
 def test_create_stream_true_times_first_token(traced: Traced, client: anthropic.Anthropic) -> None:
@@ -486,7 +490,7 @@ def test_metrics_with_low_cardinality_attributes(traced: Traced, client: anthrop
     [duration] = points[semconv.METRIC_CLIENT_OPERATION_DURATION]
     [ttft] = points[semconv.METRIC_CLIENT_TIME_TO_FIRST_CHUNK]
     tokens = points[semconv.METRIC_CLIENT_TOKEN_USAGE]
-    assert duration.sum >= 0.3 and abs(ttft.sum - 0.2) < 0.015
+    assert duration.sum >= 0.3 and 0.195 <= ttft.sum < 0.3
     assert sorted(p.attributes[semconv.GEN_AI_TOKEN_TYPE] for p in tokens) == ["input", "output"]
     assert duration.attributes[semconv.GEN_AI_REQUEST_MODEL] == MODEL
     assert duration.attributes[semconv.GEN_AI_RESPONSE_MODEL] == MODEL
