@@ -68,7 +68,15 @@ class _Progress:
     hedge_delay: float | None = None
 
     def summary(self) -> dict[str, AttributeValue]:
-        return ModelRouter._summary(self.model, self.reason, self.attempts, self.hedge_delay)
+        """The route span's closing attributes."""
+        summary: dict[str, AttributeValue] = {
+            semconv.ANATOMY_ROUTE_MODEL: self.model,
+            semconv.ANATOMY_ROUTE_REASON: self.reason,
+            semconv.ANATOMY_ROUTE_ATTEMPTS: self.attempts,
+        }
+        if self.hedge_delay is not None:
+            summary[semconv.ANATOMY_ROUTE_HEDGE_DELAY] = self.hedge_delay
+        return summary
 
 
 @dataclass
@@ -383,17 +391,6 @@ class ModelRouter:
             return _Opened(model, stream, buffered, started, time.perf_counter(), scope)
 
     # --- the end of a routed call ----------------------------------------------------------------------
-
-    @staticmethod
-    def _summary(model: str, reason: str, attempts: int, hedge_delay: float | None) -> dict[str, AttributeValue]:
-        summary: dict[str, AttributeValue] = {
-            semconv.ANATOMY_ROUTE_MODEL: model,
-            semconv.ANATOMY_ROUTE_REASON: reason,
-            semconv.ANATOMY_ROUTE_ATTEMPTS: attempts,
-        }
-        if hedge_delay is not None:
-            summary[semconv.ANATOMY_ROUTE_HEDGE_DELAY] = hedge_delay
-        return summary
 
     def _finish(
         self, route: Invocation, opened: _Opened, summary: dict[str, AttributeValue], error: BaseException | None
