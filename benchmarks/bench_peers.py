@@ -94,8 +94,9 @@ class Worker:
 
 def measure(
     workers: dict[str, Worker], transport: str, workload: str, calls: int, pairs: int, rounds: int
-) -> dict[str, Any]:
-    """Interleaved rounds of one workload; per peer the per-round overheads over its own bare batch."""
+) -> tuple[float, dict[str, Any]]:
+    """Interleaved rounds of one workload: the median bare call, and per peer its per-round overheads over
+    its own bare batches and what it recorded."""
     names = list(workers)
     overheads: dict[str, list[float]] = {name: [] for name in names}
     bare: list[float] = []
@@ -106,25 +107,19 @@ def measure(
             last[name] = reply = workers[name].run(transport, workload, calls, pairs)
             overheads[name].append(reply["overhead_us"])
             bare.append(reply["bare_us"])
-    return {
-        name: {
-            "bare_us": statistics.median(bare),
-            "overheads": overheads[name],
-            "spans": last[name]["spans"],
-            "ttft": last[name]["ttft"],
-        }
-        for name in names
+    measured = {
+        name: {"overheads": overheads[name], "spans": last[name]["spans"], "ttft": last[name]["ttft"]} for name in names
     }
+    return statistics.median(bare), measured
 
 
-def report(results: Results, transport: str, workload: str, measured: dict[str, Any]) -> None:
+def report(results: Results, transport: str, workload: str, bare_us: float, measured: dict[str, Any]) -> None:
     median = {name: statistics.median(m["overheads"]) for name, m in measured.items()}
     ours = median["agent-anatomy"]
     present = [name for name in INSTRUMENTING if name in median]
     lightest = min(present, key=lambda name: median[name])
     floor = median["floor"]
     section = f"anthropic {transport} {workload}"
-    bare_us = next(iter(measured.values()))["bare_us"]
     print(f"\n== {transport} / {workload}: bare {bare_us:.1f} µs per call ==")
     print(f"{'peer':<20} {'+µs/call':>9} {'±':>6} {'ours/peer':>9} {'spans':>6}  ttft recorded")
     for name, m in measured.items():
@@ -187,8 +182,8 @@ def main() -> None:
                     for workload in WORKLOADS:
                         calls, pairs = BATCHES[workload]
                         pairs = max(1, round(pairs * options.scale / (2 if transport == "http" else 1)))
-                        measured = measure(workers, transport, workload, calls, pairs, options.rounds)
-                        report(results, transport, workload, measured)
+                        bare_us, measured = measure(workers, transport, workload, calls, pairs, options.rounds)
+                        report(results, transport, workload, bare_us, measured)
         finally:
             for worker in workers.values():
                 worker.close()

@@ -16,6 +16,7 @@ from opentelemetry.util._once import Once
 import agent_anatomy as aa
 from agent_anatomy.sim import SimProfile, SimServer
 from agent_anatomy.telemetry import _configure, _runtime
+from tests._redis import RedisProcess, start_redis
 
 
 @pytest.fixture(autouse=True)
@@ -105,3 +106,11 @@ def traced() -> Traced:
 def traced_with_content() -> Traced:
     """As ``traced``, with content capture on."""
     return make_traced(capture_content=True)
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    """A fresh redis-server for the test, on 127.0.0.1 (skipped locally when not installed)."""
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()

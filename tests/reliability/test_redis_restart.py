@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
-import pytest
 from opentelemetry.trace import StatusCode
 
 import agent_anatomy as aa
 from agent_anatomy import semconv
 from agent_anatomy.levers.cache_backends import RedisBackend
-from tests._redis import RedisProcess, start_redis
+from tests._redis import RedisProcess
 from tests.conftest import Traced
-
-
-@pytest.fixture
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
-    server = start_redis(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
 
 
 async def test_workload_survives_redis_killed_and_restarted(traced: Traced, redis_server: RedisProcess) -> None:
