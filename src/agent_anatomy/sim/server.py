@@ -15,7 +15,7 @@ import logging
 import socket
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -42,21 +42,33 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingDependencyError("the simulated Anthropic API", extra="sim", module="aiohttp") from exc
 
-__all__ = ["DEFAULT_HOST", "SimServer", "make_app"]
+__all__ = ["DEFAULT_HOST", "ReceivedRequest", "SimServer", "make_app"]
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_HOST: Final = "127.0.0.1"
+_RECEIVED_KEPT: Final = 1000
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """What arrived at the simulator: for tests that check what a client puts on the wire."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    """Header names in lower case."""
 
 
 class _State:
-    """Per-app mutable state: the scenario, prompt-cache prefixes seen, and request counters."""
+    """Per-app mutable state: the scenario, prompt-cache prefixes seen, request counters, recent requests."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.cache: OrderedDict[str, float] = OrderedDict()
         self.requests = 0
         self.in_flight = 0
+        self.received: deque[ReceivedRequest] = deque(maxlen=_RECEIVED_KEPT)
 
     def cache_usage(self, body: Mapping[str, Any], input_tokens: int) -> dict[str, int]:
         """Split input tokens into uncached, cache-write and cache-read as prompt caching would."""
@@ -107,6 +119,9 @@ class _Simulator:
 
     async def dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
         """Routing for the low-level server: the two endpoints, and Anthropic's 404 for anything else."""
+        self.state.received.append(
+            ReceivedRequest(request.method, request.path, {k.lower(): v for k, v in request.headers.items()})
+        )
         try:
             if request.path == "/v1/messages" and request.method == "POST":
                 return await self.messages(request)
@@ -322,6 +337,7 @@ class SimServer:
         self._runner: web.ServerRunner | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._simulator = _Simulator(self.profile, self.scenario)
 
     @property
     def base_url(self) -> str:
@@ -330,12 +346,18 @@ class SimServer:
             raise SimulatorError("the simulator is not running: call start() or use it as a context manager")
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def received(self) -> list[ReceivedRequest]:
+        """The last requests that arrived (up to 1,000), oldest first, with their headers."""
+        return list(self._simulator.state.received)
+
     def start(self) -> SimServer:
         if self._thread is not None:
             raise SimulatorError("this SimServer was already started; create a new one")
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # SO_REUSEADDR only: it lets a restarted simulator take a port in TIME_WAIT, and still refuses one
+        # that another process listens on (SO_REUSEPORT would let two servers split the requests).
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             sock.bind((self.host, self.port))
         except OSError as exc:
@@ -368,8 +390,7 @@ class SimServer:
         loop.close()
 
     async def _serve(self, sock: socket.socket) -> None:
-        simulator = _Simulator(self.profile, self.scenario)
-        self._runner = web.ServerRunner(_StampingServer(simulator.dispatch), handle_signals=False)
+        self._runner = web.ServerRunner(_StampingServer(self._simulator.dispatch), handle_signals=False)
         await self._runner.setup()
         await web.SockSite(self._runner, sock, backlog=1024).start()
         self._ready.set()

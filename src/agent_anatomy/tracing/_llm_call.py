@@ -15,7 +15,8 @@ import timeit
 from collections.abc import Mapping
 from typing import Any, Final
 
-from opentelemetry.trace import Span
+from opentelemetry.context import Context, create_key, get_value, set_value
+from opentelemetry.trace import Span, get_current_span
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
@@ -23,7 +24,7 @@ from ._genai_content import StreamedContent, field, input_messages_json, output_
 from ._instruments import Instruments
 from ._invocation import Invocation, fq_exception_type
 
-__all__ = ["LLMCall", "request_attributes"]
+__all__ = ["LLMCall", "current_llm_span", "request_attributes"]
 
 _logger = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -37,6 +38,19 @@ _METRIC_KEYS: Final = (
     semconv.SERVER_PORT,
 )
 """Low-cardinality request attributes that metrics carry (never ids, never content)."""
+
+
+_LLM_SPAN_KEY: Final = create_key("agent_anatomy.llm_span")
+
+
+def current_llm_span(context: Context | None = None) -> Span | None:
+    """The ``chat`` span of the LLM call whose code is running now, if the current span is one.
+
+    True only while the SDK method runs under the call (not in code the span merely encloses), so the
+    SDK's own API-call span can defer to ours there and nowhere else.
+    """
+    span = get_value(_LLM_SPAN_KEY, context)
+    return span if isinstance(span, Span) and span is get_current_span(context) else None
 
 
 def warn_once(where: str) -> None:
@@ -117,7 +131,7 @@ class LLMCall(Invocation):
         stream: bool,
     ) -> None:
         """``metric_attributes``: the request attributes; the low-cardinality ones go on metrics at the end."""
-        super().__init__(span)
+        super().__init__(span, set_value(_LLM_SPAN_KEY, span))
         self._instruments = instruments
         self._start = start
         self._metric_attributes = metric_attributes

@@ -5,9 +5,12 @@ one table (``_instrument`` and ``_uninstrument`` loop over the same rows). Calls
 ``with_raw_response`` go through the wrapped ``create``. Wrapped calls return exactly what they
 returned before: the SDK's own objects, or a proxy that passes everything through.
 
-The anthropic SDK traces itself by default (``anthropic.messages.create``). So that one call gives one
-LLM span, a client's own tracing is switched off the first time an instrumented call runs on it, and
-restored by ``uninstrument()``; this is the one place that touches the SDK's private state.
+The anthropic SDK traces itself by default (``anthropic.messages.create``) and sends that span's trace
+context on the wire. So that one call gives one LLM span and the headers still go out, a client's
+tracer is wrapped the first time an instrumented call runs on it: inside our ``chat`` span the SDK gets
+a non-recording span carrying ours (its headers then name our span as parent); elsewhere its own
+tracer answers. ``uninstrument()`` gives the original back; this is the one place that touches the
+SDK's private state.
 """
 
 from __future__ import annotations
@@ -19,21 +22,22 @@ import logging
 import os
 import timeit
 import weakref
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Final
 
 import wrapt
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import SpanKind, Tracer, TracerProvider
+from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Tracer, TracerProvider, use_span
 
 from .. import semconv
 from .._version import __version__
 from ..telemetry import _runtime
 from ..telemetry._settings import Settings
 from ._instruments import Instruments
-from ._llm_call import LLMCall, request_attributes, warn_once
+from ._llm_call import LLMCall, current_llm_span, request_attributes, warn_once
 from ._package import _instruments
 from .llm_scope import current_llm_scope
 from .streams import AsyncStreamManagerProxy, StreamManagerProxy, complete
@@ -46,6 +50,8 @@ _RESOURCES: Final = (
     ("anthropic.resources.messages.messages", "messages"),
     ("anthropic.resources.beta.messages.messages", "beta.messages"),
 )
+_PLATFORM_PACKAGES: Final = ("anthropic.lib.bedrock", "anthropic.lib.vertex", "anthropic.lib.foundry")
+"""Imported before wrapping, so that the resource classes that copy the first-party functions exist."""
 _METHODS: Final = (
     ("Messages", "create", "create"),
     ("Messages", "parse", "create"),
@@ -59,24 +65,78 @@ _DISABLED_INSTRUMENTATIONS_ENV: Final = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
 
 # --- the SDK's own spans -------------------------------------------------------------------------------
 
-_silenced: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+class _DeferringTracer(Tracer):
+    """An instrumented client's tracer: inside our ``chat`` span, the SDK's API-call span defers to it.
+
+    There the SDK gets a non-recording span that carries our span's context, so a call gives one LLM
+    span and the SDK still sends ``traceparent`` / ``tracestate`` / ``baggage`` on the wire, now with our
+    ``chat`` span as the parent. Everywhere else (its tool runner, the other endpoints) the SDK's own
+    tracer answers, so those spans are kept.
+    """
+
+    def __init__(self, sdk_tracer: Tracer) -> None:
+        self.sdk_tracer = sdk_tracer
+
+    def start_span(
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Span:
+        llm_span = current_llm_span(context) if kind is SpanKind.CLIENT else None
+        if llm_span is not None:
+            return NonRecordingSpan(llm_span.get_span_context())
+        return self.sdk_tracer.start_span(name, context, kind, *args, **kwargs)
+
+    @contextlib.contextmanager  # the API types it with its private _agnosticcontextmanager; same behaviour
+    def start_as_current_span(  # type: ignore[override]
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Iterator[Span]:
+        llm_span = current_llm_span(context) if kind is SpanKind.CLIENT else None
+        if llm_span is None:
+            with self.sdk_tracer.start_as_current_span(name, context, kind, *args, **kwargs) as span:
+                yield span
+            return
+        with use_span(NonRecordingSpan(llm_span.get_span_context()), end_on_exit=False) as span:
+            yield span
 
 
-def silence_sdk_tracing(client: object) -> None:
-    """Switch off the anthropic SDK's built-in span for ``client`` (its lazily made tracer, set to None)."""
+_deferred: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def defer_sdk_tracing(client: object) -> None:
+    """Make ``client``'s built-in tracing defer to our ``chat`` spans (its tracer wrapped, the original kept).
+
+    A client whose own tracing is off (``open_telemetry`` option or environment) is left as it is: it
+    sent no trace context before and sends none now.
+    """
     try:
         previous = client._lazy_tracer  # type: ignore[attr-defined]
-        if previous is not None:
-            _silenced.setdefault(client, previous)
-            client._lazy_tracer = None  # type: ignore[attr-defined]
+        if isinstance(previous, _DeferringTracer) or client in _deferred:
+            return
+        sdk_tracer = client._tracer  # type: ignore[attr-defined]  # resolves the lazily made tracer
+        if sdk_tracer is None:
+            return
+        _deferred[client] = previous
+        client._lazy_tracer = _DeferringTracer(sdk_tracer)  # type: ignore[attr-defined]
     except (AttributeError, TypeError):
-        warn_once("switch off the anthropic SDK's own spans (the SDK changed); a call may show two LLM spans")
+        warn_once("hand the anthropic SDK's own spans over to ours (the SDK changed); a call may show two LLM spans")
 
 
 def restore_sdk_tracing() -> None:
-    for client, previous in list(_silenced.items()):
-        client._lazy_tracer = previous
-    _silenced.clear()
+    """Give every client we touched its own tracer back."""
+    for client, previous in list(_deferred.items()):
+        with contextlib.suppress(AttributeError, TypeError):
+            client._lazy_tracer = previous
+    _deferred.clear()
 
 
 # --- starting calls -------------------------------------------------------------------------------------
@@ -155,7 +215,7 @@ class _Calls:
             return self._clients[client]
         except (KeyError, TypeError):
             pass
-        silence_sdk_tracing(client)
+        defer_sdk_tracing(client)
         info = _server(client)
         with contextlib.suppress(TypeError):  # not weak-referenceable: looked up each time
             self._clients[client] = info
@@ -247,8 +307,24 @@ _WRAPPERS: Final[Mapping[str, Callable[..., Any]]] = {
 }
 
 
+def _subclasses(cls: type) -> Iterator[type]:
+    sub: type
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
 def _targets() -> list[tuple[type, str, str, str]]:
-    """(class, method, wrapper kind, api label) for every method the installed SDK has."""
+    """(class, method, wrapper kind, api label) for every class the installed SDK has a Messages API on.
+
+    The Bedrock and Vertex beta resources do not inherit from the first-party classes: they copy their
+    functions (``create = FirstPartyMessagesAPI.create``) when their module is imported. So the cloud
+    packages are imported first, and every resource class holding the very same function is wrapped
+    too; a subclass that only inherits it (Foundry's) goes through the wrapped parent.
+    """
+    for package in _PLATFORM_PACKAGES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(package)
     targets = []
     for module_name, prefix in _RESOURCES:
         try:
@@ -257,8 +333,15 @@ def _targets() -> list[tuple[type, str, str, str]]:
             continue
         for class_name, method, kind in _METHODS:
             cls = getattr(module, class_name, None)
-            if cls is not None and hasattr(cls, method):
-                targets.append((cls, method, kind, f"{prefix}.{method}"))
+            function = getattr(cls, "__dict__", {}).get(method)
+            if cls is None or function is None:
+                continue
+            api = f"{prefix}.{method}"
+            targets.append((cls, method, kind, api))
+            for base in cls.__bases__:
+                for copy in _subclasses(base):
+                    if copy is not cls and copy.__dict__.get(method) is function:
+                        targets.append((copy, method, kind, api))
     return targets
 
 
@@ -275,12 +358,15 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         calls = _Calls(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), kwargs.get("capture_content"))
-        for cls, method, kind, api in _targets():
+        # Found before any is wrapped: a copy is recognised by being the first-party function itself.
+        self._wrapped = _targets()
+        for cls, method, kind, api in self._wrapped:
             wrapt.wrap_function_wrapper(cls, method, functools.partial(_WRAPPERS[kind], calls=calls, api=api))
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for cls, method, _, _ in _targets():
+        for cls, method, _, _ in getattr(self, "_wrapped", ()):
             unwrap(cls, method)
+        self._wrapped = []
         restore_sdk_tracing()
 
 
