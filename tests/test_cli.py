@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -55,17 +54,14 @@ def test_report_errors_exit_2_with_a_message(argv: list[str], message: str, caps
 
 def test_demo_reproduces_the_seed_anatomy(tmp_path: Path) -> None:
     page = tmp_path / "demo.html"
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "agent_anatomy.cli", "demo", "--no-color", "--html", str(page)],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert elapsed < 30, f"the demo took {elapsed:.1f} s"
     totals = [int(t.replace(",", "")) for t in re.findall(r"Total: ([\d,]+) ms", out)]
     assert len(totals) == 2, out
     naive, optimised = totals

@@ -64,6 +64,8 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    # The first import of the anthropic SDK takes seconds on a busy machine: say what is happening first.
+    print("agent-anatomy demo: loading the anthropic SDK and starting the simulated API...", flush=True)
     from .demo import run_demo
 
     run_demo(real=args.real, export=args.export, html_path=args.html, color=False if args.no_color else None)
@@ -126,8 +128,13 @@ def _run_report(args: argparse.Namespace) -> int:
     color = False if (args.no_color or args.output) else None
     rendered = anatomy.render(args.format, color=color) if args.format == "text" else anatomy.render(args.format)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as file:
-            file.write(rendered)
+        try:
+            with open(args.output, "w", encoding="utf-8") as file:
+                file.write(rendered)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"--output {args.output}: cannot write there: {exc.strerror}", setting="--output", value=args.output
+            ) from exc
         print(f"wrote {args.format} anatomy of {len(anatomy)} trace(s) to {args.output}")
     else:
         sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
@@ -159,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AgentAnatomyError as exc:
         print(f"agent-anatomy: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("agent-anatomy: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

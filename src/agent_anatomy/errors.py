@@ -3,7 +3,7 @@
 ::
 
     AgentAnatomyError
-    ├── ConfigurationError (also ValueError)       bad argument or OTEL_* value given to configure()
+    ├── ConfigurationError (also ValueError)       bad argument, option or OTEL_* value (configure(), the CLI)
     ├── MissingDependencyError (also ImportError)  an optional extra is not installed
     ├── SourceError                                 a trace source (file, URL) cannot be read
     ├── TraceNotFoundError (also LookupError)       no trace with that id, or none recorded yet
@@ -30,7 +30,7 @@ class AgentAnatomyError(Exception):
 
 
 class ConfigurationError(AgentAnatomyError, ValueError):
-    """A setting given to ``configure()`` (as an argument or an ``OTEL_*`` variable) is not valid.
+    """A setting is not valid: an argument or ``OTEL_*`` variable of ``configure()``, a trace id, a CLI option.
 
     ``setting`` names the argument or variable, ``value`` is what was given.
     """

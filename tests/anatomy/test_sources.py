@@ -85,8 +85,19 @@ def test_many_traces_in_a_file_and_trace_id_selection(tmp_path: Path) -> None:
     assert "Latency anatomy of 2 traces" in both.render(color=False)
     one = Anatomy.from_file(path, trace_id="5b8aa5a2d2c872e8321cf37308d69df2")
     assert len(one) == 1
-    with pytest.raises(TraceNotFoundError, match="trace 0000000000000000000000000000abcd is not among the 2"):
+    with pytest.raises(TraceNotFoundError, match=r"trace abcd is not among the 2 traces given \(0af76519\w+, 5b8aa5a2"):
         Anatomy.from_file(path, trace_id="abcd")
+    assert Anatomy.from_file(path, trace_id="5B8AA5").trace_id == "5b8aa5a2d2c872e8321cf37308d69df2", "a prefix"
+
+
+def test_trace_id_prefix_that_fits_several_traces_is_refused() -> None:
+    from agent_anatomy.anatomy._anatomy import pick_trace
+
+    ids = [f"ab{n:030x}" for n in range(12)] + ["cd" + "0" * 30]
+    with pytest.raises(TraceNotFoundError, match=r"trace id ab is ambiguous: 12 traces begin with it .*, and 2 more\)"):
+        pick_trace(ids, "ab")
+    assert pick_trace(ids, "cd") == "cd" + "0" * 30
+    assert pick_trace(["0" * 16 + "1" * 16], "1" * 16) == "0" * 16 + "1" * 16, "a 64-bit id, padded as Jaeger does"
 
 
 @pytest.mark.parametrize(

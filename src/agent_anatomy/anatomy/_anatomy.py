@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, Final, Literal
 
 from opentelemetry.sdk.trace import ReadableSpan
 
@@ -27,6 +27,41 @@ from .whatif import ModelSpeed, Suggestion, model_speeds, suggest
 __all__ = ["Anatomy", "anatomy_for", "last_anatomy"]
 
 Format = Literal["text", "json", "html"]
+
+
+_IDS_LISTED: Final = 10
+
+
+def pick_trace(trace_ids: Collection[str], trace_id: str | int) -> str:
+    """The one id in ``trace_ids`` that ``trace_id`` names: the id itself, or a unique prefix of its hex form.
+
+    A short id is first read as a 64-bit id padded with zeros (as Jaeger shows old ids), then as a
+    prefix (as people copy ids: ``4bf92f35``). Not found or ambiguous: TraceNotFoundError listing ids.
+    """
+    wanted = format_trace_id(parse_trace_id(trace_id))
+    if wanted in trace_ids:
+        return wanted
+    prefix = trace_id.strip().lower().removeprefix("0x") if isinstance(trace_id, str) else wanted
+    matches = sorted(t for t in trace_ids if t.startswith(prefix))
+    if len(matches) == 1:
+        return matches[0]
+
+    def listed(ids: Sequence[str]) -> str:
+        more = f", and {len(ids) - _IDS_LISTED:,} more" if len(ids) > _IDS_LISTED else ""
+        return ", ".join(ids[:_IDS_LISTED]) + more
+
+    if matches:
+        raise TraceNotFoundError(
+            f"trace id {prefix} is ambiguous: {len(matches):,} traces begin with it ({listed(matches)}); "
+            "give more digits",
+            trace_id=prefix,
+        )
+    count = len(trace_ids)
+    raise TraceNotFoundError(
+        f"trace {prefix} is not among the {count:,} trace{'s' if count != 1 else ''} given "
+        f"({listed(sorted(trace_ids))})",
+        trace_id=prefix,
+    )
 
 
 class Anatomy:
@@ -53,10 +88,7 @@ class Anatomy:
     ) -> Anatomy:
         trees = group_traces(records)
         if trace_id is not None:
-            wanted = format_trace_id(parse_trace_id(trace_id))
-            if wanted not in trees:
-                raise TraceNotFoundError(f"trace {wanted} is not among the {len(trees)} traces given", trace_id=wanted)
-            return cls([trees[wanted]], reference)
+            return cls([trees[pick_trace(trees, trace_id)]], reference)
         return cls(list(trees.values()), reference)
 
     @classmethod

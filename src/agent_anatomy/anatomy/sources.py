@@ -288,10 +288,16 @@ def records_from_file(path: str | os.PathLike[str]) -> list[SpanRecord]:
     """Records from an OTLP JSON, OTLP JSON Lines or Jaeger JSON file."""
     source = os.fspath(path)
     try:
-        with open(source, encoding="utf-8") as file:
+        with open(source, encoding="utf-8-sig") as file:  # -sig: a byte order mark is accepted and dropped
             text = file.read()
     except OSError as exc:
         raise SourceError(f"cannot read {source}: {exc.strerror}", source=source) from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{source} is not a text file (byte {exc.start} is not UTF-8): expected OTLP JSON, OTLP JSON Lines "
+            "or Jaeger JSON",
+            source=source,
+        ) from exc
     if not text.strip():
         raise SourceError(f"{source} is empty: expected OTLP JSON, OTLP JSON Lines or Jaeger JSON", source=source)
     try:

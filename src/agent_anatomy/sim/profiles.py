@@ -268,10 +268,16 @@ def load_profile(path: str | Path) -> SimProfile:
     """Read a profile from a ``.toml``, ``.yaml``/``.yml`` or ``.json`` file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigurationError(
             f"cannot read profile {path}: {exc.strerror}", setting="profile", value=str(path)
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"profile {path} is not a text file (byte {exc.start} is not UTF-8): expected .toml, .yaml or .json",
+            setting="profile",
+            value=str(path),
         ) from exc
     try:
         data = _parse(path, text)

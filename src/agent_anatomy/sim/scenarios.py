@@ -179,7 +179,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """A scenario from a ``.json`` or ``.toml`` file (TOML: ``[[turns]]`` tables of ``calls``)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"cannot read scenario {path}: {exc}", setting="scenario", value=str(path)) from exc

@@ -16,9 +16,12 @@ from opentelemetry.environment_variables import OTEL_METRICS_EXPORTER, OTEL_TRAC
 from opentelemetry.sdk.environment_variables import (
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+    OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
     OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TIMEOUT,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
     OTEL_SDK_DISABLED,
     OTEL_TRACES_SAMPLER,
     OTEL_TRACES_SAMPLER_ARG,
@@ -119,7 +122,17 @@ def capture_content_from_env() -> bool:
 
 def parse_exporters(value: ExporterArg, *, setting: str) -> tuple[ExporterSpec, ...]:
     """Split an exporter argument into specs; ``none`` entries drop out."""
-    items: Sequence[str | SpanExporter] = [value] if isinstance(value, str | SpanExporter) else value
+    if isinstance(value, str | SpanExporter):
+        items: Sequence[str | SpanExporter] = [value]
+    elif isinstance(value, Sequence | set | frozenset):
+        items = list(value)
+    else:
+        raise ConfigurationError(
+            f"{setting}={value!r} is not an exporter: give a name ({', '.join(EXPORTER_CHOICES)}), "
+            "a SpanExporter object, or a list of those",
+            setting=setting,
+            value=value,
+        )
     specs: list[ExporterSpec] = []
     for item in items:
         if isinstance(item, SpanExporter):
@@ -281,6 +294,29 @@ def _ratio(value: object, *, setting: str) -> float:
     return rate
 
 
+_TIMEOUT_VARIABLES: Final = (
+    OTEL_EXPORTER_OTLP_TIMEOUT,
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+    OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+)
+
+
+def check_otlp_timeouts() -> None:
+    """The OTLP exporters read these themselves and fail with a bare ``float()`` error; name the variable."""
+    for name in _TIMEOUT_VARIABLES:
+        text = os.environ.get(name)
+        if text is None or not text.strip():
+            continue
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = -1.0
+        if not seconds >= 0:  # also catches nan
+            raise ConfigurationError(
+                f"{name}={text!r} is not a timeout: give a number of seconds, such as 10", setting=name, value=text
+            )
+
+
 def _positive(value: int | None, *, setting: str) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ConfigurationError(f"{setting}={value!r} must be a positive integer", setting=setting, value=value)
@@ -314,6 +350,8 @@ def resolve(
         metrics = os.environ.get(OTEL_METRICS_EXPORTER, "").strip().lower() != "none"
     if capture_content is None:
         capture_content = capture_content_from_env()
+    if any(spec.kind == "otlp" for spec in exporters):
+        check_otlp_timeouts()
     return Settings(
         disabled=disabled,
         service_name=service_name,

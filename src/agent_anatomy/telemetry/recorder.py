@@ -14,7 +14,7 @@ from typing import Final
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from ..errors import TraceNotFoundError
+from ..errors import ConfigurationError, TraceNotFoundError
 
 __all__ = ["DEFAULT_MAX_SPANS", "DEFAULT_MAX_TRACES", "SpanRecorder", "format_trace_id", "parse_trace_id"]
 
@@ -28,7 +28,7 @@ def format_trace_id(trace_id: int) -> str:
 
 
 def parse_trace_id(trace_id: int | str) -> int:
-    """A trace id from its int or hex form; ValueError naming the value when it is neither."""
+    """A trace id from its int or hex form; ConfigurationError (a ValueError) naming the value when it is neither."""
     if isinstance(trace_id, int) and not isinstance(trace_id, bool):
         if 0 < trace_id < 1 << 128:
             return trace_id
@@ -36,7 +36,11 @@ def parse_trace_id(trace_id: int | str) -> int:
         text = trace_id.strip().lower().removeprefix("0x")
         if 0 < len(text) <= 32 and all(c in "0123456789abcdef" for c in text) and int(text, 16):
             return int(text, 16)
-    raise ValueError(f"{trace_id!r} is not a trace id: expected up to 32 hex digits or a positive 128-bit int")
+    raise ConfigurationError(
+        f"{trace_id!r} is not a trace id: expected up to 32 hex digits or a positive 128-bit int",
+        setting="trace_id",
+        value=trace_id,
+    )
 
 
 class SpanRecorder(SpanProcessor):
