@@ -9,6 +9,7 @@ read by a JSON backend). Backend failures raise ``CacheBackendError``, on which 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import pickle
@@ -229,6 +230,19 @@ class RedisBackend:
             )
         return CacheBackendError(f"Redis at {self.url} failed: {type(exc).__name__}: {exc}")
 
+    async def _afailed(self, exc: Exception) -> CacheBackendError:
+        """As ``_failed``, and drop every pooled connection of this loop's client.
+
+        After Redis restarts, each connection opened before is dead, and redis-py may hand out such a
+        connection without noticing (seen on Python 3.12 and 3.13): each would cost one more failure and
+        one more ``retry_after_s`` away from Redis. Dropped at the first failure, the pool reconnects afresh.
+        """
+        client = self._async_clients.get(asyncio.get_running_loop())
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.connection_pool.disconnect(), self.socket_timeout_s)
+        return self._failed(exc)
+
     # --- sync ------------------------------------------------------------------------------------------
 
     def get(self, key: str) -> CacheEntry | None:
@@ -236,6 +250,7 @@ class RedisBackend:
         try:
             raw = self._client.get(key)
         except self._redis.RedisError as exc:
+            self._client.connection_pool.disconnect()  # every pooled connection may be dead: see _afailed
             raise self._failed(exc) from exc
         return None if raw is None else self._decode(raw)
 
@@ -245,6 +260,7 @@ class RedisBackend:
         try:
             self._client.set(key, payload, px=max(int(entry.ttl_s * 1000), 1))
         except self._redis.RedisError as exc:
+            self._client.connection_pool.disconnect()  # every pooled connection may be dead: see _afailed
             raise self._failed(exc) from exc
 
     def delete(self, key: str) -> None:
@@ -252,6 +268,7 @@ class RedisBackend:
         try:
             self._client.delete(key)
         except self._redis.RedisError as exc:
+            self._client.connection_pool.disconnect()  # every pooled connection may be dead: see _afailed
             raise self._failed(exc) from exc
 
     # --- async -----------------------------------------------------------------------------------------
@@ -273,7 +290,7 @@ class RedisBackend:
         try:
             raw = await self._async_client().get(key)
         except (self._redis.RedisError, OSError) as exc:
-            raise self._failed(exc) from exc
+            raise await self._afailed(exc) from exc
         return None if raw is None else self._decode(raw)
 
     async def aset(self, key: str, entry: CacheEntry) -> None:
@@ -282,14 +299,14 @@ class RedisBackend:
         try:
             await self._async_client().set(key, payload, px=max(int(entry.ttl_s * 1000), 1))
         except (self._redis.RedisError, OSError) as exc:
-            raise self._failed(exc) from exc
+            raise await self._afailed(exc) from exc
 
     async def adelete(self, key: str) -> None:
         self._check_up()
         try:
             await self._async_client().delete(key)
         except (self._redis.RedisError, OSError) as exc:
-            raise self._failed(exc) from exc
+            raise await self._afailed(exc) from exc
 
     def close(self) -> None:
         """Close the sync client's connections."""
