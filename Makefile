@@ -14,7 +14,10 @@ BENCH_VENVS ?= .venv-bench
 OPENLLMETRY_VERSION ?= 0.62.4
 OPENINFERENCE_VERSION ?= 3.1.0
 
-.PHONY: demo test test-fast lint bench bench-venvs install phoenix-venv clean
+.PHONY: demo test test-fast test-busy lint bench bench-venvs install phoenix-venv backends venv-matches clean
+
+# Run as root, or through sudo when there is one.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("agent-anatomy needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -26,6 +29,18 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(INSTALLED)
+
+# A virtualenv made by another Python than $(PYTHON) would test the wrong one: say so instead.
+venv-matches: $(INSTALLED)
+	@want=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	have=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	[ "$$want" = "$$have" ] || { echo "$(VENV) was made with Python $$have, not $(PYTHON) ($$want): pass VENV=.venv-py$$want, or make clean"; exit 1; }
+
+# The real backends of the integration tests, which skip without them: redis-server and chromium
+# (Debian packages) and Arize Phoenix (a virtualenv of its own).
+backends: phoenix-venv
+	command -v redis-server >/dev/null && command -v chromium >/dev/null || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server chromium; }
 
 # Arize Phoenix in a virtualenv of its own, for the OTLP export round-trip tests (skipped without it).
 $(PHOENIX_VENV)/bin/phoenix:
@@ -49,11 +64,16 @@ bench-venvs: $(BENCH_VENVS)/openllmetry/.installed $(BENCH_VENVS)/openinference/
 demo: $(INSTALLED)
 	$(BIN)/agent-anatomy demo
 
-test: $(INSTALLED)
+test: venv-matches
 	$(BIN)/python -m pytest -q
 
-test-fast: $(INSTALLED)
+test-fast: venv-matches
 	$(BIN)/python -m pytest -q -m 'not slow'
+
+# The whole suite while two busy-loop processes occupy both cores, as on a loaded machine.
+BUSY_RUNS ?= 1
+test-busy: venv-matches
+	$(BIN)/python tests/busy.py --runs $(BUSY_RUNS) -- $(BIN)/python -m pytest -q
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -114,3 +114,24 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProc
     server = start_redis(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+# --- the real backends a newcomer's machine may lack ---------------------------------------------------------
+
+_BACKENDS = {"redis-server": "redis-server", "chromium": "chromium", "Phoenix": "Phoenix"}
+"""Words in a skip reason that name a real backend the suite uses when it is there."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line at the end of the run: which real-backend tests were skipped and the command that enables them."""
+    missing: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        for word, backend in _BACKENDS.items():
+            if word in reason:
+                missing[backend] = missing.get(backend, 0) + 1
+    if missing:
+        listed = ", ".join(f"{backend} ({count} test{'s' if count > 1 else ''})" for backend, count in missing.items())
+        terminalreporter.write_line(
+            f"real backends missing, their tests skipped: {listed}; `make backends` installs them", yellow=True
+        )

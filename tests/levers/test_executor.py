@@ -48,7 +48,8 @@ async def test_parallel_is_the_slowest_tool_not_the_sum(traced: Traced) -> None:
     started = time.perf_counter()
     results = await executor.run(CALLS)
     elapsed = time.perf_counter() - started
-    assert elapsed < 0.65, f"3 tools of 300/500/200 ms took {elapsed:.3f} s in parallel"
+    # The slowest tool is 500 ms and the sum 1,000 ms: parallel ends near the first, well short of the second.
+    assert 0.5 <= elapsed < 0.9, f"3 tools of 300/500/200 ms took {elapsed:.3f} s in parallel"
     assert results == [
         {"type": "tool_result", "tool_use_id": "t1", "content": "a:x", "is_error": False},
         {"type": "tool_result", "tool_use_id": "t2", "content": '{"b": "y"}', "is_error": False},
@@ -58,7 +59,7 @@ async def test_parallel_is_the_slowest_tool_not_the_sum(traced: Traced) -> None:
     assert batch.attributes[semconv.ANATOMY_BATCH_MODE] == "parallel"
     assert batch.attributes[semconv.ANATOMY_BATCH_TOOL_COUNT] == 3
     assert batch.attributes[semconv.ANATOMY_BATCH_SUM_TIME] >= 0.99
-    assert batch.attributes[semconv.ANATOMY_BATCH_WALL_TIME] < 0.65
+    assert 0.5 <= batch.attributes[semconv.ANATOMY_BATCH_WALL_TIME] <= elapsed
     assert batch.attributes[semconv.ANATOMY_BATCH_SAVED_TIME] == pytest.approx(
         batch.attributes[semconv.ANATOMY_BATCH_SUM_TIME] - batch.attributes[semconv.ANATOMY_BATCH_WALL_TIME]
     )
@@ -211,7 +212,7 @@ async def test_tool_timeout_and_batch_timeout(traced: Traced) -> None:
     results = await aa.ParallelExecutor(tools, tool_timeout_s=0.2).run(
         [{"id": "s", "name": "slow", "input": {}}, {"id": "q", "name": "quick", "input": {}}]
     )
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 2.5, "the 0.2 s timeout ends the batch, long before the 5 s tool would"
     assert results[0] == {
         "type": "tool_result",
         "tool_use_id": "s",

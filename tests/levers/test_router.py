@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -81,7 +81,8 @@ async def test_converges_on_the_faster_model_and_still_explores(
         chosen.append(message.model)
     assert sorted(chosen[:2]) == sorted([FAST, SLOW]), "each acceptable model is tried once first"
     assert chosen[2:].count(FAST) >= 6, chosen
-    assert router.stats(FAST).ttft_p50 < 0.3 < router.stats(SLOW).ttft_p50
+    assert 0.15 <= router.stats(FAST).ttft_p50 < router.stats(SLOW).ttft_p50, "observed, not assumed"
+    assert router.stats(SLOW).ttft_p50 >= 0.6
     router.explore = 0.0
     assert router.decide("extract") == RouteDecision("extract", (FAST, SLOW), "fastest_observed")
     router.explore = 0.1
@@ -162,7 +163,8 @@ async def test_hedge_wins_on_a_slow_primary(traced: Traced, aclient: anthropic.A
             if event.type == "text" and first_text is None:
                 first_text = time.perf_counter() - started
         message = await stream.get_final_message()
-    assert first_text is not None and first_text < 0.7, f"first token after {first_text:.3f} s"
+    # The hedge starts at 0.3 s and its model answers in 0.15 s; the primary would take 2 s.
+    assert first_text is not None and 0.45 <= first_text < 1.5, f"first token after {first_text:.3f} s"
     assert message.model == FAST
     assert message.content[0].text, "the replayed first events reached the caller"
     primary, hedge = llm_spans(traced)
@@ -242,13 +244,7 @@ def test_bad_configuration() -> None:
         aa.run_agent_sync(object(), messages=PROMPT)
 
 
-async def test_selection_is_cheap() -> None:
+def test_async_entry_points_are_coroutine_functions() -> None:
+    """How fast a decision is, is measured by benchmarks/bench_levers.py, not asserted here."""
     router = aa.ModelRouter({"a": [FAST, SLOW, OTHER]}, default=FAST)
-    for model, ttft in ((FAST, 0.2), (SLOW, 0.5), (OTHER, 1.5)):
-        router.observe(model, ttft, ttft * 2)
-    started = time.perf_counter()
-    for _ in range(10_000):
-        router.decide("a")
-    per_decision = (time.perf_counter() - started) / 10_000
-    assert per_decision < 200e-6, "generous bound; bench_levers.py measures the real figure"
-    assert asyncio.iscoroutinefunction(router.acreate)
+    assert inspect.iscoroutinefunction(router.acreate)

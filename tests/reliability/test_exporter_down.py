@@ -69,7 +69,9 @@ async def test_a_dead_exporter_costs_the_agent_nothing(
     latencies = await call_latencies(sim)  # no exception reaches the caller
     exporting = statistics.median(latencies)
     assert len(latencies) == CALLS
-    assert exporting <= baseline * 1.10, f"median {exporting * 1000:.0f} ms vs {baseline * 1000:.0f} ms without export"
+    # A stalled exporter on the agent's path would add its timeout (seconds) to calls; the bound leaves room
+    # only for the noise of a loaded machine, measured against the baseline of this same run.
+    assert exporting <= baseline * 1.25, f"median {exporting * 1000:.0f} ms vs {baseline * 1000:.0f} ms without export"
     started = time.perf_counter()
     handle.shutdown(timeout_s=2.0)
-    assert time.perf_counter() - started < 4.0, "shutdown returns within its timeout (plus a little slack)"
+    assert time.perf_counter() - started < 2.0 * 3, "shutdown returns within (a generous multiple of) its timeout"

@@ -228,16 +228,18 @@ def test_shutdown_and_flush_are_bounded_with_a_dead_endpoint(protocol: str, endp
             tracer_provider=TracerProvider(),
             metrics=False,
         )
+        # An export on the application's thread would block for the exporter's 10 s timeout; bounds are
+        # generous multiples of the timeouts given, far below what an unbounded wait would take.
         started = time.monotonic()
         for _ in range(20):
             assert run_agent() == "ab"
-        assert time.monotonic() - started < 1.0, "exporting is off the application's thread"
+        assert time.monotonic() - started < 5.0, "exporting is off the application's thread"
         started = time.monotonic()
         handle.force_flush(timeout_s=0.5)
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 0.5 * 6
         started = time.monotonic()
         handle.shutdown(timeout_s=1.0)
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 1.0 * 5
     finally:
         if silent:
             silent.stop()
@@ -263,15 +265,22 @@ def test_exit_is_bounded_with_a_dead_endpoint(tmp_path: Path) -> None:
             """
         )
     )
+    # Timed from the script's last line to the process's exit: the interval the bounded shutdown owns
+    # (importing the SDK before it can take seconds on a loaded machine, and is not what is checked here).
     try:
-        started = time.monotonic()
-        result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30)
-        elapsed = time.monotonic() - started
+        with subprocess.Popen(
+            [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process:
+            assert process.stdout is not None
+            last_line = process.stdout.readline()
+            done_at = time.monotonic()
+            _, stderr = process.communicate(timeout=60)
+            exit_s = time.monotonic() - done_at
     finally:
         silent.stop()
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "done"
-    assert elapsed < 8.0, f"exit took {elapsed:.1f} s"
+    assert process.returncode == 0, stderr
+    assert last_line.strip() == "done"
+    assert exit_s < 1.0 * 5, f"exit took {exit_s:.1f} s after the last line, with shutdown_timeout_s=1.0"
 
 
 def test_joining_an_exporting_provider_does_not_export_again_from_the_same_env(

@@ -126,12 +126,13 @@ def _assert_stream_timing(span: ReadableSpan, ttft_s: float, generation_s: float
     assert attributes[semconv.GEN_AI_REQUEST_STREAM] is True
     assert attributes[semconv.ANATOMY_STREAM_END] == semconv.STREAM_END_COMPLETED
     measured = attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
-    # never before the injected latency; generous after it, for a loaded CI machine (message_start, which
-    # a wrong TTFT would use, arrives with the headers, a whole ttft_s earlier)
-    assert ttft_s - 0.005 <= measured < ttft_s + 0.1, (
-        f"TTFT {measured * 1000:.1f} ms vs injected {ttft_s * 1000:.0f} ms"
-    )
-    assert generation_s - 0.05 < attributes[semconv.ANATOMY_LLM_GENERATION_TIME] < generation_s + 0.1
+    # Never before the injected latency; generous after it (a multiple), for a loaded machine. message_start,
+    # which a wrong TTFT would use, arrives with the headers, a whole ttft_s earlier.
+    assert ttft_s - 0.005 <= measured < ttft_s * 2, f"TTFT {measured * 1000:.1f} ms vs injected {ttft_s * 1000:.0f} ms"
+    generation = attributes[semconv.ANATOMY_LLM_GENERATION_TIME]
+    # A first token read late shortens the measured generation; the two together never beat the schedule.
+    assert measured + generation >= ttft_s + generation_s - 0.01
+    assert 0 < generation < generation_s * 3
     assert attributes[semconv.ANATOMY_LLM_TIME_TO_HEADERS] < ttft_s
     assert attributes[semconv.ANATOMY_LLM_OUTPUT_TOKENS_PER_SECOND] == pytest.approx(
         attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] / attributes[semconv.ANATOMY_LLM_GENERATION_TIME]
@@ -176,8 +177,9 @@ def test_ttft_is_the_first_content_delta_not_message_start(traced: Traced, clien
     with client.messages.stream(model=MODEL, max_tokens=256, messages=PROMPT, extra_headers=timing(400, 5, 50)) as s:
         s.until_done()
     span = only_llm_span(traced)
-    assert span.attributes[semconv.ANATOMY_LLM_TIME_TO_HEADERS] < 0.1
-    assert span.attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] > 0.38
+    ttft = span.attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
+    assert ttft > 0.38
+    assert span.attributes[semconv.ANATOMY_LLM_TIME_TO_HEADERS] < ttft / 2, "headers come long before the token"
 
 
 # --- streams: every way to end ---------------------------------------------------------------------------
@@ -481,7 +483,10 @@ def test_metrics_with_low_cardinality_attributes(traced: Traced, client: anthrop
     [duration] = points[semconv.METRIC_CLIENT_OPERATION_DURATION]
     [ttft] = points[semconv.METRIC_CLIENT_TIME_TO_FIRST_CHUNK]
     tokens = points[semconv.METRIC_CLIENT_TOKEN_USAGE]
-    assert duration.sum >= 0.3 and 0.195 <= ttft.sum < 0.3
+    span = only_llm_span(traced)
+    assert duration.sum >= 0.3 and ttft.sum >= 0.195, "never less than the injected 300 ms and 200 ms"
+    assert ttft.sum == pytest.approx(span.attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK])
+    assert duration.sum == pytest.approx(seconds(span), rel=0.25), "the metric measures the span's interval"
     assert sorted(p.attributes[semconv.GEN_AI_TOKEN_TYPE] for p in tokens) == ["input", "output"]
     assert duration.attributes[semconv.GEN_AI_REQUEST_MODEL] == MODEL
     assert duration.attributes[semconv.GEN_AI_RESPONSE_MODEL] == MODEL
