@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..tracing import tool_info
+from ..tracing import ToolSpanOptions, TracedSpec, tool_info, tool_span
 
 __all__ = ["ToolCall", "ToolInputError", "ToolSpec", "parse_call", "resolve_tools", "result_text"]
 
@@ -94,6 +94,10 @@ class ToolSpec:
     side_effects: bool = False
     is_async: bool = False
     signature: inspect.Signature | None = field(default=None, repr=False)
+    options: ToolSpanOptions = field(default_factory=ToolSpanOptions, repr=False)
+    """``@tool``'s span options, which hold when an executor runs the tool (``record_args=False``...)."""
+    span: TracedSpec = field(init=False, repr=False)
+    """The tool's ``execute_tool`` span, built by the tracing layer's one builder."""
     _required: frozenset[str] = field(default=frozenset(), repr=False)
     _allowed: frozenset[str] | None = field(default=None, repr=False)
     """Parameter names a call may use; None when the function takes ``**kwargs`` or has none known."""
@@ -101,6 +105,14 @@ class ToolSpec:
     """True when keyword arguments alone can fill the signature, so the name checks replace ``bind``."""
 
     def __post_init__(self) -> None:
+        span = tool_span(
+            self.name,
+            description=self.description,
+            side_effects=self.side_effects,
+            options=self.options,
+            signature=self.signature,
+        )
+        object.__setattr__(self, "span", span)
         if self.signature is None:
             return
         parameters = self.signature.parameters.values()
@@ -131,6 +143,7 @@ class ToolSpec:
             side_effects=info.side_effects if info else False,
             is_async=inspect.iscoroutinefunction(target),
             signature=signature,
+            options=info.options if info else ToolSpanOptions(),
         )
 
     def definition(self) -> dict[str, Any]:

@@ -24,8 +24,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..telemetry import _runtime
-from ..tracing._content import value_json
+from ..tracing import tool_span
 from ..tracing._invocation import Invocation
 from ._canonical import NotCanonical, canonical_json
 from ._tools import ToolCall, ToolInputError, ToolSpec, parse_call, resolve_tools, result_text
@@ -99,9 +98,6 @@ class ParallelExecutor:
         self.batch_timeout_s = batch_timeout_s
         self.reads_overlap_writes = reads_overlap_writes
         self._pool = thread_pool
-        self._static_attributes: dict[str, dict[str, AttributeValue]] = {
-            name: self._tool_attributes(spec) for name, spec in self.tools.items()
-        }
 
     # --- what to tell the model ----------------------------------------------------------------------
 
@@ -246,17 +242,12 @@ class ParallelExecutor:
         self, call: ToolCall, index: int, results: list[ToolResult | None], durations: list[float]
     ) -> None:
         spec = self.tools.get(call.name)
-        attributes = dict(self._static_attributes.get(call.name) or self._unknown_attributes(call.name))
-        attributes[semconv.GEN_AI_TOOL_CALL_ID] = call.id
+        attributes: dict[str, AttributeValue] = {semconv.GEN_AI_TOOL_CALL_ID: call.id}
         digest = input_hash(call.input)
         if digest is not None:
             attributes[semconv.ANATOMY_TOOL_INPUT_HASH] = digest
-        invocation = Invocation.start(
-            semconv.span_name(semconv.OPERATION_EXECUTE_TOOL, call.name), attributes=attributes
-        )
-        capture = _runtime.capture_content()
-        if capture and invocation.span.is_recording():
-            invocation.span.set_attribute(semconv.GEN_AI_TOOL_CALL_ARGUMENTS, value_json(call.input))
+        span = spec.span if spec is not None else tool_span(call.name)  # an unknown tool still gets its span
+        invocation = span.begin((), {}, attributes=attributes, raw_arguments=call.input)
         started = time.perf_counter()
         try:
             content = await self._call(spec, call)
@@ -271,7 +262,7 @@ class ParallelExecutor:
             raise
         durations[index] = time.perf_counter() - started
         results[index] = _result(call, content, False)
-        invocation.stop({semconv.GEN_AI_TOOL_CALL_RESULT: value_json(content)} if capture else None)
+        invocation.returned(content)
 
     async def _call(self, spec: ToolSpec | None, call: ToolCall) -> str:
         """The tool's result as text; _Failure for everything the model should be told about."""
@@ -321,22 +312,3 @@ class ParallelExecutor:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-
-    # --- attributes -------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _tool_attributes(spec: ToolSpec) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL,
-            semconv.GEN_AI_TOOL_NAME: spec.name,
-            semconv.GEN_AI_TOOL_TYPE: "function",
-        }
-        if spec.description:
-            attributes[semconv.GEN_AI_TOOL_DESCRIPTION] = spec.description
-        if spec.side_effects:
-            attributes[semconv.ANATOMY_TOOL_SIDE_EFFECTS] = True
-        return attributes
-
-    @staticmethod
-    def _unknown_attributes(name: str) -> dict[str, AttributeValue]:
-        return {semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL, semconv.GEN_AI_TOOL_NAME: name}

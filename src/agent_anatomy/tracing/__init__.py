@@ -1,7 +1,8 @@
 """Tracing layer: decorators, ``span()``, context propagation, and the anthropic SDK instrumentation."""
 
+from ._wrappers import TracedSpec
 from .anthropic import AnthropicInstrumentor, instrument_anthropic, uninstrument_anthropic
-from .decorators import SpanScope, ToolInfo, agent, span, step, tool, tool_info, workflow
+from .decorators import SpanScope, ToolInfo, ToolSpanOptions, agent, span, step, tool, tool_info, tool_span, workflow
 from .llm_scope import LLMScope, llm_scope
 from .propagation import ContextThreadPoolExecutor, bind_context
 
@@ -11,6 +12,8 @@ __all__ = [
     "LLMScope",
     "SpanScope",
     "ToolInfo",
+    "ToolSpanOptions",
+    "TracedSpec",
     "agent",
     "bind_context",
     "instrument_anthropic",
@@ -19,6 +22,7 @@ __all__ = [
     "step",
     "tool",
     "tool_info",
+    "tool_span",
     "uninstrument_anthropic",
     "workflow",
 ]

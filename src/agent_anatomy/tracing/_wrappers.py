@@ -25,6 +25,9 @@ __all__ = ["TracedSpec", "traced"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_BY_SIGNATURE: Final = object()
+"""``TracedSpec.begin``'s default: record the call's arguments bound to the function's signature."""
+
 
 @dataclass(frozen=True, slots=True)
 class TracedSpec:
@@ -40,9 +43,23 @@ class TracedSpec:
     record_result: bool | None = None
     signature: inspect.Signature | None = None
 
-    def begin(self, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, attach_now: bool = True) -> _Call:
-        """Start the span for one call, recording the arguments if allowed."""
-        span = _runtime.get_tracer().start_span(self.name, kind=self.kind, attributes=self.attributes)
+    def begin(
+        self,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        *,
+        attach_now: bool = True,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        raw_arguments: object = _BY_SIGNATURE,
+    ) -> _Call:
+        """Start the span for one call, recording the arguments if allowed.
+
+        ``attributes`` are this call's own (a tool call's id), set at start so samplers see them.
+        ``raw_arguments``, when given, is recorded as it is instead of ``args``/``kwargs`` bound to the
+        signature: an executor records the input the model sent.
+        """
+        start_attributes = {**self.attributes, **attributes} if attributes else self.attributes
+        span = _runtime.get_tracer().start_span(self.name, kind=self.kind, attributes=start_attributes)
         call = _Call(span, None, attach_now=attach_now)
         record_args, record_result = self.record_args, self.record_result
         if record_args is None or record_result is None:
@@ -50,7 +67,12 @@ class TracedSpec:
             record_args = capture if record_args is None else record_args
             record_result = capture if record_result is None else record_result
         if record_args and span.is_recording():
-            span.set_attribute(self.input_key, arguments_json(self.signature, args, kwargs))
+            recorded = (
+                arguments_json(self.signature, args, kwargs)
+                if raw_arguments is _BY_SIGNATURE
+                else value_json(raw_arguments)
+            )
+            span.set_attribute(self.input_key, recorded)
         call.output_key = self.output_key if record_result else None
         return call
 

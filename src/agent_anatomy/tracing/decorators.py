@@ -21,11 +21,71 @@ from .. import semconv
 from ._invocation import Invocation
 from ._wrappers import TracedSpec, traced
 
-__all__ = ["SpanDecorator", "SpanScope", "ToolInfo", "agent", "span", "step", "tool", "tool_info", "workflow"]
+__all__ = [
+    "SpanDecorator",
+    "SpanScope",
+    "ToolInfo",
+    "ToolSpanOptions",
+    "agent",
+    "span",
+    "step",
+    "tool",
+    "tool_info",
+    "tool_span",
+    "workflow",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 TOOL_INFO_ATTRIBUTE: Final = "__agent_anatomy_tool__"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpanOptions:
+    """The options of ``@tool`` that shape its span; they hold wherever the tool runs."""
+
+    tool_type: str = "function"
+    record_args: bool | None = None
+    """True: always record the arguments; False: never (even with content capture on); None: with capture."""
+    record_result: bool | None = None
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+
+
+_DEFAULT_TOOL_OPTIONS: Final = ToolSpanOptions()
+
+
+def tool_span(
+    name: str,
+    *,
+    description: str | None = None,
+    side_effects: bool = False,
+    options: ToolSpanOptions = _DEFAULT_TOOL_OPTIONS,
+    signature: inspect.Signature | None = None,
+) -> TracedSpec:
+    """The one definition of an ``execute_tool {name}`` span, whoever runs the tool: ``@tool``, an executor.
+
+    Callers pass facts (the tool, its options); each call's own facts (its id) go to ``begin``.
+    """
+    attributes: dict[str, AttributeValue] = {
+        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL,
+        semconv.GEN_AI_TOOL_NAME: name,
+        semconv.GEN_AI_TOOL_TYPE: options.tool_type,
+    }
+    if description:
+        attributes[semconv.GEN_AI_TOOL_DESCRIPTION] = description
+    if side_effects:
+        attributes[semconv.ANATOMY_TOOL_SIDE_EFFECTS] = True
+    attributes.update(options.attributes)
+    return TracedSpec(
+        name=semconv.span_name(semconv.OPERATION_EXECUTE_TOOL, name),
+        kind=SpanKind.INTERNAL,
+        attributes=attributes,
+        input_key=semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
+        output_key=semconv.GEN_AI_TOOL_CALL_RESULT,
+        record_args=options.record_args,
+        record_result=options.record_result,
+        signature=signature,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +102,8 @@ class ToolInfo:
     carries the tool call's id."""
     input_schema: Mapping[str, Any] | None = None
     """The JSON schema of the tool's input when given to ``@tool``; executors derive one otherwise."""
+    options: ToolSpanOptions = _DEFAULT_TOOL_OPTIONS
+    """How its span looks (``tool_span``): executors build the tool's span with the same options."""
 
 
 def tool_info(function: Callable[..., Any]) -> ToolInfo | None:
@@ -114,7 +176,6 @@ def _spec(
     )
 
 
-_TOOL_CONTENT: Final = (semconv.GEN_AI_TOOL_CALL_ARGUMENTS, semconv.GEN_AI_TOOL_CALL_RESULT)
 _OTHER_CONTENT: Final = (semconv.ANATOMY_INPUT, semconv.ANATOMY_OUTPUT)
 
 
@@ -154,26 +215,12 @@ def tool(
     schema sent to the model; without it, executors derive one from the signature.
     """
 
+    options = ToolSpanOptions(tool_type, record_args, record_result, dict(attributes or {}))
+
     def build(f: Callable[..., Any], tool_name: str) -> Callable[..., Any]:
         desc = description if description is not None else _first_doc_line(f)
-        attrs: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL,
-            semconv.GEN_AI_TOOL_NAME: tool_name,
-            semconv.GEN_AI_TOOL_TYPE: tool_type,
-        }
-        if desc:
-            attrs[semconv.GEN_AI_TOOL_DESCRIPTION] = desc
-        if side_effects:
-            attrs[semconv.ANATOMY_TOOL_SIDE_EFFECTS] = True
-        attrs.update(attributes or {})
-        spec = _spec(
-            f,
-            semconv.OPERATION_EXECUTE_TOOL,
-            tool_name,
-            attrs,
-            content_keys=_TOOL_CONTENT,
-            record_args=record_args,
-            record_result=record_result,
+        spec = tool_span(
+            tool_name, description=desc, side_effects=side_effects, options=options, signature=_signature(f)
         )
         wrapper = traced(f, spec)
         info = ToolInfo(
@@ -183,6 +230,7 @@ def tool(
             function=wrapper,
             original=f.__func__ if isinstance(f, staticmethod | classmethod) else f,
             input_schema=input_schema,
+            options=options,
         )
         target = wrapper.__func__ if isinstance(wrapper, staticmethod | classmethod) else wrapper
         setattr(target, TOOL_INFO_ATTRIBUTE, info)
