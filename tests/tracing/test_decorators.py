@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import inspect
 import logging
@@ -590,3 +591,48 @@ def test_decorators_work_before_configure_on_the_global_provider(otel_globals: N
     trace.set_tracer_provider(provider)
     assert lookup() == 1
     assert [s.name for s in exporter.get_finished_spans()] == ["execute_tool lookup"]
+
+
+def test_async_generator_left_with_break_at_the_end_of_asyncio_run_is_closed(traced: Traced) -> None:
+    """The loop closes the abandoned generator with an aclose() task that asyncio.run cancels: still 'closed'."""
+
+    @aa.agent(name="numbers")
+    async def numbers() -> AsyncIterator[int]:
+        for n in range(5):
+            yield n
+
+    async def main() -> None:
+        async for _ in numbers():
+            break  # the last statement of the coroutine asyncio.run runs
+
+    asyncio.run(main())
+    span = traced.span("invoke_agent numbers")
+    assert span.attributes[semconv.ANATOMY_GENERATOR_END] == semconv.GENERATOR_END_CLOSED
+    assert span.status.status_code is not StatusCode.ERROR
+    assert semconv.ERROR_TYPE not in span.attributes
+
+
+def test_async_generator_cancelled_inside_its_own_work_is_an_error(traced: Traced) -> None:
+    """Control: a cancellation that reaches the generator while it awaits its own work is recorded as such."""
+
+    @aa.agent(name="waits")
+    async def waits() -> AsyncIterator[int]:
+        yield 1
+        await asyncio.sleep(10)
+        yield 2
+
+    async def main() -> None:
+        async def consume() -> None:
+            async for _ in waits():
+                pass
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    span = traced.span("invoke_agent waits")
+    assert span.attributes[semconv.ANATOMY_GENERATOR_END] == semconv.GENERATOR_END_ERROR
+    assert span.attributes[semconv.ERROR_TYPE] == "asyncio.exceptions.CancelledError"

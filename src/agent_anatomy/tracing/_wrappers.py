@@ -7,6 +7,7 @@ synchronous ``Invocation``; the wrappers differ only in how they call and advanc
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
@@ -171,18 +172,26 @@ def _wrap_async_generator_function(fn: Callable[..., Any], spec: TracedSpec) -> 
         inner: AsyncGenerator[Any, Any] = fn(*args, **kwargs)
         advance: Callable[[Any], Any] = inner.asend
         value: Any = None
+        # A cancellation thrown in while the generator waits at a yield is how its consumer leaves it: the
+        # event loop closes an abandoned async generator with an ``aclose()`` task, which ``asyncio.run``
+        # then cancels. The generator was closed, not failing, when that cancellation comes back out.
+        thrown_cancel: BaseException | None = None
         while True:
             token = call.enter()
             try:
                 item = await advance(value)
             except StopAsyncIteration:
-                call.stop(_GEN_END_EXHAUSTED)
+                call.stop(_GEN_END_CLOSED if thrown_cancel is not None else _GEN_END_EXHAUSTED)
                 return
             except BaseException as exc:
-                call.fail(exc, _GEN_END_ERROR)
+                if exc is thrown_cancel:
+                    call.stop(_GEN_END_CLOSED)
+                else:
+                    call.fail(exc, _GEN_END_ERROR)
                 raise
             finally:
                 call.leave(token)
+            thrown_cancel = None
             try:
                 value = yield item
                 advance = inner.asend
@@ -199,6 +208,7 @@ def _wrap_async_generator_function(fn: Callable[..., Any], spec: TracedSpec) -> 
                 raise
             except BaseException as exc:
                 advance, value = inner.athrow, exc
+                thrown_cancel = exc if isinstance(exc, asyncio.CancelledError) else None
 
     return wrapper
 
