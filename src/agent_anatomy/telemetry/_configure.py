@@ -23,7 +23,7 @@ from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, TracerP
 
 from ..errors import ConfigurationError
 from . import _runtime
-from ._exporters import build_metric_readers, build_span_pipeline
+from ._exporters import build_metric_readers, build_span_pipeline, endpoint_watches
 from ._pipeline import (
     AnatomySpanProcessor,
     BackgroundJob,
@@ -260,12 +260,15 @@ def _enabled_handle(
             "recorder only (pass exporter= to configure() to export from agent-anatomy as well)"
         )
         settings = dataclasses.replace(settings, exporters=())
-    pipeline = build_span_pipeline(settings, recorder)
+    watches = endpoint_watches(settings)
+    for watch in set(watches.values()):
+        watch.check_in_background()
+    pipeline = build_span_pipeline(settings, recorder, watches)
     processor = processor_for(provider)
     processor.shutdown_timeout_s = shutdown_timeout_s
     retired = processor.replace(pipeline.processors, pipeline.exporters)
 
-    readers, memory_reader = build_metric_readers(settings)
+    readers, memory_reader = build_metric_readers(settings, watches)
     owned_meter_provider: SdkMeterProvider | None = None
     if meter_provider is None:
         meter_provider = metrics.get_meter_provider()

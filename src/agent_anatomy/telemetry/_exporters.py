@@ -8,12 +8,16 @@ the moment a span ends. The OTLP exporters are imported only when asked for (gRP
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+import wrapt
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
     InMemoryMetricReader,
+    MetricExporter,
+    MetricExportResult,
     MetricReader,
     PeriodicExportingMetricReader,
 )
@@ -26,11 +30,46 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from ._endpoint import EndpointWatch
 from ._pipeline import GuardedExporter
 from ._settings import ExporterSpec, Settings
 from .jsonl import JsonlSpanExporter
 
-__all__ = ["SpanPipeline", "build_metric_readers", "build_span_pipeline"]
+__all__ = ["SpanPipeline", "build_metric_readers", "build_span_pipeline", "endpoint_watches"]
+
+
+def endpoint_watches(settings: Settings) -> dict[str, EndpointWatch]:
+    """One watch per OTLP endpoint (by URL), shared where spans and metrics go to the same collector."""
+    if not settings.exports_otlp:
+        return {}
+    by_address: dict[tuple[str, int], EndpointWatch] = {}
+    watches: dict[str, EndpointWatch] = {}
+    for url in dict.fromkeys((settings.traces_endpoint, settings.metrics_endpoint)):
+        watch = EndpointWatch(url)
+        watches[url] = by_address.setdefault((watch.host, watch.port), watch)
+    return watches
+
+
+if TYPE_CHECKING:
+    _MetricExporterProxy = wrapt.ObjectProxy[MetricExporter]
+else:  # wrapt 1.x proxies are not subscriptable at run time
+    _MetricExporterProxy = wrapt.ObjectProxy
+
+
+class _WatchedMetricExporter(_MetricExporterProxy):
+    """An OTLP metric exporter that drops its export at once while its endpoint is known to be down."""
+
+    def __init__(self, inner: MetricExporter, watch: EndpointWatch) -> None:
+        super().__init__(inner)
+        self._self_watch = watch
+
+    def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        if not self._self_watch.available():
+            return MetricExportResult.FAILURE
+        result: MetricExportResult = self.__wrapped__.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+        if result is not MetricExportResult.SUCCESS:
+            self._self_watch.export_failed()
+        return result
 
 
 @dataclass
@@ -42,14 +81,17 @@ class SpanPipeline:
     memory_exporter: InMemorySpanExporter | None = None
 
 
-def build_span_pipeline(settings: Settings, first: SpanProcessor | None) -> SpanPipeline:
+def build_span_pipeline(
+    settings: Settings, first: SpanProcessor | None, watches: Mapping[str, EndpointWatch] | None = None
+) -> SpanPipeline:
     """One processor per exporter in ``settings``, after ``first`` (the recorder) when given."""
     pipeline = SpanPipeline()
     if first is not None:
         pipeline.processors.append(first)
     for spec in settings.exporters:
         exporter = _span_exporter(spec, settings)
-        guarded = GuardedExporter(exporter)
+        watch = (watches or {}).get(settings.traces_endpoint) if spec.kind == "otlp" else None
+        guarded = GuardedExporter(exporter, watch)
         pipeline.exporters.append(guarded)
         if spec.kind == "memory":
             assert isinstance(exporter, InMemorySpanExporter)
@@ -99,7 +141,9 @@ def _otlp_span_exporter(settings: Settings) -> SpanExporter:
     return HttpExporter(**kwargs)
 
 
-def build_metric_readers(settings: Settings) -> tuple[list[MetricReader], InMemoryMetricReader | None]:
+def build_metric_readers(
+    settings: Settings, watches: Mapping[str, EndpointWatch] | None = None
+) -> tuple[list[MetricReader], InMemoryMetricReader | None]:
     """Metric readers that follow the span exporters: OTLP, console and memory have a metrics twin."""
     readers: list[MetricReader] = []
     memory: InMemoryMetricReader | None = None
@@ -108,18 +152,24 @@ def build_metric_readers(settings: Settings) -> tuple[list[MetricReader], InMemo
     kinds = {spec.kind for spec in settings.exporters}
     if "otlp" in kinds:
         kwargs = _otlp_kwargs(settings, settings.metrics_endpoint)
+        exporter: MetricExporter
         if settings.protocol == "grpc":
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
                 OTLPMetricExporter as GrpcMetrics,
             )
 
-            readers.append(PeriodicExportingMetricReader(GrpcMetrics(**kwargs)))
+            exporter = GrpcMetrics(**kwargs)
         else:
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
                 OTLPMetricExporter as HttpMetrics,
             )
 
-            readers.append(PeriodicExportingMetricReader(HttpMetrics(**kwargs)))
+            exporter = HttpMetrics(**kwargs)
+        watch = (watches or {}).get(settings.metrics_endpoint)
+        if watch is not None:
+            # The proxy is a MetricExporter to the reader (isinstance and every attribute pass through).
+            exporter = cast(MetricExporter, _WatchedMetricExporter(exporter, watch))
+        readers.append(PeriodicExportingMetricReader(exporter))
     if "console" in kinds:
         readers.append(PeriodicExportingMetricReader(ConsoleMetricExporter(out=sys.stdout)))
     if "memory" in kinds:

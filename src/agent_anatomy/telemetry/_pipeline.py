@@ -19,6 +19,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from ._endpoint import EndpointWatch
+
 __all__ = ["AnatomySpanProcessor", "GuardedExporter", "processor_for", "run_bounded"]
 
 _logger = logging.getLogger(__name__)
@@ -73,8 +75,10 @@ class GuardedExporter(SpanExporter):
     _users: ClassVar[dict[int, int]] = {}
     _users_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, inner: SpanExporter) -> None:
+    def __init__(self, inner: SpanExporter, watch: EndpointWatch | None = None) -> None:
         self.inner = inner
+        self.watch = watch
+        """For a network exporter: while its endpoint is known to be down, batches are dropped at once."""
         self._shut = False
         with self._users_lock:
             self._users[id(inner)] = self._users.get(id(inner), 0) + 1
@@ -82,7 +86,13 @@ class GuardedExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shut:
             return SpanExportResult.FAILURE
-        return self.inner.export(spans)
+        watch = self.watch
+        if watch is not None and not watch.available():
+            return SpanExportResult.FAILURE
+        result = self.inner.export(spans)
+        if watch is not None and result is not SpanExportResult.SUCCESS:
+            watch.export_failed()
+        return result
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._shut or self.inner.force_flush(timeout_millis)
