@@ -86,4 +86,4 @@ bench: $(INSTALLED) bench-venvs
 
 
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV) $(BENCH_VENVS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-py3.* $(PHOENIX_VENV) $(BENCH_VENVS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
