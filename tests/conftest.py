@@ -122,8 +122,10 @@ _BACKENDS = {"redis-server": "redis-server", "chromium": "chromium", "Phoenix": 
 """Words in a skip reason that name a real backend the suite uses when it is there."""
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after pytest's own sections, before the counts
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
     """One line at the end of the run: which real-backend tests were skipped and the command that enables them."""
+    yield
     missing: dict[str, int] = {}
     for report in terminalreporter.stats.get("skipped", []):
         reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)

@@ -217,11 +217,14 @@ def _client(kind: str, is_async: bool, wire: _Wire) -> Any:
     if kind == "bedrock":
         cls = anthropic.AsyncAnthropicBedrock if is_async else anthropic.AnthropicBedrock
         return cls(aws_access_key="AKIAFAKE", aws_secret_key="fake", aws_region="us-east-1", **common)
+    if kind == "foundry":
+        cls = anthropic.AsyncAnthropicFoundry if is_async else anthropic.AnthropicFoundry
+        return cls(api_key="fake", resource="fake-resource", **common)
     cls = anthropic.AsyncAnthropicVertex if is_async else anthropic.AnthropicVertex
     return cls(region="us-east5", project_id="fake-project", access_token="fake-token", **common)
 
 
-CLIENT_KINDS = ["first party", "bedrock", "vertex"]
+CLIENT_KINDS = ["first party", "bedrock", "vertex", "foundry"]
 
 
 async def _run_every_method(client: Any, is_async: bool) -> None:
