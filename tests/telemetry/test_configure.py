@@ -283,6 +283,31 @@ def test_exit_is_bounded_with_a_dead_endpoint(tmp_path: Path) -> None:
     assert exit_s < 1.0 * 5, f"exit took {exit_s:.1f} s after the last line, with shutdown_timeout_s=1.0"
 
 
+def test_spans_still_buffered_at_exit_are_exported(tmp_path: Path) -> None:
+    """The exit hook runs its bounded shutdown on every Python: 3.12+ refuse new threads in atexit callbacks."""
+    target = tmp_path / "spans.jsonl"
+    script = tmp_path / "app.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import agent_anatomy as aa
+            aa.configure(exporter="jsonl:{target}", metrics=False)
+
+            @aa.tool
+            def work():
+                return 1
+
+            for _ in range(50):
+                work()
+            """
+        )
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "nothing on stderr: no 'Exception ignored in atexit callback'"
+    assert len(target.read_text().splitlines()) == 50, "the batch still queued at exit was written"
+
+
 def test_joining_an_exporting_provider_does_not_export_again_from_the_same_env(
     otel_globals: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -70,3 +70,13 @@ def test_one_processor_per_provider() -> None:
     provider = TracerProvider()
     assert processor_for(provider) is processor_for(provider)
     assert processor_for(TracerProvider()) is not processor_for(provider)
+
+
+def test_guards_never_shut_down_cannot_keep_a_later_exporter_alive() -> None:
+    """A count left behind by a dropped exporter must not attach itself to a new one at the same address."""
+    for _ in range(200):
+        GuardedExporter(StuckExporter())  # dropped without shutdown, as a failed configure() might
+    for _ in range(200):
+        fresh = StuckExporter()
+        GuardedExporter(fresh).shutdown()
+        assert fresh.shutdowns == 1, "the only guard around it shut it down"

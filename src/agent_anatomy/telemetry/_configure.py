@@ -29,6 +29,7 @@ from ._pipeline import (
     BackgroundJob,
     GuardedExporter,
     processor_for,
+    reserve_exit_threads,
     run_bounded,
     shutdown_pipeline,
 )
@@ -352,8 +353,10 @@ def active_telemetry() -> Telemetry | None:
 
 
 def _register_atexit() -> None:
+    """Shut down at exit, bounded. Python 3.12+ refuse new threads there: the helpers are started now."""
     global _atexit_registered
     if not _atexit_registered:
+        reserve_exit_threads()
         atexit.register(_shutdown_at_exit)
         _atexit_registered = True
 

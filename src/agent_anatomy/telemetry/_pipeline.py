@@ -8,12 +8,14 @@ return at their deadline even when an exporter is stuck on a dead endpoint.
 
 from __future__ import annotations
 
+import functools
 import logging
+import queue
 import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
@@ -21,12 +23,62 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ._endpoint import EndpointWatch
 
-__all__ = ["AnatomySpanProcessor", "GuardedExporter", "processor_for", "run_bounded"]
+__all__ = ["AnatomySpanProcessor", "GuardedExporter", "processor_for", "reserve_exit_threads", "run_bounded"]
 
 _logger = logging.getLogger(__name__)
 
 _by_provider: weakref.WeakKeyDictionary[TracerProvider, AnatomySpanProcessor] = weakref.WeakKeyDictionary()
 _by_provider_lock = threading.Lock()
+
+
+class _ReservedThreads:
+    """Daemon threads started in advance for the exit path, where Python 3.12+ refuses to start new ones.
+
+    The bounded shutdown at exit waits for its work in helper threads; without these it could not run
+    at all there, and the spans still buffered would be lost.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._started = 0
+        self._idle = 0
+
+    def reserve(self, count: int) -> None:
+        """Have at least ``count`` threads waiting (the first ``configure()`` asks for them)."""
+        with self._lock:
+            missing = count - self._started
+            self._started += max(missing, 0)
+            self._idle += max(missing, 0)
+        for _ in range(missing):
+            threading.Thread(target=self._serve, name="agent-anatomy exit helper", daemon=True).start()
+
+    def submit(self, job: Callable[[], None]) -> bool:
+        """Hand ``job`` to an idle reserved thread; False when none is idle."""
+        with self._lock:
+            if self._idle == 0:
+                return False
+            self._idle -= 1
+        self._jobs.put(job)
+        return True
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job()
+            finally:
+                with self._lock:
+                    self._idle += 1
+
+
+EXIT_HELPERS: Final = 4
+"""Enough for a shutdown at exit: the span pipeline, an abort per exporter, the metrics."""
+_reserved = _ReservedThreads()
+
+
+def reserve_exit_threads() -> None:
+    _reserved.reserve(EXIT_HELPERS)
 
 
 class BackgroundJob:
@@ -35,8 +87,13 @@ class BackgroundJob:
     def __init__(self, action: Callable[[], object], what: str) -> None:
         self.what = what
         self._ok = False
-        self._thread = threading.Thread(target=self._run, args=(action,), name=f"agent-anatomy {what}", daemon=True)
-        self._thread.start()
+        self._done = threading.Event()
+        job = functools.partial(self._run, action)
+        try:
+            threading.Thread(target=job, name=f"agent-anatomy {what}", daemon=True).start()
+        except RuntimeError:  # interpreter shutdown: no new thread on Python 3.12+
+            if not _reserved.submit(job):
+                job()  # none left: do it here, unbounded, rather than not at all
 
     def _run(self, action: Callable[[], object]) -> None:
         try:
@@ -44,15 +101,17 @@ class BackgroundJob:
             self._ok = True
         except Exception:
             _logger.warning("agent-anatomy: %s failed", self.what, exc_info=True)
+        finally:
+            self._done.set()
 
     def wait(self, timeout_s: float) -> bool:
         """True once the action has finished without raising; False if it failed or is still running."""
-        self._thread.join(max(timeout_s, 0.0))
-        return self._ok and not self._thread.is_alive()
+        self._done.wait(max(timeout_s, 0.0))
+        return self._ok and self._done.is_set()
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        return not self._done.is_set()
 
 
 def run_bounded(action: Callable[[], object], timeout_s: float, what: str) -> bool:
@@ -72,7 +131,10 @@ class GuardedExporter(SpanExporter):
     kill the exporter the second one still uses.
     """
 
-    _users: ClassVar[dict[int, int]] = {}
+    # id -> (the exporter, guards around it). The entry holds the exporter itself, so its id cannot be
+    # reused by another object while a guard still counts it (a count left by an exporter that was garbage
+    # collected once kept a new exporter at the same address from ever being shut down).
+    _users: ClassVar[dict[int, tuple[SpanExporter, int]]] = {}
     _users_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, inner: SpanExporter, watch: EndpointWatch | None = None) -> None:
@@ -81,7 +143,8 @@ class GuardedExporter(SpanExporter):
         """For a network exporter: while its endpoint is known to be down, batches are dropped at once."""
         self._shut = False
         with self._users_lock:
-            self._users[id(inner)] = self._users.get(id(inner), 0) + 1
+            _, count = self._users.get(id(inner), (inner, 0))
+            self._users[id(inner)] = (inner, count + 1)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shut:
@@ -102,9 +165,10 @@ class GuardedExporter(SpanExporter):
             if self._shut:
                 return
             self._shut = True
-            remaining = self._users.pop(id(self.inner)) - 1
+            _, count = self._users.pop(id(self.inner))
+            remaining = count - 1
             if remaining:
-                self._users[id(self.inner)] = remaining
+                self._users[id(self.inner)] = (self.inner, remaining)
         if not remaining:
             self.inner.shutdown()
 
