@@ -186,6 +186,14 @@ GENERATOR_END_EXHAUSTED: Final = "exhausted"
 GENERATOR_END_CLOSED: Final = "closed"
 GENERATOR_END_ERROR: Final = "error"
 
+# --- names other instrumentations write, which the anatomy reads ---------------------------------------------
+
+TRACELOOP_IS_STREAMING: Final = "gen_ai.is_streaming"
+"""OpenLLMetry (Traceloop): the call streamed; it records no time to first token."""
+OPENINFERENCE_LLM_IS_STREAMING: Final = "llm.is_streaming"
+STREAMING_ATTRIBUTES: Final = (GEN_AI_REQUEST_STREAM, TRACELOOP_IS_STREAMING, OPENINFERENCE_LLM_IS_STREAMING)
+"""Any of these true: the LLM call streamed its answer."""
+
 # --- metrics ---------------------------------------------------------------------------------------------
 
 METRIC_CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"

@@ -22,10 +22,12 @@ def test_seed_phases_add_up_to_the_wall_time() -> None:
     assert result == {
         "llm_time_to_first_token": (500 + 400 + 300) * MS,
         "llm_generation": (1000 + 800 + 600) * MS,
+        "llm_first_token_unknown": 0,
         "tool": (1400 + 700) * MS,
         "cache": 0,
         "routing": 0,
         "agent": 10 * MS,
+        "outside_agent": 0,
         "gap": 0,
     }
 

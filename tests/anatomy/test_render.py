@@ -26,6 +26,7 @@ def test_json_schema_and_numbers(seed: Anatomy) -> None:
     assert set(trace) == {
         "trace_id",
         "service",
+        "notes",
         "span_count",
         "start_unix_ns",
         "wall_ms",

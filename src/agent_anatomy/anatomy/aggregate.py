@@ -7,10 +7,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .analysis import PHASES, TraceAnalysis
-from .model import SpanRecord, TraceTree
+from .analysis import PHASES, TraceAnalysis, step_items
 
-__all__ = ["AggregateSuggestion", "PhaseStats", "aggregate_suggestions", "path_shape", "phase_stats", "step_items"]
+__all__ = ["AggregateSuggestion", "PhaseStats", "aggregate_suggestions", "path_shape", "phase_stats"]
 
 
 @dataclass(frozen=True)
@@ -37,43 +36,13 @@ def phase_stats(analyses: Sequence[TraceAnalysis]) -> dict[str, PhaseStats]:
     }
 
 
-def _top_child(tree: TraceTree, span_id: str) -> SpanRecord | None:
-    """The ancestor of ``span_id`` that is a child of the trace's root (or the span itself)."""
-    span = tree.spans.get(span_id)
-    root = tree.root
-    while span is not None and span.parent_id in tree.spans and (root is None or span.parent_id != root.span_id):
-        span = tree.spans[span.parent_id]
-    return span
-
-
-def step_items(analysis: TraceAnalysis) -> list[tuple[str, SpanRecord | None, int, int]]:
-    """The critical path as top-level steps: (label, top-level span, start, end), consecutive pieces merged."""
-    tree = analysis.tree
-    root = tree.root
-    items: list[tuple[str, SpanRecord | None, int, int]] = []
-    for segment in analysis.critical_path:
-        if root is not None and segment.span_id == root.span_id:
-            top, label = None, "(agent code)"
-        elif not segment.span_id:
-            top, label = None, "(gap)"
-        else:
-            top = _top_child(tree, segment.span_id)
-            label = top.name if top is not None else segment.name
-        if items and items[-1][0] == label and items[-1][1] is top:
-            previous = items[-1]
-            items[-1] = (previous[0], previous[1], previous[2], segment.end_ns)
-        else:
-            items.append((label, top, segment.start_ns, segment.end_ns))
-    return items
-
-
 def path_shape(analysis: TraceAnalysis) -> tuple[str, ...]:
-    """The critical path's top-level steps by name, repeats collapsed, agent code and gaps left out."""
+    """The critical path's steps by name, repeats collapsed, agent code, outside time and gaps left out."""
     shape: list[str] = []
-    for label, _, _, _ in step_items(analysis):
-        if label.startswith("(") or (shape and shape[-1] == label):
+    for item in step_items(analysis):
+        if item.span is None or (shape and shape[-1] == item.label):
             continue
-        shape.append(label)
+        shape.append(item.label)
     return tuple(shape)
 
 

@@ -13,7 +13,7 @@ import bisect
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .. import semconv
 from .model import SpanRecord, TraceTree
@@ -21,6 +21,7 @@ from .model import SpanRecord, TraceTree
 __all__ = [
     "PHASES",
     "Batch",
+    "StepItem",
     "LLMCall",
     "Segment",
     "ToolCall",
@@ -28,6 +29,7 @@ __all__ = [
     "analyse_trace",
     "critical_path",
     "phases",
+    "step_items",
 ]
 
 PHASE_TTFT: Final = "llm_time_to_first_token"
@@ -35,9 +37,23 @@ PHASE_GENERATION: Final = "llm_generation"
 PHASE_TOOL: Final = "tool"
 PHASE_CACHE: Final = "cache"
 PHASE_ROUTING: Final = "routing"
+PHASE_LLM_UNSPLIT: Final = "llm_first_token_unknown"
+"""A streamed call whose trace did not record its time to first token: neither phase can be claimed."""
 PHASE_AGENT: Final = "agent"
+PHASE_OUTSIDE: Final = "outside_agent"
+"""Time in the spans around the agent (an HTTP handler, a queue consumer) while no agent span runs."""
 PHASE_GAP: Final = "gap"
-PHASES: Final = (PHASE_TTFT, PHASE_GENERATION, PHASE_TOOL, PHASE_CACHE, PHASE_ROUTING, PHASE_AGENT, PHASE_GAP)
+PHASES: Final = (
+    PHASE_TTFT,
+    PHASE_GENERATION,
+    PHASE_LLM_UNSPLIT,
+    PHASE_TOOL,
+    PHASE_CACHE,
+    PHASE_ROUTING,
+    PHASE_AGENT,
+    PHASE_OUTSIDE,
+    PHASE_GAP,
+)
 """In priority order: at an instant where several run, the first listed wins."""
 _PRIORITY: Final = {phase: len(PHASES) - 1 - index for index, phase in enumerate(PHASES)}
 _MAX_DEPTH: Final = 400
@@ -67,7 +83,8 @@ class LLMCall:
     start_ns: int
     end_ns: int
     ttft_ns: int | None
-    """Time to first token; None for a call that was not streamed (or ended before a token)."""
+    """Time to first token; None for a call that was not streamed, ended before a token, or whose trace
+    did not record it (``streamed`` tells which)."""
     output_tokens: int | None
     streamed: bool
     route_role: str | None
@@ -166,6 +183,10 @@ class TraceAnalysis:
     cache_hits: int = 0
     parallel_saved_ns: int = 0
     suggestions: list[Any] = field(default_factory=list)
+    agent_span_id: str | None = None
+    """The span the steps are read from: the outermost agent, else the one holding the LLM calls."""
+    notes: list[str] = field(default_factory=list)
+    """What the trace cannot tell, in a line each (no LLM spans found, cycles cut...)."""
 
     @property
     def wall_ns(self) -> int:
@@ -173,8 +194,13 @@ class TraceAnalysis:
 
     @property
     def service(self) -> str | None:
+        """The root's service (the one that served the request)."""
         services = self.tree.services
         return services[0] if services else None
+
+    @property
+    def agent_span(self) -> SpanRecord | None:
+        return self.tree.spans.get(self.agent_span_id) if self.agent_span_id else None
 
 
 # --- phases ------------------------------------------------------------------------------------------
@@ -186,16 +212,19 @@ def _ns(seconds: object) -> int | None:
     return None
 
 
-def _span_intervals(span: SpanRecord) -> Iterable[tuple[int, int, str]]:
+def _span_intervals(span: SpanRecord, inside: bool) -> Iterable[tuple[int, int, str]]:
+    """``inside``: the span is the agent's or below it (else it is charged as outside the agent)."""
     start, end = span.clipped_start, span.clipped_end
     if span.is_llm:
         ttft = _ns(span.attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK))
-        if ttft is None:  # not streamed: the caller waited the whole call for its first visible token
-            yield start, end, PHASE_TTFT
-        else:
+        if ttft is not None:
             split = min(start + ttft, end)
             yield start, split, PHASE_TTFT
             yield split, end, PHASE_GENERATION
+        elif span.streamed:  # streamed, but the trace does not say when the first token came
+            yield start, end, PHASE_LLM_UNSPLIT
+        else:  # not streamed: the caller waited the whole call for its first visible token
+            yield start, end, PHASE_TTFT
         return
     operation = span.operation
     if operation in (semconv.OPERATION_EXECUTE_TOOL, semconv.OPERATION_TOOL_BATCH):
@@ -205,18 +234,25 @@ def _span_intervals(span: SpanRecord) -> Iterable[tuple[int, int, str]]:
     elif operation == semconv.OPERATION_ROUTE:
         yield start, end, PHASE_ROUTING
     else:
-        yield start, end, PHASE_AGENT
+        yield start, end, PHASE_AGENT if inside else PHASE_OUTSIDE
 
 
-def phases(tree: TraceTree) -> dict[str, int]:
-    """Nanoseconds per phase; they add up to the trace's wall time exactly."""
+def phases(tree: TraceTree, agent: SpanRecord | Literal["find"] | None = "find") -> dict[str, int]:
+    """Nanoseconds per phase; they add up to the trace's wall time exactly.
+
+    Spans that are not the agent (``find_agent``'s, unless given) nor below it (its ancestors, their
+    other children) are outside the agent; with no agent at all (no GenAI span in the trace), all are.
+    """
+    if agent == "find":
+        agent = find_agent(tree)
     totals = dict.fromkeys(PHASES, 0)
     trace_start, trace_end = tree.start_ns, tree.end_ns
     if trace_end <= trace_start:
         return totals
+    inside = {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
     events: list[tuple[int, int, int]] = []
     for span in tree.spans.values():
-        for start, end, phase in _span_intervals(span):
+        for start, end, phase in _span_intervals(span, span.span_id in inside):
             if end > start:
                 events.append((start, 1, _PRIORITY[phase]))
                 events.append((end, -1, _PRIORITY[phase]))
@@ -297,7 +333,7 @@ def llm_calls(tree: TraceTree) -> list[LLMCall]:
                 end_ns=span.clipped_end,
                 ttft_ns=_ns(attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)),
                 output_tokens=int(output) if isinstance(output, int | float) else None,
-                streamed=bool(attributes.get(semconv.GEN_AI_REQUEST_STREAM, False)),
+                streamed=span.streamed,
                 route_role=attributes.get(semconv.ANATOMY_ROUTE_ROLE),
                 route_outcome=attributes.get(semconv.ANATOMY_ROUTE_OUTCOME),
             )
@@ -330,9 +366,144 @@ def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
     ]
 
 
+# --- the agent, and the steps read from it ---------------------------------------------------------------
+
+
+def _ancestors(tree: TraceTree, span: SpanRecord) -> list[SpanRecord]:
+    """``span`` and its ancestors, itself first, up to its root."""
+    chain = [span]
+    seen = {span.span_id}
+    while (parent := tree.parent(chain[-1])) is not None and parent.span_id not in seen:
+        seen.add(parent.span_id)
+        chain.append(parent)
+    return chain
+
+
+def _common_ancestor(tree: TraceTree, spans: Sequence[SpanRecord]) -> SpanRecord | None:
+    chains = [_ancestors(tree, s) for s in spans]
+    if not chains:
+        return None
+    shared = set.intersection(*({s.span_id for s in chain} for chain in chains))
+    return next((s for s in chains[0] if s.span_id in shared), None)
+
+
+def find_agent(tree: TraceTree) -> SpanRecord | None:
+    """The span an agent's steps are its children of, wherever it sits in the tree.
+
+    The outermost ``invoke_agent`` span (several at the top: their common ancestor); with no agent span,
+    the lowest span that holds every LLM call and tool (a single call: its parent); with neither, None.
+    """
+    agents = [s for s in tree.spans.values() if s.operation == semconv.OPERATION_INVOKE_AGENT]
+    outermost = [
+        a for a in agents if not any(p.span_id in {b.span_id for b in agents} for p in _ancestors(tree, a)[1:])
+    ]
+    if len(outermost) == 1:
+        return outermost[0]
+    if outermost:
+        return _common_ancestor(tree, outermost)
+    work = [s for s in tree.spans.values() if s.is_llm or s.is_tool]
+    if not work:
+        return None
+    holder = _common_ancestor(tree, work)
+    if holder is not None and (holder.is_llm or holder.is_tool):
+        return tree.parent(holder) or holder
+    return holder
+
+
+@dataclass(frozen=True, slots=True)
+class StepItem:
+    """A piece of the critical path as a reader follows it: one step span, or agent code, outside, a gap."""
+
+    label: str
+    span: SpanRecord | None
+    """The step's span: the highest span under the agent that holds at most one LLM call."""
+    start_ns: int
+    end_ns: int
+    kind: str = "span"
+    """``span``, or with no span: ``agent`` (the agent's own code), ``outside`` (around the agent), ``gap``."""
+
+
+def _llm_units(tree: TraceTree) -> dict[str, int]:
+    """Per span, how many LLM calls its subtree holds; a route span (its attempts, hedges) counts as one."""
+    units: dict[str, int] = {}
+    order: list[SpanRecord] = []
+    stack = list(tree.roots)
+    seen: set[str] = set()
+    while stack:
+        span = stack.pop()
+        if span.span_id in seen:
+            continue
+        seen.add(span.span_id)
+        order.append(span)
+        stack.extend(tree.kids(span))
+    for span in reversed(order):  # children before parents
+        if span.operation == semconv.OPERATION_ROUTE or span.is_llm:
+            units[span.span_id] = 1
+        else:
+            units[span.span_id] = sum(units.get(k.span_id, 0) for k in tree.kids(span))
+    return units
+
+
+def step_items(analysis: TraceAnalysis) -> list[StepItem]:
+    """The critical path as steps of the agent, consecutive pieces of one step merged.
+
+    A step is the highest span under the agent whose subtree holds at most one LLM call, so a wrapper
+    around several calls (a missing ``tool_batch``, a ``step`` span) never merges them into one. Time in
+    the agent span itself is agent code; spans above or beside the agent are outside it.
+    """
+    tree = analysis.tree
+    agent = analysis.agent_span
+    units = _llm_units(tree)
+    inside = {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
+    items: list[StepItem] = []
+    for segment in analysis.critical_path:
+        span = tree.spans.get(segment.span_id) if segment.span_id else None
+        if span is None:
+            item = StepItem("gap", None, segment.start_ns, segment.end_ns, "gap")
+        elif agent is not None and span.span_id == agent.span_id:
+            item = StepItem("agent code", None, segment.start_ns, segment.end_ns, "agent")
+        elif span.span_id not in inside:
+            item = _outside_item(tree, span, agent, segment)
+        else:
+            top = span
+            for ancestor in _ancestors(tree, span)[1:]:
+                if ancestor.span_id == agent.span_id or units.get(ancestor.span_id, 0) > 1:  # type: ignore[union-attr]
+                    break
+                top = ancestor
+            item = StepItem(top.name, top, segment.start_ns, segment.end_ns)
+        previous = items[-1] if items else None
+        if previous is not None and previous.label == item.label and previous.span is item.span:
+            items[-1] = StepItem(previous.label, previous.span, previous.start_ns, item.end_ns, previous.kind)
+        else:
+            items.append(item)
+    return items
+
+
+def _outside_item(tree: TraceTree, span: SpanRecord, agent: SpanRecord | None, segment: Segment) -> StepItem:
+    """A piece of the path outside the agent: an ancestor's own time, or a span beside the agent (auth, db)."""
+    if agent is not None and any(a.span_id == span.span_id for a in _ancestors(tree, agent)):
+        return StepItem("outside the agent", None, segment.start_ns, segment.end_ns, "outside")
+    top = span
+    ancestry = {a.span_id for a in _ancestors(tree, agent)} if agent is not None else set()
+    for ancestor in _ancestors(tree, span)[1:]:
+        if ancestor.span_id in ancestry:
+            break
+        top = ancestor
+    return StepItem(top.name, top, segment.start_ns, segment.end_ns, "outside")
+
+
 def analyse_trace(tree: TraceTree) -> TraceAnalysis:
     """Phases, critical path, LLM calls, batches and what the levers already saved (what-ifs apart)."""
     calls = llm_calls(tree)
+    agent = find_agent(tree)
+    notes = []
+    if agent is None:
+        notes.append(
+            "no LLM, tool or agent span found: all of the time is charged as outside an agent (is the trace "
+            "from an instrumentation the anatomy does not read?)"
+        )
+    if tree.cycles_broken:
+        notes.append(f"{tree.cycles_broken} parent cycle(s) in the span ids were cut; every span is kept")
     cache_saved = cache_hits = parallel_saved = 0
     for span in tree.spans.values():
         attributes = span.attributes
@@ -345,11 +516,13 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
         tree=tree,
         start_ns=tree.start_ns,
         end_ns=tree.end_ns,
-        phases=phases(tree),
+        phases=phases(tree, agent),
         critical_path=critical_path(tree),
         llm_calls=calls,
         batches=tool_batches(tree, calls),
         cache_saved_ns=cache_saved,
         cache_hits=cache_hits,
         parallel_saved_ns=parallel_saved,
+        agent_span_id=agent.span_id if agent is not None else None,
+        notes=notes,
     )

@@ -9,6 +9,7 @@ outlive its parent. Times are integer nanoseconds since the epoch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,9 @@ from typing import Any
 from .. import semconv
 
 __all__ = ["EventRecord", "SpanRecord", "TraceTree", "group_traces"]
+
+_logger = logging.getLogger(__name__)
+_warned_cycles: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,11 @@ class SpanRecord:
     def is_tool(self) -> bool:
         return self.operation == semconv.OPERATION_EXECUTE_TOOL
 
+    @property
+    def streamed(self) -> bool:
+        """Whether the call streamed its answer, by whichever attribute its instrumentation wrote."""
+        return any(self.attributes.get(name) is True for name in semconv.STREAMING_ATTRIBUTES)
+
 
 _KNOWN_OPERATIONS = frozenset(
     {
@@ -104,10 +113,48 @@ class TraceTree:
         for record in spans.values():
             parent = record.parent_id if record.parent_id in spans and record.parent_id != record.span_id else None
             self.children.setdefault(parent, []).append(record)
+        self.cycles_broken = self._break_cycles()
+        """How many parent cycles were cut (each at its earliest span, which became a root)."""
         for siblings in self.children.values():
             siblings.sort(key=lambda r: (r.start_ns, r.end_ns, r.span_id))
         self.roots = self.children.get(None, [])
         self._clip()
+
+    def _break_cycles(self) -> int:
+        """Spans whose parent ids loop (A under B under A) hang under no root and would vanish: keep them.
+
+        Each cycle is cut at its earliest-starting span, which becomes a root; a warning says so once.
+        """
+        reached: set[str] = set()
+
+        def reach(start: SpanRecord) -> None:
+            stack = [start]
+            while stack:
+                span = stack.pop()
+                if span.span_id not in reached:
+                    reached.add(span.span_id)
+                    stack.extend(self.children.get(span.span_id, []))
+
+        for root in list(self.children.get(None, [])):
+            reach(root)
+        broken = 0
+        while len(reached) < len(self.spans):
+            cut = min(
+                (s for s in self.spans.values() if s.span_id not in reached), key=lambda s: (s.start_ns, s.span_id)
+            )
+            self.children[cut.parent_id].remove(cut)
+            self.children.setdefault(None, []).append(cut)
+            reach(cut)
+            broken += 1
+        if broken and self.trace_id not in _warned_cycles:
+            _warned_cycles.add(self.trace_id)
+            _logger.warning(
+                "agent-anatomy: trace %s has %d parent cycle(s) among its span ids; each was cut at its earliest "
+                "span, which is shown as a root",
+                self.trace_id,
+                broken,
+            )
+        return broken
 
     def _clip(self) -> None:
         stack: list[tuple[SpanRecord, int, int]] = [(root, root.start_ns, root.end_ns) for root in self.roots]
@@ -121,9 +168,6 @@ class TraceTree:
             span.clipped_end = max(min(span.end_ns, high), span.clipped_start)
             for child in self.children.get(span.span_id, []):
                 stack.append((child, span.clipped_start, span.clipped_end))
-        for span in self.spans.values():  # spans only reachable through a cycle: treat as roots
-            if span.span_id not in seen:
-                span.clipped_start, span.clipped_end = span.start_ns, span.end_ns
 
     @property
     def start_ns(self) -> int:
@@ -144,7 +188,16 @@ class TraceTree:
 
     @property
     def services(self) -> list[str]:
-        return sorted({r.service for r in self.spans.values() if r.service})
+        """The trace's services, the root's first (the one that served the request), then by name."""
+        services = sorted({r.service for r in self.spans.values() if r.service})
+        first = next((r.service for r in sorted(self.roots, key=lambda r: r.start_ns) if r.service), None)
+        return [first, *(s for s in services if s != first)] if first else services
+
+    def parent(self, span: SpanRecord) -> SpanRecord | None:
+        """The span's parent in this tree (None for a root, a missing parent, or a cut cycle)."""
+        if span in self.children.get(None, ()):
+            return None
+        return self.spans.get(span.parent_id) if span.parent_id else None
 
     def kids(self, span: SpanRecord | None) -> list[SpanRecord]:
         return self.children.get(span.span_id if span is not None else None, [])

@@ -11,17 +11,19 @@ import sys
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import semconv
-from .aggregate import step_items
 from .analysis import (
     PHASE_AGENT,
     PHASE_CACHE,
     PHASE_GAP,
     PHASE_GENERATION,
+    PHASE_LLM_UNSPLIT,
+    PHASE_OUTSIDE,
     PHASE_ROUTING,
     PHASE_TOOL,
     PHASE_TTFT,
     Batch,
     TraceAnalysis,
+    step_items,
 )
 from .model import SpanRecord
 
@@ -31,13 +33,19 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA", "html", "json_text", "text", "to_dict"]
 
 SCHEMA: Final = "agent-anatomy/anatomy@1"
+_SHOWN_WHEN_ZERO: Final = frozenset(
+    {PHASE_TTFT, PHASE_GENERATION, PHASE_TOOL, PHASE_CACHE, PHASE_ROUTING, PHASE_AGENT, PHASE_GAP}
+)
+"""The phases every text report lists; the others only when the trace has some."""
 PHASE_LABELS: Final = {
     PHASE_TTFT: "LLM, waiting for the first token",
     PHASE_GENERATION: "LLM, generating",
+    PHASE_LLM_UNSPLIT: "LLM, first token not recorded",
     PHASE_TOOL: "tools",
     PHASE_CACHE: "cache lookups",
     PHASE_ROUTING: "routing and hedging",
     PHASE_AGENT: "agent's own code",
+    PHASE_OUTSIDE: "outside the agent",
     PHASE_GAP: "unaccounted gaps",
 }
 
@@ -95,23 +103,22 @@ def _batch_step(batch: Batch) -> dict[str, Any]:
 
 
 def steps(analysis: TraceAnalysis) -> list[dict[str, Any]]:
-    """The critical path as the steps a reader follows: LLM calls, tool batches, lookups, the rest."""
+    """The agent's steps along the critical path, as dictionaries: LLM calls, tool batches, lookups, the rest."""
     result: list[dict[str, Any]] = []
     shown_batches: set[int] = set()
-    for label, top, start, end in step_items(analysis):
+    for item in step_items(analysis):
+        top = item.span
         if top is None:
-            if end - start >= 1_000_000:
-                result.append(
-                    {
-                        "kind": "agent" if label == "(agent code)" else "gap",
-                        "label": label.strip("()"),
-                        "duration_ms": _ms(end - start),
-                    }
-                )
+            if item.end_ns - item.start_ns >= 1_000_000:
+                result.append({"kind": item.kind, "label": item.label, "duration_ms": _ms(item.end_ns - item.start_ns)})
             continue
         ids = {top.span_id, *(d.span_id for d in analysis.tree.descendants(top))}
         operation = top.operation
-        if operation in (semconv.OPERATION_CHAT, semconv.OPERATION_ROUTE) and (step := _llm_step(analysis, top)):
+        if item.kind == "outside":
+            result.append(
+                {"kind": "outside", "label": top.name, "duration_ms": _ms(top.clipped_end - top.clipped_start)}
+            )
+        elif (top.is_llm or operation == semconv.OPERATION_ROUTE) and (step := _llm_step(analysis, top)):
             result.append(step)
         elif (batch := _batch_of(analysis, ids)) is not None and operation in (
             semconv.OPERATION_EXECUTE_TOOL,
@@ -151,6 +158,7 @@ def _trace_dict(analysis: TraceAnalysis) -> dict[str, Any]:
     return {
         "trace_id": analysis.trace_id,
         "service": analysis.service,
+        "notes": list(analysis.notes),
         "span_count": len(analysis.tree),
         "start_unix_ns": origin,
         "wall_ms": _ms(wall),
@@ -296,6 +304,8 @@ def _step_lines(step: dict[str, Any], style: _Style, indent: str) -> list[str]:
             lines.append(f"{indent}    [routed: {step['route_reason']}, {step['attempts']} attempt(s)]")
         if step["ttft_ms"] is not None:
             lines.append(f"{indent}    [TTFT: {_n(step['ttft_ms'])} → streaming starts]")
+        elif step["streamed"]:
+            lines.append(f"{indent}    [streamed; time to first token not recorded]")
         else:
             lines.append(f"{indent}    [not streamed: the user waits {_n(step['duration_ms'])} for the first word]")
         return lines
@@ -321,6 +331,9 @@ def _step_lines(step: dict[str, Any], style: _Style, indent: str) -> list[str]:
         )
         head = f"[{step['label']}: {outcome}]"
         return [f"{indent}↓ {style(head, '32')}"]
+    if kind == "outside":
+        head = f"[outside the agent · {step['label']}: {_n(step['duration_ms'])}]"
+        return [f"{indent}↓ {style(head, '2')}"]
     if kind == "span":
         lines = [f"{indent}↓ [{step['label']}: {_n(step['duration_ms'])}]"]
         for inner in step.get("inner", []):
@@ -336,6 +349,7 @@ def _trace_text(trace: dict[str, Any], style: _Style, suggestions_limit: int = 5
         style(f"Latency anatomy · trace {trace['trace_id']}{service} · {trace['span_count']} spans", "1"),
         "User request",
     ]
+    lines.extend(f"  ({note})" for note in trace.get("notes", []))
     for step in trace["steps"]:
         lines.extend(_step_lines(step, style, "  "))
     lines.append("  " + "─" * 44)
@@ -344,6 +358,8 @@ def _trace_text(trace: dict[str, Any], style: _Style, suggestions_limit: int = 5
     lines.append("Where the time went")
     for phase, label in PHASE_LABELS.items():
         value = trace["phases_ms"][phase]
+        if not value and phase not in _SHOWN_WHEN_ZERO:
+            continue
         share = value / wall * 100 if wall else 0.0
         bar = "█" * round(share / 4)
         lines.append(f"  {label:<33} {_n(value):>10}  {share:5.1f} %  {bar}")

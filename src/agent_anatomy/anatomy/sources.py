@@ -125,6 +125,8 @@ def _attributes(items: Any) -> dict[str, Any]:
 
 
 def _nanos(value: Any, what: str) -> int:
+    if value is None:  # protobuf JSON leaves out zero-valued fields
+        return 0
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -1,0 +1,180 @@
+"""The agent-centred view: steps read from the agent wherever it sits, and what a trace cannot tell.
+
+Each test is one item of "What was seen" in the issue on real-world traces; each failed on the
+anatomy that split steps at the root's children only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from agent_anatomy import semconv
+from agent_anatomy.anatomy import Anatomy, SpanRecord, TraceTree
+from agent_anatomy.anatomy.analysis import analyse_trace, find_agent
+from agent_anatomy.anatomy.sources import records_from_document
+from tests.anatomy._build import TRACE, llm, span
+
+MS = 1_000_000
+
+
+def _seed_under(parent: SpanRecord | None, offset: float = 0.0, batches: bool = True) -> list[SpanRecord]:
+    """The seed agent (5,710 ms), started ``offset`` ms in, under ``parent``; without tool_batch spans if asked."""
+    o = offset
+    agent = span("invoke_agent support", o, o + 5710, parent)
+    spans = [agent, llm("claude-sonnet-4-6", o + 10, o + 1510, agent, ttft=500)]
+    holder1 = agent
+    if batches:
+        holder1 = span("tool_batch", o + 1510, o + 2910, agent)
+        spans.append(holder1)
+    spans += [
+        span("execute_tool get_user_profile", o + 1510, o + 2310, holder1),
+        span("execute_tool get_transaction_history", o + 2310, o + 2910, holder1),
+        llm("claude-sonnet-4-6", o + 2910, o + 4110, agent, ttft=400),
+    ]
+    holder2 = agent
+    if batches:
+        holder2 = span("tool_batch", o + 4110, o + 4810, agent)
+        spans.append(holder2)
+    spans += [
+        span("execute_tool get_product_catalog", o + 4110, o + 4610, holder2),
+        span("execute_tool get_transaction_history", o + 4110, o + 4810, holder2),
+        llm("claude-sonnet-4-6", o + 4810, o + 5710, agent, ttft=300),
+    ]
+    return spans
+
+
+def _steps(anatomy: Anatomy) -> list[dict[str, object]]:
+    return anatomy.to_dict()["traces"][0]["steps"]  # type: ignore[no-any-return]
+
+
+def _llm_steps(anatomy: Anatomy) -> list[tuple[str, float, float | None]]:
+    return [(s["label"], s["duration_ms"], s["ttft_ms"]) for s in _steps(anatomy) if s["kind"] == "llm"]  # type: ignore[misc]
+
+
+def test_an_agent_under_an_http_server_span_keeps_every_llm_call() -> None:
+    server = span("POST /chat", 0, 5800)
+    server.kind = "SERVER"
+    auth = span("auth", 5, 40, server)
+    spans = [server, auth, *_seed_under(server, offset=50)]
+    anatomy = Anatomy([TraceTree(TRACE, spans)])
+    assert _llm_steps(anatomy) == [("LLM call 1", 1500, 500), ("LLM call 2", 1200, 400), ("LLM call 3", 900, 300)]
+    kinds = [s["kind"] for s in _steps(anatomy)]
+    assert kinds[0] == "outside" and kinds[-1] == "outside", "the handler's time before and after the agent"
+    phases = anatomy.trace.phases
+    assert phases["outside_agent"] == 90 * MS, "the server's own 50 + 40 ms (auth included), not agent code"
+    assert phases["agent"] == 10 * MS
+    assert sum(phases.values()) == 5800 * MS
+    text = anatomy.render(color=False)
+    assert "[LLM call 2 · claude-sonnet-4-6: 1,200 ms]" in text and "[invoke_agent support" not in text
+
+
+def test_missing_tool_batch_spans_never_merge_llm_calls() -> None:
+    anatomy = Anatomy([TraceTree(TRACE, _seed_under(span("POST /chat", 0, 5710), batches=False))])
+    assert [label for label, _, _ in _llm_steps(anatomy)] == ["LLM call 1", "LLM call 2", "LLM call 3"]
+    tools = [s for s in _steps(anatomy) if s["kind"] == "tools"]
+    assert [t["mode"] for t in tools] == ["sequential", "parallel"]
+
+
+def test_a_wrapper_around_several_calls_is_opened_up() -> None:
+    """A ``step`` span (or any wrapper) holding two LLM calls and tools is not one step of 'LLM call 2'."""
+    agent = span("invoke_agent a", 0, 3000)
+    wrapper = span("step plan_and_act", 0, 3000, agent)
+    spans = [
+        agent,
+        wrapper,
+        llm("claude-haiku-4-5", 0, 800, wrapper, ttft=200),
+        span("execute_tool lookup", 800, 1600, wrapper),
+        llm("claude-haiku-4-5", 1600, 3000, wrapper, ttft=300),
+    ]
+    anatomy = Anatomy([TraceTree(TRACE, spans)])
+    assert _llm_steps(anatomy) == [("LLM call 1", 800, 200), ("LLM call 2", 1400, 300)]
+
+
+def test_the_agent_is_found_without_an_agent_span() -> None:
+    handler = span("POST /chat", 0, 2000)
+    work = span("handle", 100, 1900, handler)
+    calls = [llm("m", 100, 900, work, ttft=100), llm("m", 1000, 1900, work, ttft=100)]
+    tree = TraceTree(TRACE, [handler, work, *calls])
+    assert find_agent(tree) is work
+    assert analyse_trace(tree).phases["outside_agent"] == 200 * MS
+
+
+def test_a_streamed_call_without_a_recorded_ttft_is_not_called_unstreamed() -> None:
+    agent = span("invoke_agent a", 0, 1700)
+    call = span("anthropic.chat", 50, 1653, agent, gen_ai__operation__name="chat", gen_ai__is_streaming=True)
+    anatomy = Anatomy([TraceTree(TRACE, [agent, call])])
+    text = anatomy.render(color=False)
+    assert "streamed; time to first token not recorded" in text
+    assert "not streamed" not in text
+    assert anatomy.trace.phases["llm_first_token_unknown"] == 1603 * MS
+    assert anatomy.trace.phases["llm_time_to_first_token"] == 0
+    assert not any(s.kind == "stream" for s in anatomy.trace.suggestions), "no 'stream it' for a streamed call"
+
+
+def test_a_trace_without_genai_spans_says_so() -> None:
+    root = span("GET /health", 0, 100)
+    anatomy = Anatomy([TraceTree(TRACE, [root, span("SELECT", 10, 60, root)])])
+    [note] = anatomy.trace.notes
+    assert note.startswith("no LLM, tool or agent span found")
+    assert note in anatomy.render(color=False)
+    assert anatomy.trace.phases["outside_agent"] == 100 * MS and anatomy.trace.phases["agent"] == 0
+
+
+def test_a_parent_cycle_keeps_every_span(caplog: pytest.LogCaptureFixture) -> None:
+    root = span("invoke_agent a", 0, 1000)
+    first = span("execute_tool x", 100, 400, root)
+    second = span("execute_tool y", 500, 900, first)
+    first.parent_id = second.span_id  # x under y under x: neither reaches the root
+    with caplog.at_level(logging.WARNING, logger="agent_anatomy"):
+        anatomy = Anatomy([TraceTree("c" * 32, [root, first, second])])
+    assert anatomy.wall_ms == 1000
+    spans = anatomy.to_dict()["traces"][0]["spans"]
+    assert len(spans) == 3 and all(0 <= s["start_ms"] <= 1000 for s in spans), "times relative to the trace"
+    assert "parent cycle" in caplog.text and "1 parent cycle(s)" in anatomy.trace.notes[0]
+
+
+def test_the_header_names_the_roots_service() -> None:
+    root = span("GET /dispatch", 0, 100)
+    root.service = "frontend"
+    child = span("SQL SELECT", 10, 50, root)
+    child.service = "customer"
+    assert Anatomy([TraceTree(TRACE, [root, child])]).trace.service == "frontend"
+
+
+def test_protobuf_json_that_omits_zero_valued_fields() -> None:
+    document = {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "AAAAAAAAAAAAAAAAAAAAAQ==",
+                                "spanId": "AAAAAAAAAAE=",
+                                "name": "root",
+                                "endTimeUnixNano": "5000000",
+                            },
+                            {
+                                "traceId": "AAAAAAAAAAAAAAAAAAAAAQ==",
+                                "spanId": "AAAAAAAAAAI=",
+                                "parentSpanId": "AAAAAAAAAAE=",
+                                "name": "child",
+                                "startTimeUnixNano": "1000000",
+                                "endTimeUnixNano": "2000000",
+                                "events": [{"name": "e"}],
+                            },
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
+    records = records_from_document(document)
+    assert [(r.name, r.start_ns, r.end_ns) for r in records] == [
+        ("root", 0, 5_000_000),
+        ("child", 1_000_000, 2_000_000),
+    ]
+    assert records[1].events[0].time_ns == 0 and records[0].trace_id == "0" * 31 + "1"
+    assert semconv.GEN_AI_OPERATION_NAME not in records[0].attributes
