@@ -188,11 +188,44 @@ GENERATOR_END_ERROR: Final = "error"
 
 # --- names other instrumentations write, which the anatomy reads ---------------------------------------------
 
+# Other gen_ai.operation.name values of the GenAI conventions (current and older).
+OPERATION_TEXT_COMPLETION: Final = "text_completion"
+OPERATION_GENERATE_CONTENT: Final = "generate_content"
+OPERATION_EMBEDDINGS: Final = "embeddings"
+OPERATION_CREATE_AGENT: Final = "create_agent"
+OPERATION_RETRIEVAL: Final = "retrieval"
+"""A retrieval or embedding call, as the anatomy names it (a phase of its own)."""
+GEN_AI_SYSTEM: Final = "gen_ai.system"
+"""The provider, before the conventions renamed it ``gen_ai.provider.name``."""
+GEN_AI_USAGE_COMPLETION_TOKENS: Final = "gen_ai.usage.completion_tokens"
+"""Output tokens, by the conventions' older name (OpenLLMetry still writes it)."""
+
+TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
+"""OpenLLMetry / Traceloop: ``workflow``, ``task``, ``agent`` or ``tool``."""
+TRACELOOP_ENTITY_NAME: Final = "traceloop.entity.name"
 TRACELOOP_IS_STREAMING: Final = "gen_ai.is_streaming"
 """OpenLLMetry (Traceloop): the call streamed; it records no time to first token."""
+TRACELOOP_LLM_REQUEST_TYPE: Final = "llm.request.type"
+"""OpenLLMetry: ``chat``, ``completion``, ``embedding``..."""
+
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+"""OpenInference: ``LLM``, ``TOOL``, ``AGENT``, ``CHAIN``, ``RETRIEVER``, ``EMBEDDING``, ``RERANKER``..."""
+OPENINFERENCE_LLM_MODEL_NAME: Final = "llm.model_name"
+OPENINFERENCE_LLM_TOKEN_COUNT_COMPLETION: Final = "llm.token_count.completion"
+OPENINFERENCE_TOOL_NAME: Final = "tool.name"
 OPENINFERENCE_LLM_IS_STREAMING: Final = "llm.is_streaming"
+OPENINFERENCE_LLM_INVOCATION_PARAMETERS: Final = "llm.invocation_parameters"
+"""OpenInference: the call's parameters as JSON text; ``"stream": true`` there for a streamed call."""
+ANTHROPIC_REQUEST_ID: Final = "anthropic.request.id"
+"""The anthropic SDK's own spans carry it; they mark a streamed call with ``gen_ai.request.stream``."""
+
 STREAMING_ATTRIBUTES: Final = (GEN_AI_REQUEST_STREAM, TRACELOOP_IS_STREAMING, OPENINFERENCE_LLM_IS_STREAMING)
 """Any of these true: the LLM call streamed its answer."""
+
+OTEL_STATUS_CODE: Final = "otel.status_code"
+"""Jaeger's tag for the span status (``OK`` / ``ERROR``)."""
+JAEGER_SPAN_KIND: Final = "span.kind"
+JAEGER_ERROR: Final = "error"
 
 # --- metrics ---------------------------------------------------------------------------------------------
 

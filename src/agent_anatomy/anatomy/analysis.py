@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 from .. import semconv
 from .model import SpanRecord, TraceTree
+from .normalise import ROLE_DUPLICATE_LLM, LLMFacts, llm_facts, tool_name
 
 __all__ = [
     "PHASES",
@@ -36,6 +37,8 @@ PHASE_TTFT: Final = "llm_time_to_first_token"
 PHASE_GENERATION: Final = "llm_generation"
 PHASE_TOOL: Final = "tool"
 PHASE_CACHE: Final = "cache"
+PHASE_RETRIEVAL: Final = "retrieval"
+"""Retrieval, embedding and reranking calls."""
 PHASE_ROUTING: Final = "routing"
 PHASE_LLM_UNSPLIT: Final = "llm_first_token_unknown"
 """A streamed call whose trace did not record its time to first token: neither phase can be claimed."""
@@ -48,6 +51,7 @@ PHASES: Final = (
     PHASE_GENERATION,
     PHASE_LLM_UNSPLIT,
     PHASE_TOOL,
+    PHASE_RETRIEVAL,
     PHASE_CACHE,
     PHASE_ROUTING,
     PHASE_AGENT,
@@ -86,9 +90,12 @@ class LLMCall:
     """Time to first token; None for a call that was not streamed, ended before a token, or whose trace
     did not record it (``streamed`` tells which)."""
     output_tokens: int | None
-    streamed: bool
+    streamed: bool | None
+    """None when the trace does not say whether the call streamed."""
     route_role: str | None
     route_outcome: str | None
+    traced_by: tuple[str, ...] = ()
+    """Every span that recorded this call (two instrumentations, one call): the first is ``span_id``."""
 
     @property
     def duration_ns(self) -> int:
@@ -183,6 +190,8 @@ class TraceAnalysis:
     cache_hits: int = 0
     parallel_saved_ns: int = 0
     suggestions: list[Any] = field(default_factory=list)
+    duplicate_of: dict[str, str] = field(default_factory=dict)
+    """Span id of a second record of an LLM call -> the span that stands for the call."""
     agent_span_id: str | None = None
     """The span the steps are read from: the outermost agent, else the one holding the LLM calls."""
     notes: list[str] = field(default_factory=list)
@@ -202,6 +211,20 @@ class TraceAnalysis:
     def agent_span(self) -> SpanRecord | None:
         return self.tree.spans.get(self.agent_span_id) if self.agent_span_id else None
 
+    def span_phases(self) -> dict[str, str]:
+        """Each span's own phase (``llm`` for an LLM call, whose time splits in two): what its bar shows."""
+        agent = self.agent_span
+        tree = self.tree
+        inside = {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
+        result = {}
+        recorded = {span_id for call in self.llm_calls for span_id in call.traced_by}
+        for span in tree.spans.values():
+            if span.span_id in recorded:
+                result[span.span_id] = "llm"
+            else:
+                result[span.span_id] = next(iter(_span_intervals(span, span.span_id in inside)))[2]
+        return result
+
 
 # --- phases ------------------------------------------------------------------------------------------
 
@@ -212,23 +235,27 @@ def _ns(seconds: object) -> int | None:
     return None
 
 
+def _call_intervals(call: LLMCall) -> Iterable[tuple[int, int, str]]:
+    """An LLM call's time: waiting for the first token, then generating, as far as the trace can tell."""
+    start, end = call.start_ns, call.end_ns
+    if call.ttft_ns is not None:
+        split = min(start + call.ttft_ns, end)
+        yield start, split, PHASE_TTFT
+        yield split, end, PHASE_GENERATION
+    elif call.streamed is not False:  # streamed (or not said), but no record of the first token
+        yield start, end, PHASE_LLM_UNSPLIT
+    else:  # not streamed: the caller waited the whole call for its first visible token
+        yield start, end, PHASE_TTFT
+
+
 def _span_intervals(span: SpanRecord, inside: bool) -> Iterable[tuple[int, int, str]]:
-    """``inside``: the span is the agent's or below it (else it is charged as outside the agent)."""
+    """A span's time other than an LLM call's; ``inside``: the span is the agent's or below it."""
     start, end = span.clipped_start, span.clipped_end
-    if span.is_llm:
-        ttft = _ns(span.attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK))
-        if ttft is not None:
-            split = min(start + ttft, end)
-            yield start, split, PHASE_TTFT
-            yield split, end, PHASE_GENERATION
-        elif span.streamed:  # streamed, but the trace does not say when the first token came
-            yield start, end, PHASE_LLM_UNSPLIT
-        else:  # not streamed: the caller waited the whole call for its first visible token
-            yield start, end, PHASE_TTFT
-        return
     operation = span.operation
     if operation in (semconv.OPERATION_EXECUTE_TOOL, semconv.OPERATION_TOOL_BATCH):
         yield start, end, PHASE_TOOL
+    elif operation == semconv.OPERATION_RETRIEVAL:
+        yield start, end, PHASE_RETRIEVAL
     elif operation == semconv.OPERATION_CACHE_LOOKUP:
         yield start, end, PHASE_CACHE
     elif operation == semconv.OPERATION_ROUTE:
@@ -237,25 +264,36 @@ def _span_intervals(span: SpanRecord, inside: bool) -> Iterable[tuple[int, int, 
         yield start, end, PHASE_AGENT if inside else PHASE_OUTSIDE
 
 
-def phases(tree: TraceTree, agent: SpanRecord | Literal["find"] | None = "find") -> dict[str, int]:
+def phases(
+    tree: TraceTree,
+    agent: SpanRecord | Literal["find"] | None = "find",
+    calls: Sequence[LLMCall] | None = None,
+) -> dict[str, int]:
     """Nanoseconds per phase; they add up to the trace's wall time exactly.
 
     Spans that are not the agent (``find_agent``'s, unless given) nor below it (its ancestors, their
     other children) are outside the agent; with no agent at all (no GenAI span in the trace), all are.
+    LLM time comes from the calls (``llm_calls``'s, unless given), each once however many spans recorded it.
     """
     if agent == "find":
         agent = find_agent(tree)
+    if calls is None:
+        calls = llm_calls(tree)[0]
+    recorded = {span_id for call in calls for span_id in call.traced_by}
     totals = dict.fromkeys(PHASES, 0)
     trace_start, trace_end = tree.start_ns, tree.end_ns
     if trace_end <= trace_start:
         return totals
     inside = {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
-    events: list[tuple[int, int, int]] = []
+    intervals = [interval for call in calls for interval in _call_intervals(call)]
     for span in tree.spans.values():
-        for start, end, phase in _span_intervals(span, span.span_id in inside):
-            if end > start:
-                events.append((start, 1, _PRIORITY[phase]))
-                events.append((end, -1, _PRIORITY[phase]))
+        if span.span_id not in recorded:
+            intervals.extend(_span_intervals(span, span.span_id in inside))
+    events: list[tuple[int, int, int]] = []
+    for start, end, phase in intervals:
+        if end > start:
+            events.append((start, 1, _PRIORITY[phase]))
+            events.append((end, -1, _PRIORITY[phase]))
     events.sort()
     active = [0] * len(PHASES)
     by_priority = {priority: phase for phase, priority in _PRIORITY.items()}
@@ -316,29 +354,83 @@ def _walk(tree: TraceTree, span: SpanRecord, end_cap: int, out: list[Segment], d
 # --- LLM calls and tool batches -------------------------------------------------------------------------
 
 
-def llm_calls(tree: TraceTree) -> list[LLMCall]:
-    spans = sorted((s for s in tree.spans.values() if s.is_llm), key=lambda s: s.clipped_start)
-    calls = []
-    for index, span in enumerate(spans, start=1):
-        attributes = span.attributes
-        model = attributes.get(semconv.GEN_AI_RESPONSE_MODEL) or attributes.get(semconv.GEN_AI_REQUEST_MODEL)
-        output = attributes.get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS)
+_SAME_INTERVAL: Final = 0.9
+"""Two LLM spans are one call when each covers this share of the other (and nothing says otherwise)."""
+
+
+def _same_call(tree: TraceTree, a: SpanRecord, b: SpanRecord, facts: dict[str, LLMFacts]) -> bool:
+    """Whether two LLM spans record the same API call (two instrumentations of one client)."""
+    fa, fb = facts[a.span_id], facts[b.span_id]
+    if fa.response_id and fb.response_id:
+        return fa.response_id == fb.response_id
+    if fa.model and fb.model and fa.model.split("@")[0] != fb.model.split("@")[0]:
+        return False
+    if any(p.span_id == a.span_id for p in _ancestors(tree, b)[1:]) or any(
+        p.span_id == b.span_id for p in _ancestors(tree, a)[1:]
+    ):
+        return True  # an LLM span inside another: the SDK's own span under a peer's
+    overlap = min(a.clipped_end, b.clipped_end) - max(a.clipped_start, b.clipped_start)
+    shorter = min(a.clipped_end - a.clipped_start, b.clipped_end - b.clipped_start)
+    return a.parent_id == b.parent_id and shorter > 0 and overlap >= _SAME_INTERVAL * shorter
+
+
+def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLMFacts:
+    def first(values: Iterable[Any]) -> Any:
+        return next((v for v in values if v is not None), None)
+
+    parts = [facts[s.span_id] for s in group]
+    return LLMFacts(
+        model=first(p.model for p in parts),
+        streamed=True if any(p.streamed for p in parts) else first(p.streamed for p in parts),
+        ttft_ns=first(p.ttft_ns for p in parts),
+        output_tokens=first(p.output_tokens for p in parts),
+        response_id=first(p.response_id for p in parts),
+    )
+
+
+def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
+    """The trace's LLM calls, each once however many instrumentations traced it, and the duplicates' ids.
+
+    The span that stands for a merged call is the outermost of its records; the call keeps the best facts
+    of all (model, tokens, and the time to first token from whichever recorded it).
+    """
+    spans = sorted((s for s in tree.spans.values() if s.is_llm), key=lambda s: (s.clipped_start, s.span_id))
+    facts = {s.span_id: llm_facts(s.attributes) for s in spans}
+    groups: list[list[SpanRecord]] = []
+    for span in spans:
+        group = next((g for g in groups if any(_same_call(tree, span, other, facts) for other in g)), None)
+        if group is None:
+            groups.append([span])
+        else:
+            group.append(span)
+    calls: list[LLMCall] = []
+    duplicate_of: dict[str, str] = {}
+    for index, group in enumerate(groups, start=1):
+        depth = {s.span_id: len(_ancestors(tree, s)) for s in group}
+        # The outermost record stands for the call (it covers what the caller waited); facts come from all.
+        primary = min(group, key=lambda s: (depth[s.span_id], facts[s.span_id].ttft_ns is None, s.clipped_start))
+        merged = _merge_facts(group, facts)
+        for other in group:
+            if other is not primary:
+                duplicate_of[other.span_id] = primary.span_id
+        attributes = primary.attributes
         calls.append(
             LLMCall(
-                span_id=span.span_id,
+                span_id=primary.span_id,
                 index=index,
-                model=str(model) if model else None,
+                model=merged.model,
                 step=str(attributes[semconv.ANATOMY_ROUTE_STEP]) if semconv.ANATOMY_ROUTE_STEP in attributes else None,
-                start_ns=span.clipped_start,
-                end_ns=span.clipped_end,
-                ttft_ns=_ns(attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)),
-                output_tokens=int(output) if isinstance(output, int | float) else None,
-                streamed=span.streamed,
+                start_ns=primary.clipped_start,
+                end_ns=primary.clipped_end,
+                ttft_ns=merged.ttft_ns,
+                output_tokens=merged.output_tokens,
+                streamed=merged.streamed,
                 route_role=attributes.get(semconv.ANATOMY_ROUTE_ROLE),
                 route_outcome=attributes.get(semconv.ANATOMY_ROUTE_OUTCOME),
+                traced_by=(primary.span_id, *(s.span_id for s in group if s is not primary)),
             )
         )
-    return calls
+    return calls, duplicate_of
 
 
 def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
@@ -353,7 +445,7 @@ def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
         groups.setdefault(turn, []).append(
             ToolCall(
                 span_id=span.span_id,
-                name=str(span.attributes.get(semconv.GEN_AI_TOOL_NAME) or span.name.removeprefix("execute_tool ")),
+                name=tool_name(span.name, span.attributes),
                 start_ns=span.clipped_start,
                 end_ns=span.clipped_end,
                 input_hash=span.attributes.get(semconv.ANATOMY_TOOL_INPUT_HASH),
@@ -457,7 +549,7 @@ def step_items(analysis: TraceAnalysis) -> list[StepItem]:
     inside = {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
     items: list[StepItem] = []
     for segment in analysis.critical_path:
-        span = tree.spans.get(segment.span_id) if segment.span_id else None
+        span = tree.spans.get(analysis.duplicate_of.get(segment.span_id, segment.span_id)) if segment.span_id else None
         if span is None:
             item = StepItem("gap", None, segment.start_ns, segment.end_ns, "gap")
         elif agent is not None and span.span_id == agent.span_id:
@@ -494,7 +586,9 @@ def _outside_item(tree: TraceTree, span: SpanRecord, agent: SpanRecord | None, s
 
 def analyse_trace(tree: TraceTree) -> TraceAnalysis:
     """Phases, critical path, LLM calls, batches and what the levers already saved (what-ifs apart)."""
-    calls = llm_calls(tree)
+    calls, duplicate_of = llm_calls(tree)
+    for span_id in duplicate_of:  # the call's other records: not LLM calls of their own from here on
+        tree.spans[span_id].role = ROLE_DUPLICATE_LLM
     agent = find_agent(tree)
     notes = []
     if agent is None:
@@ -516,7 +610,7 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
         tree=tree,
         start_ns=tree.start_ns,
         end_ns=tree.end_ns,
-        phases=phases(tree, agent),
+        phases=phases(tree, agent, calls),
         critical_path=critical_path(tree),
         llm_calls=calls,
         batches=tool_batches(tree, calls),
@@ -524,5 +618,6 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
         cache_hits=cache_hits,
         parallel_saved_ns=parallel_saved,
         agent_span_id=agent.span_id if agent is not None else None,
+        duplicate_of=duplicate_of,
         notes=notes,
     )

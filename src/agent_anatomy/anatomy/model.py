@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import semconv
+from .normalise import role_of
 
 __all__ = ["EventRecord", "SpanRecord", "TraceTree", "group_traces"]
 
@@ -52,40 +53,25 @@ class SpanRecord:
     def duration_ns(self) -> int:
         return max(self.end_ns - self.start_ns, 0)
 
+    role: str | None = field(default=None, repr=False)
+    """What the span is (an ``OPERATION_*`` name, ``chat`` for any LLM call), whoever wrote it: found by
+    ``normalise.role_of`` when the record is made."""
+
+    def __post_init__(self) -> None:
+        if self.role is None:
+            self.role = role_of(self.name, self.attributes)
+
     @property
     def operation(self) -> str | None:
-        value = self.attributes.get(semconv.GEN_AI_OPERATION_NAME)
-        if isinstance(value, str):
-            return value
-        first = self.name.split(" ", 1)[0]
-        return first if first in _KNOWN_OPERATIONS else None
+        return self.role
 
     @property
     def is_llm(self) -> bool:
-        return self.operation == semconv.OPERATION_CHAT
+        return self.role == semconv.OPERATION_CHAT
 
     @property
     def is_tool(self) -> bool:
-        return self.operation == semconv.OPERATION_EXECUTE_TOOL
-
-    @property
-    def streamed(self) -> bool:
-        """Whether the call streamed its answer, by whichever attribute its instrumentation wrote."""
-        return any(self.attributes.get(name) is True for name in semconv.STREAMING_ATTRIBUTES)
-
-
-_KNOWN_OPERATIONS = frozenset(
-    {
-        semconv.OPERATION_CHAT,
-        semconv.OPERATION_EXECUTE_TOOL,
-        semconv.OPERATION_INVOKE_AGENT,
-        semconv.OPERATION_INVOKE_WORKFLOW,
-        semconv.OPERATION_STEP,
-        semconv.OPERATION_TOOL_BATCH,
-        semconv.OPERATION_CACHE_LOOKUP,
-        semconv.OPERATION_ROUTE,
-    }
-)
+        return self.role == semconv.OPERATION_EXECUTE_TOOL
 
 
 def _merge(kept: SpanRecord, duplicate: SpanRecord) -> SpanRecord:

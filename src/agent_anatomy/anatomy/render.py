@@ -18,6 +18,7 @@ from .analysis import (
     PHASE_GENERATION,
     PHASE_LLM_UNSPLIT,
     PHASE_OUTSIDE,
+    PHASE_RETRIEVAL,
     PHASE_ROUTING,
     PHASE_TOOL,
     PHASE_TTFT,
@@ -42,6 +43,7 @@ PHASE_LABELS: Final = {
     PHASE_GENERATION: "LLM, generating",
     PHASE_LLM_UNSPLIT: "LLM, first token not recorded",
     PHASE_TOOL: "tools",
+    PHASE_RETRIEVAL: "retrieval and embeddings",
     PHASE_CACHE: "cache lookups",
     PHASE_ROUTING: "routing and hedging",
     PHASE_AGENT: "agent's own code",
@@ -154,6 +156,7 @@ def steps(analysis: TraceAnalysis) -> list[dict[str, Any]]:
 
 def _trace_dict(analysis: TraceAnalysis) -> dict[str, Any]:
     origin = analysis.start_ns
+    phase_of = analysis.span_phases()
     wall = analysis.wall_ns
     return {
         "trace_id": analysis.trace_id,
@@ -215,7 +218,7 @@ def _trace_dict(analysis: TraceAnalysis) -> dict[str, Any]:
                 "name": r.name,
                 "start_ms": _ms(r.clipped_start - origin),
                 "end_ms": _ms(r.clipped_end - origin),
-                "phase": _span_phase(r),
+                "phase": phase_of[r.span_id],
                 "status": r.status,
                 "service": r.service,
                 "attributes": {
@@ -226,19 +229,6 @@ def _trace_dict(analysis: TraceAnalysis) -> dict[str, Any]:
             for r in sorted(analysis.tree.spans.values(), key=lambda r: (r.clipped_start, r.span_id))
         ],
     }
-
-
-def _span_phase(span: SpanRecord) -> str:
-    operation = span.operation
-    if span.is_llm:
-        return "llm"
-    if operation in (semconv.OPERATION_EXECUTE_TOOL, semconv.OPERATION_TOOL_BATCH):
-        return PHASE_TOOL
-    if operation == semconv.OPERATION_CACHE_LOOKUP:
-        return PHASE_CACHE
-    if operation == semconv.OPERATION_ROUTE:
-        return PHASE_ROUTING
-    return PHASE_AGENT
 
 
 def to_dict(anatomy: Anatomy) -> dict[str, Any]:
@@ -306,6 +296,8 @@ def _step_lines(step: dict[str, Any], style: _Style, indent: str) -> list[str]:
             lines.append(f"{indent}    [TTFT: {_n(step['ttft_ms'])} → streaming starts]")
         elif step["streamed"]:
             lines.append(f"{indent}    [streamed; time to first token not recorded]")
+        elif step["streamed"] is None:
+            lines.append(f"{indent}    [whether it streamed, and its first token, not recorded]")
         else:
             lines.append(f"{indent}    [not streamed: the user waits {_n(step['duration_ms'])} for the first word]")
         return lines

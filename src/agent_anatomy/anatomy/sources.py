@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from opentelemetry.sdk.trace import ReadableSpan
 
+from .. import semconv
 from ..errors import SourceError, TraceNotFoundError
 from ..telemetry.recorder import format_trace_id
 from .model import EventRecord, SpanRecord
@@ -71,7 +72,7 @@ def records_from_readable(spans: Iterable[ReadableSpan]) -> list[SpanRecord]:
                 events=tuple(EventRecord(e.name, e.timestamp, dict(e.attributes or {})) for e in span.events),
                 status=span.status.status_code.name,
                 kind=span.kind.name,
-                service=str(span.resource.attributes.get("service.name")) if span.resource else None,
+                service=str(span.resource.attributes.get(semconv.SERVICE_NAME)) if span.resource else None,
             )
         )
     return records
@@ -139,7 +140,7 @@ def _otlp_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
         raise _Malformed('"resourceSpans" as a list')
     for resource in resource_spans:
         resource_attributes = _attributes((resource.get("resource") or {}).get("attributes"))
-        service = resource_attributes.get("service.name")
+        service = resource_attributes.get(semconv.SERVICE_NAME)
         for scope in resource.get("scopeSpans") or resource.get("instrumentationLibrarySpans") or []:
             for span in scope.get("spans") or []:
                 status = span.get("status") or {}
@@ -185,10 +186,10 @@ def _jaeger_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
             start = int(span.get("startTime", 0)) * 1000
             status = (
                 "ERROR"
-                if tags.get("error") in (True, "true") or tags.get("otel.status_code") == "ERROR"
-                else ("OK" if tags.get("otel.status_code") == "OK" else "UNSET")
+                if tags.get(semconv.JAEGER_ERROR) in (True, "true") or tags.get(semconv.OTEL_STATUS_CODE) == "ERROR"
+                else ("OK" if tags.get(semconv.OTEL_STATUS_CODE) == "OK" else "UNSET")
             )
-            kind = str(tags.get("span.kind", "internal")).upper()
+            kind = str(tags.get(semconv.JAEGER_SPAN_KIND, "internal")).upper()
             process = processes.get(span.get("processID"), {})
             yield SpanRecord(
                 trace_id=_id(span.get("traceID"), 32, "traceID").rjust(32, "0"),

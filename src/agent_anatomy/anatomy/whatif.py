@@ -192,7 +192,8 @@ def _stream(path: _CriticalPath, speeds: dict[str, ModelSpeed]) -> Suggestion | 
     if not finals:
         return None
     final = finals[-1]
-    if final.streamed or final.ttft_ns is not None or not final.model or final.model not in speeds:
+    # Only a call known not to have streamed: a trace that does not say claims nothing here.
+    if final.streamed is not False or final.ttft_ns is not None or not final.model or final.model not in speeds:
         return None
     ttft = speeds[final.model].ttft_ns
     if final.duration_ns - ttft < _MIN_SAVING_NS:

@@ -1,0 +1,163 @@
+"""What a span is, whoever wrote it: the spans of known instrumentations mapped onto the anatomy's concepts.
+
+Readers give ``SpanRecord``s with each instrumentation's own attribute names; the analysis asks one
+question of each span, its *role* (an LLM call, a tool call, an agent, a retrieval, a cache lookup...),
+and, for an LLM call, its facts (model, streamed or not, time to first token, tokens). Both answers come
+from the tables below, the one place that knows OpenLLMetry, OpenInference, the anthropic SDK's own
+tracing and the GenAI conventions old and new. A role is one of the ``OPERATION_*`` names in
+``semconv`` (``chat`` for any LLM call, ``retrieval`` for retrievals and embeddings).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .. import semconv
+
+__all__ = ["ROLE_DUPLICATE_LLM", "ROLE_RULES", "LLMFacts", "llm_facts", "role_of", "streamed", "tool_name"]
+
+_LLM: Final = semconv.OPERATION_CHAT
+_TOOL: Final = semconv.OPERATION_EXECUTE_TOOL
+_AGENT: Final = semconv.OPERATION_INVOKE_AGENT
+_WORKFLOW: Final = semconv.OPERATION_INVOKE_WORKFLOW
+_RETRIEVAL: Final = semconv.OPERATION_RETRIEVAL
+ROLE_DUPLICATE_LLM: Final = "duplicate_llm"
+"""The role of a second record of one LLM call (two instrumentations traced it): not a call of its own."""
+
+ROLE_RULES: Final[tuple[tuple[str, str, str, str], ...]] = (
+    # (attribute, its value, the role, who writes it) — the first rule that matches wins
+    (semconv.GEN_AI_OPERATION_NAME, semconv.OPERATION_CHAT, _LLM, "GenAI conventions, agent-anatomy, anthropic SDK"),
+    (semconv.GEN_AI_OPERATION_NAME, semconv.OPERATION_TEXT_COMPLETION, _LLM, "GenAI conventions"),
+    (semconv.GEN_AI_OPERATION_NAME, semconv.OPERATION_GENERATE_CONTENT, _LLM, "GenAI conventions"),
+    (semconv.GEN_AI_OPERATION_NAME, semconv.OPERATION_EMBEDDINGS, _RETRIEVAL, "GenAI conventions"),
+    (semconv.GEN_AI_OPERATION_NAME, semconv.OPERATION_RETRIEVAL, _RETRIEVAL, "GenAI conventions"),
+    (semconv.GEN_AI_OPERATION_NAME, semconv.OPERATION_EXECUTE_TOOL, _TOOL, "GenAI conventions, agent-anatomy"),
+    (semconv.GEN_AI_OPERATION_NAME, semconv.OPERATION_INVOKE_AGENT, _AGENT, "GenAI conventions, agent-anatomy"),
+    (semconv.GEN_AI_OPERATION_NAME, semconv.OPERATION_INVOKE_WORKFLOW, _WORKFLOW, "GenAI conventions, agent-anatomy"),
+    (semconv.OPENINFERENCE_SPAN_KIND, "LLM", _LLM, "OpenInference"),
+    (semconv.OPENINFERENCE_SPAN_KIND, "TOOL", _TOOL, "OpenInference"),
+    (semconv.OPENINFERENCE_SPAN_KIND, "AGENT", _AGENT, "OpenInference"),
+    (semconv.OPENINFERENCE_SPAN_KIND, "CHAIN", _WORKFLOW, "OpenInference"),
+    (semconv.OPENINFERENCE_SPAN_KIND, "RETRIEVER", _RETRIEVAL, "OpenInference"),
+    (semconv.OPENINFERENCE_SPAN_KIND, "EMBEDDING", _RETRIEVAL, "OpenInference"),
+    (semconv.OPENINFERENCE_SPAN_KIND, "RERANKER", _RETRIEVAL, "OpenInference"),
+    (semconv.TRACELOOP_SPAN_KIND, "tool", _TOOL, "OpenLLMetry (Traceloop)"),
+    (semconv.TRACELOOP_SPAN_KIND, "agent", _AGENT, "OpenLLMetry (Traceloop)"),
+    (semconv.TRACELOOP_SPAN_KIND, "workflow", _WORKFLOW, "OpenLLMetry (Traceloop)"),
+    (semconv.TRACELOOP_LLM_REQUEST_TYPE, "chat", _LLM, "OpenLLMetry (Traceloop)"),
+    (semconv.TRACELOOP_LLM_REQUEST_TYPE, "completion", _LLM, "OpenLLMetry (Traceloop)"),
+    (semconv.TRACELOOP_LLM_REQUEST_TYPE, "embedding", _RETRIEVAL, "OpenLLMetry (Traceloop)"),
+)
+_BY_ATTRIBUTE: Final[dict[str, dict[str, str]]] = {}
+for _attribute, _value, _role, _ in ROLE_RULES:
+    _BY_ATTRIBUTE.setdefault(_attribute, {}).setdefault(_value, _role)
+
+_OWN_OPERATIONS: Final = frozenset(
+    {
+        semconv.OPERATION_CHAT,
+        semconv.OPERATION_EXECUTE_TOOL,
+        semconv.OPERATION_INVOKE_AGENT,
+        semconv.OPERATION_INVOKE_WORKFLOW,
+        semconv.OPERATION_STEP,
+        semconv.OPERATION_TOOL_BATCH,
+        semconv.OPERATION_CACHE_LOOKUP,
+        semconv.OPERATION_ROUTE,
+    }
+)
+"""Operations agent-anatomy's own spans name themselves by, as the first word of the span name."""
+
+MODEL_ATTRIBUTES: Final = (
+    semconv.GEN_AI_RESPONSE_MODEL,
+    semconv.GEN_AI_REQUEST_MODEL,
+    semconv.OPENINFERENCE_LLM_MODEL_NAME,
+)
+OUTPUT_TOKEN_ATTRIBUTES: Final = (
+    semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
+    semconv.GEN_AI_USAGE_COMPLETION_TOKENS,
+    semconv.OPENINFERENCE_LLM_TOKEN_COUNT_COMPLETION,
+)
+TOOL_NAME_ATTRIBUTES: Final = (
+    semconv.GEN_AI_TOOL_NAME,
+    semconv.OPENINFERENCE_TOOL_NAME,
+    semconv.TRACELOOP_ENTITY_NAME,
+)
+
+
+def role_of(name: str, attributes: Mapping[str, Any]) -> str | None:
+    """The span's role (an ``OPERATION_*`` name), or None for a span the anatomy knows nothing of."""
+    operation = attributes.get(semconv.GEN_AI_OPERATION_NAME)
+    if isinstance(operation, str) and operation in _OWN_OPERATIONS:
+        return operation
+    for attribute, roles in _BY_ATTRIBUTE.items():
+        value = attributes.get(attribute)
+        if isinstance(value, str) and (role := roles.get(value)) is not None:
+            return role
+    if isinstance(operation, str) and operation:
+        return operation  # an operation this table does not know: kept, so nothing is lost
+    first = name.split(" ", 1)[0]
+    return first if first in _OWN_OPERATIONS else None
+
+
+def _first(attributes: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    for key in names:
+        value = attributes.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def tool_name(name: str, attributes: Mapping[str, Any]) -> str:
+    found = _first(attributes, TOOL_NAME_ATTRIBUTES)
+    return str(found) if found else name.removeprefix(f"{semconv.OPERATION_EXECUTE_TOOL} ")
+
+
+@dataclass(frozen=True, slots=True)
+class LLMFacts:
+    """What the trace says of one LLM call, whoever recorded it; None where it did not say."""
+
+    model: str | None
+    streamed: bool | None
+    """None: the trace does not say (OpenLLMetry marks ``create(stream=True)`` but not ``messages.stream()``)."""
+    ttft_ns: int | None
+    output_tokens: int | None
+    response_id: str | None
+
+
+def _seconds_to_ns(value: object) -> int | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return round(value * 1e9)
+    return None
+
+
+def streamed(attributes: Mapping[str, Any]) -> bool | None:
+    """Whether the call streamed: True, False, or None where its instrumentation does not say."""
+    if any(attributes.get(k) is True for k in semconv.STREAMING_ATTRIBUTES):
+        return True
+    if attributes.get(semconv.GEN_AI_REQUEST_STREAM) is False:
+        return False
+    parameters = attributes.get(semconv.OPENINFERENCE_LLM_INVOCATION_PARAMETERS)
+    if isinstance(parameters, str):  # OpenInference: the call's own keyword arguments
+        try:
+            return json.loads(parameters).get("stream") is True
+        except (ValueError, AttributeError):
+            return None
+    if semconv.ANTHROPIC_REQUEST_ID in attributes:  # the SDK's own span marks every streamed call
+        return False
+    return None
+
+
+def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
+    model = _first(attributes, MODEL_ATTRIBUTES)
+    tokens = _first(attributes, OUTPUT_TOKEN_ATTRIBUTES)
+    response_id = attributes.get(semconv.GEN_AI_RESPONSE_ID)
+    ttft = _seconds_to_ns(attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK))
+    return LLMFacts(
+        model=str(model) if model else None,
+        streamed=True if ttft is not None else streamed(attributes),
+        ttft_ns=ttft,
+        output_tokens=int(tokens) if isinstance(tokens, int | float) and not isinstance(tokens, bool) else None,
+        response_id=str(response_id) if response_id else None,
+    )
