@@ -37,8 +37,8 @@ venv-matches: $(INSTALLED)
 	[ "$$want" = "$$have" ] || { echo "$(VENV) was made with Python $$have, not $(PYTHON) ($$want): pass VENV=.venv-py$$want, or make clean"; exit 1; }
 
 # The real backends of the integration tests, which skip without them: redis-server and chromium
-# (Debian packages) and Arize Phoenix (a virtualenv of its own).
-backends: phoenix-venv
+# (Debian packages), Arize Phoenix and the peer instrumentations (virtualenvs of their own).
+backends: phoenix-venv bench-venvs
 	command -v redis-server >/dev/null && command -v chromium >/dev/null || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server chromium; }
 

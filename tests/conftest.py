@@ -118,7 +118,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProc
 
 # --- the real backends a newcomer's machine may lack ---------------------------------------------------------
 
-_BACKENDS = {"redis-server": "redis-server", "chromium": "chromium", "Phoenix": "Phoenix"}
+_BACKENDS = {
+    "redis-server": "redis-server",
+    "chromium": "chromium",
+    "Phoenix": "Phoenix",
+    "peer virtualenvs": "peer instrumentations",
+}
 """Words in a skip reason that name a real backend the suite uses when it is there."""
 
 

@@ -178,3 +178,17 @@ def test_protobuf_json_that_omits_zero_valued_fields() -> None:
     ]
     assert records[1].events[0].time_ns == 0 and records[0].trace_id == "0" * 31 + "1"
     assert semconv.GEN_AI_OPERATION_NAME not in records[0].attributes
+
+
+def test_the_readme_lists_every_rule_of_the_normalisation_table() -> None:
+    from pathlib import Path
+
+    from agent_anatomy.anatomy.normalise import ROLE_RULES
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("### Traces written by other instrumentations", 1)[1].split("What a trace does not", 1)[0]
+    for attribute, value, _, _ in ROLE_RULES:
+        assert f"`{value}`" in table and (attribute == semconv.GEN_AI_OPERATION_NAME or f"`{attribute}`" in table), (
+            attribute,
+            value,
+        )

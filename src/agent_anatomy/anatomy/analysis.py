@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from .. import semconv
 from .model import SpanRecord, TraceTree
-from .normalise import ROLE_DUPLICATE_LLM, LLMFacts, llm_facts, tool_name
+from .normalise import LLMFacts, llm_facts, tool_name
 
 __all__ = [
     "PHASES",
@@ -515,8 +515,9 @@ class StepItem:
     """``span``, or with no span: ``agent`` (the agent's own code), ``outside`` (around the agent), ``gap``."""
 
 
-def _llm_units(tree: TraceTree) -> dict[str, int]:
-    """Per span, how many LLM calls its subtree holds; a route span (its attempts, hedges) counts as one."""
+def _llm_units(tree: TraceTree, duplicate_of: Mapping[str, str]) -> dict[str, int]:
+    """Per span, how many LLM calls its subtree holds; a route span (its attempts, hedges) counts as one,
+    and so does a call recorded twice (a second record is no call of its own)."""
     units: dict[str, int] = {}
     order: list[SpanRecord] = []
     stack = list(tree.roots)
@@ -529,8 +530,10 @@ def _llm_units(tree: TraceTree) -> dict[str, int]:
         order.append(span)
         stack.extend(tree.kids(span))
     for span in reversed(order):  # children before parents
-        if span.operation == semconv.OPERATION_ROUTE or span.is_llm:
+        if span.operation == semconv.OPERATION_ROUTE or (span.is_llm and span.span_id not in duplicate_of):
             units[span.span_id] = 1
+        elif span.is_llm:  # a second record: counts only what it holds (an outer record holds the first)
+            units[span.span_id] = sum(units.get(k.span_id, 0) for k in tree.kids(span))
         else:
             units[span.span_id] = sum(units.get(k.span_id, 0) for k in tree.kids(span))
     return units
@@ -545,7 +548,7 @@ def step_items(analysis: TraceAnalysis) -> list[StepItem]:
     """
     tree = analysis.tree
     agent = analysis.agent_span
-    units = _llm_units(tree)
+    units = _llm_units(tree, analysis.duplicate_of)
     inside = {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
     items: list[StepItem] = []
     for segment in analysis.critical_path:
@@ -587,8 +590,6 @@ def _outside_item(tree: TraceTree, span: SpanRecord, agent: SpanRecord | None, s
 def analyse_trace(tree: TraceTree) -> TraceAnalysis:
     """Phases, critical path, LLM calls, batches and what the levers already saved (what-ifs apart)."""
     calls, duplicate_of = llm_calls(tree)
-    for span_id in duplicate_of:  # the call's other records: not LLM calls of their own from here on
-        tree.spans[span_id].role = ROLE_DUPLICATE_LLM
     agent = find_agent(tree)
     notes = []
     if agent is None:

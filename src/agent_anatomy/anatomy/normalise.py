@@ -17,15 +17,13 @@ from typing import Any, Final
 
 from .. import semconv
 
-__all__ = ["ROLE_DUPLICATE_LLM", "ROLE_RULES", "LLMFacts", "llm_facts", "role_of", "streamed", "tool_name"]
+__all__ = ["ROLE_RULES", "LLMFacts", "llm_facts", "role_of", "streamed", "tool_name"]
 
 _LLM: Final = semconv.OPERATION_CHAT
 _TOOL: Final = semconv.OPERATION_EXECUTE_TOOL
 _AGENT: Final = semconv.OPERATION_INVOKE_AGENT
 _WORKFLOW: Final = semconv.OPERATION_INVOKE_WORKFLOW
 _RETRIEVAL: Final = semconv.OPERATION_RETRIEVAL
-ROLE_DUPLICATE_LLM: Final = "duplicate_llm"
-"""The role of a second record of one LLM call (two instrumentations traced it): not a call of its own."""
 
 ROLE_RULES: Final[tuple[tuple[str, str, str, str], ...]] = (
     # (attribute, its value, the role, who writes it) — the first rule that matches wins
