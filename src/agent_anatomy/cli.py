@@ -89,6 +89,7 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     report.add_argument("--since", default="1h", help="with --service: how far back, e.g. 30m, 1h, 2d (default 1h)")
     report.add_argument("--limit", type=int, default=100, help="with --service: at most this many traces")
     report.add_argument("--format", choices=["text", "json", "html"], default="text")
+    report.add_argument("--spans", action="store_true", help="with --format json: every span, with its phase")
     report.add_argument("--output", metavar="PATH", help="write there instead of to standard output")
     report.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     report.set_defaults(run=_run_report)
@@ -126,7 +127,7 @@ def _run_report(args: argparse.Namespace) -> int:
             args.jaeger, args.trace_id, service=args.service, since_s=_seconds(args.since), limit=args.limit
         )
     color = False if (args.no_color or args.output) else None
-    rendered = anatomy.render(args.format, color=color) if args.format == "text" else anatomy.render(args.format)
+    rendered = anatomy.render(args.format, color=color, spans=args.spans)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as file:

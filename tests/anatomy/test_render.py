@@ -37,8 +37,8 @@ def test_json_schema_and_numbers(seed: Anatomy) -> None:
         "batches",
         "levers",
         "suggestions",
-        "spans",
-    }
+    }, "per-span details only when asked"
+    assert {"span_id", "phase", "attributes"} <= set(seed.to_dict(spans=True)["traces"][0]["spans"][0])
     assert trace["wall_ms"] == 5710.0
     assert [s["kind"] for s in trace["steps"]] == ["agent", "llm", "tools", "llm", "tools", "llm"]
     assert trace["steps"][1] == {
@@ -142,3 +142,33 @@ def test_html_renders_in_headless_chromium(seed: Anatomy, tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_a_many_trace_text_report_starts_with_its_traces() -> None:
+    from agent_anatomy.anatomy import TraceTree
+    from agent_anatomy.anatomy.render import TABLE_ROWS
+    from tests.anatomy._build import llm, span
+
+    trees = []
+    for n in range(TABLE_ROWS + 5):
+        trace_id = f"{n + 1:04x}" + "c" * 28
+        agent = span("invoke_agent a", 0, 1000 + n, trace=trace_id)
+        call = llm("m", 0, 900, agent, ttft=200)
+        call.trace_id = trace_id
+        trees.append(TraceTree(trace_id, [agent, call]))
+    text = Anatomy(trees).render(color=False)
+    lines = text.splitlines()
+    assert lines[0] == f"Traces: the {TABLE_ROWS} slowest of {TABLE_ROWS + 5} (--format json lists every one)"
+    assert lines[2].startswith(f"  {TABLE_ROWS + 5:04x}cccc") and "200 ms" in lines[2], "slowest first, its TTFT"
+    assert f"{1:04x}cccc" not in text.split("Latency anatomy of")[0], "the fastest are left out of the table"
+    assert f"Latency anatomy of {TABLE_ROWS + 5} traces" in text
+
+
+def test_html_of_many_traces_says_which_it_shows() -> None:
+    from agent_anatomy.anatomy import TraceTree
+    from agent_anatomy.anatomy.render_html import MAX_TRACES
+    from tests.anatomy._build import span
+
+    trees = [TraceTree(f"{n + 1:032x}", [span("invoke_agent a", 0, 100 + n, trace=f"{n + 1:032x}")]) for n in range(25)]
+    page = Anatomy(trees).render("html")
+    assert f"showing the {MAX_TRACES} slowest of 25 traces" in page

@@ -130,7 +130,7 @@ def test_a_parent_cycle_keeps_every_span(caplog: pytest.LogCaptureFixture) -> No
     with caplog.at_level(logging.WARNING, logger="agent_anatomy"):
         anatomy = Anatomy([TraceTree("c" * 32, [root, first, second])])
     assert anatomy.wall_ms == 1000
-    spans = anatomy.to_dict()["traces"][0]["spans"]
+    spans = anatomy.to_dict(spans=True)["traces"][0]["spans"]
     assert len(spans) == 3 and all(0 <= s["start_ms"] <= 1000 for s in spans), "times relative to the trace"
     assert "parent cycle" in caplog.text and "1 parent cycle(s)" in anatomy.trace.notes[0]
 

@@ -187,23 +187,27 @@ class Anatomy:
 
     # --- output --------------------------------------------------------------------------------------
 
-    def render(self, format: Format = "text", *, color: bool | None = None) -> str:
-        """The anatomy as text (the seed article's shape), JSON, or a self-contained HTML page."""
+    def render(self, format: Format = "text", *, color: bool | None = None, spans: bool = False) -> str:
+        """The anatomy as text (the seed article's shape), JSON (``spans``: with every span), or an HTML page."""
         from . import render
 
         if format == "text":
             return render.text(self, color=color)
         if format == "json":
-            return render.json_text(self)
+            return render.json_text(self, spans=spans)
         if format == "html":
             return render.html(self)
         raise ValueError(f"format={format!r} is not one of text, json, html")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON schema ``agent-anatomy/anatomy@1`` (see the README): the same numbers as the text."""
+    def to_dict(self, *, spans: bool = False) -> dict[str, Any]:
+        """The JSON schema ``agent-anatomy/anatomy@1`` (see the README): the same numbers as the text.
+
+        ``spans`` adds each trace's spans (with their phases and attributes), which can be larger than
+        the trace file itself; off by default.
+        """
         from . import render
 
-        return render.to_dict(self)
+        return render.to_dict(self, spans=spans)
 
 
 def _recorder_trees(trace_id: str | int | None) -> list[TraceTree]:

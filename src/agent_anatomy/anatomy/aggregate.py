@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .._stats import percentile
 from .analysis import PHASES, TraceAnalysis, step_items
 
 __all__ = ["AggregateSuggestion", "PhaseStats", "aggregate_suggestions", "path_shape", "phase_stats"]
@@ -19,18 +20,15 @@ class PhaseStats:
     max_ns: int
 
 
-def _percentile(values: Sequence[int], fraction: float) -> int:
-    ordered = sorted(values)
-    return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)] if ordered else 0
-
-
 def phase_stats(analyses: Sequence[TraceAnalysis]) -> dict[str, PhaseStats]:
     """Per phase (and ``total``), p50 / p95 / max over the traces."""
     series = {phase: [a.phases[phase] for a in analyses] for phase in PHASES}
     series["total"] = [a.wall_ns for a in analyses]
     return {
         phase: PhaseStats(
-            int(statistics.median(values)) if values else 0, _percentile(values, 0.95), max(values, default=0)
+            int(statistics.median(values)) if values else 0,
+            percentile(sorted(values), 0.95) or 0,
+            max(values, default=0),
         )
         for phase, values in series.items()
     }

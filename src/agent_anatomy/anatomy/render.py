@@ -5,6 +5,7 @@ All three are built from ``to_dict()``, so they show the same numbers.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import sys
@@ -154,9 +155,34 @@ def steps(analysis: TraceAnalysis) -> list[dict[str, Any]]:
     return result
 
 
-def _trace_dict(analysis: TraceAnalysis) -> dict[str, Any]:
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else list(value)
+
+
+def _span_dicts(analysis: TraceAnalysis) -> list[dict[str, Any]]:
     origin = analysis.start_ns
     phase_of = analysis.span_phases()
+    return [
+        {
+            "span_id": r.span_id,
+            "parent_id": r.parent_id if r.parent_id in analysis.tree.spans else None,
+            "name": r.name,
+            "start_ms": _ms(r.clipped_start - origin),
+            "end_ms": _ms(r.clipped_end - origin),
+            "phase": phase_of[r.span_id],
+            "status": r.status,
+            "service": r.service,
+            "attributes": {
+                k: v if isinstance(v, str | int | float | bool) or v is None else list(v)
+                for k, v in r.attributes.items()
+            },
+        }
+        for r in sorted(analysis.tree.spans.values(), key=lambda r: (r.clipped_start, r.span_id))
+    ]
+
+
+def _trace_dict(analysis: TraceAnalysis, spans: bool) -> dict[str, Any]:
+    origin = analysis.start_ns
     wall = analysis.wall_ns
     return {
         "trace_id": analysis.trace_id,
@@ -211,28 +237,12 @@ def _trace_dict(analysis: TraceAnalysis) -> dict[str, Any]:
             }
             for s in analysis.suggestions
         ],
-        "spans": [
-            {
-                "span_id": r.span_id,
-                "parent_id": r.parent_id if r.parent_id in analysis.tree.spans else None,
-                "name": r.name,
-                "start_ms": _ms(r.clipped_start - origin),
-                "end_ms": _ms(r.clipped_end - origin),
-                "phase": phase_of[r.span_id],
-                "status": r.status,
-                "service": r.service,
-                "attributes": {
-                    k: v if isinstance(v, str | int | float | bool) or v is None else list(v)
-                    for k, v in r.attributes.items()
-                },
-            }
-            for r in sorted(analysis.tree.spans.values(), key=lambda r: (r.clipped_start, r.span_id))
-        ],
-    }
+    } | ({"spans": _span_dicts(analysis)} if spans else {})
 
 
-def to_dict(anatomy: Anatomy) -> dict[str, Any]:
-    document: dict[str, Any] = {"schema": SCHEMA, "traces": [_trace_dict(a) for a in anatomy.traces]}
+def to_dict(anatomy: Anatomy, *, spans: bool = False) -> dict[str, Any]:
+    """The versioned document; ``spans`` adds every span with its phase and attributes to each trace."""
+    document: dict[str, Any] = {"schema": SCHEMA, "traces": [_trace_dict(a, spans) for a in anatomy.traces]}
     if len(anatomy.traces) > 1:
         shape, count = anatomy.common_path()
         document["summary"] = {
@@ -256,8 +266,8 @@ def to_dict(anatomy: Anatomy) -> dict[str, Any]:
     return document
 
 
-def json_text(anatomy: Anatomy) -> str:
-    return json.dumps(to_dict(anatomy), indent=2, ensure_ascii=False)
+def json_text(anatomy: Anatomy, *, spans: bool = False) -> str:
+    return json.dumps(to_dict(anatomy, spans=spans), indent=2, ensure_ascii=False)
 
 
 # --- text ----------------------------------------------------------------------------------------------
@@ -382,9 +392,45 @@ def _trace_text(trace: dict[str, Any], style: _Style, suggestions_limit: int = 5
     return lines
 
 
+TABLE_ROWS: Final = 50
+"""Traces listed in a many-trace text report; beyond that, the slowest, and the report says so."""
+
+
+def _ttft_cell(trace: dict[str, Any]) -> str:
+    calls = trace["llm_calls"]
+    if not calls:
+        return "no LLM"
+    first = calls[0]
+    if first["ttft_ms"] is not None:
+        return _n(first["ttft_ms"])
+    return "not streamed" if first["streamed"] is False else "not recorded"
+
+
+def _traces_table(traces: list[dict[str, Any]], style: _Style) -> list[str]:
+    shown = traces
+    head = f"Traces ({len(traces):,})"
+    if len(traces) > TABLE_ROWS:
+        shown = sorted(traces, key=lambda t: t["wall_ms"], reverse=True)[:TABLE_ROWS]
+        head = f"Traces: the {TABLE_ROWS} slowest of {len(traces):,} (--format json lists every one)"
+    lines = [
+        style(head, "1"),
+        f"  {'trace id':<16} {'service':<16} {'start (UTC)':<12} {'wall':>10} {'LLM':>4} {'1st token':>12}"
+        "  top suggestion",
+    ]
+    for trace in shown:
+        start = datetime.datetime.fromtimestamp(trace["start_unix_ns"] / 1e9, datetime.UTC).strftime("%H:%M:%S.%f")[:12]
+        top = trace["suggestions"][0] if trace["suggestions"] else None
+        suggestion = f"{top['title']} ({_n(top['saving_ms'])})" if top else "-"
+        lines.append(
+            f"  {trace['trace_id'][:16]:<16} {(trace['service'] or '-')[:16]:<16} {start:<12} "
+            f"{_n(trace['wall_ms']):>10} {len(trace['llm_calls']):>4} {_ttft_cell(trace):>12}  {suggestion}"
+        )
+    return [*lines, ""]
+
+
 def _summary_text(summary: dict[str, Any], style: _Style) -> list[str]:
     lines = [
-        style(f"Latency anatomy of {summary['trace_count']} traces", "1"),
+        style(f"Latency anatomy of {summary['trace_count']:,} traces", "1"),
         f"  {'':<33} {'p50':>10} {'p95':>10} {'max':>10}",
     ]
     labels = {"total": "total", **PHASE_LABELS}
@@ -414,11 +460,12 @@ def text(anatomy: Anatomy, *, color: bool | None = None) -> str:
     style = _Style(_color_wanted(color))
     document = to_dict(anatomy)
     if "summary" in document:
-        return "\n".join(_summary_text(document["summary"], style)) + "\n"
+        lines = _traces_table(document["traces"], style) + _summary_text(document["summary"], style)
+        return "\n".join(lines) + "\n"
     return "\n".join(_trace_text(document["traces"][0], style)) + "\n"
 
 
 def html(anatomy: Anatomy) -> str:
     from .render_html import page
 
-    return page(to_dict(anatomy))
+    return page(to_dict(anatomy, spans=True))

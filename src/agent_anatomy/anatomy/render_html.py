@@ -27,6 +27,7 @@ h3 { font-size: 14px; margin: 16px 0 6px; }
 .bar.critical { outline: 2px solid #d7263d; outline-offset: 0; opacity: 1; }
 .llm { background: #3a86ff; } .tool { background: #f4a259; } .cache { background: #43aa8b; }
 .routing { background: #9d4edd; } .agent { background: #8d99ae; }
+.retrieval { background: #2a9d8f; } .outside_agent { background: #d3d6db; }
 #tooltip { position: fixed; pointer-events: none; background: #1d2330; color: #fff; padding: 6px 8px;
            border-radius: 4px; font-size: 12px; max-width: 480px; display: none; z-index: 2; white-space: pre-wrap; }
 table { border-collapse: collapse; } td { padding: 2px 12px 2px 0; }
@@ -108,13 +109,17 @@ _SCRIPT: Final = """
 
 
 MAX_TRACES: Final = 20
-"""Traces drawn on one page; a larger document is cut to its first 20."""
+"""Traces drawn on one page; of a larger document, the slowest 20, and the page says so."""
 
 
 def page(document: dict[str, Any]) -> str:
-    """A complete HTML document for the traces of ``document`` (``Anatomy.to_dict()``)."""
+    """A complete HTML document for the traces of ``document`` (``Anatomy.to_dict(spans=True)``)."""
     traces = document["traces"]
-    document = {**document, "traces": traces[:MAX_TRACES]}
+    shown = traces
+    if len(traces) > MAX_TRACES:
+        shown = sorted(traces, key=lambda t: t["wall_ms"], reverse=True)[:MAX_TRACES]
+    selection = f"showing the {len(shown)} slowest of {len(traces):,} traces · " if len(shown) < len(traces) else ""
+    document = {**document, "traces": shown}
     title = (
         f"Latency anatomy · {traces[0]['trace_id']}" if len(traces) == 1 else f"Latency anatomy · {len(traces)} traces"
     )
@@ -127,7 +132,9 @@ def page(document: dict[str, Any]) -> str:
             ("tool", "tool"),
             ("cache", "cache lookup"),
             ("routing", "routing"),
+            ("retrieval", "retrieval"),
             ("agent", "agent code"),
+            ("outside_agent", "outside the agent"),
         )
     )
     return f"""<!doctype html>
@@ -138,7 +145,7 @@ def page(document: dict[str, Any]) -> str:
 <script>window.addEventListener('error', (e) => {{
   document.getElementById('errors').textContent += 'error: ' + e.message + '\\n'; }});</script>
 <h1>{html_escape.escape(title)}</h1>
-<div class="meta">{len(document["traces"])} trace(s) · {total} spans · <span id="status">not rendered</span></div>
+<div class="meta">{selection}{len(shown)} trace(s) · {total:,} spans · <span id="status">not rendered</span></div>
 <div class="legend">{legend}<span>outlined: on the critical path</span></div>
 <div id="traces"></div>
 <template id="trace-template"><section>

@@ -6,6 +6,8 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
+from .._stats import percentile
+
 __all__ = ["LatencyWindow", "ModelStats"]
 
 
@@ -23,13 +25,6 @@ class ModelStats:
     def speed_key(self) -> float | None:
         """What "fastest" means: median time to first token, else median duration."""
         return self.ttft_p50 if self.ttft_p50 is not None else self.duration_p50
-
-
-def _percentile(ordered: list[float], fraction: float) -> float | None:
-    if not ordered:
-        return None
-    index = min(int(fraction * len(ordered)), len(ordered) - 1)
-    return ordered[index]
 
 
 class LatencyWindow:
@@ -55,9 +50,9 @@ class LatencyWindow:
                 ttft, duration = sorted(self._ttft), sorted(self._duration)
                 stats = self._stats = ModelStats(
                     count=len(duration),
-                    ttft_p50=_percentile(ttft, 0.5),
-                    ttft_p95=_percentile(ttft, 0.95),
-                    duration_p50=_percentile(duration, 0.5),
-                    duration_p95=_percentile(duration, 0.95),
+                    ttft_p50=percentile(ttft, 0.5),
+                    ttft_p95=percentile(ttft, 0.95),
+                    duration_p50=percentile(duration, 0.5),
+                    duration_p95=percentile(duration, 0.95),
                 )
         return stats
