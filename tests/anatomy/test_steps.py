@@ -192,3 +192,33 @@ def test_the_readme_lists_every_rule_of_the_normalisation_table() -> None:
             attribute,
             value,
         )
+
+
+def test_tools_either_side_of_an_unexplained_gap_are_never_one_batch() -> None:
+    """The model turn between them was not traced: at most the first turn's tools can run together."""
+    agent = span("invoke_agent a", 0, 2000)
+    spans = [
+        agent,
+        span("execute_tool lookup", 0, 300, agent),
+        span("execute_tool history", 300, 800, agent),  # 500 ms
+        # 800..1300: a model call no instrumentation recorded
+        span("execute_tool refund", 1300, 1800, agent),
+    ]
+    anatomy = Anatomy([TraceTree(TRACE, spans)])
+    batches = anatomy.trace.batches
+    assert [[t.name for t in b.tools] for b in batches] == [["lookup", "history"], ["refund"]]
+    [parallelise] = [s for s in anatomy.trace.suggestions if s.kind == "parallelise"]
+    assert parallelise.saving_ns == 300 * MS, "the first turn's shorter tool, not 800 ms across both turns"
+    assert "Assumes the tools are independent" in anatomy.render(color=False)
+    assert anatomy.to_dict()["traces"][0]["suggestions"][0]["assumes"]
+
+
+def test_a_gap_another_span_explains_does_not_split() -> None:
+    agent = span("invoke_agent a", 0, 2000)
+    spans = [
+        agent,
+        span("execute_tool lookup", 0, 300, agent),
+        span("SELECT orders", 300, 900, agent),  # the gap is this query, not a model turn
+        span("execute_tool refund", 900, 1400, agent),
+    ]
+    assert len(Anatomy([TraceTree(TRACE, spans)]).trace.batches) == 1

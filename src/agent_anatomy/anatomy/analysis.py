@@ -397,12 +397,18 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
     spans = sorted((s for s in tree.spans.values() if s.is_llm), key=lambda s: (s.clipped_start, s.span_id))
     facts = {s.span_id: llm_facts(s.attributes) for s in spans}
     groups: list[list[SpanRecord]] = []
+    open_groups: list[tuple[int, list[SpanRecord]]] = []  # (latest end, group): only these can still match
     for span in spans:
-        group = next((g for g in groups if any(_same_call(tree, span, other, facts) for other in g)), None)
+        # Two records of one call overlap in time; spans come by start, so groups that ended are done.
+        open_groups = [(end, g) for end, g in open_groups if end > span.clipped_start]
+        group = next((g for _, g in open_groups if any(_same_call(tree, span, other, facts) for other in g)), None)
         if group is None:
-            groups.append([span])
+            group = [span]
+            groups.append(group)
+            open_groups.append((span.clipped_end, group))
         else:
             group.append(span)
+            open_groups = [(max(end, span.clipped_end) if g is group else end, g) for end, g in open_groups]
     calls: list[LLMCall] = []
     duplicate_of: dict[str, str] = {}
     for index, group in enumerate(groups, start=1):
@@ -433,8 +439,54 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
     return calls, duplicate_of
 
 
+_UNEXPLAINED_GAP_NS: Final = 50_000_000
+"""Between two tools of one turn, time at least this long that no span covers is taken as a model turn
+the trace did not record: the tools on either side are never one batch."""
+
+
+def _split_at_gaps(tree: TraceTree, tools: list[ToolCall]) -> list[list[ToolCall]]:
+    """One turn's tools, cut wherever the trace shows nothing happening for a while between them."""
+    ordered = sorted(tools, key=lambda t: (t.start_ns, t.span_id))
+    if not ordered:
+        return []
+    groups: list[list[ToolCall]] = [[ordered[0]]]
+    reach = ordered[0].end_ns
+    others: list[SpanRecord] | None = None
+    for tool in ordered[1:]:
+        gap = (reach, tool.start_ns)
+        if gap[1] - gap[0] >= _UNEXPLAINED_GAP_NS:
+            if others is None:  # only for a turn that has such a gap: most have none
+                ids = {t.span_id for t in ordered}
+                first, last = ordered[0].start_ns, max(t.end_ns for t in ordered)
+                # Spans enclosing all of the turn's tools (the agent, a batch) say nothing of a gap.
+                others = [
+                    s
+                    for s in tree.spans.values()
+                    if s.span_id not in ids
+                    and not s.is_tool
+                    and not (s.clipped_start <= first and s.clipped_end >= last)
+                ]
+            if not _explained(others, gap):
+                groups.append([tool])
+                reach = max(reach, tool.end_ns)
+                continue
+        groups[-1].append(tool)
+        reach = max(reach, tool.end_ns)
+    return groups
+
+
+def _explained(spans: Sequence[SpanRecord], gap: tuple[int, int]) -> bool:
+    """Whether one of ``spans`` runs through at least half of the gap."""
+    low, high = gap
+    for span in spans:
+        if min(span.clipped_end, high) - max(span.clipped_start, low) >= (high - low) / 2:
+            return True
+    return False
+
+
 def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
-    """Tool calls grouped by the model turn they answer: those between the same two LLM calls."""
+    """Tool calls grouped by the model turn they answer: those between the same two LLM calls, cut again
+    where an unexplained gap implies a turn the trace did not record."""
     used = [c for c in calls if c.route_outcome != semconv.ROUTE_OUTCOME_LOST]
     ends = sorted(c.end_ns for c in used)
     groups: dict[int, list[ToolCall]] = {}
@@ -452,9 +504,10 @@ def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
                 error=span.status == "ERROR",
             )
         )
+    batches = [piece for _, tools in sorted(groups.items()) for piece in _split_at_gaps(tree, tools)]
     return [
         Batch(index, tuple(sorted(tools, key=lambda t: (t.start_ns, t.span_id))))
-        for index, (_, tools) in enumerate(sorted(groups.items()), start=1)
+        for index, tools in enumerate(batches, start=1)
     ]
 
 

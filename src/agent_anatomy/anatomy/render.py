@@ -232,6 +232,7 @@ def _trace_dict(analysis: TraceAnalysis, spans: bool) -> dict[str, Any]:
                 "explanation": s.explanation,
                 "saving_ms": _ms(s.saving_ns),
                 "perceived": s.perceived,
+                "assumes": s.assumes,
                 "total_after_ms": _ms(wall if s.perceived else wall - s.saving_ns),
                 "target": list(s.target),
             }
@@ -384,6 +385,8 @@ def _trace_text(trace: dict[str, Any], style: _Style, suggestions_limit: int = 5
                 head = f"{number}. {suggestion['title']}: saves {saving} → {after}"
             lines.append("  " + style(head, "32"))
             lines.append(f"     {suggestion['explanation']}")
+            if suggestion.get("assumes"):
+                lines.append(style(f"     Assumes {suggestion['assumes']}.", "2"))
     else:
         lines.append(
             "What would save the most: nothing this trace shows (no sequential tools, repeated calls, "

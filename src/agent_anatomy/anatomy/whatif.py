@@ -38,6 +38,8 @@ class Suggestion:
     claimed: tuple[tuple[int, int], ...] = field(default=(), repr=False)
     perceived: bool = False
     """True when the saving is in when the user sees the answer start, not in total time (streaming)."""
+    assumes: str = ""
+    """What the estimate takes for granted that the trace cannot show."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
         _length(claimed),
         tuple(t.span_id for t in batch.tools),
         claimed,
+        assumes="the tools are independent (they answer one model turn) and none writes what another reads",
     )
 
 
@@ -158,6 +161,7 @@ def _route(path: _CriticalPath, call: LLMCall, speeds: dict[str, ModelSpeed]) ->
         _length(claimed),
         (call.span_id,),
         claimed,
+        assumes=f"{best.model} answers this step as well, at the speed seen in the calls observed",
     )
 
 
@@ -182,6 +186,7 @@ def _cache(path: _CriticalPath) -> list[Suggestion]:
                 _length(claimed),
                 tuple(t.span_id for t in repeats),
                 claimed,
+                assumes="the result for one input does not change between the calls (a deterministic lookup)",
             )
         )
     return suggestions
@@ -208,6 +213,7 @@ def _stream(path: _CriticalPath, speeds: dict[str, ModelSpeed]) -> Suggestion | 
         (final.span_id,),
         claimed,
         perceived=True,
+        assumes="the answer can be shown to the user as it is generated",
     )
 
 
