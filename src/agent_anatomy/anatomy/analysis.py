@@ -478,10 +478,7 @@ def _split_at_gaps(tree: TraceTree, tools: list[ToolCall]) -> list[list[ToolCall
 def _explained(spans: Sequence[SpanRecord], gap: tuple[int, int]) -> bool:
     """Whether one of ``spans`` runs through at least half of the gap."""
     low, high = gap
-    for span in spans:
-        if min(span.clipped_end, high) - max(span.clipped_start, low) >= (high - low) / 2:
-            return True
-    return False
+    return any(min(s.clipped_end, high) - max(s.clipped_start, low) >= (high - low) / 2 for s in spans)
 
 
 def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
