@@ -27,6 +27,7 @@ def test_json_schema_and_numbers(seed: Anatomy) -> None:
         "trace_id",
         "service",
         "notes",
+        "agents",
         "span_count",
         "start_unix_ns",
         "wall_ms",

@@ -222,3 +222,37 @@ def test_a_gap_another_span_explains_does_not_split() -> None:
         span("execute_tool refund", 900, 1400, agent),
     ]
     assert len(Anatomy([TraceTree(TRACE, spans)]).trace.batches) == 1
+
+
+def test_several_agents_each_get_their_anatomy_and_the_path_crosses_them() -> None:
+    """A planner hands off to two researchers running side by side; the critical path goes through the
+    slower researcher's own steps, and each agent gets its own phases."""
+    planner = span("invoke_agent planner", 0, 3000)
+    a = span("invoke_agent researcher_a", 1000, 2200, planner)
+    b = span("invoke_agent researcher_b", 1000, 2900, planner)
+    spans = [
+        planner,
+        llm("m", 0, 1000, planner, ttft=200),
+        a,
+        llm("m", 1000, 1600, a, ttft=100),
+        span("execute_tool search", 1600, 2200, a),
+        b,
+        llm("m", 1000, 1500, b, ttft=100),
+        span("execute_tool fetch", 1500, 2400, b),
+        llm("m", 2400, 2900, b, ttft=100),
+        llm("m", 2900, 3000, planner, ttft=50),
+    ]
+    anatomy = Anatomy([TraceTree(TRACE, spans)])
+    runs = {run.name: run for run in anatomy.trace.agents}
+    assert set(runs) == {"invoke_agent planner", "invoke_agent researcher_a", "invoke_agent researcher_b"}
+    b_run = runs["invoke_agent researcher_b"]
+    assert (b_run.llm_calls, b_run.tool_calls, b_run.wall_ns) == (2, 1, 1900 * MS)
+    assert b_run.parent_agent_id == planner.span_id and runs["invoke_agent planner"].parent_agent_id is None
+    assert sum(b_run.phases.values()) == b_run.wall_ns and b_run.phases["tool"] == 900 * MS
+    labels = [s["label"] for s in _steps(anatomy) if s["kind"] in ("llm", "tools")]
+    # The planner's call, researcher B's call, its tool, its second call, the planner's last call:
+    # researcher A (LLM call 2, the search tool) ran beside the critical path.
+    assert labels == ["LLM call 1", "LLM call 3", "Tool batch 1", "LLM call 4", "LLM call 5"], labels
+    assert [[t.name for t in b.tools] for b in anatomy.trace.batches] == [["fetch"], ["search"]], "one per agent"
+    text = anatomy.render(color=False)
+    assert "Agents in this trace (3)" in text and "    invoke_agent researcher_b: 1,900 ms" in text

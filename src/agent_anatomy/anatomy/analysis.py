@@ -10,6 +10,7 @@ that finished before that one started, and so on, with each span's own time in b
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from .normalise import LLMFacts, llm_facts, tool_name
 
 __all__ = [
     "PHASES",
+    "AgentRun",
     "Batch",
     "StepItem",
     "LLMCall",
@@ -174,6 +176,26 @@ class Batch:
         return max(self.wall_ns - self.max_ns, 0)
 
 
+@dataclass(frozen=True)
+class AgentRun:
+    """One agent of a trace that has several (sub-agents, handoffs, agents run side by side)."""
+
+    span_id: str
+    name: str
+    parent_agent_id: str | None
+    """The agent it runs under, if any (a sub-agent); None for a top-level one."""
+    start_ns: int
+    end_ns: int
+    llm_calls: int
+    tool_calls: int
+    phases: dict[str, int]
+    """Its own subtree's phases (they add up to its wall time)."""
+
+    @property
+    def wall_ns(self) -> int:
+        return self.end_ns - self.start_ns
+
+
 @dataclass
 class TraceAnalysis:
     """Everything the anatomy knows of one trace."""
@@ -196,6 +218,8 @@ class TraceAnalysis:
     """The span the steps are read from: the outermost agent, else the one holding the LLM calls."""
     notes: list[str] = field(default_factory=list)
     """What the trace cannot tell, in a line each (no LLM spans found, cycles cut...)."""
+    agents: list[AgentRun] = field(default_factory=list)
+    """With several agent spans in the trace, each one's own anatomy; empty with one or none."""
 
     @property
     def wall_ns(self) -> int:
@@ -481,17 +505,28 @@ def _explained(spans: Sequence[SpanRecord], gap: tuple[int, int]) -> bool:
     return any(min(s.clipped_end, high) - max(s.clipped_start, low) >= (high - low) / 2 for s in spans)
 
 
+def _owner(tree: TraceTree, span: SpanRecord) -> str | None:
+    """The nearest agent span above ``span`` (None when no agent holds it)."""
+    return next((a.span_id for a in _ancestors(tree, span)[1:] if a.operation == semconv.OPERATION_INVOKE_AGENT), None)
+
+
 def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
-    """Tool calls grouped by the model turn they answer: those between the same two LLM calls, cut again
-    where an unexplained gap implies a turn the trace did not record."""
-    used = [c for c in calls if c.route_outcome != semconv.ROUTE_OUTCOME_LOST]
-    ends = sorted(c.end_ns for c in used)
-    groups: dict[int, list[ToolCall]] = {}
-    for span in tree.spans.values():
-        if not span.is_tool:
-            continue
-        turn = bisect.bisect_right(ends, span.clipped_start)
-        groups.setdefault(turn, []).append(
+    """Tool calls grouped by the model turn they answer: those of one agent between the same two of its LLM
+    calls, cut again where an unexplained gap implies a turn the trace did not record. Tools of two agents
+    (sub-agents, agents side by side) are never one batch."""
+    ends: dict[str | None, list[int]] = {}
+    for call in calls:
+        if call.route_outcome != semconv.ROUTE_OUTCOME_LOST:
+            ends.setdefault(_owner(tree, tree.spans[call.span_id]), []).append(call.end_ns)
+    for values in ends.values():
+        values.sort()
+    groups: dict[tuple[int, int, str], list[ToolCall]] = {}
+    first_seen: dict[str | None, int] = {}
+    for span in sorted((s for s in tree.spans.values() if s.is_tool), key=lambda s: (s.clipped_start, s.span_id)):
+        owner = _owner(tree, span)
+        turn = bisect.bisect_right(ends.get(owner, []), span.clipped_start)
+        order = first_seen.setdefault(owner, len(first_seen))
+        groups.setdefault((order, turn, owner or ""), []).append(
             ToolCall(
                 span_id=span.span_id,
                 name=tool_name(span.name, span.attributes),
@@ -501,10 +536,11 @@ def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
                 error=span.status == "ERROR",
             )
         )
-    batches = [piece for _, tools in sorted(groups.items()) for piece in _split_at_gaps(tree, tools)]
+    pieces = [piece for tools in groups.values() for piece in _split_at_gaps(tree, tools)]
+    pieces.sort(key=lambda tools: min((t.start_ns, t.span_id) for t in tools))
     return [
         Batch(index, tuple(sorted(tools, key=lambda t: (t.start_ns, t.span_id))))
-        for index, tools in enumerate(batches, start=1)
+        for index, tools in enumerate(pieces, start=1)
     ]
 
 
@@ -637,6 +673,38 @@ def _outside_item(tree: TraceTree, span: SpanRecord, agent: SpanRecord | None, s
     return StepItem(top.name, top, segment.start_ns, segment.end_ns, "outside")
 
 
+def agent_runs(tree: TraceTree, calls: Sequence[LLMCall]) -> list[AgentRun]:
+    """Each agent span's own anatomy, when the trace holds more than one (in start order)."""
+    agents = sorted(
+        (s for s in tree.spans.values() if s.operation == semconv.OPERATION_INVOKE_AGENT),
+        key=lambda s: (s.clipped_start, s.span_id),
+    )
+    if len(agents) < 2:
+        return []
+    agent_ids = {a.span_id for a in agents}
+    runs = []
+    for agent in agents:
+        inside = [agent, *tree.descendants(agent)]
+        ids = {s.span_id for s in inside}
+        # Its own tree: copies, so clipping there leaves the trace's records as they are.
+        copies = [dataclasses.replace(s, parent_id=None if s is agent else s.parent_id) for s in inside]
+        own = TraceTree(tree.trace_id, copies)
+        parent = next((p.span_id for p in _ancestors(tree, agent)[1:] if p.span_id in agent_ids), None)
+        runs.append(
+            AgentRun(
+                span_id=agent.span_id,
+                name=agent.name,
+                parent_agent_id=parent,
+                start_ns=agent.clipped_start,
+                end_ns=agent.clipped_end,
+                llm_calls=sum(1 for c in calls if c.span_id in ids),
+                tool_calls=sum(1 for s in inside if s.is_tool),
+                phases=phases(own, own.spans[agent.span_id]),
+            )
+        )
+    return runs
+
+
 def analyse_trace(tree: TraceTree) -> TraceAnalysis:
     """Phases, critical path, LLM calls, batches and what the levers already saved (what-ifs apart)."""
     calls, duplicate_of = llm_calls(tree)
@@ -671,4 +739,5 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
         agent_span_id=agent.span_id if agent is not None else None,
         duplicate_of=duplicate_of,
         notes=notes,
+        agents=agent_runs(tree, calls),
     )

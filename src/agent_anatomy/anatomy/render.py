@@ -188,6 +188,19 @@ def _trace_dict(analysis: TraceAnalysis, spans: bool) -> dict[str, Any]:
         "trace_id": analysis.trace_id,
         "service": analysis.service,
         "notes": list(analysis.notes),
+        "agents": [
+            {
+                "span_id": a.span_id,
+                "name": a.name,
+                "parent_agent_id": a.parent_agent_id,
+                "start_ms": _ms(a.start_ns - analysis.start_ns),
+                "wall_ms": _ms(a.wall_ns),
+                "llm_calls": a.llm_calls,
+                "tool_calls": a.tool_calls,
+                "phases_ms": {phase: _ms(ns) for phase, ns in a.phases.items()},
+            }
+            for a in analysis.agents
+        ],
         "span_count": len(analysis.tree),
         "start_unix_ns": origin,
         "wall_ms": _ms(wall),
@@ -345,6 +358,23 @@ def _step_lines(step: dict[str, Any], style: _Style, indent: str) -> list[str]:
     return [f"{indent}↓ [{step['label']}: {_n(step['duration_ms'])}]"]
 
 
+def _agents_lines(agents: list[dict[str, Any]]) -> list[str]:
+    """One line per agent, sub-agents indented under theirs, with where its own time went most."""
+    depth: dict[str, int] = {}
+    lines = [f"Agents in this trace ({len(agents)})"]
+    for agent in agents:
+        level = depth.get(agent["parent_agent_id"], -1) + 1 if agent["parent_agent_id"] else 0
+        depth[agent["span_id"]] = level
+        phases = {p: ms for p, ms in agent["phases_ms"].items() if p != PHASE_GAP}
+        top = max(phases, key=lambda p: phases[p])
+        lines.append(
+            f"  {'  ' * level}{agent['name']}: {_n(agent['wall_ms'])} from {_n(agent['start_ms'])} · "
+            f"{agent['llm_calls']} LLM call(s), {agent['tool_calls']} tool call(s) · most in "
+            f"{PHASE_LABELS[top]} ({_n(phases[top])})"
+        )
+    return [*lines, ""]
+
+
 def _trace_text(trace: dict[str, Any], style: _Style, suggestions_limit: int = 5) -> list[str]:
     wall = trace["wall_ms"]
     service = f" · {trace['service']}" if trace.get("service") else ""
@@ -358,6 +388,8 @@ def _trace_text(trace: dict[str, Any], style: _Style, suggestions_limit: int = 5
     lines.append("  " + "─" * 44)
     lines.append("  " + style(f"Total: {_n(wall)}", "1"))
     lines.append("")
+    if trace.get("agents"):
+        lines.extend(_agents_lines(trace["agents"]))
     lines.append("Where the time went")
     for phase, label in PHASE_LABELS.items():
         value = trace["phases_ms"][phase]
