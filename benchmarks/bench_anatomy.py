@@ -17,6 +17,7 @@ import argparse
 import json
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -146,6 +147,89 @@ def write_jsonl(path: Path, traces: Iterator[list[dict[str, Any]]]) -> int:
     return total
 
 
+def write_exporter_jsonl(path: Path, traces: Iterator[list[dict[str, Any]]]) -> int:
+    """One span per line, each with its resource and scope: the shape of ``configure(exporter="jsonl:...")``."""
+    resource = {
+        "attributes": [
+            _attribute("telemetry.sdk.language", "python"),
+            _attribute("telemetry.sdk.name", "opentelemetry"),
+            _attribute("telemetry.sdk.version", "1.45.2"),
+            _attribute("service.instance.id", "1b271892-2625-4309-aded-c0c319664079"),
+            _attribute("service.name", "bench-agent"),
+        ]
+    }
+    total = 0
+    with path.open("w") as out:
+        for spans in traces:
+            for span in spans:
+                total += 1
+                document = {
+                    "resourceSpans": [
+                        {
+                            "resource": resource,
+                            "scopeSpans": [{"scope": {"name": "agent_anatomy", "version": "0.1"}, "spans": [span]}],
+                        }
+                    ]
+                }
+                out.write(json.dumps(document, separators=(",", ":")) + "\n")
+    return total
+
+
+_LAUNCHER = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True)
+print(done.stdout.strip(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+"""Runs the measured child from a small process: a child forked from this big one would count this one's
+memory in its peak (Linux ru_maxrss includes what a forked process held before exec)."""
+
+_SCALE_CHILD = """
+import sys, time
+started = time.perf_counter()
+if sys.argv[2] == "parse":
+    import json
+    with open(sys.argv[1], "rb") as file:
+        for line in file:
+            json.loads(line)
+else:
+    from agent_anatomy.anatomy import Anatomy
+    anatomy = Anatomy.from_file(sys.argv[1])
+    anatomy.render("text", color=False)
+print(time.perf_counter() - started)
+"""
+
+
+def scale_case(results: Results, path: Path, traces: int) -> tuple[float, float]:
+    """Wall time and peak memory of a whole report on ``path``, in a fresh process, beside merely parsing it."""
+    measured = {}
+    for what in ("parse", "report"):
+        done = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, sys.executable, "-c", _SCALE_CHILD, str(path), what],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        wall, peak_kib = done.stdout.split()
+        measured[what] = (float(wall), int(peak_kib) / 1024)
+    (parse_s, parse_mb), (report_s, report_mb) = measured["parse"], measured["report"]
+    size_mb = path.stat().st_size / 1e6
+    print(
+        f"{traces:>6,} traces ({size_mb:,.0f} MB)  report {report_s:6.1f} s, peak {report_mb:6.0f} MB  "
+        f"(parsing alone {parse_s:5.1f} s, {parse_mb:4.0f} MB)"
+    )
+    results.add(
+        "anatomy at scale",
+        f"{traces:,} traces x 32 spans ({size_mb:,.0f} MB)",
+        report_s * 1000,
+        "ms",
+        baseline=f"parsing the file {parse_s * 1000:.0f} ms",
+        ratio=report_s / parse_s,
+        target="<= 12 s and <= 400 MB for 5,000" if traces >= 5_000 else "",
+        ok=(report_s <= 12 and report_mb <= 400) if traces >= 5_000 else None,
+    )
+    return report_s, report_mb
+
+
 def median_s(action: Callable[[], object], rounds: int) -> float:
     samples = []
     for _ in range(rounds):
@@ -189,6 +273,7 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows under the suite
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scale", action="store_true", help="also 500 and 5,000 traces of 32 spans (a 200 MB file)")
     add_json_option(parser)
     args = parser.parse_args()
     results = Results()
@@ -200,6 +285,13 @@ def main() -> None:
         many = Path(tmp) / "many.jsonl"
         write_jsonl(many, agent_traces(1_000, turns=5))
         run_case(results, "1,000 traces", many, 1_000, 5.0, args.rounds)
+        if args.scale:
+            peaks = {}
+            for count in (500, 5_000):
+                path = Path(tmp) / f"scale-{count}.jsonl"
+                write_exporter_jsonl(path, agent_traces(count, turns=5, seed=count))
+                peaks[count] = scale_case(results, path, count)[1]
+            print(f"peak memory 5,000 / 500 traces: {peaks[5_000] / peaks[500]:.2f}x (target <= 1.5x)")
     results.write(args.json)
 
 

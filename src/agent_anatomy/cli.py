@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ._version import __version__
 from .errors import AgentAnatomyError, ConfigurationError
@@ -105,6 +106,30 @@ def _seconds(text: str) -> float:
         ) from None
 
 
+_PROGRESS_MIN_BYTES = 20_000_000
+
+
+def _progress_line(path: str) -> Callable[[int, int], None] | None:
+    """A progress line on a terminal's stderr while a large file is read; None otherwise."""
+    try:
+        large = os.path.getsize(path) >= _PROGRESS_MIN_BYTES
+    except OSError:
+        return None
+    if not (large and sys.stderr.isatty()):
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        sys.stderr.write(
+            f"\rreading {path}: {done / max(total, 1):4.0%} ({done / 1e6:,.0f} of {total / 1e6:,.0f} MB){end}"
+        )
+        if end:
+            sys.stderr.write("analysing...\r")
+        sys.stderr.flush()
+
+    return show
+
+
 def _run_report(args: argparse.Namespace) -> int:
     from .anatomy import Anatomy
 
@@ -113,7 +138,7 @@ def _run_report(args: argparse.Namespace) -> int:
             "report needs one source: a FILE, --jaeger URL or --phoenix URL", setting="report", value=None
         )
     if args.file is not None:
-        anatomy = Anatomy.from_file(args.file, args.trace_id)
+        anatomy = Anatomy.from_file(args.file, args.trace_id, progress=_progress_line(args.file))
     elif args.phoenix is not None:
         if args.trace_id is None:
             raise ConfigurationError("--phoenix needs --trace-id", setting="--phoenix", value=args.phoenix)

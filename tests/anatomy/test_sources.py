@@ -245,3 +245,35 @@ def test_phoenix_span_json(tmp_path: Path) -> None:
     path.write_text(json.dumps(document))
     with pytest.raises(SourceError, match="expected start_time as an ISO 8601 time"):
         records_from_file(path)
+
+
+def test_reading_a_large_json_lines_file_reports_progress(tmp_path: Path) -> None:
+    line = json.dumps(
+        {
+            "resourceSpans": [
+                {
+                    "scopeSpans": [
+                        {
+                            "spans": [
+                                {
+                                    "traceId": "ab" * 16,
+                                    "spanId": "cd" * 8,
+                                    "name": "s",
+                                    "startTimeUnixNano": "1",
+                                    "endTimeUnixNano": "2",
+                                }
+                            ]
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join([line] * 45_000) + "\n")
+    seen: list[tuple[int, int]] = []
+    records = records_from_file(path, progress=lambda done, total: seen.append((done, total)))
+    assert len(records) == 45_000
+    total = path.stat().st_size
+    assert len(seen) == 3 and all(t == total for _, t in seen), seen
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1] == (total, total)

@@ -16,6 +16,7 @@ from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, p
 from .analysis import Segment, TraceAnalysis, analyse_trace
 from .model import SpanRecord, TraceTree, group_traces
 from .sources import (
+    Progress,
     fetch_jaeger_trace,
     fetch_phoenix_trace,
     records_from_file,
@@ -97,9 +98,14 @@ class Anatomy:
         return cls.from_records(records_from_readable(spans), trace_id)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], trace_id: str | int | None = None) -> Anatomy:
-        """From an OTLP JSON, OTLP JSON Lines (agent-anatomy's ``jsonl:`` exporter) or Jaeger JSON file."""
-        records = records_from_file(path)
+    def from_file(
+        cls, path: str | os.PathLike[str], trace_id: str | int | None = None, *, progress: Progress | None = None
+    ) -> Anatomy:
+        """From an OTLP JSON, OTLP JSON Lines (agent-anatomy's ``jsonl:`` exporter) or Jaeger JSON file.
+
+        ``progress(done, total)`` is told how far a JSON Lines file has been read, now and then.
+        """
+        records = records_from_file(path, progress)
         if not records:
             raise TraceNotFoundError(f"{os.fspath(path)} holds no spans")
         return cls.from_records(records, trace_id)

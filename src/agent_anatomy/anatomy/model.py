@@ -22,6 +22,20 @@ __all__ = ["EventRecord", "SpanRecord", "TraceTree", "group_traces"]
 _logger = logging.getLogger(__name__)
 _warned_cycles: set[str] = set()
 
+_SHARED_MAX_CHARS = 64
+_SHARED_MAX_ENTRIES = 50_000
+_shared_strings: dict[str, str] = {}
+
+
+def _shared(text: str) -> str:
+    """One object for equal short strings; bounded (cleared when full), unlike ``sys.intern``'s for life."""
+    found = _shared_strings.get(text)
+    if found is None:
+        if len(_shared_strings) >= _SHARED_MAX_ENTRIES:
+            _shared_strings.clear()
+        _shared_strings[text] = found = text
+    return found
+
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
@@ -58,6 +72,17 @@ class SpanRecord:
     ``normalise.role_of`` when the record is made."""
 
     def __post_init__(self) -> None:
+        # Thousands of spans repeat the same few strings (trace id, names, attribute keys, models): one
+        # object each instead of one per span, which is most of a large file's memory.
+        self.trace_id = _shared(self.trace_id)
+        self.name = _shared(self.name)
+        if self.service is not None:
+            self.service = _shared(self.service)
+        if self.attributes:
+            self.attributes = {
+                _shared(k): _shared(v) if type(v) is str and len(v) <= _SHARED_MAX_CHARS else v
+                for k, v in self.attributes.items()
+            }
         if self.role is None:
             self.role = role_of(self.name, self.attributes)
 

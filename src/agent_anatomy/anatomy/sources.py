@@ -19,8 +19,8 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final, TextIO
 
 from opentelemetry.sdk.trace import ReadableSpan
 
@@ -287,12 +287,22 @@ def records_from_document(document: Any) -> list[SpanRecord]:
 # --- files ---------------------------------------------------------------------------------------------
 
 
-def records_from_file(path: str | os.PathLike[str]) -> list[SpanRecord]:
-    """Records from an OTLP JSON, OTLP JSON Lines or Jaeger JSON file."""
+Progress = Callable[[int, int], None]
+"""Told (bytes read so far, bytes in all) now and then while a large file is read."""
+_PROGRESS_EVERY: Final = 20_000
+"""Lines between two progress reports."""
+
+
+def records_from_file(path: str | os.PathLike[str], progress: Progress | None = None) -> list[SpanRecord]:
+    """Records from an OTLP JSON, OTLP JSON Lines or Jaeger JSON file.
+
+    JSON Lines are read a line at a time, so the file's text is never held whole (a report on a file of
+    thousands of traces needs memory for the spans, not for the file as well).
+    """
     source = os.fspath(path)
     try:
         with open(source, encoding="utf-8-sig") as file:  # -sig: a byte order mark is accepted and dropped
-            text = file.read()
+            return _records_from_text_file(source, file, progress)
     except OSError as exc:
         raise SourceError(f"cannot read {source}: {exc.strerror}", source=source) from exc
     except UnicodeDecodeError as exc:
@@ -301,8 +311,36 @@ def records_from_file(path: str | os.PathLike[str]) -> list[SpanRecord]:
             "or Jaeger JSON",
             source=source,
         ) from exc
-    if not text.strip():
+
+
+def _records_from_text_file(source: str, file: TextIO, progress: Progress | None) -> list[SpanRecord]:
+    number, first = 0, ""
+    for number, line in enumerate(file, start=1):  # noqa: B007  # the first line with content, and its number
+        if line.strip():
+            first = line
+            break
+    if not first:
         raise SourceError(f"{source} is empty: expected OTLP JSON, OTLP JSON Lines or Jaeger JSON", source=source)
+    try:
+        document = json.loads(first)
+    except json.JSONDecodeError:  # not a document per line: one (pretty-printed) document
+        return _whole_document(source, first + file.read())
+    records = _document_records(source, document, number)
+    total = os.fstat(file.fileno()).st_size if progress is not None else 0
+    done = len(first)
+    for number, line in enumerate(file, start=number + 1):  # noqa: B020
+        if line.strip():
+            records.extend(_document_records(source, _json_line(source, number, line), number))
+        if progress is not None:
+            done += len(line)  # characters: close enough to bytes for a progress line
+            if number % _PROGRESS_EVERY == 0:
+                progress(min(done, total), total)
+    if progress is not None:
+        progress(total, total)
+    return records
+
+
+def _whole_document(source: str, text: str) -> list[SpanRecord]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as whole:
@@ -310,31 +348,32 @@ def records_from_file(path: str | os.PathLike[str]) -> list[SpanRecord]:
             raise SourceError(
                 f"{source}: not valid JSON at line {whole.lineno}, column {whole.colno}: {whole.msg}", source=source
             ) from whole
-        return _json_lines(source, text)
+        for number, line in enumerate(text.splitlines(), start=1):  # report the first line that is wrong
+            if line.strip():
+                _json_line(source, number, line)
+        raise SourceError(f"{source}: not valid JSON: {whole.msg}", source=source) from whole
     try:
         return records_from_document(document)
     except (_Malformed, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SourceError(f"{source}: expected {exc}", source=source) from exc
 
 
-def _json_lines(source: str, text: str) -> list[SpanRecord]:
-    records: list[SpanRecord] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SourceError(
-                f"{source}: line {number} is not valid JSON (column {exc.colno}: {exc.msg}); expected one OTLP JSON "
-                'document ({"resourceSpans": ...}) per line',
-                source=source,
-            ) from exc
-        try:
-            records.extend(records_from_document(document))
-        except (_Malformed, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise SourceError(f"{source}: line {number}: expected {exc}", source=source) from exc
-    return records
+def _json_line(source: str, number: int, line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            f"{source}: line {number} is not valid JSON (column {exc.colno}: {exc.msg}); expected one OTLP JSON "
+            'document ({"resourceSpans": ...}) per line',
+            source=source,
+        ) from exc
+
+
+def _document_records(source: str, document: Any, number: int) -> list[SpanRecord]:
+    try:
+        return records_from_document(document)
+    except (_Malformed, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SourceError(f"{source}: line {number}: expected {exc}", source=source) from exc
 
 
 # --- a live Jaeger --------------------------------------------------------------------------------------
