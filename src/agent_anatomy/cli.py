@@ -109,8 +109,8 @@ def _seconds(text: str) -> float:
 _PROGRESS_MIN_BYTES = 20_000_000
 
 
-def _progress_line(path: str) -> Callable[[int, int], None] | None:
-    """A progress line on a terminal's stderr while a large file is read; None otherwise."""
+def _progress_line(path: str) -> Callable[[str, int, int], None] | None:
+    """A progress line on a terminal's stderr while a large file is read and analysed; None otherwise."""
     try:
         large = os.path.getsize(path) >= _PROGRESS_MIN_BYTES
     except OSError:
@@ -118,13 +118,9 @@ def _progress_line(path: str) -> Callable[[int, int], None] | None:
     if not (large and sys.stderr.isatty()):
         return None
 
-    def show(done: int, total: int) -> None:
+    def show(what: str, done: int, total: int) -> None:
         end = "\n" if done >= total else ""
-        sys.stderr.write(
-            f"\rreading {path}: {done / max(total, 1):4.0%} ({done / 1e6:,.0f} of {total / 1e6:,.0f} MB){end}"
-        )
-        if end:
-            sys.stderr.write("analysing...\r")
+        sys.stderr.write(f"\r{what} {path}: {done / max(total, 1):4.0%}{end}")
         sys.stderr.flush()
 
     return show

@@ -272,7 +272,7 @@ def test_reading_a_large_json_lines_file_reports_progress(tmp_path: Path) -> Non
     path = tmp_path / "many.jsonl"
     path.write_text("\n".join([line] * 45_000) + "\n")
     seen: list[tuple[int, int]] = []
-    records = records_from_file(path, progress=lambda done, total: seen.append((done, total)))
+    records = records_from_file(path, progress=lambda what, done, total: seen.append((done, total)))
     assert len(records) == 45_000
     total = path.stat().st_size
     assert len(seen) == 3 and all(t == total for _, t in seen), seen

@@ -9,11 +9,12 @@ from typing import Any, Final, Literal
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from ..errors import TraceNotFoundError
+from ..errors import SourceError, TraceNotFoundError
 from ..telemetry import _runtime
 from ..telemetry.recorder import format_trace_id, parse_trace_id
 from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, path_shape, phase_stats
 from .analysis import Segment, TraceAnalysis, analyse_trace
+from .large import TraceFigures, TraceIndex, figures_of_file, index_file
 from .model import SpanRecord, TraceTree, group_traces
 from .sources import (
     Progress,
@@ -31,6 +32,8 @@ Format = Literal["text", "json", "html"]
 
 
 _IDS_LISTED: Final = 10
+LARGE_FILE_TRACES: Final = 200
+"""From this many traces on, a JSON Lines file is analysed trace by trace, keeping figures, not spans."""
 
 
 def pick_trace(trace_ids: Collection[str], trace_id: str | int) -> str:
@@ -75,6 +78,9 @@ class Anatomy:
     def __init__(self, trees: Sequence[TraceTree], reference: Sequence[TraceTree] = ()) -> None:
         if not trees:
             raise TraceNotFoundError("there are no spans to analyse")
+        self.figures: list[TraceFigures] | None = None
+        """For a report over a large file: each trace's figures, its spans not kept (``traces`` is empty)."""
+        self._index: TraceIndex | None = None
         self.traces: list[TraceAnalysis] = [analyse_trace(tree) for tree in trees]
         self._reference = [analyse_trace(tree) for tree in reference]
         self.speeds: dict[str, ModelSpeed] = model_speeds([*self.traces, *self._reference])
@@ -99,13 +105,30 @@ class Anatomy:
 
     @classmethod
     def from_file(
-        cls, path: str | os.PathLike[str], trace_id: str | int | None = None, *, progress: Progress | None = None
+        cls,
+        path: str | os.PathLike[str],
+        trace_id: str | int | None = None,
+        *,
+        progress: Progress | None = None,
+        large_after: int = LARGE_FILE_TRACES,
+        workers: int | None = None,
     ) -> Anatomy:
         """From an OTLP JSON, OTLP JSON Lines (agent-anatomy's ``jsonl:`` exporter) or Jaeger JSON file.
 
-        ``progress(done, total)`` is told how far a JSON Lines file has been read, now and then.
+        A JSON Lines file is indexed first: one trace is then read alone, and a file of ``large_after``
+        traces or more is analysed trace by trace on ``workers`` processes (default: one per core), keeping
+        each trace's figures rather than its spans. ``progress(what, done, total)`` is told how far it got.
         """
-        records = records_from_file(path, progress)
+        try:
+            index = index_file(path, progress)
+        except OSError as exc:
+            raise SourceError(f"cannot read {os.fspath(path)}: {exc.strerror}", source=os.fspath(path)) from exc
+        if index is not None and trace_id is not None:
+            return cls.from_records(index.read(pick_trace(index.lines, trace_id)))
+        if index is not None and len(index.lines) >= large_after:
+            figures, speeds = figures_of_file(index, workers=workers, progress=progress)
+            return cls._from_figures(figures, speeds, index)
+        records = records_from_file(path)
         if not records:
             raise TraceNotFoundError(f"{os.fspath(path)} holds no spans")
         return cls.from_records(records, trace_id)
@@ -138,6 +161,25 @@ class Anatomy:
         hex_id = format_trace_id(parse_trace_id(trace_id))
         return cls.from_records(fetch_phoenix_trace(url, hex_id, project), hex_id)
 
+    @classmethod
+    def _from_figures(cls, figures: list[TraceFigures], speeds: dict[str, ModelSpeed], index: TraceIndex) -> Anatomy:
+        anatomy = cls.__new__(cls)  # no trees to analyse: the workers did, and kept only the figures
+        anatomy.figures, anatomy._index = figures, index
+        anatomy.traces, anatomy._reference, anatomy.speeds = [], [], speeds
+        return anatomy
+
+    def slowest(self, count: int) -> Anatomy:
+        """The ``count`` slowest traces with their spans (read again from the file for a large report)."""
+        if self.figures is None or self._index is None:
+            chosen = sorted(self.traces, key=lambda a: a.wall_ns, reverse=True)[:count]
+            return Anatomy([a.tree for a in chosen], [a.tree for a in self._reference])
+        ids = [f.trace_id for f in sorted(self.figures, key=lambda f: f.wall_ns, reverse=True)[:count]]
+        anatomy = Anatomy([TraceTree(i, self._index.read(i)) for i in ids])
+        anatomy.speeds = self.speeds  # every trace's speeds, as the figures were judged by
+        for analysis in anatomy.traces:
+            analysis.suggestions = suggest(analysis, self.speeds)
+        return anatomy
+
     def with_reference(self, *others: Anatomy) -> Anatomy:
         """The same traces, with the model speeds seen in ``others`` known to the what-ifs."""
         return Anatomy([a.tree for a in self.traces], [a.tree for other in others for a in other.traces])
@@ -147,6 +189,11 @@ class Anatomy:
     @property
     def trace(self) -> TraceAnalysis:
         """The (first) trace."""
+        if not self.traces:
+            raise TraceNotFoundError(
+                f"this anatomy of {len(self):,} traces keeps their figures, not their spans; read one trace with "
+                "Anatomy.from_file(path, trace_id=...), or a few with .slowest(n)"
+            )
         return self.traces[0]
 
     @property
@@ -170,26 +217,26 @@ class Anatomy:
         return list(self.trace.suggestions)
 
     def phase_stats(self) -> dict[str, PhaseStats]:
-        return phase_stats(self.traces)
+        return phase_stats(self.figures if self.figures is not None else self.traces)
 
     def common_path(self) -> tuple[tuple[str, ...], int]:
         """The commonest critical-path shape and how many traces have it."""
         shapes: dict[tuple[str, ...], int] = {}
-        for analysis in self.traces:
-            shape = path_shape(analysis)
+        found = (f.shape for f in self.figures) if self.figures is not None else map(path_shape, self.traces)
+        for shape in found:
             shapes[shape] = shapes.get(shape, 0) + 1
         return max(shapes.items(), key=lambda item: item[1])
 
     def aggregate_suggestions(self) -> list[AggregateSuggestion]:
-        return aggregate_suggestions(self.traces)
+        return aggregate_suggestions(self.figures if self.figures is not None else self.traces)
 
     def __len__(self) -> int:
-        return len(self.traces)
+        return len(self.figures) if self.figures is not None else len(self.traces)
 
     def __repr__(self) -> str:
-        if len(self.traces) == 1:
+        if len(self) == 1 and self.traces:
             return f"<Anatomy trace {self.trace_id}: {self.wall_ms:,.0f} ms, {len(self.trace.tree)} spans>"
-        return f"<Anatomy of {len(self.traces)} traces>"
+        return f"<Anatomy of {len(self)} traces>"
 
     # --- output --------------------------------------------------------------------------------------
 

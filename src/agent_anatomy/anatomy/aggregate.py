@@ -6,11 +6,23 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from .._stats import percentile
 from .analysis import PHASES, TraceAnalysis, step_items
 
 __all__ = ["AggregateSuggestion", "PhaseStats", "aggregate_suggestions", "path_shape", "phase_stats"]
+
+
+class TraceNumbers(Protocol):
+    """What the many-trace figures need of a trace: an analysis, or the figures kept of one."""
+
+    @property
+    def phases(self) -> dict[str, int]: ...
+    @property
+    def wall_ns(self) -> int: ...
+    @property
+    def suggestions(self) -> Sequence[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -20,7 +32,7 @@ class PhaseStats:
     max_ns: int
 
 
-def phase_stats(analyses: Sequence[TraceAnalysis]) -> dict[str, PhaseStats]:
+def phase_stats(analyses: Sequence[TraceNumbers]) -> dict[str, PhaseStats]:
     """Per phase (and ``total``), p50 / p95 / max over the traces."""
     series = {phase: [a.phases[phase] for a in analyses] for phase in PHASES}
     series["total"] = [a.wall_ns for a in analyses]
@@ -56,7 +68,7 @@ class AggregateSuggestion:
         return self.total_saving_ns // max(self.traces, 1)
 
 
-def aggregate_suggestions(analyses: Sequence[TraceAnalysis]) -> list[AggregateSuggestion]:
+def aggregate_suggestions(analyses: Sequence[TraceNumbers]) -> list[AggregateSuggestion]:
     totals: Counter[tuple[str, str]] = Counter()
     counts: Counter[tuple[str, str]] = Counter()
     for analysis in analyses:

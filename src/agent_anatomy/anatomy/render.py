@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import semconv
+from ..errors import ConfigurationError
 from .analysis import (
     PHASE_AGENT,
     PHASE_CACHE,
@@ -181,6 +182,11 @@ def _span_dicts(analysis: TraceAnalysis) -> list[dict[str, Any]]:
     ]
 
 
+def trace_document(analysis: TraceAnalysis) -> dict[str, Any]:
+    """One trace's entry in the JSON document, without its spans."""
+    return _trace_dict(analysis, spans=False)
+
+
 def _trace_dict(analysis: TraceAnalysis, spans: bool) -> dict[str, Any]:
     origin = analysis.start_ns
     wall = analysis.wall_ns
@@ -256,32 +262,75 @@ def _trace_dict(analysis: TraceAnalysis, spans: bool) -> dict[str, Any]:
 
 def to_dict(anatomy: Anatomy, *, spans: bool = False) -> dict[str, Any]:
     """The versioned document; ``spans`` adds every span with its phase and attributes to each trace."""
-    document: dict[str, Any] = {"schema": SCHEMA, "traces": [_trace_dict(a, spans) for a in anatomy.traces]}
-    if len(anatomy.traces) > 1:
-        shape, count = anatomy.common_path()
-        document["summary"] = {
-            "trace_count": len(anatomy.traces),
-            "phases_ms": {
-                phase: {"p50": _ms(s.p50_ns), "p95": _ms(s.p95_ns), "max": _ms(s.max_ns)}
-                for phase, s in anatomy.phase_stats().items()
-            },
-            "common_path": {"steps": list(shape), "traces": count},
-            "suggestions": [
-                {
-                    "kind": s.kind,
-                    "title": s.title,
-                    "traces": s.traces,
-                    "total_saving_ms": _ms(s.total_saving_ns),
-                    "mean_saving_ms": _ms(s.mean_saving_ns),
-                }
-                for s in anatomy.aggregate_suggestions()
-            ],
-        }
+    if anatomy.figures is not None:
+        if spans:
+            raise ConfigurationError(
+                f"--spans: the spans of {len(anatomy):,} traces are not kept for a report of this size; ask for "
+                "one trace (--trace-id) with its spans",
+                setting="spans",
+                value=True,
+            )
+        traces = [json.loads(f.document_json) for f in anatomy.figures]
+    else:
+        traces = [_trace_dict(a, spans) for a in anatomy.traces]
+    document: dict[str, Any] = {"schema": SCHEMA, "traces": traces}
+    if len(anatomy) > 1:
+        document["summary"] = _summary(anatomy)
     return document
 
 
+def _summary(anatomy: Anatomy) -> dict[str, Any]:
+    shape, count = anatomy.common_path()
+    return {
+        "trace_count": len(anatomy),
+        "phases_ms": {
+            phase: {"p50": _ms(s.p50_ns), "p95": _ms(s.p95_ns), "max": _ms(s.max_ns)}
+            for phase, s in anatomy.phase_stats().items()
+        },
+        "common_path": {"steps": list(shape), "traces": count},
+        "suggestions": [
+            {
+                "kind": s.kind,
+                "title": s.title,
+                "traces": s.traces,
+                "total_saving_ms": _ms(s.total_saving_ns),
+                "mean_saving_ms": _ms(s.mean_saving_ns),
+            }
+            for s in anatomy.aggregate_suggestions()
+        ],
+    }
+
+
 def json_text(anatomy: Anatomy, *, spans: bool = False) -> str:
-    return json.dumps(to_dict(anatomy, spans=spans), indent=2, ensure_ascii=False)
+    if anatomy.figures is None or spans:
+        return json.dumps(to_dict(anatomy, spans=spans), indent=2, ensure_ascii=False)
+    # A large report: each trace's entry is kept as JSON text already; joined, never parsed back.
+    head = json.dumps({"schema": SCHEMA}, ensure_ascii=False)[:-1]
+    traces = ",\n".join(f.document_json for f in anatomy.figures)
+    summary = json.dumps(_summary(anatomy), indent=2, ensure_ascii=False) if len(anatomy) > 1 else None
+    tail = f',\n"summary": {summary}' if summary is not None else ""
+    return f'{head}, "traces": [\n{traces}\n]{tail}}}\n'
+
+
+def table_row(trace: dict[str, Any]) -> dict[str, Any]:
+    """What the many-trace table shows of one trace's entry."""
+    calls = trace["llm_calls"]
+    if not calls:
+        ttft = "no LLM"
+    elif calls[0]["ttft_ms"] is not None:
+        ttft = _n(calls[0]["ttft_ms"])
+    else:
+        ttft = "not streamed" if calls[0]["streamed"] is False else "not recorded"
+    top = trace["suggestions"][0] if trace["suggestions"] else None
+    return {
+        "trace_id": trace["trace_id"],
+        "service": trace["service"],
+        "start_unix_ns": trace["start_unix_ns"],
+        "wall_ms": trace["wall_ms"],
+        "llm_calls": len(calls),
+        "ttft": ttft,
+        "top": f"{top['title']} ({_n(top['saving_ms'])})" if top else "-",
+    }
 
 
 # --- text ----------------------------------------------------------------------------------------------
@@ -431,34 +480,30 @@ TABLE_ROWS: Final = 50
 """Traces listed in a many-trace text report; beyond that, the slowest, and the report says so."""
 
 
-def _ttft_cell(trace: dict[str, Any]) -> str:
-    calls = trace["llm_calls"]
-    if not calls:
-        return "no LLM"
-    first = calls[0]
-    if first["ttft_ms"] is not None:
-        return _n(first["ttft_ms"])
-    return "not streamed" if first["streamed"] is False else "not recorded"
+def _table_rows(anatomy: Anatomy) -> list[dict[str, Any]]:
+    """The rows of the many-trace table: every trace, or the ``TABLE_ROWS`` slowest."""
+    if anatomy.figures is not None:
+        slowest = sorted(anatomy.figures, key=lambda f: f.wall_ns, reverse=True)[:TABLE_ROWS]
+        return [table_row(json.loads(f.document_json)) for f in slowest]
+    analyses = sorted(anatomy.traces, key=lambda a: a.wall_ns, reverse=True)[:TABLE_ROWS]
+    return [table_row(_trace_dict(a, False)) for a in analyses]
 
 
-def _traces_table(traces: list[dict[str, Any]], style: _Style) -> list[str]:
-    shown = traces
-    head = f"Traces ({len(traces):,})"
-    if len(traces) > TABLE_ROWS:
-        shown = sorted(traces, key=lambda t: t["wall_ms"], reverse=True)[:TABLE_ROWS]
-        head = f"Traces: the {TABLE_ROWS} slowest of {len(traces):,} (--format json lists every one)"
+def _traces_table(shown: list[dict[str, Any]], count: int, style: _Style) -> list[str]:
+    """The many-trace table, from ``table_row`` rows."""
+    head = f"Traces ({count:,})"
+    if count > len(shown):
+        head = f"Traces: the {len(shown)} slowest of {count:,} (--format json lists every one)"
     lines = [
         style(head, "1"),
         f"  {'trace id':<16} {'service':<16} {'start (UTC)':<12} {'wall':>10} {'LLM':>4} {'1st token':>12}"
         "  top suggestion",
     ]
-    for trace in shown:
-        start = datetime.datetime.fromtimestamp(trace["start_unix_ns"] / 1e9, datetime.UTC).strftime("%H:%M:%S.%f")[:12]
-        top = trace["suggestions"][0] if trace["suggestions"] else None
-        suggestion = f"{top['title']} ({_n(top['saving_ms'])})" if top else "-"
+    for row in shown:
+        start = datetime.datetime.fromtimestamp(row["start_unix_ns"] / 1e9, datetime.UTC).strftime("%H:%M:%S.%f")[:12]
         lines.append(
-            f"  {trace['trace_id'][:16]:<16} {(trace['service'] or '-')[:16]:<16} {start:<12} "
-            f"{_n(trace['wall_ms']):>10} {len(trace['llm_calls']):>4} {_ttft_cell(trace):>12}  {suggestion}"
+            f"  {row['trace_id'][:16]:<16} {(row['service'] or '-')[:16]:<16} {start:<12} "
+            f"{_n(row['wall_ms']):>10} {row['llm_calls']:>4} {row['ttft']:>12}  {row['top']}"
         )
     return [*lines, ""]
 
@@ -493,14 +538,15 @@ def _summary_text(summary: dict[str, Any], style: _Style) -> list[str]:
 
 def text(anatomy: Anatomy, *, color: bool | None = None) -> str:
     style = _Style(_color_wanted(color))
-    document = to_dict(anatomy)
-    if "summary" in document:
-        lines = _traces_table(document["traces"], style) + _summary_text(document["summary"], style)
+    if len(anatomy) > 1:
+        lines = _traces_table(_table_rows(anatomy), len(anatomy), style) + _summary_text(_summary(anatomy), style)
         return "\n".join(lines) + "\n"
-    return "\n".join(_trace_text(document["traces"][0], style)) + "\n"
+    return "\n".join(_trace_text(to_dict(anatomy)["traces"][0], style)) + "\n"
 
 
 def html(anatomy: Anatomy) -> str:
-    from .render_html import page
+    from .render_html import MAX_TRACES, page
 
-    return page(to_dict(anatomy, spans=True))
+    shown = anatomy.slowest(MAX_TRACES) if len(anatomy) > MAX_TRACES else anatomy
+    document = to_dict(shown, spans=True)
+    return page({**document, "trace_count": len(anatomy)})

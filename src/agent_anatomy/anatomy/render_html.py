@@ -115,14 +115,13 @@ MAX_TRACES: Final = 20
 def page(document: dict[str, Any]) -> str:
     """A complete HTML document for the traces of ``document`` (``Anatomy.to_dict(spans=True)``)."""
     traces = document["traces"]
+    count = document.get("trace_count", len(traces))
     shown = traces
     if len(traces) > MAX_TRACES:
         shown = sorted(traces, key=lambda t: t["wall_ms"], reverse=True)[:MAX_TRACES]
-    selection = f"showing the {len(shown)} slowest of {len(traces):,} traces · " if len(shown) < len(traces) else ""
+    selection = f"showing the {len(shown)} slowest of {count:,} traces · " if len(shown) < count else ""
     document = {**document, "traces": shown}
-    title = (
-        f"Latency anatomy · {traces[0]['trace_id']}" if len(traces) == 1 else f"Latency anatomy · {len(traces)} traces"
-    )
+    title = f"Latency anatomy · {traces[0]['trace_id']}" if count == 1 else f"Latency anatomy · {count:,} traces"
     total = sum(t["span_count"] for t in document["traces"])
     data = json.dumps(document, ensure_ascii=False).replace("</", "<\\/")
     legend = "".join(

@@ -287,8 +287,11 @@ def records_from_document(document: Any) -> list[SpanRecord]:
 # --- files ---------------------------------------------------------------------------------------------
 
 
-Progress = Callable[[int, int], None]
-"""Told (bytes read so far, bytes in all) now and then while a large file is read."""
+Progress = Callable[[str, int, int], None]
+"""Told now and then how far a long read has got: (what, done, in all); ``reading``: bytes of the file,
+``analysing``: the traces' share of the work, in parts."""
+PROGRESS_READING: Final = "reading"
+PROGRESS_ANALYSING: Final = "analysing"
 _PROGRESS_EVERY: Final = 20_000
 """Lines between two progress reports."""
 
@@ -334,10 +337,32 @@ def _records_from_text_file(source: str, file: TextIO, progress: Progress | None
         if progress is not None:
             done += len(line)  # characters: close enough to bytes for a progress line
             if number % _PROGRESS_EVERY == 0:
-                progress(min(done, total), total)
+                progress(PROGRESS_READING, min(done, total), total)
     if progress is not None:
-        progress(total, total)
+        progress(PROGRESS_READING, total, total)
     return records
+
+
+def records_from_lines(source: str, lines: Iterable[bytes]) -> list[SpanRecord]:
+    """Records from some lines of a JSON Lines file (read back through its trace index)."""
+    records: list[SpanRecord] = []
+    for line in lines:
+        try:
+            text = line.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"{source} is not a text file (byte {exc.start} of a line is not UTF-8)", source=source
+            ) from exc
+        records.extend(_document_records(source, _json_line(source, 0, text), 0))
+    return records
+
+
+def normalised_trace_id(raw: bytes) -> str | None:
+    """A trace id as the file spells it (hex, or base64 as protobuf JSON writes it), in hex; None if it is neither."""
+    try:
+        return _id(raw.decode("ascii"), 32, "traceId")
+    except (_Malformed, UnicodeDecodeError):
+        return None
 
 
 def _whole_document(source: str, text: str) -> list[SpanRecord]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .analysis import Batch, LLMCall, ToolCall, TraceAnalysis
 
-__all__ = ["ModelSpeed", "Suggestion", "model_speeds", "suggest"]
+__all__ = ["ModelSpeed", "SpeedSample", "Suggestion", "model_speeds", "speed_samples", "speeds_from_samples", "suggest"]
 
 _MIN_SAVING_NS = 1_000_000
 _ROUTE_MARGIN = 0.9
@@ -55,22 +55,38 @@ class ModelSpeed:
         return self.ttft_ns + int(output_tokens / self.tokens_per_second * 1e9)
 
 
-def model_speeds(analyses: Iterable[TraceAnalysis]) -> dict[str, ModelSpeed]:
-    """Per model, from its streamed calls: median time to first token and median tokens per second."""
-    samples: dict[str, list[LLMCall]] = {}
-    for analysis in analyses:
-        for call in analysis.llm_calls:
-            if call.model and call.ttft_ns is not None and call.tokens_per_second:
-                samples.setdefault(call.model, []).append(call)
+SpeedSample = tuple[str, int, float]
+"""One streamed call's (model, time to first token in ns, output tokens per second)."""
+
+
+def speed_samples(calls: Iterable[LLMCall]) -> list[SpeedSample]:
+    """What the models' speeds are learnt from: the calls that recorded a first token and a throughput."""
+    return [
+        (call.model, call.ttft_ns, call.tokens_per_second)
+        for call in calls
+        if call.model and call.ttft_ns is not None and call.tokens_per_second
+    ]
+
+
+def speeds_from_samples(samples: Iterable[SpeedSample]) -> dict[str, ModelSpeed]:
+    """Per model: median time to first token and median tokens per second."""
+    by_model: dict[str, list[SpeedSample]] = {}
+    for sample in samples:
+        by_model.setdefault(sample[0], []).append(sample)
     return {
         model: ModelSpeed(
             model,
-            int(statistics.median(c.ttft_ns for c in calls if c.ttft_ns is not None)),
-            statistics.median(c.tokens_per_second for c in calls if c.tokens_per_second),
-            len(calls),
+            int(statistics.median(s[1] for s in found)),
+            statistics.median(s[2] for s in found),
+            len(found),
         )
-        for model, calls in samples.items()
+        for model, found in by_model.items()
     }
+
+
+def model_speeds(analyses: Iterable[TraceAnalysis]) -> dict[str, ModelSpeed]:
+    """Per model, from its streamed calls over ``analyses``: median time to first token and tokens per second."""
+    return speeds_from_samples(s for analysis in analyses for s in speed_samples(analysis.llm_calls))
 
 
 def _length(pieces: Iterable[tuple[int, int]]) -> int:

@@ -1,0 +1,223 @@
+"""Reports over trace files of any size: index the file, then analyse it trace by trace on every core.
+
+A JSON Lines file (the ``jsonl:`` exporter's, an OTel Collector's) is first indexed: one pass over its
+bytes finds each line's trace id, so a trace's spans can be read back alone. One trace is then read and
+analysed without touching the rest (``--trace-id`` on a file of thousands). A report over all of them
+runs in two passes over the traces, in worker processes: the first learns each model's observed speed
+(the routing what-ifs compare against every trace), the second analyses each trace fully and keeps
+only its figures — the report's per-trace entry, its phases, suggestions and critical-path shape — so
+memory holds the index and the figures, never every span at once.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import json
+import multiprocessing
+import os
+import re
+import tempfile
+import threading
+import weakref
+import zlib
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple
+
+from .aggregate import path_shape
+from .analysis import PHASES, analyse_trace, llm_calls
+from .model import SpanRecord, TraceTree
+from .sources import PROGRESS_ANALYSING, PROGRESS_READING, Progress, normalised_trace_id, records_from_lines
+from .whatif import ModelSpeed, SpeedSample, speed_samples, speeds_from_samples, suggest
+
+__all__ = ["TraceFigures", "TraceIndex", "figures_of_file", "index_file"]
+
+_TRACE_ID: Final = re.compile(rb'"traceId"\s*:\s*"([^"]*)"')
+_OTHER: Final = re.compile(rb'"(traceID|trace_id)"')
+"""Jaeger's and Phoenix's spellings: a line holding those is not OTLP alone."""
+_CHUNK: Final = 200
+"""Traces per task handed to a worker."""
+
+
+@dataclass
+class TraceIndex:
+    """Where each trace's lines are in one JSON Lines file: trace id -> offset, length, offset, length...
+
+    Kept as arrays of integers: the index of 5,000 traces of 32 spans takes a few MB.
+    """
+
+    path: str
+    lines: dict[str, array[int]]
+
+    def read(self, trace_id: str) -> list[SpanRecord]:
+        """The spans of one trace, read from its lines alone."""
+        places = self.lines[trace_id]
+        with open(self.path, "rb") as file:
+            chunks = []
+            for offset, length in zip(places[::2], places[1::2], strict=True):
+                file.seek(offset)
+                chunks.append(file.read(length))
+        return [r for r in records_from_lines(self.path, chunks) if r.trace_id == trace_id]
+
+
+def index_file(path: str | os.PathLike[str], progress: Progress | None = None) -> TraceIndex | None:
+    """The file's trace index, or None when it is not JSON Lines with a trace id on every line."""
+    source = os.fspath(path)
+    lines: dict[str, array[int]] = {}
+    total = os.path.getsize(source)
+    offset = 0
+    with open(source, "rb") as file:
+        for number, line in enumerate(file, start=1):
+            if line.strip():
+                matches = _TRACE_ID.findall(line)
+                found = {normalised_trace_id(m) for m in matches}
+                # Only lines of OTLP spans, each with its trace id; anything else is read the ordinary way.
+                if not found or None in found or len(matches) != line.count(b'"spanId"') or _OTHER.search(line):
+                    return None
+                for trace_id in found:
+                    lines.setdefault(trace_id, array("Q")).extend((offset, len(line)))  # type: ignore[arg-type]
+            offset += len(line)
+            if progress is not None and number % 20_000 == 0:
+                progress(PROGRESS_READING, offset, total)
+    if progress is not None:
+        progress(PROGRESS_READING, total, total)
+    return TraceIndex(source, lines) if lines else None
+
+
+class SuggestionFigure(NamedTuple):
+    """What the summary adds up of one suggestion."""
+
+    kind: str
+    title: str
+    saving_ns: int
+
+
+@dataclass(frozen=True)
+class TraceFigures:
+    """What a many-trace report needs of one trace, without its spans; small, as thousands are kept."""
+
+    trace_id: str
+    wall_ns: int
+    phase_values: tuple[int, ...]
+    """Nanoseconds per phase, in the order of ``PHASES``."""
+    suggestions: list[SuggestionFigure]
+    shape: tuple[str, ...]
+    document_zjson: bytes
+    """The trace's entry in the report's JSON (``render``'s, without spans), as compressed JSON text; moved
+    to a ``Spill`` file once the figures reach the main process (then empty)."""
+    start_ns: int
+    spilled: tuple[Spill, int, int] | None = None
+    """Where the entry was moved to: the spill file, offset and length."""
+
+    @property
+    def phases(self) -> dict[str, int]:
+        return dict(zip(PHASES, self.phase_values, strict=True))
+
+    @property
+    def document_json(self) -> str:
+        if self.spilled is not None:
+            spill, offset, length = self.spilled
+            return zlib.decompress(spill.read(offset, length)).decode()
+        return zlib.decompress(self.document_zjson).decode()
+
+
+class Spill:
+    """A temporary file holding the traces' report entries, so memory does not grow with their number."""
+
+    def __init__(self) -> None:
+        # Open as long as the report lives: closed (and so deleted) with it, never left for the collector.
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115
+        self._lock = threading.Lock()
+        weakref.finalize(self, self._file.close)
+
+    def put(self, figure: TraceFigures) -> TraceFigures:
+        with self._lock:
+            offset = self._file.seek(0, os.SEEK_END)
+            self._file.write(figure.document_zjson)
+        return dataclasses.replace(figure, document_zjson=b"", spilled=(self, offset, len(figure.document_zjson)))
+
+    def read(self, offset: int, length: int) -> bytes:
+        with self._lock:
+            self._file.seek(offset)
+            return self._file.read(length)
+
+
+def _chunks(index: TraceIndex, size: int) -> Iterator[TraceIndex]:
+    """The index cut into parts of ``size`` traces: what one worker task is given (not the whole index)."""
+    ids = list(index.lines)
+    for start in range(0, len(ids), size):
+        yield TraceIndex(index.path, {trace_id: index.lines[trace_id] for trace_id in ids[start : start + size]})
+
+
+def _samples_of(index: TraceIndex) -> list[SpeedSample]:
+    """First pass: what these traces' LLM calls say of the models' speeds."""
+    found: list[SpeedSample] = []
+    for trace_id in index.lines:
+        found.extend(speed_samples(llm_calls(TraceTree(trace_id, index.read(trace_id)))[0]))
+    return found
+
+
+def _figures_of(index: TraceIndex, speeds: dict[str, ModelSpeed]) -> list[TraceFigures]:
+    """Second pass: each trace analysed, judged against every trace's model speeds, and reduced to figures."""
+    from .render import trace_document
+
+    figures = []
+    for trace_id in index.lines:
+        analysis = analyse_trace(TraceTree(trace_id, index.read(trace_id)))
+        analysis.suggestions = suggest(analysis, speeds)
+        document = trace_document(analysis)
+        figures.append(
+            TraceFigures(
+                trace_id,
+                analysis.wall_ns,
+                tuple(analysis.phases[phase] for phase in PHASES),
+                [SuggestionFigure(x.kind, x.title, x.saving_ns) for x in analysis.suggestions],
+                path_shape(analysis),
+                zlib.compress(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()),
+                analysis.start_ns,
+            )
+        )
+    return figures
+
+
+def _run(tasks: Iterable[Any], workers: int) -> Iterator[Any]:
+    """Each ``(function, *args)`` task's result, in order; in worker processes when there is more than one core."""
+    if workers <= 1:
+        for function, *args in tasks:
+            yield function(*args)
+        return
+    context = multiprocessing.get_context("spawn")  # never fork: the caller may run threads (exporters...)
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = collections.deque(pool.submit(function, *args) for function, *args in tasks)
+        while futures:  # each result let go once handed on, not held to the end by its future
+            yield futures.popleft().result()
+
+
+def figures_of_file(
+    index: TraceIndex, *, workers: int | None = None, progress: Progress | None = None
+) -> tuple[list[TraceFigures], dict[str, ModelSpeed]]:
+    """Every trace of an indexed file, as figures in order of start, and the models' speeds over all of them."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    # Several tasks per worker, so they finish together; at most _CHUNK traces each.
+    size = max(1, min(_CHUNK, -(-len(index.lines) // (workers * 4))))
+    chunks = list(_chunks(index, size))
+    workers = min(workers, len(chunks))
+    steps = 2 * len(chunks)
+    samples: list[SpeedSample] = []
+    for done, found in enumerate(_run(((_samples_of, c) for c in chunks), workers), start=1):
+        samples.extend(found)
+        if progress is not None:
+            progress(PROGRESS_ANALYSING, done, steps)
+    speeds = speeds_from_samples(samples)
+    figures: list[TraceFigures] = []
+    spill = Spill()
+    tasks = ((_figures_of, c, speeds) for c in chunks)
+    for done, found in enumerate(_run(tasks, workers), start=len(chunks) + 1):
+        figures.extend(spill.put(figure) for figure in found)
+        if progress is not None:
+            progress(PROGRESS_ANALYSING, done, steps)
+    figures.sort(key=lambda f: f.start_ns)
+    return figures, speeds

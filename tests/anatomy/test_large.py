@@ -1,0 +1,83 @@
+"""Reports over large JSON Lines files: indexed, analysed trace by trace on worker processes, figures kept.
+
+The same file read the ordinary way (every span in memory) and the large way must give the same report.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.errors import ConfigurationError, TraceNotFoundError
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_anatomy import agent_traces, write_exporter_jsonl  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def traces_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("large") / "traces.jsonl"
+    write_exporter_jsonl(path, agent_traces(60, turns=3, seed=11))
+    lines = path.read_text().splitlines()
+    random.Random(3).shuffle(lines)  # spans of many traces interleaved, as a busy exporter writes them
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_large_way_gives_the_ordinary_report(traces_file: Path) -> None:
+    ordinary = Anatomy.from_file(traces_file, large_after=10**9)
+    large = Anatomy.from_file(traces_file, large_after=1, workers=1)
+    assert large.figures is not None and ordinary.figures is None and len(large) == len(ordinary) == 60
+    assert large.to_dict() == ordinary.to_dict()
+    assert large.render(color=False) == ordinary.render(color=False)
+
+
+def test_worker_processes_give_the_same_report(traces_file: Path) -> None:
+    one = Anatomy.from_file(traces_file, large_after=1, workers=1)
+    two = Anatomy.from_file(traces_file, large_after=1, workers=2)
+    assert two.to_dict() == one.to_dict()
+
+
+def test_one_trace_of_a_large_file_is_read_alone(traces_file: Path) -> None:
+    ordinary = Anatomy.from_file(traces_file, large_after=10**9)
+    wanted = ordinary.traces[17].trace_id
+    alone = Anatomy.from_file(traces_file, trace_id=wanted, large_after=1)
+    assert alone.figures is None and len(alone.trace.tree) == len(ordinary.traces[17].tree)
+    assert alone.trace.phases == ordinary.traces[17].phases
+
+
+def test_what_a_large_report_does_not_keep_it_says(traces_file: Path) -> None:
+    large = Anatomy.from_file(traces_file, large_after=1, workers=1)
+    with pytest.raises(TraceNotFoundError, match="keeps their figures, not their spans"):
+        large.trace  # noqa: B018
+    with pytest.raises(ConfigurationError, match="--spans"):
+        large.to_dict(spans=True)
+    page = large.render("html")
+    assert "showing the 20 slowest of 60 traces" in page
+    slowest = max(large.figures or [], key=lambda f: f.wall_ns)
+    assert slowest.trace_id in page
+
+
+def test_the_command_reports_a_file_of_traces(traces_file: Path) -> None:
+    command = [sys.executable, "-m", "agent_anatomy.cli", "report", str(traces_file), "--format", "json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["traces"]) == 60
+
+
+def test_progress_is_told_of_reading_then_analysing(traces_file: Path) -> None:
+    seen: list[tuple[str, int, int]] = []
+    Anatomy.from_file(traces_file, large_after=1, workers=1, progress=lambda *report: seen.append(report))
+    whats = [what for what, _, _ in seen]
+    assert whats[0] == "reading" and whats[-1] == "analysing" and sorted(set(whats)) == ["analysing", "reading"]
+    assert seen[-1][1] == seen[-1][2], "ends at 100 %"
+    analysing = [done for what, done, _ in seen if what == "analysing"]
+    assert analysing == sorted(analysing)
