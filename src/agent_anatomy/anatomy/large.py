@@ -78,7 +78,7 @@ def index_file(path: str | os.PathLike[str], progress: Progress | None = None) -
                 if not found or None in found or len(matches) != line.count(b'"spanId"') or _OTHER.search(line):
                     return None
                 for trace_id in found:
-                    lines.setdefault(trace_id, array("Q")).extend((offset, len(line)))  # type: ignore[arg-type]
+                    lines.setdefault(str(trace_id), array("Q")).extend((offset, len(line)))
             offset += len(line)
             if progress is not None and number % 20_000 == 0:
                 progress(PROGRESS_READING, offset, total)

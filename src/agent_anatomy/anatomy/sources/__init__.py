@@ -1,0 +1,37 @@
+"""Where spans come from: the in-process recorder, trace files of every known shape, Jaeger and Phoenix.
+
+Every reader returns ``SpanRecord`` lists, one module per format: ``otlp`` (``{"resourceSpans": [...]}``,
+as the OTel Collector's file exporter and Jaeger's ``/api/v3`` write it, also wrapped as
+``{"result": ...}``), ``jaeger`` (``{"data": [...]}`` from ``/api/traces/{id}`` or the Jaeger UI's
+download), ``phoenix`` (Arize Phoenix's span list), ``readable`` (the OTel SDK's spans); ``files`` reads
+a file holding any of them, or JSON Lines of OTLP documents (agent-anatomy's ``jsonl:`` exporter), and
+``live`` asks a running Jaeger or Phoenix. A document of the wrong shape becomes a ``SourceError`` naming
+the file and position and what was expected at one boundary (``_common.reading``); an HTTP failure
+names the URL (``live``, where each request is made and a Jaeger v3 answer may fall back to v1).
+"""
+
+from .files import (
+    PROGRESS_ANALYSING,
+    PROGRESS_READING,
+    Progress,
+    normalised_trace_id,
+    records_from_document,
+    records_from_file,
+    records_from_lines,
+)
+from .live import fetch_jaeger_trace, fetch_phoenix_trace, search_jaeger
+from .readable import records_from_readable
+
+__all__ = [
+    "PROGRESS_ANALYSING",
+    "PROGRESS_READING",
+    "Progress",
+    "fetch_jaeger_trace",
+    "fetch_phoenix_trace",
+    "normalised_trace_id",
+    "records_from_document",
+    "records_from_file",
+    "records_from_lines",
+    "records_from_readable",
+    "search_jaeger",
+]

@@ -1,0 +1,147 @@
+"""Trace files: one JSON document of any known shape, or JSON Lines of OTLP documents, read a line at a time."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, TextIO
+
+from ...errors import SourceError
+from ..model import SpanRecord
+from ._common import Malformed, hex_id, reading
+from .jaeger import jaeger_records
+from .otlp import otlp_records
+from .phoenix import is_phoenix, phoenix_records
+
+__all__ = ["Progress", "normalised_trace_id", "records_from_document", "records_from_file", "records_from_lines"]
+
+
+def records_from_document(document: Any) -> list[SpanRecord]:
+    """Records from one parsed JSON document of any supported shape (or a list of such documents)."""
+    if isinstance(document, list):
+        return [record for item in document for record in records_from_document(item)]
+    if not isinstance(document, Mapping):
+        raise Malformed('a JSON object with "resourceSpans" (OTLP) or "data" (Jaeger)')
+    if "result" in document and isinstance(document["result"], Mapping):
+        document = document["result"]
+    if "resourceSpans" in document:
+        return list(otlp_records(document))
+    if is_phoenix(document):
+        return list(phoenix_records(document))
+    if "data" in document:
+        return list(jaeger_records(document))
+    raise Malformed('an object with "resourceSpans" (OTLP JSON) or "data" (Jaeger or Phoenix JSON)')
+
+
+# --- files ---------------------------------------------------------------------------------------------
+
+
+Progress = Callable[[str, int, int], None]
+"""Told now and then how far a long read has got: (what, done, in all); ``reading``: bytes of the file,
+``analysing``: the traces' share of the work, in parts."""
+PROGRESS_READING: Final = "reading"
+PROGRESS_ANALYSING: Final = "analysing"
+_PROGRESS_EVERY: Final = 20_000
+"""Lines between two progress reports."""
+
+
+def records_from_file(path: str | os.PathLike[str], progress: Progress | None = None) -> list[SpanRecord]:
+    """Records from an OTLP JSON, OTLP JSON Lines or Jaeger JSON file.
+
+    JSON Lines are read a line at a time, so the file's text is never held whole (a report on a file of
+    thousands of traces needs memory for the spans, not for the file as well).
+    """
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8-sig") as file:  # -sig: a byte order mark is accepted and dropped
+            return _records_from_text_file(source, file, progress)
+    except OSError as exc:
+        raise SourceError(f"cannot read {source}: {exc.strerror}", source=source) from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{source} is not a text file (byte {exc.start} is not UTF-8): expected OTLP JSON, OTLP JSON Lines "
+            "or Jaeger JSON",
+            source=source,
+        ) from exc
+
+
+def _records_from_text_file(source: str, file: TextIO, progress: Progress | None) -> list[SpanRecord]:
+    number, first = 0, ""
+    for number, line in enumerate(file, start=1):  # noqa: B007  # the first line with content, and its number
+        if line.strip():
+            first = line
+            break
+    if not first:
+        raise SourceError(f"{source} is empty: expected OTLP JSON, OTLP JSON Lines or Jaeger JSON", source=source)
+    try:
+        document = json.loads(first)
+    except json.JSONDecodeError:  # not a document per line: one (pretty-printed) document
+        return _whole_document(source, first + file.read())
+    records = _document_records(source, document, number)
+    total = os.fstat(file.fileno()).st_size if progress is not None else 0
+    done = len(first)
+    for number, line in enumerate(file, start=number + 1):  # noqa: B020
+        if line.strip():
+            records.extend(_document_records(source, _json_line(source, number, line), number))
+        if progress is not None:
+            done += len(line)  # characters: close enough to bytes for a progress line
+            if number % _PROGRESS_EVERY == 0:
+                progress(PROGRESS_READING, min(done, total), total)
+    if progress is not None:
+        progress(PROGRESS_READING, total, total)
+    return records
+
+
+def records_from_lines(source: str, lines: Iterable[bytes]) -> list[SpanRecord]:
+    """Records from some lines of a JSON Lines file (read back through its trace index)."""
+    records: list[SpanRecord] = []
+    for line in lines:
+        try:
+            text = line.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"{source} is not a text file (byte {exc.start} of a line is not UTF-8)", source=source
+            ) from exc
+        records.extend(_document_records(source, _json_line(source, 0, text), 0))
+    return records
+
+
+def normalised_trace_id(raw: bytes) -> str | None:
+    """A trace id as the file spells it (hex, or base64 as protobuf JSON writes it), in hex; None if it is neither."""
+    try:
+        return hex_id(raw.decode("ascii"), 32, "traceId")
+    except (Malformed, UnicodeDecodeError):
+        return None
+
+
+def _whole_document(source: str, text: str) -> list[SpanRecord]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as whole:
+        if "\n" not in text.strip():
+            raise SourceError(
+                f"{source}: not valid JSON at line {whole.lineno}, column {whole.colno}: {whole.msg}", source=source
+            ) from whole
+        for number, line in enumerate(text.splitlines(), start=1):  # report the first line that is wrong
+            if line.strip():
+                _json_line(source, number, line)
+        raise SourceError(f"{source}: not valid JSON: {whole.msg}", source=source) from whole
+    with reading(source, lambda exc: f"{source}: expected {exc}"):
+        return records_from_document(document)
+
+
+def _json_line(source: str, number: int, line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            f"{source}: line {number} is not valid JSON (column {exc.colno}: {exc.msg}); expected one OTLP JSON "
+            'document ({"resourceSpans": ...}) per line',
+            source=source,
+        ) from exc
+
+
+def _document_records(source: str, document: Any, number: int) -> list[SpanRecord]:
+    with reading(source, lambda exc: f"{source}: line {number}: expected {exc}"):
+        return records_from_document(document)

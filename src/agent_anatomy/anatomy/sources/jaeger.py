@@ -1,0 +1,56 @@
+"""Jaeger JSON: ``{"data": [...]}`` from ``/api/traces/{id}`` or the Jaeger UI's download."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ... import semconv
+from ..model import EventRecord, SpanRecord
+from ._common import Malformed, hex_id
+
+__all__ = ["jaeger_records"]
+
+
+def jaeger_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
+    data = document.get("data")
+    if not isinstance(data, list):
+        raise Malformed('"data" as a list of traces')
+    for trace in data:
+        processes = trace.get("processes") or {}
+        for span in trace.get("spans") or []:
+            parent = None
+            for reference in span.get("references") or []:
+                if reference.get("refType") == "CHILD_OF" or parent is None:
+                    parent = reference.get("spanID")
+            if parent is None and span.get("parentSpanID"):
+                parent = span["parentSpanID"]
+            tags = {tag["key"]: tag.get("value") for tag in span.get("tags") or [] if "key" in tag}
+            start = int(span.get("startTime", 0)) * 1000
+            status = (
+                "ERROR"
+                if tags.get(semconv.JAEGER_ERROR) in (True, "true") or tags.get(semconv.OTEL_STATUS_CODE) == "ERROR"
+                else ("OK" if tags.get(semconv.OTEL_STATUS_CODE) == "OK" else "UNSET")
+            )
+            kind = str(tags.get(semconv.JAEGER_SPAN_KIND, "internal")).upper()
+            process = processes.get(span.get("processID"), {})
+            yield SpanRecord(
+                trace_id=hex_id(span.get("traceID"), 32, "traceID").rjust(32, "0"),
+                span_id=hex_id(span.get("spanID"), 16, "spanID"),
+                parent_id=hex_id(parent, 16, "parent spanID") if parent else None,
+                name=str(span.get("operationName", "")),
+                start_ns=start,
+                end_ns=start + int(span.get("duration", 0)) * 1000,
+                attributes=tags,
+                events=tuple(
+                    EventRecord(
+                        str(next((f.get("value") for f in log.get("fields", []) if f.get("key") == "event"), "log")),
+                        int(log.get("timestamp", 0)) * 1000,
+                        {f["key"]: f.get("value") for f in log.get("fields", []) if "key" in f},
+                    )
+                    for log in span.get("logs") or []
+                ),
+                status=status,
+                kind=kind,
+                service=process.get("serviceName"),
+            )
