@@ -256,3 +256,15 @@ def test_several_agents_each_get_their_anatomy_and_the_path_crosses_them() -> No
     assert [[t.name for t in b.tools] for b in anatomy.trace.batches] == [["fetch"], ["search"]], "one per agent"
     text = anatomy.render(color=False)
     assert "Agents in this trace (3)" in text and "    invoke_agent researcher_b: 1,900 ms" in text
+
+
+def test_retrieval_and_embedding_calls_have_a_phase_of_their_own() -> None:
+    agent = span("invoke_agent rag", 0, 1000)
+    spans = [
+        agent,
+        span("retrieve docs", 0, 300, agent, openinference__span__kind="RETRIEVER"),
+        span("embed query", 300, 400, agent, gen_ai__operation__name="embeddings"),
+        llm("m", 400, 1000, agent, ttft=200),
+    ]
+    phases = Anatomy([TraceTree(TRACE, spans)]).trace.phases
+    assert phases["retrieval"] == 400 * MS and phases["agent"] == 0
