@@ -605,17 +605,7 @@ def _llm_units(tree: TraceTree, duplicate_of: Mapping[str, str]) -> dict[str, in
     """Per span, how many LLM calls its subtree holds; a route span (its attempts, hedges) counts as one,
     and so does a call recorded twice (a second record is no call of its own)."""
     units: dict[str, int] = {}
-    order: list[SpanRecord] = []
-    stack = list(tree.roots)
-    seen: set[str] = set()
-    while stack:
-        span = stack.pop()
-        if span.span_id in seen:
-            continue
-        seen.add(span.span_id)
-        order.append(span)
-        stack.extend(tree.kids(span))
-    for span in reversed(order):  # children before parents
+    for span in reversed(list(tree.walk())):  # children before parents
         if span.operation == semconv.OPERATION_ROUTE or (span.is_llm and span.span_id not in duplicate_of):
             units[span.span_id] = 1
         elif span.is_llm:  # a second record: counts only what it holds (an outer record holds the first)

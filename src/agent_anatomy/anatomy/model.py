@@ -10,7 +10,7 @@ outlive its parent. Times are integer nanoseconds since the epoch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,6 +212,12 @@ class TraceTree:
 
     def kids(self, span: SpanRecord | None) -> list[SpanRecord]:
         return self.children.get(span.span_id if span is not None else None, [])
+
+    def walk(self) -> Iterator[SpanRecord]:
+        """Every span, from the roots down, each before its children."""
+        for root in self.roots:
+            yield root
+            yield from self.descendants(root)
 
     def descendants(self, span: SpanRecord) -> Iterable[SpanRecord]:
         stack = list(self.kids(span))
