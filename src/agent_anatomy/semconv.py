@@ -29,6 +29,8 @@ OPERATION_ROUTE: Final = "route"
 """The project's span around one ``ModelRouter`` call: its attempts are the LLM spans under it."""
 
 PROVIDER_ANTHROPIC: Final = "anthropic"
+PROVIDER_AWS_BEDROCK: Final = "aws.bedrock"
+PROVIDER_GCP_VERTEX_AI: Final = "gcp.vertex_ai"
 
 # --- GenAI attributes ----------------------------------------------------------------------------------
 

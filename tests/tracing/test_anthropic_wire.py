@@ -258,6 +258,9 @@ async def test_every_client_class_gives_one_chat_span_per_call(otel_globals: Non
     assert {"messages.create", "messages.stream", "beta.messages.create", "beta.messages.stream"} <= set(apis)
     for request, span in zip(wire.requests, chat, strict=True):
         assert request.headers["traceparent"].split("-")[2] == f"{span.context.span_id:016x}"
+    provider = {"bedrock": "aws.bedrock", "vertex": "gcp.vertex_ai"}.get(kind, "anthropic")
+    assert {s.attributes[semconv.GEN_AI_PROVIDER_NAME] for s in chat} == {provider}, "the convention's name"
+    assert {s.attributes[semconv.SERVER_ADDRESS] for s in chat} == {wire.requests[0].url.host}
 
 
 def test_cloud_classes_are_wrapped_whatever_the_import_order() -> None:

@@ -61,13 +61,19 @@ def warn_once(where: str) -> None:
 
 
 def request_attributes(
-    kwargs: Mapping[str, Any], *, api: str, server_address: str | None, server_port: int | None, stream: bool
+    kwargs: Mapping[str, Any],
+    *,
+    api: str,
+    server_address: str | None,
+    server_port: int | None,
+    stream: bool,
+    provider: str = semconv.PROVIDER_ANTHROPIC,
 ) -> dict[str, AttributeValue]:
     """The span's start attributes, from the call's keyword arguments (never its content)."""
     model = kwargs.get("model")
     attributes: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
-        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+        semconv.GEN_AI_PROVIDER_NAME: provider,
         semconv.ANATOMY_LLM_API: api,
         semconv.GEN_AI_REQUEST_STREAM: stream,
     }

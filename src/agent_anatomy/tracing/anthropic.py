@@ -23,7 +23,7 @@ import os
 import timeit
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import wrapt
 from opentelemetry.context import Context
@@ -161,7 +161,7 @@ class _Calls:
         )
         self._instruments: Instruments | None = None
         self._capture = capture_content
-        self._clients: weakref.WeakKeyDictionary[Any, tuple[str | None, int | None]] = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[Any, _ClientFacts] = weakref.WeakKeyDictionary()
 
     def _instruments_now(self) -> Instruments:
         if self._fixed_instruments is not None:
@@ -177,8 +177,15 @@ class _Calls:
         if not is_instrumentation_enabled():
             return None
         try:
-            host, port = self._client_info(getattr(instance, "_client", None))
-            attributes = request_attributes(kwargs, api=api, server_address=host, server_port=port, stream=stream)
+            client = self._client_info(getattr(instance, "_client", None))
+            attributes = request_attributes(
+                kwargs,
+                api=api,
+                server_address=client.host,
+                server_port=client.port,
+                stream=stream,
+                provider=client.provider,
+            )
             scope = current_llm_scope()
             if scope is not None:
                 attributes.update(scope.attributes)
@@ -207,28 +214,56 @@ class _Calls:
         call.record_request_content(kwargs)
         return call
 
-    def _client_info(self, client: object) -> tuple[str | None, int | None]:
-        """The client's server address and port, found (and its own tracing switched off) once per client."""
+    def _client_info(self, client: object) -> _ClientFacts:
+        """Who the client talks to, found (and its own tracing handed over) once per client."""
         if client is None:
-            return None, None
+            return _NO_CLIENT
         try:
             return self._clients[client]
         except (KeyError, TypeError):
             pass
         defer_sdk_tracing(client)
-        info = _server(client)
+        info = _client_facts(client)
         with contextlib.suppress(TypeError):  # not weak-referenceable: looked up each time
             self._clients[client] = info
         return info
 
 
-def _server(client: object) -> tuple[str | None, int | None]:
+class _ClientFacts(NamedTuple):
+    provider: str
+    host: str | None
+    port: int | None
+
+
+_NO_CLIENT: Final = _ClientFacts(semconv.PROVIDER_ANTHROPIC, None, None)
+_PLATFORM_CLIENTS: Final = (
+    (
+        ("AnthropicBedrock", "AsyncAnthropicBedrock", "AnthropicBedrockMantle", "AsyncAnthropicBedrockMantle"),
+        semconv.PROVIDER_AWS_BEDROCK,
+    ),
+    (("AnthropicVertex", "AsyncAnthropicVertex"), semconv.PROVIDER_GCP_VERTEX_AI),
+)
+"""The SDK's public client classes of the cloud platforms, by the ``gen_ai.provider.name`` the convention
+gives their calls; every other client (first party, Foundry) is ``anthropic``."""
+
+
+def _provider(client: object) -> str:
+    import anthropic
+
+    for names, provider in _PLATFORM_CLIENTS:
+        classes = tuple(c for c in (getattr(anthropic, name, None) for name in names) if isinstance(c, type))
+        if classes and isinstance(client, classes):
+            return provider
+    return semconv.PROVIDER_ANTHROPIC
+
+
+def _client_facts(client: object) -> _ClientFacts:
     url = getattr(client, "base_url", None)
     host = getattr(url, "host", None)
     port = getattr(url, "port", None)
     if host and not port:
         port = 443 if getattr(url, "scheme", "https") == "https" else 80
-    return (str(host) if host else None), (int(port) if port else None)
+    return _ClientFacts(_provider(client), str(host) if host else None, int(port) if port else None)
 
 
 # --- the wrappers -----------------------------------------------------------------------------------------
