@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 
 from .. import semconv
 from .model import SpanRecord, TraceTree
-from .normalise import LLMFacts, llm_facts, tool_name
+from .normalise import LLMFacts, llm_facts, seconds_to_ns, tool_name
 
 __all__ = [
     "PHASES",
@@ -237,11 +237,10 @@ class TraceAnalysis:
 
     def span_phases(self) -> dict[str, str]:
         """Each span's own phase (``llm`` for an LLM call, whose time splits in two): what its bar shows."""
-        agent = self.agent_span
         tree = self.tree
-        inside = {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
+        inside = _inside(tree, self.agent_span)
+        recorded = _recorded(self.llm_calls)
         result = {}
-        recorded = {span_id for call in self.llm_calls for span_id in call.traced_by}
         for span in tree.spans.values():
             if span.span_id in recorded:
                 result[span.span_id] = "llm"
@@ -253,10 +252,14 @@ class TraceAnalysis:
 # --- phases ------------------------------------------------------------------------------------------
 
 
-def _ns(seconds: object) -> int | None:
-    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
-        return round(seconds * 1e9)
-    return None
+def _inside(tree: TraceTree, agent: SpanRecord | None) -> set[str]:
+    """The ids of ``agent`` and every span below it (none without an agent)."""
+    return {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
+
+
+def _recorded(calls: Iterable[LLMCall]) -> set[str]:
+    """Every span that records one of ``calls``."""
+    return {span_id for call in calls for span_id in call.traced_by}
 
 
 def _call_intervals(call: LLMCall) -> Iterable[tuple[int, int, str]]:
@@ -303,12 +306,12 @@ def phases(
         agent = find_agent(tree)
     if calls is None:
         calls = llm_calls(tree)[0]
-    recorded = {span_id for call in calls for span_id in call.traced_by}
+    recorded = _recorded(calls)
     totals = dict.fromkeys(PHASES, 0)
     trace_start, trace_end = tree.start_ns, tree.end_ns
     if trace_end <= trace_start:
         return totals
-    inside = {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
+    inside = _inside(tree, agent)
     intervals = [interval for call in calls for interval in _call_intervals(call)]
     for span in tree.spans.values():
         if span.span_id not in recorded:
@@ -572,9 +575,8 @@ def find_agent(tree: TraceTree) -> SpanRecord | None:
     the lowest span that holds every LLM call and tool (a single call: its parent); with neither, None.
     """
     agents = [s for s in tree.spans.values() if s.operation == semconv.OPERATION_INVOKE_AGENT]
-    outermost = [
-        a for a in agents if not any(p.span_id in {b.span_id for b in agents} for p in _ancestors(tree, a)[1:])
-    ]
+    agent_ids = {a.span_id for a in agents}
+    outermost = [a for a in agents if not any(p.span_id in agent_ids for p in _ancestors(tree, a)[1:])]
     if len(outermost) == 1:
         return outermost[0]
     if outermost:
@@ -608,9 +610,7 @@ def _llm_units(tree: TraceTree, duplicate_of: Mapping[str, str]) -> dict[str, in
     for span in reversed(list(tree.walk())):  # children before parents
         if span.operation == semconv.OPERATION_ROUTE or (span.is_llm and span.span_id not in duplicate_of):
             units[span.span_id] = 1
-        elif span.is_llm:  # a second record: counts only what it holds (an outer record holds the first)
-            units[span.span_id] = sum(units.get(k.span_id, 0) for k in tree.kids(span))
-        else:
+        else:  # a second record of a call counts only what it holds, like any other span
             units[span.span_id] = sum(units.get(k.span_id, 0) for k in tree.kids(span))
     return units
 
@@ -625,7 +625,7 @@ def step_items(analysis: TraceAnalysis) -> list[StepItem]:
     tree = analysis.tree
     agent = analysis.agent_span
     units = _llm_units(tree, analysis.duplicate_of)
-    inside = {agent.span_id, *(d.span_id for d in tree.descendants(agent))} if agent is not None else set()
+    inside = _inside(tree, agent)
     items: list[StepItem] = []
     for segment in analysis.critical_path:
         span = tree.spans.get(analysis.duplicate_of.get(segment.span_id, segment.span_id)) if segment.span_id else None
@@ -652,10 +652,10 @@ def step_items(analysis: TraceAnalysis) -> list[StepItem]:
 
 def _outside_item(tree: TraceTree, span: SpanRecord, agent: SpanRecord | None, segment: Segment) -> StepItem:
     """A piece of the path outside the agent: an ancestor's own time, or a span beside the agent (auth, db)."""
-    if agent is not None and any(a.span_id == span.span_id for a in _ancestors(tree, agent)):
+    ancestry = {a.span_id for a in _ancestors(tree, agent)} if agent is not None else set()
+    if span.span_id in ancestry:
         return StepItem("outside the agent", None, segment.start_ns, segment.end_ns, "outside")
     top = span
-    ancestry = {a.span_id for a in _ancestors(tree, agent)} if agent is not None else set()
     for ancestor in _ancestors(tree, span)[1:]:
         if ancestor.span_id in ancestry:
             break
@@ -712,8 +712,8 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
         attributes = span.attributes
         if attributes.get(semconv.ANATOMY_CACHE_HIT) is True:
             cache_hits += 1
-            cache_saved += _ns(attributes.get(semconv.ANATOMY_CACHE_SAVED_TIME)) or 0
-        parallel_saved += _ns(attributes.get(semconv.ANATOMY_BATCH_SAVED_TIME)) or 0
+            cache_saved += seconds_to_ns(attributes.get(semconv.ANATOMY_CACHE_SAVED_TIME)) or 0
+        parallel_saved += seconds_to_ns(attributes.get(semconv.ANATOMY_BATCH_SAVED_TIME)) or 0
     return TraceAnalysis(
         trace_id=tree.trace_id,
         tree=tree,

@@ -30,7 +30,14 @@ from typing import Any, Final, NamedTuple
 from .aggregate import path_shape
 from .analysis import PHASES, analyse_trace, llm_calls
 from .model import SpanRecord, TraceTree
-from .sources import PROGRESS_ANALYSING, PROGRESS_READING, Progress, normalised_trace_id, records_from_lines
+from .sources import (
+    PROGRESS_ANALYSING,
+    PROGRESS_EVERY_LINES,
+    PROGRESS_READING,
+    Progress,
+    normalised_trace_id,
+    records_from_lines,
+)
 from .whatif import ModelSpeed, SpeedSample, speed_samples, speeds_from_samples, suggest
 
 __all__ = ["TraceFigures", "TraceIndex", "figures_of_file", "index_file"]
@@ -80,7 +87,7 @@ def index_file(path: str | os.PathLike[str], progress: Progress | None = None) -
                 for trace_id in found:
                     lines.setdefault(str(trace_id), array("Q")).extend((offset, len(line)))
             offset += len(line)
-            if progress is not None and number % 20_000 == 0:
+            if progress is not None and number % PROGRESS_EVERY_LINES == 0:
                 progress(PROGRESS_READING, offset, total)
     if progress is not None:
         progress(PROGRESS_READING, total, total)

@@ -124,6 +124,8 @@ class TraceTree:
         for record in spans.values():
             parent = record.parent_id if record.parent_id in spans and record.parent_id != record.span_id else None
             self.children.setdefault(parent, []).append(record)
+        self._cut: set[str] = set()
+        """Spans made roots where a parent cycle was cut: their parent id no longer counts."""
         self.cycles_broken = self._break_cycles()
         """How many parent cycles were cut (each at its earliest span, which became a root)."""
         for siblings in self.children.values():
@@ -137,17 +139,9 @@ class TraceTree:
         Each cycle is cut at its earliest-starting span, which becomes a root; a warning says so once.
         """
         reached: set[str] = set()
-
-        def reach(start: SpanRecord) -> None:
-            stack = [start]
-            while stack:
-                span = stack.pop()
-                if span.span_id not in reached:
-                    reached.add(span.span_id)
-                    stack.extend(self.children.get(span.span_id, []))
-
-        for root in list(self.children.get(None, [])):
-            reach(root)
+        for root in self.children.get(None, []):
+            reached.add(root.span_id)
+            reached.update(d.span_id for d in self.descendants(root))
         broken = 0
         while len(reached) < len(self.spans):
             cut = min(
@@ -155,7 +149,9 @@ class TraceTree:
             )
             self.children[cut.parent_id].remove(cut)
             self.children.setdefault(None, []).append(cut)
-            reach(cut)
+            self._cut.add(cut.span_id)
+            reached.add(cut.span_id)
+            reached.update(d.span_id for d in self.descendants(cut))
             broken += 1
         if broken and self.trace_id not in _warned_cycles:
             _warned_cycles.add(self.trace_id)
@@ -206,9 +202,9 @@ class TraceTree:
 
     def parent(self, span: SpanRecord) -> SpanRecord | None:
         """The span's parent in this tree (None for a root, a missing parent, or a cut cycle)."""
-        if span in self.children.get(None, ()):
+        if span.parent_id is None or span.parent_id == span.span_id or span.span_id in self._cut:
             return None
-        return self.spans.get(span.parent_id) if span.parent_id else None
+        return self.spans.get(span.parent_id)
 
     def kids(self, span: SpanRecord | None) -> list[SpanRecord]:
         return self.children.get(span.span_id if span is not None else None, [])

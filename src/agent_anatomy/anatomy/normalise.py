@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from .. import semconv
 
-__all__ = ["ROLE_RULES", "LLMFacts", "llm_facts", "role_of", "streamed", "tool_name"]
+__all__ = ["ROLE_RULES", "LLMFacts", "llm_facts", "role_of", "seconds_to_ns", "streamed", "tool_name"]
 
 _LLM: Final = semconv.OPERATION_CHAT
 _TOOL: Final = semconv.OPERATION_EXECUTE_TOOL
@@ -124,7 +124,8 @@ class LLMFacts:
     response_id: str | None
 
 
-def _seconds_to_ns(value: object) -> int | None:
+def seconds_to_ns(value: object) -> int | None:
+    """A non-negative number of seconds as nanoseconds; None for anything else."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return round(value * 1e9)
     return None
@@ -151,7 +152,7 @@ def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
     model = _first(attributes, MODEL_ATTRIBUTES)
     tokens = _first(attributes, OUTPUT_TOKEN_ATTRIBUTES)
     response_id = attributes.get(semconv.GEN_AI_RESPONSE_ID)
-    ttft = _seconds_to_ns(attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK))
+    ttft = seconds_to_ns(attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK))
     return LLMFacts(
         model=str(model) if model else None,
         streamed=True if ttft is not None else streamed(attributes),

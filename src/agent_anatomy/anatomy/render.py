@@ -173,10 +173,7 @@ def _span_dicts(analysis: TraceAnalysis) -> list[dict[str, Any]]:
             "phase": phase_of[r.span_id],
             "status": r.status,
             "service": r.service,
-            "attributes": {
-                k: v if isinstance(v, str | int | float | bool) or v is None else list(v)
-                for k, v in r.attributes.items()
-            },
+            "attributes": {k: _plain(v) for k, v in r.attributes.items()},
         }
         for r in sorted(analysis.tree.spans.values(), key=lambda r: (r.clipped_start, r.span_id))
     ]

@@ -12,6 +12,7 @@ names the URL (``live``, where each request is made and a Jaeger v3 answer may f
 
 from .files import (
     PROGRESS_ANALYSING,
+    PROGRESS_EVERY_LINES,
     PROGRESS_READING,
     Progress,
     normalised_trace_id,
@@ -24,6 +25,7 @@ from .readable import records_from_readable
 
 __all__ = [
     "PROGRESS_ANALYSING",
+    "PROGRESS_EVERY_LINES",
     "PROGRESS_READING",
     "Progress",
     "fetch_jaeger_trace",

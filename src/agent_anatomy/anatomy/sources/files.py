@@ -14,7 +14,16 @@ from .jaeger import jaeger_records
 from .otlp import otlp_records
 from .phoenix import is_phoenix, phoenix_records
 
-__all__ = ["Progress", "normalised_trace_id", "records_from_document", "records_from_file", "records_from_lines"]
+__all__ = [
+    "PROGRESS_ANALYSING",
+    "PROGRESS_EVERY_LINES",
+    "PROGRESS_READING",
+    "Progress",
+    "normalised_trace_id",
+    "records_from_document",
+    "records_from_file",
+    "records_from_lines",
+]
 
 
 def records_from_document(document: Any) -> list[SpanRecord]:
@@ -42,7 +51,7 @@ Progress = Callable[[str, int, int], None]
 ``analysing``: the traces' share of the work, in parts."""
 PROGRESS_READING: Final = "reading"
 PROGRESS_ANALYSING: Final = "analysing"
-_PROGRESS_EVERY: Final = 20_000
+PROGRESS_EVERY_LINES: Final = 20_000
 """Lines between two progress reports."""
 
 
@@ -86,7 +95,7 @@ def _records_from_text_file(source: str, file: TextIO, progress: Progress | None
             records.extend(_document_records(source, _json_line(source, number, line), number))
         if progress is not None:
             done += len(line)  # characters: close enough to bytes for a progress line
-            if number % _PROGRESS_EVERY == 0:
+            if number % PROGRESS_EVERY_LINES == 0:
                 progress(PROGRESS_READING, min(done, total), total)
     if progress is not None:
         progress(PROGRESS_READING, total, total)
