@@ -230,6 +230,12 @@ class RedisBackend:
             )
         return CacheBackendError(f"Redis at {self.url} failed: {type(exc).__name__}: {exc}")
 
+    def _sync_failed(self, exc: Exception) -> CacheBackendError:
+        """As ``_failed``, and drop every pooled connection of the sync client (see ``_afailed``)."""
+        with contextlib.suppress(Exception):
+            self._client.connection_pool.disconnect()
+        return self._failed(exc)
+
     async def _afailed(self, exc: Exception) -> CacheBackendError:
         """As ``_failed``, and drop every pooled connection of this loop's client.
 
@@ -250,8 +256,7 @@ class RedisBackend:
         try:
             raw = self._client.get(key)
         except self._redis.RedisError as exc:
-            self._client.connection_pool.disconnect()  # every pooled connection may be dead: see _afailed
-            raise self._failed(exc) from exc
+            raise self._sync_failed(exc) from exc
         return None if raw is None else self._decode(raw)
 
     def set(self, key: str, entry: CacheEntry) -> None:
@@ -260,16 +265,14 @@ class RedisBackend:
         try:
             self._client.set(key, payload, px=max(int(entry.ttl_s * 1000), 1))
         except self._redis.RedisError as exc:
-            self._client.connection_pool.disconnect()  # every pooled connection may be dead: see _afailed
-            raise self._failed(exc) from exc
+            raise self._sync_failed(exc) from exc
 
     def delete(self, key: str) -> None:
         self._check_up()
         try:
             self._client.delete(key)
         except self._redis.RedisError as exc:
-            self._client.connection_pool.disconnect()  # every pooled connection may be dead: see _afailed
-            raise self._failed(exc) from exc
+            raise self._sync_failed(exc) from exc
 
     # --- async -----------------------------------------------------------------------------------------
 

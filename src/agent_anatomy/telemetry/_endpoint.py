@@ -13,12 +13,14 @@ import logging
 import socket
 import threading
 import time
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 __all__ = ["EndpointWatch"]
 
 _logger = logging.getLogger(__name__)
+R = TypeVar("R")
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 PROBE_TIMEOUT_S: Final = 0.5
@@ -69,6 +71,16 @@ class EndpointWatch:
     def export_failed(self) -> None:
         """An export failed: find out whether it is because nothing listens there any more."""
         self._probe()
+
+    def send(self, export: Callable[[], R], *, success: R, failure: R) -> R:
+        """One export through the watch: ``failure`` at once while the endpoint is known down; else the
+        export's own result, and a failed one checked (is it because nothing listens any more?)."""
+        if not self.available():
+            return failure
+        result = export()
+        if result is not success:
+            self.export_failed()
+        return result
 
     def _count_drop(self) -> bool:
         with self._lock:

@@ -64,12 +64,11 @@ class _WatchedMetricExporter(_MetricExporterProxy):
         self._self_watch = watch
 
     def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        if not self._self_watch.available():
-            return MetricExportResult.FAILURE
-        result: MetricExportResult = self.__wrapped__.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-        if result is not MetricExportResult.SUCCESS:
-            self._self_watch.export_failed()
-        return result
+        return self._self_watch.send(
+            lambda: self.__wrapped__.export(metrics_data, timeout_millis=timeout_millis, **kwargs),
+            success=MetricExportResult.SUCCESS,
+            failure=MetricExportResult.FAILURE,
+        )
 
 
 @dataclass

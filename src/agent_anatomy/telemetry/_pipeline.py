@@ -149,13 +149,11 @@ class GuardedExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shut:
             return SpanExportResult.FAILURE
-        watch = self.watch
-        if watch is not None and not watch.available():
-            return SpanExportResult.FAILURE
-        result = self.inner.export(spans)
-        if watch is not None and result is not SpanExportResult.SUCCESS:
-            watch.export_failed()
-        return result
+        if self.watch is None:
+            return self.inner.export(spans)
+        return self.watch.send(
+            lambda: self.inner.export(spans), success=SpanExportResult.SUCCESS, failure=SpanExportResult.FAILURE
+        )
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._shut or self.inner.force_flush(timeout_millis)
