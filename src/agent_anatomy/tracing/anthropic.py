@@ -86,10 +86,8 @@ class _DeferringTracer(Tracer):
         *args: Any,
         **kwargs: Any,
     ) -> Span:
-        llm_span = current_llm_span(context) if kind is SpanKind.CLIENT else None
-        if llm_span is not None:
-            return NonRecordingSpan(llm_span.get_span_context())
-        return self.sdk_tracer.start_span(name, context, kind, *args, **kwargs)
+        ours = _ours(context, kind)
+        return ours if ours is not None else self.sdk_tracer.start_span(name, context, kind, *args, **kwargs)
 
     @contextlib.contextmanager  # the API types it with its private _agnosticcontextmanager; same behaviour
     def start_as_current_span(  # type: ignore[override]
@@ -100,13 +98,19 @@ class _DeferringTracer(Tracer):
         *args: Any,
         **kwargs: Any,
     ) -> Iterator[Span]:
-        llm_span = current_llm_span(context) if kind is SpanKind.CLIENT else None
-        if llm_span is None:
+        ours = _ours(context, kind)
+        if ours is None:
             with self.sdk_tracer.start_as_current_span(name, context, kind, *args, **kwargs) as span:
                 yield span
             return
-        with use_span(NonRecordingSpan(llm_span.get_span_context()), end_on_exit=False) as span:
+        with use_span(ours, end_on_exit=False) as span:
             yield span
+
+
+def _ours(context: Context | None, kind: SpanKind) -> Span | None:
+    """Inside our ``chat`` span, the SDK's API-call span: a non-recording one carrying ours; else None."""
+    llm_span = current_llm_span(context) if kind is SpanKind.CLIENT else None
+    return NonRecordingSpan(llm_span.get_span_context()) if llm_span is not None else None
 
 
 _deferred: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
