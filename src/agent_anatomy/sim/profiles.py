@@ -110,10 +110,21 @@ class Timing:
     stall_ms: float = 0.0
     stall_after_events: int = 0
     header_delay_ms: float = 0.0
+    thinking_ms: float | None = None
+    """Fixed thinking time of a request that asks for thinking; None means thinking tokens at ``tokens_per_s``."""
+    thinking_tokens: int | None = None
+    """Reasoning tokens of a request that asks for thinking; None means drawn (and capped by its budget)."""
+    redacted_thinking: int = 0
+    """Redacted thinking blocks to put after the thinking block (1 or more: the safety system flagged it)."""
 
     def generation_seconds(self, tokens: int) -> float:
         if self.generation_ms is not None:
             return self.generation_ms / 1000
+        return tokens / self.tokens_per_s if self.tokens_per_s > 0 else 0.0
+
+    def thinking_seconds(self, tokens: int) -> float:
+        if self.thinking_ms is not None:
+            return self.thinking_ms / 1000
         return tokens / self.tokens_per_s if self.tokens_per_s > 0 else 0.0
 
 

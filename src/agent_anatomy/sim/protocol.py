@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .profiles import Timing
 
@@ -25,14 +25,19 @@ __all__ = [
     "HEADER_STATUS",
     "HEADER_TOKENS",
     "HEADER_TOKENS_PER_S",
+    "HEADER_REDACTED_THINKING",
+    "HEADER_THINKING_MS",
+    "HEADER_THINKING_TOKENS",
     "HEADER_TTFT_MS",
     "Block",
+    "Pace",
     "RequestError",
     "apply_headers",
     "error_body",
     "estimate_tokens",
     "message_body",
     "new_id",
+    "thinking_requested",
     "sse",
     "stream_events",
     "validate_request",
@@ -47,6 +52,9 @@ HEADER_CUT_AFTER: Final = "x-sim-cut-after"
 HEADER_STALL_MS: Final = "x-sim-stall-ms"
 HEADER_STALL_AFTER: Final = "x-sim-stall-after"
 HEADER_HEADER_DELAY_MS: Final = "x-sim-header-delay-ms"
+HEADER_THINKING_MS: Final = "x-sim-thinking-ms"
+HEADER_THINKING_TOKENS: Final = "x-sim-thinking-tokens"
+HEADER_REDACTED_THINKING: Final = "x-sim-redacted-thinking"
 
 ERROR_TYPES: Final[Mapping[int, str]] = {
     400: "invalid_request_error",
@@ -62,6 +70,10 @@ _ERROR_MESSAGES: Final[Mapping[int, str]] = {
     500: "Internal server error (simulated)",
     529: "Overloaded (simulated)",
 }
+
+
+Pace = Literal["thinking", "answer"] | None
+"""Which schedule a streamed event's token is paced on; None for an event that carries no token."""
 
 
 class RequestError(Exception):
@@ -126,6 +138,7 @@ def validate_request(body: object) -> dict[str, Any]:
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise _fail("stream: Input should be a valid boolean")
+    _validate_thinking(body.get("thinking"), max_tokens)
     tools = body.get("tools", [])
     if not isinstance(tools, list):
         raise _fail("tools: Input should be a valid list")
@@ -135,6 +148,30 @@ def validate_request(body: object) -> dict[str, Any]:
         if "input_schema" in tool and not isinstance(tool["input_schema"], dict):
             raise _fail(f"tools.{index}.input_schema: Input should be a valid dictionary")
     return body
+
+
+def _validate_thinking(thinking: object, max_tokens: int) -> None:
+    if thinking is None:
+        return
+    if not isinstance(thinking, dict) or thinking.get("type") not in _THINKING_TYPES:
+        raise _fail(f"thinking.type: Input should be one of {', '.join(repr(t) for t in _THINKING_TYPES)}")
+    if thinking["type"] == "enabled":
+        budget = thinking.get("budget_tokens")
+        if isinstance(budget, bool) or not isinstance(budget, int):
+            raise _fail("thinking.enabled.budget_tokens: Field required")
+        if budget < 1024:
+            raise _fail("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+        if budget >= max_tokens:
+            raise _fail("max_tokens must be greater than thinking.budget_tokens")
+
+
+_THINKING_TYPES: Final = ("enabled", "adaptive", "disabled")
+
+
+def thinking_requested(body: Mapping[str, Any]) -> bool:
+    """Whether a validated request asks the model to think before it answers."""
+    thinking = body.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
 
 
 def _header_number(headers: Mapping[str, str], name: str) -> float | None:
@@ -159,6 +196,7 @@ def apply_headers(timing: Timing, headers: Mapping[str, str]) -> Timing:
         (HEADER_TOKENS_PER_S, "tokens_per_s"),
         (HEADER_STALL_MS, "stall_ms"),
         (HEADER_HEADER_DELAY_MS, "header_delay_ms"),
+        (HEADER_THINKING_MS, "thinking_ms"),
     ):
         value = _header_number(headers, header)
         if value is not None:
@@ -168,6 +206,8 @@ def apply_headers(timing: Timing, headers: Mapping[str, str]) -> Timing:
         (HEADER_STATUS, "status"),
         (HEADER_CUT_AFTER, "cut_after_events"),
         (HEADER_STALL_AFTER, "stall_after_events"),
+        (HEADER_THINKING_TOKENS, "thinking_tokens"),
+        (HEADER_REDACTED_THINKING, "redacted_thinking"),
     ):
         value = _header_number(headers, header)
         if value is not None:
@@ -193,19 +233,47 @@ def estimate_tokens(value: object) -> int:
 
 @dataclass(frozen=True)
 class Block:
-    """One content block of the answer: text split into token-sized pieces, or a tool call."""
+    """One content block of the answer: text or thinking split into token-sized pieces, or a tool call.
+
+    A ``thinking`` block carries its ``signature``; a ``redacted_thinking`` block only its opaque ``data``.
+    """
 
     type: str
     pieces: tuple[str, ...]
-    """Text deltas of a text block, or the partial JSON chunks of a tool call's input."""
+    """Text deltas of a text or thinking block, or the partial JSON chunks of a tool call's input."""
     tool_id: str | None = None
     tool_name: str | None = None
     tool_input: Mapping[str, Any] | None = None
+    signature: str = ""
+    data: str = ""
+
+    @property
+    def thinks(self) -> bool:
+        """Whether this block is the model's reasoning rather than its visible answer."""
+        return self.type in ("thinking", "redacted_thinking")
 
     def full(self) -> dict[str, Any]:
         if self.type == "text":
             return {"type": "text", "text": "".join(self.pieces)}
+        if self.type == "thinking":
+            return {"type": "thinking", "thinking": "".join(self.pieces), "signature": self.signature}
+        if self.type == "redacted_thinking":
+            return {"type": "redacted_thinking", "data": self.data}
         return {"type": "tool_use", "id": self.tool_id, "name": self.tool_name, "input": dict(self.tool_input or {})}
+
+    def deltas(self) -> Iterator[tuple[dict[str, Any], bool]]:
+        """The block's delta payloads, each with whether it carries an output token (and so is paced)."""
+        if self.type == "redacted_thinking":
+            return
+        for piece in self.pieces:
+            if self.type == "text":
+                yield {"type": "text_delta", "text": piece}, True
+            elif self.type == "thinking":
+                yield {"type": "thinking_delta", "thinking": piece}, True
+            else:
+                yield {"type": "input_json_delta", "partial_json": piece}, True
+        if self.type == "thinking":
+            yield {"type": "signature_delta", "signature": self.signature}, False
 
 
 def message_body(
@@ -214,7 +282,7 @@ def message_body(
     model: str,
     blocks: Sequence[Block],
     stop_reason: str,
-    usage: Mapping[str, int],
+    usage: Mapping[str, Any],
 ) -> dict[str, Any]:
     return {
         "id": message_id,
@@ -239,15 +307,16 @@ def stream_events(
     model: str,
     blocks: Sequence[Block],
     stop_reason: str,
-    usage: Mapping[str, int],
-) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], bool]], list[dict[str, Any]]]:
+    usage: Mapping[str, Any],
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Pace]], list[dict[str, Any]]]:
     """The event sequence of a streamed message, in three parts.
 
     The head (message_start, the first content_block_start, ping) goes out as soon as headers do; each
-    body event is paired with whether it carries an output token (and so is paced); the tail
+    body event is paired with the pace it takes an output token's slot on (``thinking`` or ``answer``;
+    None for an event that carries no token and goes out at once); the tail
     (message_delta with usage and stop_reason, message_stop) closes the stream.
     """
-    start_usage = {**usage, "output_tokens": 1}
+    start_usage = {key: value for key, value in usage.items() if key != "output_tokens_details"} | {"output_tokens": 1}
     head: list[dict[str, Any]] = [
         {
             "type": "message_start",
@@ -257,27 +326,26 @@ def stream_events(
             },
         },
     ]
-    body: list[tuple[dict[str, Any], bool]] = []
+    body: list[tuple[dict[str, Any], Pace]] = []
     for index, block in enumerate(blocks):
         start = _block_start(index, block)
         if index == 0:
             head.append(start)
             head.append({"type": "ping"})
         else:
-            body.append((start, False))
-        for piece in block.pieces:
-            delta = (
-                {"type": "text_delta", "text": piece}
-                if block.type == "text"
-                else {"type": "input_json_delta", "partial_json": piece}
-            )
-            body.append(({"type": "content_block_delta", "index": index, "delta": delta}, True))
-        body.append(({"type": "content_block_stop", "index": index}, False))
+            body.append((start, None))
+        pace: Pace = "thinking" if block.thinks else "answer"
+        for delta, paced in block.deltas():
+            body.append(({"type": "content_block_delta", "index": index, "delta": delta}, pace if paced else None))
+        body.append(({"type": "content_block_stop", "index": index}, None))
+    delta_usage: dict[str, Any] = {"output_tokens": usage["output_tokens"]}
+    if "output_tokens_details" in usage:
+        delta_usage["output_tokens_details"] = usage["output_tokens_details"]
     tail: list[dict[str, Any]] = [
         {
             "type": "message_delta",
             "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-            "usage": {"output_tokens": usage["output_tokens"]},
+            "usage": delta_usage,
         },
         {"type": "message_stop"},
     ]
@@ -287,6 +355,11 @@ def stream_events(
 def _block_start(index: int, block: Block) -> dict[str, Any]:
     if block.type == "text":
         return {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
+    if block.type == "thinking":
+        content_block = {"type": "thinking", "thinking": "", "signature": ""}
+        return {"type": "content_block_start", "index": index, "content_block": content_block}
+    if block.type == "redacted_thinking":
+        return {"type": "content_block_start", "index": index, "content_block": block.full()}
     return {
         "type": "content_block_start",
         "index": index,

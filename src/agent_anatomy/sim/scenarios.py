@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..errors import ConfigurationError
-from .protocol import Block, json_pieces, new_id
+from .profiles import Timing
+from .protocol import Block, json_pieces, new_id, thinking_requested
 
-__all__ = ["DEFAULT_SCENARIO", "Scenario", "ScriptedCall", "load_scenario", "plan_answer"]
+__all__ = ["DEFAULT_SCENARIO", "Scenario", "ScriptedCall", "load_scenario", "plan_answer", "plan_thinking"]
 
 _WORDS: Final = tuple(
     " ".join(
@@ -144,6 +145,30 @@ def plan_answer(
     count = min(output_tokens, max_tokens)
     stop_reason = "max_tokens" if output_tokens > max_tokens else "end_turn"
     return [Block("text", text_pieces(max(count, 1), rng))], stop_reason, max(count, 1)
+
+
+_THINKING_TOKENS: Final = (150, 600)
+"""Reasoning tokens a thinking request draws when the request does not fix them."""
+
+
+def plan_thinking(body: Mapping[str, Any], timing: Timing, rng: random.Random) -> tuple[list[Block], int]:
+    """The reasoning blocks that go before the answer of a request that asks for thinking, and their tokens.
+
+    The tokens are drawn (or fixed by ``x-sim-thinking-tokens``) and capped by the request's budget; with
+    ``display: "omitted"`` the thinking block carries only its signature, as the API sends it.
+    """
+    if not thinking_requested(body):
+        return [], 0
+    thinking = body["thinking"]
+    tokens = timing.thinking_tokens if timing.thinking_tokens is not None else rng.randint(*_THINKING_TOKENS)
+    budget = thinking.get("budget_tokens")
+    if isinstance(budget, int):
+        tokens = min(tokens, budget)
+    tokens = max(tokens, 1)
+    pieces = () if thinking.get("display") == "omitted" else text_pieces(tokens, rng)
+    blocks = [Block("thinking", pieces, signature=new_id("sig"))]
+    blocks.extend(Block("redacted_thinking", (), data=new_id("redacted")) for _ in range(timing.redacted_thinking))
+    return blocks, tokens
 
 
 def text_pieces_from(text: str) -> tuple[str, ...]:

@@ -22,20 +22,21 @@ from types import TracebackType
 from typing import Any, Final
 
 from ..errors import MissingDependencyError, SimulatorError
+from .platforms import Platform, Route, frame, route, stream_content_type
 from .profiles import SimProfile, Timing, seeded_rng
 from .protocol import (
     Block,
+    Pace,
     RequestError,
     apply_headers,
     error_body,
     estimate_tokens,
     message_body,
     new_id,
-    sse,
     stream_events,
     validate_request,
 )
-from .scenarios import DEFAULT_SCENARIO, Scenario, plan_answer
+from .scenarios import DEFAULT_SCENARIO, Scenario, plan_answer, plan_thinking
 
 try:
     from aiohttp import web
@@ -48,6 +49,9 @@ _logger = logging.getLogger(__name__)
 
 DEFAULT_HOST: Final = "127.0.0.1"
 _RECEIVED_KEPT: Final = 1000
+_BATCHES_KEPT: Final = 100
+MODELS: Final = ("claude-opus-4-6", "claude-sonnet-4-6", "claude-haiku-4-5")
+"""The models ``GET /v1/models`` lists (any model name is answered, listed or not)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class _State:
         self.requests = 0
         self.in_flight = 0
         self.received: deque[ReceivedRequest] = deque(maxlen=_RECEIVED_KEPT)
+        self.batches: OrderedDict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
 
     def cache_usage(self, body: Mapping[str, Any], input_tokens: int) -> dict[str, int]:
         """Split input tokens into uncached, cache-write and cache-read as prompt caching would."""
@@ -123,10 +128,17 @@ class _Simulator:
             ReceivedRequest(request.method, request.path, {k.lower(): v for k, v in request.headers.items()})
         )
         try:
-            if request.path == "/v1/messages" and request.method == "POST":
-                return await self.messages(request)
-            if request.path == "/health" and request.method == "GET":
+            found = route(request.method, request.path)
+            if found is not None and found.endpoint == "messages":
+                return await self.messages(request, found)
+            if found is not None:
+                return await self.count_tokens(request, found)
+            if request.method == "GET" and request.path == "/health":
                 return await self.health(request)
+            if request.path.startswith("/v1/models") and request.method == "GET":
+                return self.models(request)
+            if request.path.startswith("/v1/messages/batches"):
+                return await self.batches(request)
             return _error_response(
                 404, f"{request.method} {request.path} is not an endpoint of the simulator", new_id("req")
             )
@@ -137,7 +149,8 @@ class _Simulator:
     async def health(self, request: web.BaseRequest) -> web.Response:
         return web.json_response({"status": "ok", "requests": self.state.requests, "in_flight": self.state.in_flight})
 
-    async def messages(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def messages(self, request: web.BaseRequest, where: Route | None = None) -> web.StreamResponse:
+        where = where or Route("anthropic", "messages")
         received = _arrival_time(request)
         # Yield before any work, so that under a burst the loop goes back to stamping the arrivals of
         # the requests behind this one instead of planning this one's answer first.
@@ -150,11 +163,7 @@ class _Simulator:
             if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
                 return _error_response(401, "x-api-key header is required", request_id)
             try:
-                raw = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return _error_response(400, "request body is not valid JSON", request_id)
-            try:
-                body = validate_request(raw)
+                body = validate_request(_on_platform(await _read_json(request), where))
                 timing = apply_headers(profile.draw(body["model"]), request.headers)
             except RequestError as exc:
                 return _error_response(exc.status, exc.message, request_id)
@@ -162,17 +171,137 @@ class _Simulator:
                 await _sleep_until(received + timing.header_delay_ms / 1000)
             if timing.status is not None:
                 return _error_response(timing.status, None, request_id)
-            rng = seeded_rng(profile.seed, request_id)
-            blocks, stop_reason, output_tokens = plan_answer(body, state.scenario, timing.output_tokens, rng)
-            input_tokens = estimate_tokens({k: body.get(k) for k in ("system", "tools", "messages")})
-            usage = {**state.cache_usage(body, input_tokens), "output_tokens": output_tokens}
-            answer = _Answer(request_id, received, timing, body["model"], blocks, stop_reason, usage)
+            answer = self._answer(body, timing, request_id, received, where.platform)
             if body.get("stream"):
                 return await _stream(request, answer)
-            await _sleep_until(answer.first_token_at + answer.generation_s)
+            await _sleep_until(answer.first_token_at + answer.thinking_s + answer.generation_s)
             return web.json_response(answer.body(), headers={"request-id": request_id})
         finally:
             state.in_flight -= 1
+
+    def _answer(
+        self, body: Mapping[str, Any], timing: Timing, request_id: str, received: float, platform: Platform
+    ) -> _Answer:
+        """Everything about a validated request's answer: reasoning, content, usage, schedule."""
+        rng = seeded_rng(self.profile.seed, request_id)
+        thinking, thinking_tokens = plan_thinking(body, timing, rng)
+        blocks, stop_reason, output_tokens = plan_answer(body, self.state.scenario, timing.output_tokens, rng)
+        input_tokens = estimate_tokens({k: body.get(k) for k in ("system", "tools", "messages")})
+        usage: dict[str, Any] = {
+            **self.state.cache_usage(body, input_tokens),
+            "output_tokens": output_tokens + thinking_tokens,
+        }
+        if thinking:
+            usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
+        return _Answer(
+            request_id,
+            received,
+            timing,
+            body["model"],
+            thinking + blocks,
+            stop_reason,
+            usage,
+            thinking_tokens=thinking_tokens,
+            platform=platform,
+        )
+
+    async def count_tokens(self, request: web.BaseRequest, where: Route) -> web.Response:
+        """``messages.count_tokens``: the input tokens the request would be billed, answered at once."""
+        request_id = new_id("req")
+        try:
+            body = await _read_json(request)
+            if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+                raise RequestError(400, "messages: Field required")
+        except RequestError as exc:
+            return _error_response(exc.status, exc.message, request_id)
+        tokens = estimate_tokens({k: body.get(k) for k in ("system", "tools", "messages")})
+        return web.json_response({"input_tokens": tokens}, headers={"request-id": request_id})
+
+    def models(self, request: web.BaseRequest) -> web.Response:
+        """``models.list`` and ``models.retrieve``, over the models the simulator advertises."""
+        request_id = new_id("req")
+        model_id = request.path.removeprefix("/v1/models").strip("/")
+        if model_id:
+            return web.json_response(_model_info(model_id), headers={"request-id": request_id})
+        data = [_model_info(model) for model in MODELS]
+        page = {"data": data, "has_more": False, "first_id": MODELS[0], "last_id": MODELS[-1]}
+        return web.json_response(page, headers={"request-id": request_id})
+
+    async def batches(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Message batches: created already ended (answers planned at once, with no latency), retrieved,
+        and their results served as JSON lines."""
+        request_id = new_id("req")
+        parts = request.path.removeprefix("/v1/messages/batches").strip("/").split("/")
+        if request.method == "POST" and parts == [""]:
+            return await self._create_batch(request, request_id)
+        stored = self.state.batches.get(parts[0])
+        if request.method != "GET" or stored is None or len(parts) > 2 or parts[1:] not in ([], ["results"]):
+            return _error_response(404, f"{request.method} {request.path}: no such message batch", request_id)
+        batch, results = stored
+        if parts[1:] == ["results"]:
+            lines = "".join(json.dumps(result, separators=(",", ":")) + "\n" for result in results)
+            return web.Response(text=lines, content_type="application/binary", headers={"request-id": request_id})
+        return web.json_response(batch, headers={"request-id": request_id})
+
+    async def _create_batch(self, request: web.BaseRequest, request_id: str) -> web.Response:
+        try:
+            body = await _read_json(request)
+            requests = body.get("requests") if isinstance(body, dict) else None
+            if not isinstance(requests, list) or not requests:
+                raise RequestError(400, "requests: Field required")
+            results = []
+            for index, item in enumerate(requests):
+                if not isinstance(item, dict) or not isinstance(item.get("custom_id"), str):
+                    raise RequestError(400, f"requests.{index}.custom_id: Field required")
+                params = validate_request(item.get("params"))
+                timing = self.profile.draw(params["model"])
+                answer = self._answer(params, timing, new_id("req"), 0.0, "anthropic")
+                result = {"type": "succeeded", "message": answer.body()}
+                results.append({"custom_id": item["custom_id"], "result": result})
+        except RequestError as exc:
+            return _error_response(exc.status, exc.message, request_id)
+        batch_id = new_id("msgbatch")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        batch = {
+            "id": batch_id,
+            "type": "message_batch",
+            "processing_status": "ended",
+            "request_counts": {"processing": 0, "succeeded": len(results), "errored": 0, "canceled": 0, "expired": 0},
+            "created_at": now,
+            "ended_at": now,
+            "expires_at": now,
+            "archived_at": None,
+            "cancel_initiated_at": None,
+            "results_url": f"{request.scheme}://{request.host}/v1/messages/batches/{batch_id}/results",
+        }
+        batches = self.state.batches
+        batches[batch_id] = (batch, results)
+        while len(batches) > _BATCHES_KEPT:
+            batches.popitem(last=False)
+        return web.json_response(batch, headers={"request-id": request_id})
+
+
+async def _read_json(request: web.BaseRequest) -> Any:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestError(400, "request body is not valid JSON") from None
+
+
+def _on_platform(body: object, where: Route) -> object:
+    """A cloud platform's request body as a first-party one: the model and stream its path names put back."""
+    if not isinstance(body, dict):
+        return body
+    if where.model is not None:
+        body = {**body, "model": where.model}
+    if where.stream is not None:
+        body = {**body, "stream": where.stream}
+    return body
+
+
+def _model_info(model_id: str) -> dict[str, Any]:
+    display = " ".join(part.capitalize() for part in model_id.removeprefix("claude-").split("-"))
+    return {"type": "model", "id": model_id, "display_name": f"Claude {display}", "created_at": "2026-01-01T00:00:00Z"}
 
 
 class _StampingRequestHandler(web.RequestHandler):
@@ -211,8 +340,7 @@ def make_app(profile: SimProfile | None = None, scenario: Scenario | None = None
     """The simulated API as an aiohttp application, to mount or serve with your own runner."""
     simulator = _Simulator(profile or SimProfile(), scenario or DEFAULT_SCENARIO)
     app = web.Application(client_max_size=32 * 1024 * 1024)
-    app.router.add_post("/v1/messages", simulator.messages)
-    app.router.add_get("/health", simulator.health)
+    app.router.add_route("*", "/{path:.*}", simulator.dispatch)
     return app
 
 
@@ -234,7 +362,9 @@ class _Answer:
     model: str
     blocks: list[Block]
     stop_reason: str
-    usage: dict[str, int]
+    usage: dict[str, Any]
+    thinking_tokens: int = 0
+    platform: Platform = "anthropic"
     message_id: str = field(default_factory=lambda: new_id("msg"))
 
     def body(self) -> dict[str, Any]:
@@ -246,7 +376,7 @@ class _Answer:
             usage=self.usage,
         )
 
-    def events(self) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], bool]], list[dict[str, Any]]]:
+    def events(self) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Pace]], list[dict[str, Any]]]:
         return stream_events(
             message_id=self.message_id,
             model=self.model,
@@ -260,8 +390,13 @@ class _Answer:
         return self.received + self.timing.ttft_ms / 1000
 
     @property
+    def thinking_s(self) -> float:
+        """How long the model reasons before its answer starts: its own seeded duration."""
+        return self.timing.thinking_seconds(self.thinking_tokens) if self.thinking_tokens else 0.0
+
+    @property
     def generation_s(self) -> float:
-        return self.timing.generation_seconds(self.usage["output_tokens"])
+        return self.timing.generation_seconds(self.usage["output_tokens"] - self.thinking_tokens)
 
 
 async def _sleep_until(deadline: float) -> None:
@@ -273,7 +408,7 @@ async def _sleep_until(deadline: float) -> None:
 async def _stream(request: web.BaseRequest, answer: _Answer) -> web.StreamResponse:
     response = web.StreamResponse(
         headers={
-            "Content-Type": "text/event-stream; charset=utf-8",
+            "Content-Type": stream_content_type(answer.platform),
             "Cache-Control": "no-cache",
             "request-id": answer.request_id,
         }
@@ -286,30 +421,58 @@ async def _stream(request: web.BaseRequest, answer: _Answer) -> web.StreamRespon
     return response
 
 
+class _Schedule:
+    """When each token of a stream is due: reasoning tokens over the thinking time from the first token,
+    then answer tokens over the generation time, plus any injected stall."""
+
+    def __init__(self, answer: _Answer, body: list[tuple[dict[str, Any], Pace]]) -> None:
+        self.start = answer.first_token_at
+        self.thinking_s = answer.thinking_s
+        thinking = sum(1 for _, pace in body if pace == "thinking")
+        answering = sum(1 for _, pace in body if pace == "answer")
+        self.per_thought = self.thinking_s / thinking if thinking else 0.0
+        self.per_token = answer.generation_s / answering if answering else 0.0
+        self.thoughts = 0
+        self.tokens = 0
+        self.stall = 0.0
+
+    def next_due(self, pace: Pace) -> float:
+        """When the next event on ``pace`` is due (counting it); None-paced events are due now."""
+        if pace == "thinking":
+            self.thoughts += 1
+            return self.start + (self.thoughts - 1) * self.per_thought + self.stall
+        if pace == "answer":
+            self.tokens += 1
+            return self.start + self.thinking_s + (self.tokens - 1) * self.per_token + self.stall
+        return 0.0
+
+    @property
+    def end(self) -> float:
+        return self.start + self.thinking_s + self.tokens * self.per_token + self.stall
+
+
 async def _write_events(request: web.BaseRequest, response: web.StreamResponse, answer: _Answer) -> None:
     """Head at once, each token event on its slot after the first-token time, then the tail."""
     timing = answer.timing
     head, body, tail = answer.events()
-    await response.write(b"".join(sse(event) for event in head))
-    per_token = answer.generation_s / (sum(1 for _, paced in body if paced) or 1)
-    sent_tokens = 0
-    stall = 0.0
-    for number, (event, paced) in enumerate(body, start=1):
+    platform = answer.platform
+    await response.write(b"".join(frame(platform, event) for event in head))
+    schedule = _Schedule(answer, body)
+    for number, (event, pace) in enumerate(body, start=1):
         if timing.cut_after_events is not None and number > timing.cut_after_events:
             _logger.debug("sim: cutting stream %s after %d events", answer.request_id, number - 1)
             if request.transport is not None:
                 request.transport.abort()
             return
-        planned = answer.first_token_at + sent_tokens * per_token + stall
         if timing.stall_ms and number == timing.stall_after_events:
             # a real pause of stall_ms here, however late the schedule already is
-            stall += max(asyncio.get_running_loop().time() - planned, 0.0) + timing.stall_ms / 1000
-        if paced:
-            await _sleep_until(answer.first_token_at + sent_tokens * per_token + stall)
-            sent_tokens += 1
-        await response.write(sse(event))
-    await _sleep_until(answer.first_token_at + sent_tokens * per_token + stall)
-    await response.write(b"".join(sse(event) for event in tail))
+            planned = schedule.end
+            schedule.stall += max(asyncio.get_running_loop().time() - planned, 0.0) + timing.stall_ms / 1000
+        if pace is not None:
+            await _sleep_until(schedule.next_due(pace))
+        await response.write(frame(platform, event))
+    await _sleep_until(schedule.end)
+    await response.write(b"".join(frame(platform, event) for event in tail))
     await response.write_eof()
 
 
