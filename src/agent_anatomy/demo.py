@@ -209,7 +209,7 @@ def _difference(result: DemoResult) -> list[str]:
 
     def first_words(analysis: TraceAnalysis) -> float:
         final = [c for c in analysis.llm_calls if c.route_outcome != "lost"][-1]
-        waited = final.ttft_ns if final.ttft_ns is not None else final.duration_ns
+        waited = final.first_text_ns if final.first_text_ns is not None else final.duration_ns
         return (final.start_ns + waited - analysis.start_ns) / 1e6
 
     lines.append(

@@ -21,6 +21,7 @@ def test_seed_phases_add_up_to_the_wall_time() -> None:
     assert sum(result.values()) == tree.wall_ns
     assert result == {
         "llm_time_to_first_token": (500 + 400 + 300) * MS,
+        "llm_thinking": 0,
         "llm_generation": (1000 + 800 + 600) * MS,
         "llm_first_token_unknown": 0,
         "tool": (1400 + 700) * MS,
@@ -227,3 +228,20 @@ def test_analysis_of_an_empty_trace_is_a_clear_error() -> None:
     with pytest.raises(TraceNotFoundError, match="no spans to analyse"):
         Anatomy([])
     assert analyse_trace(TraceTree(TRACE, [])).wall_ns == 0
+
+
+def test_thinking_is_a_phase_of_its_own_and_the_answer_appears_after_it() -> None:
+    """An LLM call that thought: TTFT, then thinking, then generating; the step says when text starts."""
+    root = span("invoke_agent thinker", 0, 3000)
+    call = llm("claude-sonnet-4-6", 0, 3000, root, ttft=400, anatomy__llm__thinking_time=1.6)
+    tree = TraceTree(TRACE, [root, call])
+    result = phases(tree)
+    assert result["llm_time_to_first_token"] == 400 * MS
+    assert result["llm_thinking"] == 1600 * MS
+    assert result["llm_generation"] == 1000 * MS
+    [analysed] = analyse_trace(tree).llm_calls
+    assert analysed.first_text_ns == 2000 * MS
+    assert analysed.generation_ns == 1000 * MS
+    text = Anatomy([tree]).render(color=False)
+    assert "TTFT: 400 ms → thinking 1,600 ms → the answer starts" in text
+    assert "LLM, thinking" in text

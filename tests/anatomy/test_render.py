@@ -50,6 +50,7 @@ def test_json_schema_and_numbers(seed: Anatomy) -> None:
         "route_step": None,
         "duration_ms": 1500.0,
         "ttft_ms": 500.0,
+        "thinking_ms": None,
         "streamed": True,
         "attempts": 1,
     }

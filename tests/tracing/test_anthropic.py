@@ -86,7 +86,6 @@ def test_create_gives_one_client_span_with_genai_attributes(
         semconv.GEN_AI_REQUEST_MODEL: MODEL,
         semconv.GEN_AI_REQUEST_MAX_TOKENS: 256,
         semconv.GEN_AI_REQUEST_STOP_SEQUENCES: ("END",),
-        semconv.GEN_AI_REQUEST_STREAM: False,
         semconv.ANATOMY_LLM_API: "messages.create",
         semconv.GEN_AI_RESPONSE_ID: message.id,
         semconv.GEN_AI_RESPONSE_MODEL: MODEL,
@@ -250,6 +249,7 @@ def test_stream_cut_mid_way_ends_with_error(traced: Traced, client: anthropic.An
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes[semconv.ANATOMY_STREAM_END] == semconv.STREAM_END_ERROR
     assert span.attributes[semconv.ERROR_TYPE].endswith(".RemoteProtocolError")
+    assert span.attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == (semconv.FINISH_REASON_ERROR,)
 
 
 # --- errors --------------------------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ async def test_async_create_and_stream(traced: Traced, aclient: anthropic.AsyncA
     events = [event async for event in stream]
     assert events[-1].type == "message_stop"
     plain, streamed = llm_spans(traced)
-    assert plain.attributes[semconv.GEN_AI_REQUEST_STREAM] is False
+    assert semconv.GEN_AI_REQUEST_STREAM not in plain.attributes, "written only on a streamed call"
     _assert_stream_timing(streamed, 0.3, 0.2)
 
 

@@ -120,15 +120,15 @@ def test_sdk_tracing_off_stays_off_and_sends_no_trace_context(otel_globals: None
 
 
 def test_other_endpoints_keep_the_sdks_own_span(otel_globals: None, sim: SimServer) -> None:
-    """Only the Messages calls we trace defer; the SDK still traces what we do not (here: a 404ing endpoint)."""
+    """Only the calls we trace defer; the SDK still traces what we do not (here: a 404ing files endpoint)."""
     handle = aa.configure(exporter="memory", metrics=False)
     with anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0) as client:
         CALLS["create"](client, NO_WAIT)
         with pytest.raises(anthropic.NotFoundError):
-            client.models.list()
+            client.beta.files.list()
     names = [s.name for s in handle.finished_spans()]
     assert names[0] == f"chat {MODEL}"
-    assert len(names) == 2 and names[1].startswith("anthropic.models"), names
+    assert len(names) == 2 and names[1].startswith("anthropic.files"), names
 
 
 def test_the_deferral_touches_one_private_attribute(sim: SimServer) -> None:

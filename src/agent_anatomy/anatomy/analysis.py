@@ -37,6 +37,8 @@ __all__ = [
 
 PHASE_TTFT: Final = "llm_time_to_first_token"
 PHASE_GENERATION: Final = "llm_generation"
+PHASE_THINKING: Final = "llm_thinking"
+"""Reasoning streamed after the first chunk and before the first visible text (extended thinking)."""
 PHASE_TOOL: Final = "tool"
 PHASE_CACHE: Final = "cache"
 PHASE_RETRIEVAL: Final = "retrieval"
@@ -50,6 +52,7 @@ PHASE_OUTSIDE: Final = "outside_agent"
 PHASE_GAP: Final = "gap"
 PHASES: Final = (
     PHASE_TTFT,
+    PHASE_THINKING,
     PHASE_GENERATION,
     PHASE_LLM_UNSPLIT,
     PHASE_TOOL,
@@ -98,21 +101,32 @@ class LLMCall:
     route_outcome: str | None
     traced_by: tuple[str, ...] = ()
     """Every span that recorded this call (two instrumentations, one call): the first is ``span_id``."""
+    thinking_ns: int | None = None
+    """Reasoning streamed between the first chunk and the first visible text; None when none was recorded."""
 
     @property
     def duration_ns(self) -> int:
         return self.end_ns - self.start_ns
 
     @property
+    def first_text_ns(self) -> int | None:
+        """From the call's start to its first visible text (after any thinking): when the answer starts
+        to appear; None when the trace did not record the first token."""
+        if self.ttft_ns is None:
+            return None
+        return min(self.ttft_ns + (self.thinking_ns or 0), self.duration_ns)
+
+    @property
     def generation_ns(self) -> int | None:
-        return None if self.ttft_ns is None else max(self.duration_ns - self.ttft_ns, 0)
+        first_text = self.first_text_ns
+        return None if first_text is None else max(self.duration_ns - first_text, 0)
 
     @property
     def tokens_per_second(self) -> float | None:
-        generation = self.generation_ns
-        if not self.output_tokens or not generation:
+        """Output tokens (reasoning ones included, as the API counts them) over the time they streamed in."""
+        if not self.output_tokens or self.ttft_ns is None or self.duration_ns <= self.ttft_ns:
             return None
-        return self.output_tokens / (generation / 1e9)
+        return self.output_tokens / ((self.duration_ns - self.ttft_ns) / 1e9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,11 +277,15 @@ def _recorded(calls: Iterable[LLMCall]) -> set[str]:
 
 
 def _call_intervals(call: LLMCall) -> Iterable[tuple[int, int, str]]:
-    """An LLM call's time: waiting for the first token, then generating, as far as the trace can tell."""
+    """An LLM call's time: waiting for the first token, thinking, then generating, as far as the trace tells."""
     start, end = call.start_ns, call.end_ns
     if call.ttft_ns is not None:
         split = min(start + call.ttft_ns, end)
         yield start, split, PHASE_TTFT
+        if call.thinking_ns:
+            thought = min(split + call.thinking_ns, end)
+            yield split, thought, PHASE_THINKING
+            split = thought
         yield split, end, PHASE_GENERATION
     elif call.streamed is not False:  # streamed (or not said), but no record of the first token
         yield start, end, PHASE_LLM_UNSPLIT
@@ -412,6 +430,7 @@ def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLM
         ttft_ns=first(p.ttft_ns for p in parts),
         output_tokens=first(p.output_tokens for p in parts),
         response_id=first(p.response_id for p in parts),
+        thinking_ns=first(p.thinking_ns for p in parts),
     )
 
 
@@ -461,6 +480,7 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
                 route_role=attributes.get(semconv.ANATOMY_ROUTE_ROLE),
                 route_outcome=attributes.get(semconv.ANATOMY_ROUTE_OUTCOME),
                 traced_by=(primary.span_id, *(s.span_id for s in group if s is not primary)),
+                thinking_ns=merged.thinking_ns,
             )
         )
     return calls, duplicate_of

@@ -122,6 +122,8 @@ class LLMFacts:
     ttft_ns: int | None
     output_tokens: int | None
     response_id: str | None
+    thinking_ns: int | None = None
+    """Reasoning streamed before the visible answer (ours record it; None where the trace does not say)."""
 
 
 def seconds_to_ns(value: object) -> int | None:
@@ -145,6 +147,8 @@ def streamed(attributes: Mapping[str, Any]) -> bool | None:
             return None
     if semconv.ANTHROPIC_REQUEST_ID in attributes:  # the SDK's own span marks every streamed call
         return False
+    if semconv.ANATOMY_LLM_API in attributes:  # ours mark every streamed call too
+        return False
     return None
 
 
@@ -159,4 +163,5 @@ def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
         ttft_ns=ttft,
         output_tokens=int(tokens) if isinstance(tokens, int | float) and not isinstance(tokens, bool) else None,
         response_id=str(response_id) if response_id else None,
+        thinking_ns=seconds_to_ns(attributes.get(semconv.ANATOMY_LLM_THINKING_TIME)),
     )

@@ -22,6 +22,7 @@ from .analysis import (
     PHASE_OUTSIDE,
     PHASE_RETRIEVAL,
     PHASE_ROUTING,
+    PHASE_THINKING,
     PHASE_TOOL,
     PHASE_TTFT,
     Batch,
@@ -42,6 +43,7 @@ _SHOWN_WHEN_ZERO: Final = frozenset(
 """The phases every text report lists; the others only when the trace has some."""
 PHASE_LABELS: Final = {
     PHASE_TTFT: "LLM, waiting for the first token",
+    PHASE_THINKING: "LLM, thinking",
     PHASE_GENERATION: "LLM, generating",
     PHASE_LLM_UNSPLIT: "LLM, first token not recorded",
     PHASE_TOOL: "tools",
@@ -83,6 +85,7 @@ def _llm_step(analysis: TraceAnalysis, top: SpanRecord) -> dict[str, Any] | None
         "route_step": call.step,
         "duration_ms": _ms(top.clipped_end - top.clipped_start),
         "ttft_ms": None if call.ttft_ns is None else _ms(call.ttft_ns),
+        "thinking_ms": None if call.thinking_ns is None else _ms(call.thinking_ns),
         "streamed": call.streamed,
         "attempts": len(calls),
     }
@@ -228,6 +231,8 @@ def _trace_dict(analysis: TraceAnalysis, spans: bool) -> dict[str, Any]:
                 "start_ms": _ms(c.start_ns - origin),
                 "duration_ms": _ms(c.duration_ns),
                 "ttft_ms": None if c.ttft_ns is None else _ms(c.ttft_ns),
+                "thinking_ms": None if c.thinking_ns is None else _ms(c.thinking_ns),
+                "first_text_ms": None if c.first_text_ns is None else _ms(c.first_text_ns),
                 "output_tokens": c.output_tokens,
                 "streamed": c.streamed,
                 "route_role": c.route_role,
@@ -362,7 +367,11 @@ def _step_lines(step: dict[str, Any], style: _Style, indent: str) -> list[str]:
         lines = [f"{indent}↓ {style(head, '36')}{routed}"]
         if step.get("route_reason"):
             lines.append(f"{indent}    [routed: {step['route_reason']}, {step['attempts']} attempt(s)]")
-        if step["ttft_ms"] is not None:
+        if step["ttft_ms"] is not None and step.get("thinking_ms"):
+            lines.append(
+                f"{indent}    [TTFT: {_n(step['ttft_ms'])} → thinking {_n(step['thinking_ms'])} → the answer starts]"
+            )
+        elif step["ttft_ms"] is not None:
             lines.append(f"{indent}    [TTFT: {_n(step['ttft_ms'])} → streaming starts]")
         elif step["streamed"]:
             lines.append(f"{indent}    [streamed; time to first token not recorded]")

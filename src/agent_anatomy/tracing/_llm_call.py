@@ -24,7 +24,7 @@ from ._genai_content import StreamedContent, field, input_messages_json, output_
 from ._instruments import Instruments
 from ._invocation import Invocation, fq_exception_type
 
-__all__ = ["LLMCall", "current_llm_span", "request_attributes"]
+__all__ = ["LLMCall", "api_call_context", "current_api_span", "request_attributes"]
 
 _logger = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -40,16 +40,21 @@ _METRIC_KEYS: Final = (
 """Low-cardinality request attributes that metrics carry (never ids, never content)."""
 
 
-_LLM_SPAN_KEY: Final = create_key("agent_anatomy.llm_span")
+_API_SPAN_KEY: Final = create_key("agent_anatomy.api_span")
 
 
-def current_llm_span(context: Context | None = None) -> Span | None:
-    """The ``chat`` span of the LLM call whose code is running now, if the current span is one.
+def api_call_context(span: Span) -> Context:
+    """The parent context of an API call's span (``chat``, ``count_tokens``...): it marks the span as ours."""
+    return set_value(_API_SPAN_KEY, span)
+
+
+def current_api_span(context: Context | None = None) -> Span | None:
+    """Our span of the API call whose SDK code is running now, if the current span is one.
 
     True only while the SDK method runs under the call (not in code the span merely encloses), so the
     SDK's own API-call span can defer to ours there and nowhere else.
     """
-    span = get_value(_LLM_SPAN_KEY, context)
+    span = get_value(_API_SPAN_KEY, context)
     return span if isinstance(span, Span) and span is get_current_span(context) else None
 
 
@@ -75,21 +80,49 @@ def request_attributes(
         semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
         semconv.GEN_AI_PROVIDER_NAME: provider,
         semconv.ANATOMY_LLM_API: api,
-        semconv.GEN_AI_REQUEST_STREAM: stream,
     }
+    if stream:
+        attributes[semconv.GEN_AI_REQUEST_STREAM] = True
     if isinstance(model, str):
         attributes[semconv.GEN_AI_REQUEST_MODEL] = model
-    max_tokens = kwargs.get("max_tokens")
-    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
-        attributes[semconv.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+    extra_body = kwargs.get("extra_body")
+    extra = extra_body if isinstance(extra_body, Mapping) else {}
+    for key, name in _NUMERIC_PARAMETERS:
+        value = kwargs.get(name, extra.get(name))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            attributes[key] = value
     stop = kwargs.get("stop_sequences")
-    if isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
+    if isinstance(stop, list | tuple) and stop and all(isinstance(s, str) for s in stop):
         attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+    thinking = kwargs.get("thinking")
+    if isinstance(thinking, Mapping):
+        kind, budget = thinking.get("type"), thinking.get("budget_tokens")
+        if isinstance(kind, str):
+            attributes[semconv.ANATOMY_LLM_THINKING_TYPE] = kind
+        if isinstance(budget, int) and not isinstance(budget, bool):
+            attributes[semconv.ANATOMY_LLM_THINKING_BUDGET] = budget
+    output_config = kwargs.get("output_config")
+    effort = output_config.get("effort") if isinstance(output_config, Mapping) else None
+    if isinstance(effort, str):
+        attributes[semconv.ANATOMY_LLM_EFFORT] = effort
     if server_address:
         attributes[semconv.SERVER_ADDRESS] = server_address
     if server_port:
         attributes[semconv.SERVER_PORT] = server_port
     return attributes
+
+
+_NUMERIC_PARAMETERS: Final = (
+    (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_tokens"),
+    (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
+    (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
+    (semconv.GEN_AI_REQUEST_TOP_K, "top_k"),
+)
+"""Sampling parameters recorded when the call gives them, by (attribute, keyword argument): as arguments (SDKs
+that still take them) or in ``extra_body`` (the newest SDK dropped them from its signature)."""
+
+_REASONING_DELTAS: Final = frozenset({"thinking_delta", "signature_delta"})
+_REASONING_BLOCKS: Final = frozenset({"thinking", "redacted_thinking"})
 
 
 def api_error_type(exc: BaseException) -> str | None:
@@ -112,6 +145,7 @@ class LLMCall(Invocation):
         "_capture",
         "_content",
         "_first_at",
+        "_first_text_at",
         "_headers_at",
         "_instruments",
         "_last_at",
@@ -122,6 +156,7 @@ class LLMCall(Invocation):
         "_start",
         "_stop_reason",
         "_stream",
+        "_thought",
         "_usage",
         "wants_deltas",
     )
@@ -137,7 +172,7 @@ class LLMCall(Invocation):
         stream: bool,
     ) -> None:
         """``metric_attributes``: the request attributes; the low-cardinality ones go on metrics at the end."""
-        super().__init__(span, set_value(_LLM_SPAN_KEY, span))
+        super().__init__(span, api_call_context(span))
         self._instruments = instruments
         self._start = start
         self._metric_attributes = metric_attributes
@@ -145,6 +180,8 @@ class LLMCall(Invocation):
         self._stream = stream
         self._headers_at: float | None = None
         self._first_at: float | None = None
+        self._first_text_at: float | None = None
+        self._thought = False
         self._last_at: float | None = None
         self._response_id: str | None = None
         self._response_model: str | None = None
@@ -153,8 +190,8 @@ class LLMCall(Invocation):
         self._output_tokens: int | None = None
         self._content: StreamedContent | None = StreamedContent() if capture and stream else None
         self.wants_deltas = True
-        """False once content deltas carry nothing more for this call (first token seen, no content capture):
-        stream proxies then skip ``on_event`` for them, the commonest event."""
+        """False once content deltas carry nothing more for this call (first visible content seen, no content
+        capture): stream proxies then skip ``on_event`` for them, the commonest event."""
 
     def record_request_content(self, kwargs: Mapping[str, Any]) -> None:
         """Prompt and system instructions, when content capture is on."""
@@ -179,6 +216,8 @@ class LLMCall(Invocation):
             if kind == "content_block_delta":
                 if self._first_at is None:
                     self._first_token(now)
+                if self._first_text_at is None:
+                    self._take_delta_kind(event.delta.type, now)
                 if self._content is not None:
                     self._content.delta(event.index, event.delta)
             elif kind == "message_start":
@@ -190,16 +229,26 @@ class LLMCall(Invocation):
                 self._take_usage(event.usage)
             elif kind == "message_stop":
                 self._last_at = now
-            elif kind == "content_block_start" and self._content is not None:
-                self._content.start(event.index, event.content_block)
+            elif kind == "content_block_start":
+                if event.content_block.type in _REASONING_BLOCKS:
+                    self._thought = True
+                if self._content is not None:
+                    self._content.start(event.index, event.content_block)
         except Exception:
             warn_once("read a stream event for the LLM span")
 
     def _first_token(self, now: float) -> None:
         self._first_at = now
-        self.wants_deltas = self._content is not None
         if self.span.is_recording():
             self.span.add_event(semconv.EVENT_FIRST_TOKEN, timestamp=time.time_ns())
+
+    def _take_delta_kind(self, kind: str, now: float) -> None:
+        """Reasoning deltas until the first visible one, whose arrival is the time to first text."""
+        if kind in _REASONING_DELTAS:
+            self._thought = True
+            return
+        self._first_text_at = now
+        self.wants_deltas = self._content is not None
 
     def on_response(self, message: object) -> None:
         """A complete (non-streamed) message, as an SDK model or decoded JSON."""
@@ -227,6 +276,10 @@ class LLMCall(Invocation):
             value = field(usage, name)
             if isinstance(value, int):
                 self._usage[name] = value
+        details = field(usage, "output_tokens_details")
+        thinking = field(details, "thinking_tokens") if details is not None else None
+        if isinstance(thinking, int):
+            self._usage["thinking_tokens"] = thinking
 
     # --- ends ----------------------------------------------------------------------------------------
 
@@ -261,6 +314,8 @@ class LLMCall(Invocation):
         kind = error_type or api_error_type(exc)
         try:
             extra.update(self._response_attributes(now, semconv.STREAM_END_ERROR if self._stream else None))
+            if self._stream and self._stop_reason is None:
+                extra[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [semconv.FINISH_REASON_ERROR]
             status = getattr(exc, "status_code", None)
             if isinstance(status, int):
                 extra[semconv.HTTP_RESPONSE_STATUS_CODE] = status
@@ -292,21 +347,36 @@ class LLMCall(Invocation):
             attributes[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = cache_write
             if "output_tokens" in usage:
                 attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = usage["output_tokens"]
+            if "thinking_tokens" in usage:
+                attributes[semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage["thinking_tokens"]
         if self._headers_at is not None:
             attributes[semconv.ANATOMY_LLM_TIME_TO_HEADERS] = self._headers_at - self._start
         if self._first_at is not None:
-            end = self._last_at if self._last_at is not None else now
-            generation = max(end - self._first_at, 0.0)
-            attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_at - self._start
-            attributes[semconv.ANATOMY_LLM_GENERATION_TIME] = generation
-            output = usage.get("output_tokens")
-            if output and generation > 0:
-                attributes[semconv.ANATOMY_LLM_OUTPUT_TOKENS_PER_SECOND] = output / generation
+            attributes.update(self._stream_times(self._last_at if self._last_at is not None else now))
         if self._content is not None and self.span.is_recording():
             attributes[semconv.GEN_AI_OUTPUT_MESSAGES] = output_messages_json(
                 self._content.content(), self._stop_reason
             )
         return attributes
+
+    def _stream_times(self, end: float) -> dict[str, AttributeValue]:
+        """First chunk, thinking, first visible content and generation: the stream's time split in three."""
+        first = self._first_at
+        assert first is not None
+        text_at = self._first_text_at
+        visible = text_at if text_at is not None else (end if self._thought else first)
+        times: dict[str, AttributeValue] = {
+            semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: first - self._start,
+            semconv.ANATOMY_LLM_GENERATION_TIME: max(end - visible, 0.0),
+        }
+        if text_at is not None:
+            times[semconv.ANATOMY_LLM_TIME_TO_FIRST_TEXT] = text_at - self._start
+        if self._thought:
+            times[semconv.ANATOMY_LLM_THINKING_TIME] = max(visible - first, 0.0)
+        output = self._usage.get("output_tokens")
+        if output and end > first:
+            times[semconv.ANATOMY_LLM_OUTPUT_TOKENS_PER_SECOND] = output / (end - first)
+        return times
 
     def _record_metrics(self, now: float, error: str | None) -> None:
         request = self._metric_attributes

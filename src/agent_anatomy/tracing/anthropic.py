@@ -1,9 +1,10 @@
 """``AnthropicInstrumentor``: one ``chat {model}`` CLIENT span per Messages API call of the anthropic SDK.
 
-Wraps ``create``, ``parse`` and ``stream`` of ``Messages`` and ``AsyncMessages``, plain and beta, from
-one table (``_instrument`` and ``_uninstrument`` loop over the same rows). Calls made through
-``with_raw_response`` go through the wrapped ``create``. Wrapped calls return exactly what they
-returned before: the SDK's own objects, or a proxy that passes everything through.
+Wraps ``create``, ``parse`` and ``stream`` of ``Messages`` and ``AsyncMessages``, plain and beta, and gives
+the other requests an agent makes (``count_tokens``, message batches, models) a cheap CLIENT span each,
+all from one table (``_instrument`` and ``_uninstrument`` loop over the same rows). Calls made through
+``with_raw_response`` go through the wrapped methods. Wrapped calls return exactly what they returned
+before: the SDK's own objects, or a proxy that passes everything through.
 
 The anthropic SDK traces itself by default (``anthropic.messages.create``) and sends that span's trace
 context on the wire. So that one call gives one LLM span and the headers still go out, a client's
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import logging
 import os
 import timeit
@@ -31,13 +33,15 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Tracer, TracerProvider, use_span
+from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from .._version import __version__
 from ..telemetry import _runtime
 from ..telemetry._settings import Settings
 from ._instruments import Instruments
-from ._llm_call import LLMCall, current_llm_span, request_attributes, warn_once
+from ._invocation import Invocation
+from ._llm_call import LLMCall, api_call_context, api_error_type, current_api_span, request_attributes, warn_once
 from ._package import _instruments
 from .llm_scope import current_llm_scope
 from .streams import AsyncStreamManagerProxy, StreamManagerProxy, complete
@@ -46,20 +50,40 @@ __all__ = ["AnthropicInstrumentor", "instrument_anthropic", "uninstrument_anthro
 
 _logger = logging.getLogger(__name__)
 
-_RESOURCES: Final = (
-    ("anthropic.resources.messages.messages", "messages"),
-    ("anthropic.resources.beta.messages.messages", "beta.messages"),
-)
 _PLATFORM_PACKAGES: Final = ("anthropic.lib.bedrock", "anthropic.lib.vertex", "anthropic.lib.foundry")
 """Imported before wrapping, so that the resource classes that copy the first-party functions exist."""
-_METHODS: Final = (
+_MESSAGES: Final = (
     ("Messages", "create", "create"),
     ("Messages", "parse", "create"),
     ("Messages", "stream", "stream"),
+    ("Messages", "count_tokens", "request"),
     ("AsyncMessages", "create", "acreate"),
     ("AsyncMessages", "parse", "acreate"),
     ("AsyncMessages", "stream", "astream"),
+    ("AsyncMessages", "count_tokens", "arequest"),
 )
+_BATCHES: Final = tuple(
+    (cls, method, kind)
+    for cls, kind in (("Batches", "request"), ("AsyncBatches", "arequest"))
+    for method in ("create", "retrieve", "list", "cancel", "delete", "results")
+)
+_MODELS: Final = (
+    ("Models", "retrieve", "request"),
+    ("Models", "list", "request"),
+    ("AsyncModels", "retrieve", "arequest"),
+)
+_AWAITED: Final = frozenset({"arequest"})
+"""Wrapper kinds that await the method: a row of one is skipped unless the method is a coroutine function
+(``AsyncBatches.list`` returns a paginator that requests when iterated; the SDK's own span covers it)."""
+_RESOURCES: Final = (
+    ("anthropic.resources.messages.messages", "messages", _MESSAGES),
+    ("anthropic.resources.beta.messages.messages", "beta.messages", _MESSAGES),
+    ("anthropic.resources.messages.batches", "messages.batches", _BATCHES),
+    ("anthropic.resources.beta.messages.batches", "beta.messages.batches", _BATCHES),
+    ("anthropic.resources.models", "models", _MODELS),
+    ("anthropic.resources.beta.models", "beta.models", _MODELS),
+)
+"""(module, API label prefix, rows of (class, method, wrapper kind)): every SDK method the instrumentor wraps."""
 _DISABLED_INSTRUMENTATIONS_ENV: Final = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
 
 
@@ -108,9 +132,9 @@ class _DeferringTracer(Tracer):
 
 
 def _ours(context: Context | None, kind: SpanKind) -> Span | None:
-    """Inside our ``chat`` span, the SDK's API-call span: a non-recording one carrying ours; else None."""
-    llm_span = current_llm_span(context) if kind is SpanKind.CLIENT else None
-    return NonRecordingSpan(llm_span.get_span_context()) if llm_span is not None else None
+    """Inside our API-call span, the SDK's own: a non-recording one carrying ours; else None."""
+    api_span = current_api_span(context) if kind is SpanKind.CLIENT else None
+    return NonRecordingSpan(api_span.get_span_context()) if api_span is not None else None
 
 
 _deferred: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -217,6 +241,36 @@ class _Calls:
             return None
         call.record_request_content(kwargs)
         return call
+
+    def begin_request(self, instance: object, kwargs: Mapping[str, Any], api: str) -> Invocation | None:
+        """Start the cheap span of a request that is not a model call (``count_tokens``, batches, models)."""
+        if not is_instrumentation_enabled():
+            return None
+        try:
+            client = self._client_info(getattr(instance, "_client", None))
+            operation = api.removeprefix("beta.")
+            attributes: dict[str, AttributeValue] = {
+                semconv.GEN_AI_OPERATION_NAME: operation,
+                semconv.GEN_AI_PROVIDER_NAME: client.provider,
+                semconv.ANATOMY_LLM_API: api,
+            }
+            model = kwargs.get("model")
+            if isinstance(model, str):
+                attributes[semconv.GEN_AI_REQUEST_MODEL] = model
+            if client.host:
+                attributes[semconv.SERVER_ADDRESS] = client.host
+            if client.port:
+                attributes[semconv.SERVER_PORT] = client.port
+            tracer = self._tracer or _runtime.get_tracer()
+            span = tracer.start_span(
+                semconv.span_name(operation, model if isinstance(model, str) else None),
+                kind=SpanKind.CLIENT,
+                attributes=attributes,
+            )
+            return Invocation(span, api_call_context(span))
+        except Exception:
+            warn_once("start the span of an API request")
+            return None
 
     def _client_info(self, client: object) -> _ClientFacts:
         """Who the client talks to, found (and its own tracing handed over) once per client."""
@@ -338,12 +392,61 @@ def _astream(
     return AsyncStreamManagerProxy(manager, functools.partial(calls.begin, instance, kwargs, api, True))
 
 
+def _request(
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    calls: _Calls,
+    api: str,
+) -> Any:
+    call = calls.begin_request(instance, kwargs, api)
+    if call is None:
+        return wrapped(*args, **kwargs)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.fail(exc, error_type=api_error_type(exc))
+        raise
+    call.stop()
+    return result
+
+
+async def _arequest(
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    calls: _Calls,
+    api: str,
+) -> Any:
+    call = calls.begin_request(instance, kwargs, api)
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.fail(exc, error_type=api_error_type(exc))
+        raise
+    call.stop()
+    return result
+
+
 _WRAPPERS: Final[Mapping[str, Callable[..., Any]]] = {
     "create": _create,
     "acreate": _acreate,
     "stream": _stream,
     "astream": _astream,
+    "request": _request,
+    "arequest": _arequest,
 }
+
+
+def _is_coroutine(function: Callable[..., Any]) -> bool:
+    """Whether the method, under the SDK's own decorators, is a coroutine function."""
+    return inspect.iscoroutinefunction(inspect.unwrap(function))
 
 
 def _subclasses(cls: type) -> Iterator[type]:
@@ -365,15 +468,15 @@ def _targets() -> list[tuple[type, str, str, str]]:
         with contextlib.suppress(ImportError):
             importlib.import_module(package)
     targets = []
-    for module_name, prefix in _RESOURCES:
+    for module_name, prefix, rows in _RESOURCES:
         try:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        for class_name, method, kind in _METHODS:
+        for class_name, method, kind in rows:
             cls = getattr(module, class_name, None)
             function = getattr(cls, "__dict__", {}).get(method)
-            if cls is None or function is None:
+            if cls is None or function is None or (kind in _AWAITED and not _is_coroutine(function)):
                 continue
             api = f"{prefix}.{method}"
             targets.append((cls, method, kind, api))
