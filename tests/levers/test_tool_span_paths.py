@@ -128,6 +128,8 @@ def test_every_path_starts_the_same_span_attributes(traced: Traced) -> None:
         before = len(traced.spans())
         asyncio.run(run())
         spans = [s for s in traced.spans()[before:] if s.attributes.get(semconv.GEN_AI_TOOL_NAME)]
-        own = {semconv.GEN_AI_TOOL_CALL_ID, semconv.ANATOMY_TOOL_INPUT_HASH}
+        own = {semconv.GEN_AI_TOOL_CALL_ID, semconv.ANATOMY_TOOL_INPUT_HASH, semconv.GEN_AI_AGENT_NAME}
         keys[path] = {s.attributes[semconv.GEN_AI_TOOL_NAME]: set(s.attributes) - own for s in spans}  # type: ignore[misc]
+        inside_agent = path == "run_agent"
+        assert all((semconv.GEN_AI_AGENT_NAME in s.attributes) is inside_agent for s in spans), path
     assert keys["direct"] == keys["executor"] == keys["run_agent"]

@@ -56,6 +56,7 @@ def test_tool_span_name_kind_and_attributes(traced: Traced) -> None:
                 semconv.GEN_AI_OPERATION_NAME: "invoke_agent",
                 semconv.GEN_AI_AGENT_NAME: "support",
                 semconv.GEN_AI_AGENT_DESCRIPTION: "Answers support questions",
+                semconv.GEN_AI_PROVIDER_NAME: "anthropic",
             },
         ),
         (

@@ -18,6 +18,7 @@ from opentelemetry.util.types import AttributeValue
 from .. import semconv
 from ..telemetry import _runtime
 from ..telemetry.recorder import format_trace_id
+from ..tracing import client_provider, with_agent
 from ..tracing._content import value_json
 from ..tracing._invocation import Invocation
 from ._tools import ToolSpec
@@ -182,11 +183,14 @@ async def run_agent(
     agent_attributes: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
         semconv.GEN_AI_AGENT_NAME: name,
+        semconv.GEN_AI_PROVIDER_NAME: client_provider(client),
     }
     if model is not None and router is None:
         agent_attributes[semconv.GEN_AI_REQUEST_MODEL] = model
     step_for = _step_namer(steps, bool(definitions), max_iterations)
-    invocation = Invocation.start(semconv.span_name(semconv.OPERATION_INVOKE_AGENT, name), attributes=agent_attributes)
+    invocation = Invocation.start(
+        semconv.span_name(semconv.OPERATION_INVOKE_AGENT, name), attributes=agent_attributes, parent=with_agent(name)
+    )
     context = invocation.span.get_span_context()
     result = AgentResult(
         text="",

@@ -1,7 +1,8 @@
 """Tracing layer: decorators, ``span()``, context propagation, and the anthropic SDK instrumentation."""
 
 from ._wrappers import TracedSpec
-from .anthropic import AnthropicInstrumentor, instrument_anthropic, uninstrument_anthropic
+from .ambient import conversation, current_conversation, with_agent
+from .anthropic import AnthropicInstrumentor, client_provider, instrument_anthropic, uninstrument_anthropic
 from .decorators import SpanScope, ToolInfo, ToolSpanOptions, agent, span, step, tool, tool_info, tool_span, workflow
 from .llm_scope import LLMScope, llm_scope
 from .propagation import ContextThreadPoolExecutor, bind_context
@@ -16,6 +17,9 @@ __all__ = [
     "TracedSpec",
     "agent",
     "bind_context",
+    "client_provider",
+    "conversation",
+    "current_conversation",
     "instrument_anthropic",
     "llm_scope",
     "span",
@@ -24,5 +28,6 @@ __all__ = [
     "tool_info",
     "tool_span",
     "uninstrument_anthropic",
+    "with_agent",
     "workflow",
 ]

@@ -19,6 +19,7 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ..telemetry import _runtime
+from .ambient import with_ambient
 
 __all__ = ["Invocation", "fq_exception_type"]
 
@@ -56,7 +57,8 @@ class Invocation:
         parent: Context | None = None,
         attach_now: bool = True,
     ) -> Invocation:
-        span = _runtime.get_tracer().start_span(name, context=parent, kind=kind, attributes=attributes)
+        start_attributes = with_ambient(attributes or {}, parent)
+        span = _runtime.get_tracer().start_span(name, context=parent, kind=kind, attributes=start_attributes)
         return cls(span, parent, attach_now=attach_now)
 
     @property

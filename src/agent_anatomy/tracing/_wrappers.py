@@ -21,6 +21,7 @@ from .. import semconv
 from ..telemetry import _runtime
 from ._content import arguments_json, value_json
 from ._invocation import Invocation
+from .ambient import with_agent, with_ambient
 
 __all__ = ["TracedSpec", "traced"]
 
@@ -43,6 +44,8 @@ class TracedSpec:
     """True: always record arguments; False: never; None: when content capture is on."""
     record_result: bool | None = None
     signature: inspect.Signature | None = None
+    agent_name: str | None = None
+    """Set on an agent's spec: the name its tools' spans carry as ``gen_ai.agent.name``."""
 
     def begin(
         self,
@@ -59,9 +62,9 @@ class TracedSpec:
         ``raw_arguments``, when given, is recorded as it is instead of ``args``/``kwargs`` bound to the
         signature: an executor records the input the model sent.
         """
-        start_attributes = {**self.attributes, **attributes} if attributes else self.attributes
+        start_attributes = with_ambient({**self.attributes, **attributes} if attributes else self.attributes)
         span = _runtime.get_tracer().start_span(self.name, kind=self.kind, attributes=start_attributes)
-        call = _Call(span, None, attach_now=attach_now)
+        call = _Call(span, with_agent(self.agent_name) if self.agent_name else None, attach_now=attach_now)
         record_args, record_result = self.record_args, self.record_result
         if record_args is None or record_result is None:
             capture = _runtime.capture_content()

@@ -43,10 +43,11 @@ from ._instruments import Instruments
 from ._invocation import Invocation
 from ._llm_call import LLMCall, api_call_context, api_error_type, current_api_span, request_attributes, warn_once
 from ._package import _instruments
+from .ambient import with_ambient
 from .llm_scope import current_llm_scope
 from .streams import AsyncStreamManagerProxy, StreamManagerProxy, complete
 
-__all__ = ["AnthropicInstrumentor", "instrument_anthropic", "uninstrument_anthropic"]
+__all__ = ["AnthropicInstrumentor", "client_provider", "instrument_anthropic", "uninstrument_anthropic"]
 
 _logger = logging.getLogger(__name__)
 
@@ -217,6 +218,7 @@ class _Calls:
             scope = current_llm_scope()
             if scope is not None:
                 attributes.update(scope.attributes)
+            attributes = with_ambient(attributes)
             model = kwargs.get("model")
             tracer = self._tracer or _runtime.get_tracer()
             capture = _runtime.capture_content() if self._capture is None else self._capture
@@ -265,7 +267,7 @@ class _Calls:
             span = tracer.start_span(
                 semconv.span_name(operation, model if isinstance(model, str) else None),
                 kind=SpanKind.CLIENT,
-                attributes=attributes,
+                attributes=with_ambient(attributes),
             )
             return Invocation(span, api_call_context(span))
         except Exception:
@@ -305,7 +307,9 @@ _PLATFORM_CLIENTS: Final = (
 gives their calls; every other client (first party, Foundry) is ``anthropic``."""
 
 
-def _provider(client: object) -> str:
+def client_provider(client: object) -> str:
+    """The ``gen_ai.provider.name`` of an anthropic SDK client's calls: ``aws.bedrock``, ``gcp.vertex_ai`` or
+    ``anthropic``."""
     import anthropic
 
     for names, provider in _PLATFORM_CLIENTS:
@@ -321,7 +325,7 @@ def _client_facts(client: object) -> _ClientFacts:
     port = getattr(url, "port", None)
     if host and not port:
         port = 443 if getattr(url, "scheme", "https") == "https" else 80
-    return _ClientFacts(_provider(client), str(host) if host else None, int(port) if port else None)
+    return _ClientFacts(client_provider(client), str(host) if host else None, int(port) if port else None)
 
 
 # --- the wrappers -----------------------------------------------------------------------------------------

@@ -163,6 +163,7 @@ def _spec(
     content_keys: tuple[str, str],
     record_args: bool | None,
     record_result: bool | None,
+    agent_name: str | None = None,
 ) -> TracedSpec:
     return TracedSpec(
         name=semconv.span_name(operation, target),
@@ -173,6 +174,7 @@ def _spec(
         record_args=record_args,
         record_result=record_result,
         signature=_signature(f),
+        agent_name=agent_name,
     )
 
 
@@ -273,6 +275,9 @@ def _named_decorator(public_name: str, operation: str, name_key: str, descriptio
     ) -> Any:
         def build(f: Callable[..., Any], target: str) -> Callable[..., Any]:
             attrs: dict[str, AttributeValue] = {semconv.GEN_AI_OPERATION_NAME: operation, name_key: target}
+            is_agent = operation == semconv.OPERATION_INVOKE_AGENT
+            if is_agent:  # the conventions want a provider on invoke_agent; an @agent's calls go to Anthropic
+                attrs[semconv.GEN_AI_PROVIDER_NAME] = semconv.PROVIDER_ANTHROPIC
             if description:
                 attrs[description_key] = description
             attrs.update(attributes or {})
@@ -286,6 +291,7 @@ def _named_decorator(public_name: str, operation: str, name_key: str, descriptio
                     content_keys=_OTHER_CONTENT,
                     record_args=record_args,
                     record_result=record_result,
+                    agent_name=target if is_agent else None,
                 ),
             )
 
