@@ -83,6 +83,21 @@ GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
 FINISH_REASON_ERROR: Final = "error"
 """``gen_ai.response.finish_reasons`` of a stream cut short before the model said why it stopped."""
 
+TOOL_ERROR: Final = "tool_error"
+"""``error.type`` of a tool call whose result says it failed (an MCP ``isError`` result), with no exception."""
+TOOL_TYPE_FUNCTION: Final = "function"
+TOOL_TYPE_EXTENSION: Final = "extension"
+"""``gen_ai.tool.type`` of a tool that runs outside the agent's process: an MCP server's."""
+
+# --- MCP (the Model Context Protocol conventions) ---------------------------------------------------------
+
+MCP_METHOD_NAME: Final = "mcp.method.name"
+MCP_METHOD_TOOLS_CALL: Final = "tools/call"
+ANATOMY_MCP_SERVER_NAME: Final = "anatomy.mcp.server.name"
+"""The name the MCP server gave itself when the session started (``serverInfo.name``)."""
+MCP_META_TRACEPARENT: Final = "traceparent"
+"""The W3C trace-context key an MCP request's ``_meta`` carries, as the MCP conventions ask."""
+
 # --- general attributes ---------------------------------------------------------------------------------
 
 ERROR_TYPE: Final = "error.type"

@@ -651,7 +651,10 @@ def step_items(analysis: TraceAnalysis) -> list[StepItem]:
         span = tree.spans.get(analysis.duplicate_of.get(segment.span_id, segment.span_id)) if segment.span_id else None
         if span is None:
             item = StepItem("gap", None, segment.start_ns, segment.end_ns, "gap")
-        elif agent is not None and span.span_id == agent.span_id:
+        elif agent is not None and (
+            span.span_id == agent.span_id or (span.span_id in inside and units.get(span.span_id, 0) > 1)
+        ):
+            # the agent's own time, or that of a loop inside it around several calls (the SDK's tool runner)
             item = StepItem("agent code", None, segment.start_ns, segment.end_ns, "agent")
         elif span.span_id not in inside:
             item = _outside_item(tree, span, agent, segment)

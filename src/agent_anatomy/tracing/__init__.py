@@ -5,12 +5,14 @@ from .ambient import conversation, current_conversation, with_agent
 from .anthropic import AnthropicInstrumentor, client_provider, instrument_anthropic, uninstrument_anthropic
 from .decorators import SpanScope, ToolInfo, ToolSpanOptions, agent, span, step, tool, tool_info, tool_span, workflow
 from .llm_scope import LLMScope, llm_scope
+from .mcp import McpInstrumentor, continue_trace, instrument_mcp, uninstrument_mcp
 from .propagation import ContextThreadPoolExecutor, bind_context
 
 __all__ = [
     "AnthropicInstrumentor",
     "ContextThreadPoolExecutor",
     "LLMScope",
+    "McpInstrumentor",
     "SpanScope",
     "ToolInfo",
     "ToolSpanOptions",
@@ -18,9 +20,11 @@ __all__ = [
     "agent",
     "bind_context",
     "client_provider",
+    "continue_trace",
     "conversation",
     "current_conversation",
     "instrument_anthropic",
+    "instrument_mcp",
     "llm_scope",
     "span",
     "step",
@@ -28,6 +32,7 @@ __all__ = [
     "tool_info",
     "tool_span",
     "uninstrument_anthropic",
+    "uninstrument_mcp",
     "with_agent",
     "workflow",
 ]

@@ -95,6 +95,21 @@ class Invocation:
         finally:
             self._end()
 
+    def stop_failed(self, error_type: str, attributes: Mapping[str, AttributeValue] | None = None) -> None:
+        """End with status ERROR and ``error.type`` but no exception: the operation reported its own failure."""
+        if self._finished:
+            return
+        self._finished = True
+        span = self.span
+        try:
+            if attributes:
+                span.set_attributes(attributes)
+            if span.is_recording():
+                span.set_status(Status(StatusCode.ERROR, error_type))
+                span.set_attribute(semconv.ERROR_TYPE, error_type)
+        finally:
+            self._end()
+
     def fail(
         self,
         exc: BaseException,

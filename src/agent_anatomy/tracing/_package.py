@@ -3,3 +3,4 @@
 from typing import Final
 
 _instruments: Final = ("anthropic >= 2.13, < 3",)
+_mcp_instruments: Final = ("mcp >= 1.9",)

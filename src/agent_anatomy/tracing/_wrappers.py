@@ -88,10 +88,18 @@ class _Call(Invocation):
     output_key: str | None
 
     def returned(self, value: object, attributes: Mapping[str, AttributeValue] | None = None) -> None:
+        self._record_output(value)
+        self.stop(attributes)
+
+    def returned_error(self, error_type: str, value: object) -> None:
+        """The function returned a value that says it failed (a tool's error result): an error, no exception."""
+        self._record_output(value)
+        self.stop_failed(error_type)
+
+    def _record_output(self, value: object) -> None:
         key = self.output_key
         if key is not None and value is not None and self.span.is_recording():
             self.span.set_attribute(key, value_json(value))
-        self.stop(attributes)
 
 
 _GEN_END_EXHAUSTED: Final = {semconv.ANATOMY_GENERATOR_END: semconv.GENERATOR_END_EXHAUSTED}

@@ -1,0 +1,168 @@
+"""``McpInstrumentor``: an ``execute_tool {name}`` span for every tool an agent calls on an MCP server.
+
+Wraps the ``mcp`` package's ``ClientSession.call_tool``. The span is the one every tool gets
+(``tool_span``), with ``gen_ai.tool.type = extension``, ``mcp.method.name = tools/call`` and the server's
+own name; a result the server marks ``isError`` fails it with ``tool_error``. The request's ``_meta``
+carries W3C trace context (``traceparent`` / ``tracestate``), so the server's spans join the agent's
+trace: mcp 2 servers continue it by themselves, and ``continue_trace()`` does it inside any other.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import inspect
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final
+
+import wrapt
+from opentelemetry.context import attach, detach
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.propagate import extract, inject
+from opentelemetry.trace import get_current_span
+
+from .. import semconv
+from ..telemetry import _runtime
+from ..telemetry._settings import Settings
+from ._llm_call import warn_once
+from ._package import _mcp_instruments
+from .decorators import ToolSpanOptions, tool_span
+
+__all__ = ["McpInstrumentor", "continue_trace", "instrument_mcp", "uninstrument_mcp"]
+
+_SESSION_MODULE: Final = "mcp.client.session"
+_SESSION_CLASS: Final = "ClientSession"
+
+
+def _server_name(session: object) -> str | None:
+    """The name the server gave itself at ``initialize`` (mcp 2: ``server_info``; mcp 1: the init result)."""
+    try:
+        info = getattr(session, "server_info", None)
+        if info is None:
+            result = getattr(session, "initialize_result", None) or getattr(session, "_initialize_result", None)
+            info = getattr(result, "serverInfo", None) or getattr(result, "server_info", None)
+        name = getattr(info, "name", None)
+        return name if isinstance(name, str) and name else None
+    except Exception:
+        return None
+
+
+def _with_trace_context(kwargs: dict[str, Any], takes_meta: bool) -> dict[str, Any]:
+    """The call's keyword arguments with the current trace context in ``meta``, unless it has one."""
+    if not takes_meta:
+        return kwargs
+    meta = dict(kwargs.get("meta") or {})
+    if semconv.MCP_META_TRACEPARENT not in meta:
+        inject(meta)
+    return {**kwargs, "meta": meta} if meta else kwargs
+
+
+def _result_json(result: object) -> object:
+    dump = getattr(result, "model_dump", None)
+    return dump(mode="json", exclude_none=True) if callable(dump) else result
+
+
+async def _call_tool(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, takes_meta: bool
+) -> Any:
+    if not is_instrumentation_enabled():
+        return await wrapped(*args, **kwargs)
+    try:
+        name = args[0] if args else kwargs["name"]
+        arguments = args[1] if len(args) > 1 else kwargs.get("arguments")
+        attributes = {semconv.MCP_METHOD_NAME: semconv.MCP_METHOD_TOOLS_CALL}
+        server = _server_name(instance)
+        if server:
+            attributes[semconv.ANATOMY_MCP_SERVER_NAME] = server
+        options = ToolSpanOptions(tool_type=semconv.TOOL_TYPE_EXTENSION, attributes=attributes)
+        call = tool_span(str(name), options=options).begin((), {}, raw_arguments=arguments)
+    except Exception:
+        warn_once("start the span of an MCP tool call")
+        return await wrapped(*args, **kwargs)
+    try:
+        result = await wrapped(*args, **_with_trace_context(kwargs, takes_meta))
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    if getattr(result, "isError", None) is True or getattr(result, "is_error", None) is True:
+        call.returned_error(semconv.TOOL_ERROR, _result_json(result))
+    else:
+        call.returned(_result_json(result))
+    return result
+
+
+@contextmanager
+def continue_trace(request: Mapping[str, Any] | object | None) -> Iterator[None]:
+    """Inside an MCP server, make the calling agent's span the parent of everything in the block.
+
+    ``request`` is the request's ``_meta`` mapping, or an object holding it (a request context's ``meta``,
+    or a tool context's ``request_context.meta``). Without trace context in it, the block runs as it
+    would have, under whatever span is current.
+    """
+    meta = request
+    for attribute in ("request_context", "meta"):
+        if meta is not None and not isinstance(meta, Mapping):
+            meta = getattr(meta, attribute, meta if attribute == "request_context" else None)
+    context = extract(meta) if isinstance(meta, Mapping) and meta else None
+    caller = get_current_span(context).get_span_context() if context is not None else None
+    current = get_current_span().get_span_context()
+    # Already in the caller's trace (an mcp 2 server continued it in its own tools/call span): keep that span.
+    if (
+        context is None
+        or caller is None
+        or not caller.is_valid
+        or (current.is_valid and current.trace_id == caller.trace_id)
+    ):
+        yield
+        return
+    token = attach(context)
+    try:
+        yield
+    finally:
+        detach(token)
+
+
+class McpInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments the ``mcp`` package's client: ``ClientSession.call_tool`` (idempotent, reversible)."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _mcp_instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        session = getattr(importlib.import_module(_SESSION_MODULE), _SESSION_CLASS)
+        takes_meta = "meta" in inspect.signature(session.call_tool).parameters
+        wrapt.wrap_function_wrapper(session, "call_tool", functools.partial(_call_tool, takes_meta=takes_meta))
+        self._session = session
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        session = getattr(self, "_session", None)
+        if session is not None:
+            unwrap(session, "call_tool")
+            self._session = None
+
+
+def instrument_mcp() -> McpInstrumentor:
+    """Instrument the ``mcp`` client (idempotent); nothing happens when ``mcp`` is not installed."""
+    instrumentor = McpInstrumentor()
+    if importlib.util.find_spec("mcp") is None:
+        return instrumentor
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
+    return instrumentor
+
+
+def uninstrument_mcp() -> None:
+    instrumentor = McpInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+
+
+def _on_configure(settings: Settings) -> None:
+    if settings.instrument and not settings.disabled:
+        instrument_mcp()
+
+
+_runtime.register_configure_hook(_on_configure)
