@@ -32,18 +32,52 @@ def _default(value: object) -> object:
 
 
 def value_json(value: object) -> str:
-    """JSON text for ``value`` (strings as they are), cut to ``MAX_CONTENT_CHARS``."""
+    """JSON text for ``value`` (strings as they are), within ``MAX_CONTENT_CHARS``.
+
+    A structure too long is cut inside its strings (each capped and marked), so the text stays valid JSON
+    with every key and part in place; plain text is cut at the end and marked.
+    """
+    if isinstance(value, str):
+        return _cut(value, MAX_CONTENT_CHARS)
     try:
-        text = value if isinstance(value, str) else json.dumps(value, default=_default, ensure_ascii=False)
+        plain = json.loads(json.dumps(value, default=_default, ensure_ascii=False))
+        text = json.dumps(plain, ensure_ascii=False)
     except Exception:  # a recursive structure, or a __repr__ that raises
         _logger.debug("agent-anatomy: value not serialisable for the span", exc_info=True)
         try:
-            text = repr(value)
+            return _cut(repr(value), MAX_CONTENT_CHARS)
         except Exception:
-            text = f"<unrepresentable {type(value).__name__}>"
-    if len(text) > MAX_CONTENT_CHARS:
-        return text[: MAX_CONTENT_CHARS - len(_TRUNCATED)] + _TRUNCATED
-    return text
+            return f"<unrepresentable {type(value).__name__}>"
+    return text if len(text) <= MAX_CONTENT_CHARS else _fit(plain)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - len(_TRUNCATED), 0)] + _TRUNCATED
+
+
+def _capped(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return _cut(value, limit + len(_TRUNCATED))
+    if isinstance(value, list):
+        return [_capped(item, limit) for item in value]
+    if isinstance(value, dict):
+        return {key: _capped(item, limit) for key, item in value.items()}
+    return value
+
+
+def _fit(plain: Any) -> str:
+    """The longest per-string cap (found by bisection) under which the JSON text fits."""
+    low, high = 0, MAX_CONTENT_CHARS
+    best: str | None = None
+    while low <= high:
+        middle = (low + high) // 2
+        text = json.dumps(_capped(plain, middle), ensure_ascii=False)
+        if len(text) <= MAX_CONTENT_CHARS:
+            best, low = text, middle + 1
+        else:
+            high = middle - 1
+    # Too many parts to fit even with every string emptied: say so, in JSON.
+    return best if best is not None else json.dumps({"truncated": True, "type": type(plain).__name__})
 
 
 def arguments_json(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:

@@ -12,7 +12,14 @@ from typing import Any
 
 from ._content import value_json
 
-__all__ = ["StreamedContent", "field", "input_messages_json", "output_messages_json", "system_json"]
+__all__ = [
+    "StreamedContent",
+    "field",
+    "input_messages_json",
+    "output_messages_json",
+    "system_json",
+    "tool_definitions_json",
+]
 
 
 def field(obj: object, name: str) -> Any:
@@ -28,7 +35,7 @@ def _part(block: object) -> dict[str, Any]:
         return {"type": "text", "content": field(block, "text")}
     if kind in ("tool_use", "server_tool_use"):
         return {
-            "type": "tool_call",
+            "type": "tool_call" if kind == "tool_use" else "server_tool_call",
             "id": field(block, "id"),
             "name": field(block, "name"),
             "arguments": field(block, "input"),
@@ -37,7 +44,46 @@ def _part(block: object) -> dict[str, Any]:
         return {"type": "tool_call_response", "id": field(block, "tool_use_id"), "response": field(block, "content")}
     if kind == "thinking":
         return {"type": "reasoning", "content": field(block, "thinking")}
-    return {"type": str(kind)}
+    return _generic_part(block, kind)
+
+
+def _generic_part(block: object, kind: object) -> dict[str, Any]:
+    """Any other block (redacted thinking, a server tool's result, an image...) as the conventions' generic
+    part: its type and its own fields."""
+    fields = block if isinstance(block, dict) else _dump(block)
+    return {**{k: v for k, v in fields.items() if v is not None}, "type": str(kind)}
+
+
+def _dump(block: object) -> dict[str, Any]:
+    dump = getattr(block, "model_dump", None)
+    if callable(dump):
+        try:
+            value = dump(mode="json")
+            return value if isinstance(value, dict) else {}
+        except Exception:
+            return {}
+    return {}
+
+
+def tool_definitions_json(tools: object) -> str | None:
+    """The tools offered to the model as the conventions' definitions (type, name, description,
+    parameters); None when there are none."""
+    if not isinstance(tools, Iterable) or isinstance(tools, str | bytes):
+        return None
+    definitions = []
+    for tool in tools:
+        to_dict = getattr(tool, "to_dict", None)  # the SDK's tool helpers (beta_tool, MCP tools)
+        spec = to_dict() if callable(to_dict) else tool
+        name = field(spec, "name")
+        if not name:
+            continue
+        definition = {"type": "function", "name": name}
+        if field(spec, "description"):
+            definition["description"] = field(spec, "description")
+        if field(spec, "input_schema") is not None:
+            definition["parameters"] = field(spec, "input_schema")
+        definitions.append(definition)
+    return value_json(definitions) if definitions else None
 
 
 def _parts(content: object) -> list[dict[str, Any]]:
@@ -75,8 +121,12 @@ class StreamedContent:
         entry: dict[str, Any] = {"type": kind}
         if kind in ("tool_use", "server_tool_use"):
             entry.update(id=field(block, "id"), name=field(block, "name"), json="")
-        else:
+        elif kind == "thinking":
+            entry["thinking"] = field(block, "thinking") or ""
+        elif kind == "text":
             entry["text"] = field(block, "text") or ""
+        else:  # a block that comes whole in its start event (redacted thinking, a server tool's result)
+            entry = {**(block if isinstance(block, dict) else _dump(block)), "type": kind}
         self.blocks[index] = entry
 
     def delta(self, index: int, delta: object) -> None:

@@ -20,7 +20,14 @@ from opentelemetry.trace import Span, get_current_span
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ._genai_content import StreamedContent, field, input_messages_json, output_messages_json, system_json
+from ._genai_content import (
+    StreamedContent,
+    field,
+    input_messages_json,
+    output_messages_json,
+    system_json,
+    tool_definitions_json,
+)
 from ._instruments import Instruments
 from ._invocation import Invocation, fq_exception_type
 
@@ -194,13 +201,16 @@ class LLMCall(Invocation):
         capture): stream proxies then skip ``on_event`` for them, the commonest event."""
 
     def record_request_content(self, kwargs: Mapping[str, Any]) -> None:
-        """Prompt and system instructions, when content capture is on."""
+        """Prompt, system instructions and tool definitions, when content capture is on."""
         if not self._capture or not self.span.is_recording():
             return
         try:
             self.span.set_attribute(semconv.GEN_AI_INPUT_MESSAGES, input_messages_json(kwargs.get("messages")))
             if kwargs.get("system"):
                 self.span.set_attribute(semconv.GEN_AI_SYSTEM_INSTRUCTIONS, system_json(kwargs["system"]))
+            definitions = tool_definitions_json(kwargs.get("tools"))
+            if definitions is not None:
+                self.span.set_attribute(semconv.GEN_AI_TOOL_DEFINITIONS, definitions)
         except Exception:
             warn_once("record the prompt on the LLM span")
 
