@@ -14,3 +14,9 @@ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATIO
 ``true`` (or ``SPAN_ONLY``, ``SPAN_AND_EVENT``, ``EVENT_ONLY``) turns capture on; ``false``, ``NO_CONTENT``
 or unset leaves it off.
 """
+
+OTEL_SEMCONV_STABILITY_OPT_IN: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
+"""A comma-separated list; with ``gen_ai_latest_experimental`` in it, metrics take the newest GenAI names
+(``gen_ai.client.inference.*`` token counters and histograms, ``gen_ai.invoke_agent.duration``,
+``gen_ai.execute_tool.duration``, ``gen_ai.workflow.duration``) instead of ``gen_ai.client.token.usage``."""
+GENAI_LATEST_EXPERIMENTAL: Final = "gen_ai_latest_experimental"

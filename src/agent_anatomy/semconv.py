@@ -275,6 +275,52 @@ METRIC_CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
 
+# The newest GenAI conventions' metrics, emitted instead of gen_ai.client.token.usage when
+# OTEL_SEMCONV_STABILITY_OPT_IN holds gen_ai_latest_experimental (open-telemetry/semantic-conventions-genai,
+# model/gen-ai/token-metrics.yaml and metrics.yaml).
+METRIC_INFERENCE_USAGE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.input_tokens"
+METRIC_INFERENCE_USAGE_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.output_tokens"
+METRIC_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.cache_read.input_tokens"
+METRIC_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.cache_write.input_tokens"
+METRIC_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.reasoning.output_tokens"
+METRIC_INFERENCE_OPERATION_INPUT_TOKENS: Final = "gen_ai.client.inference.operation.input_tokens"
+METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS: Final = "gen_ai.client.inference.operation.output_tokens"
+METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+METRIC_WORKFLOW_DURATION: Final = "gen_ai.workflow.duration"
+GEN_AI_TOKEN_MODALITY: Final = "gen_ai.token.modality"
+TOKEN_MODALITY_TEXT: Final = "text"
+TOKEN_MODALITY_UNKNOWN: Final = "unknown"
+"""The modality of a usage counter's 0 when the call received no usage at all (it failed before)."""
+
+
+READ_ONLY: Final = frozenset(
+    {
+        GEN_AI_SYSTEM,
+        GEN_AI_USAGE_COMPLETION_TOKENS,
+        TRACELOOP_IS_STREAMING,
+    }
+)
+"""``gen_ai.*`` names the anatomy reads in other instrumentations' traces and never writes."""
+
+NEWER_THAN_REGISTRY: Final = {
+    GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: "semantic-conventions-genai model/gen-ai/registry.yaml (was "
+    "gen_ai.usage.cache_creation.input_tokens)",
+    GEN_AI_TOKEN_MODALITY: "semantic-conventions-genai model/gen-ai/registry.yaml",
+    METRIC_INFERENCE_USAGE_INPUT_TOKENS: "semantic-conventions-genai model/gen-ai/token-metrics.yaml",
+    METRIC_INFERENCE_USAGE_OUTPUT_TOKENS: "semantic-conventions-genai model/gen-ai/token-metrics.yaml",
+    METRIC_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS: "semantic-conventions-genai model/gen-ai/token-metrics.yaml",
+    METRIC_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS: "semantic-conventions-genai model/gen-ai/token-metrics.yaml",
+    METRIC_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS: "semantic-conventions-genai model/gen-ai/token-metrics.yaml",
+    METRIC_INFERENCE_OPERATION_INPUT_TOKENS: "semantic-conventions-genai model/gen-ai/token-metrics.yaml",
+    METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS: "semantic-conventions-genai model/gen-ai/token-metrics.yaml",
+    METRIC_INVOKE_AGENT_DURATION: "semantic-conventions-genai model/gen-ai/metrics.yaml",
+    METRIC_EXECUTE_TOOL_DURATION: "semantic-conventions-genai model/gen-ai/metrics.yaml",
+    METRIC_WORKFLOW_DURATION: "semantic-conventions-genai model/gen-ai/metrics.yaml",
+}
+"""``gen_ai.*`` names the project writes that the released ``opentelemetry-semantic-conventions`` registry
+does not hold yet, with where the newer conventions define them (checked by the conformance test)."""
+
 
 def span_name(operation: str, target: str | None) -> str:
     """``{operation} {target}``, the GenAI span-name shape; the bare operation when there is no target."""

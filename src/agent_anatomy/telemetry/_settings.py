@@ -37,7 +37,11 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 
-from ..environment_variables import OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+from ..environment_variables import (
+    GENAI_LATEST_EXPERIMENTAL,
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+    OTEL_SEMCONV_STABILITY_OPT_IN,
+)
 from ..errors import ConfigurationError
 
 ExporterKind: TypeAlias = Literal["otlp", "console", "jsonl", "memory", "none"]
@@ -118,6 +122,12 @@ def capture_content_from_env() -> bool:
     """Whether ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` turns content capture on."""
     name = OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
     return parse_bool_flag(os.environ.get(name, ""), setting=name)
+
+
+def genai_latest_conventions() -> bool:
+    """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` asks for the newest GenAI conventions."""
+    values = os.environ.get(OTEL_SEMCONV_STABILITY_OPT_IN, "")
+    return GENAI_LATEST_EXPERIMENTAL in {value.strip().lower() for value in values.split(",")}
 
 
 def parse_exporters(value: ExporterArg, *, setting: str) -> tuple[ExporterSpec, ...]:

@@ -1,41 +1,121 @@
-"""The GenAI client metrics, each histogram created once per meter, with the conventions' buckets."""
+"""The GenAI metrics, each instrument created once per meter, with the conventions' buckets.
+
+By default the conventions as released in opentelemetry-util-genai 1.3b0 (``gen_ai.client.token.usage``);
+with ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`` the newest: usage counters per token
+kind with ``gen_ai.token.modality``, per-call token histograms, and the durations of agents, tools and
+workflows. The two client duration histograms are the same in both.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import weakref
+from collections.abc import Mapping
 from typing import Final
 
-from opentelemetry.metrics import Histogram, Meter
+from opentelemetry.metrics import Counter, Histogram, Meter
 
 from .. import semconv
+from ..telemetry._settings import genai_latest_conventions
 
-__all__ = ["Instruments"]
+__all__ = ["Instruments", "InvocationInstruments"]
 
 DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKEN_BUCKETS: Final = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
 
+USAGE_COUNTERS: Final = (
+    ("input", semconv.METRIC_INFERENCE_USAGE_INPUT_TOKENS, "Input tokens used, cached ones included"),
+    ("output", semconv.METRIC_INFERENCE_USAGE_OUTPUT_TOKENS, "Output tokens used, reasoning ones included"),
+    ("cache_read", semconv.METRIC_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS, "Input tokens read from the cache"),
+    ("cache_write", semconv.METRIC_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS, "Input tokens written to the cache"),
+    ("reasoning", semconv.METRIC_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS, "Output tokens spent reasoning"),
+)
+"""(usage key, metric name, description): the newest conventions' token counters."""
+
+
+def _duration(meter: Meter, name: str, description: str) -> Histogram:
+    return meter.create_histogram(
+        name=name, description=description, unit="s", explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS)
+    )
+
+
+def _tokens(meter: Meter, name: str, description: str) -> Histogram:
+    return meter.create_histogram(
+        name=name, description=description, unit="{token}", explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS)
+    )
+
 
 class Instruments:
-    """``gen_ai.client.operation.duration``, ``...time_to_first_chunk`` and ``gen_ai.client.token.usage``."""
+    """An LLM call's metrics: the two client durations, and token usage by the chosen conventions."""
+
+    def __init__(self, meter: Meter, latest: bool | None = None) -> None:
+        self.meter = meter
+        self.latest = genai_latest_conventions() if latest is None else latest
+        self.operation_duration = _duration(
+            meter, semconv.METRIC_CLIENT_OPERATION_DURATION, "Duration of GenAI client operation"
+        )
+        self.time_to_first_chunk = _duration(
+            meter,
+            semconv.METRIC_CLIENT_TIME_TO_FIRST_CHUNK,
+            "Time from the request to the first chunk of the response stream",
+        )
+        self.token_usage: Histogram | None = None
+        self.usage: dict[str, Counter] = {}
+        self.operation_tokens: dict[str, Histogram] = {}
+        if not self.latest:
+            self.token_usage = _tokens(
+                meter, semconv.METRIC_CLIENT_TOKEN_USAGE, "Number of input and output tokens used by GenAI clients"
+            )
+            return
+        for key, name, description in USAGE_COUNTERS:
+            self.usage[key] = meter.create_counter(name=name, description=description, unit="{token}")
+        self.operation_tokens = {
+            "input": _tokens(meter, semconv.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, "Input tokens per call"),
+            "output": _tokens(meter, semconv.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, "Output tokens per call"),
+        }
+
+
+_INVOCATION_INSTRUMENTS: weakref.WeakKeyDictionary[Meter, InvocationInstruments] = weakref.WeakKeyDictionary()
+
+_DURATIONS: Final = {
+    semconv.OPERATION_INVOKE_AGENT: (semconv.METRIC_INVOKE_AGENT_DURATION, "Duration of an agent invocation"),
+    semconv.OPERATION_EXECUTE_TOOL: (semconv.METRIC_EXECUTE_TOOL_DURATION, "Duration of a tool execution"),
+    semconv.OPERATION_INVOKE_WORKFLOW: (semconv.METRIC_WORKFLOW_DURATION, "Duration of a GenAI workflow"),
+}
+_DURATION_KEYS: Final = (
+    semconv.GEN_AI_OPERATION_NAME,
+    semconv.GEN_AI_PROVIDER_NAME,
+    semconv.GEN_AI_AGENT_NAME,
+    semconv.GEN_AI_REQUEST_MODEL,
+    semconv.GEN_AI_TOOL_NAME,
+    semconv.GEN_AI_TOOL_TYPE,
+    semconv.GEN_AI_WORKFLOW_NAME,
+)
+"""Low-cardinality span attributes the duration metrics carry (never ids, never content)."""
+
+
+class InvocationInstruments:
+    """The newest conventions' agent, tool and workflow durations (none under the default conventions)."""
 
     def __init__(self, meter: Meter) -> None:
-        self.meter = meter
-        self.operation_duration: Histogram = meter.create_histogram(
-            name=semconv.METRIC_CLIENT_OPERATION_DURATION,
-            description="Duration of GenAI client operation",
-            unit="s",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
-        )
-        self.time_to_first_chunk: Histogram = meter.create_histogram(
-            name=semconv.METRIC_CLIENT_TIME_TO_FIRST_CHUNK,
-            description="Time from the request to the first chunk of the response stream",
-            unit="s",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
-        )
-        self.token_usage: Histogram = meter.create_histogram(
-            name=semconv.METRIC_CLIENT_TOKEN_USAGE,
-            description="Number of input and output tokens used by GenAI clients",
-            unit="{token}",
-            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
-        )
+        self.histograms = {op: _duration(meter, name, text) for op, (name, text) in _DURATIONS.items()}
+
+    @classmethod
+    def for_meter(cls, meter: Meter) -> InvocationInstruments:
+        """The one set of instruments of ``meter`` (created on first use)."""
+        try:
+            return _INVOCATION_INSTRUMENTS[meter]
+        except (KeyError, TypeError):
+            instruments = cls(meter)
+            with contextlib.suppress(TypeError):  # a meter that cannot be weakly referenced: made each time
+                _INVOCATION_INSTRUMENTS[meter] = instruments
+            return instruments
+
+    def duration(self, attributes: Mapping[str, object]) -> tuple[Histogram, dict[str, object]] | None:
+        """The histogram a span with these start attributes records its duration in, and its attributes."""
+        histogram = self.histograms.get(str(attributes.get(semconv.GEN_AI_OPERATION_NAME)))
+        if histogram is None:
+            return None
+        return histogram, {key: attributes[key] for key in _DURATION_KEYS if key in attributes}

@@ -9,16 +9,20 @@ can happen when a generator is resumed or closed from another context.
 
 from __future__ import annotations
 
+import timeit
 from collections.abc import Mapping
 from contextvars import Token
-from typing import Final
+from typing import Any, Final
 
 from opentelemetry.context import Context, attach, detach
+from opentelemetry.metrics import Histogram
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ..telemetry import _runtime
+from ..telemetry._settings import genai_latest_conventions
+from ._instruments import InvocationInstruments
 from .ambient import with_ambient
 
 __all__ = ["Invocation", "fq_exception_type"]
@@ -39,13 +43,24 @@ def fq_exception_type(exc: BaseException) -> str:
 class Invocation:
     """One span from start to a single end, with its context attached only while its code runs."""
 
-    __slots__ = ("_context", "_finished", "_token", "span")
+    __slots__ = ("_context", "_error_type", "_finished", "_timer", "_token", "span")
 
     def __init__(self, span: Span, parent: Context | None = None, *, attach_now: bool = True) -> None:
         self.span = span
         self._context = set_span_in_context(span, parent)
         self._finished = False
         self._token: Token[Context] | None = attach(self._context) if attach_now else None
+        self._timer: tuple[Histogram, dict[str, Any], float] | None = None
+        self._error_type: str | None = None
+
+    def time(self, attributes: Mapping[str, AttributeValue]) -> None:
+        """Record the duration metric of an agent, tool or workflow span with these start attributes when it
+        ends (under the newest GenAI conventions only; nothing otherwise)."""
+        if not genai_latest_conventions():
+            return
+        found = InvocationInstruments.for_meter(_runtime.get_meter()).duration(attributes)
+        if found is not None:
+            self._timer = (*found, timeit.default_timer())
 
     @classmethod
     def start(
@@ -59,7 +74,9 @@ class Invocation:
     ) -> Invocation:
         start_attributes = with_ambient(attributes or {}, parent)
         span = _runtime.get_tracer().start_span(name, context=parent, kind=kind, attributes=start_attributes)
-        return cls(span, parent, attach_now=attach_now)
+        invocation = cls(span, parent, attach_now=attach_now)
+        invocation.time(start_attributes)
+        return invocation
 
     @property
     def context(self) -> Context:
@@ -104,6 +121,7 @@ class Invocation:
         try:
             if attributes:
                 span.set_attributes(attributes)
+            self._error_type = error_type
             if span.is_recording():
                 span.set_status(Status(StatusCode.ERROR, error_type))
                 span.set_attribute(semconv.ERROR_TYPE, error_type)
@@ -131,9 +149,10 @@ class Invocation:
         try:
             if attributes:
                 span.set_attributes(attributes)
+            self._error_type = error_type or fq_exception_type(exc)
             if span.is_recording():
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-                span.set_attribute(semconv.ERROR_TYPE, error_type or fq_exception_type(exc))
+                span.set_attribute(semconv.ERROR_TYPE, self._error_type)
                 span.record_exception(exc)
         finally:
             self._end()
@@ -141,5 +160,12 @@ class Invocation:
     def _end(self) -> None:
         try:
             self.suspend()
+            if self._timer is not None:
+                self._record_duration(*self._timer)
         finally:
             self.span.end()
+
+    def _record_duration(self, histogram: Histogram, attributes: dict[str, Any], started: float) -> None:
+        if self._error_type is not None:
+            attributes = {**attributes, semconv.ERROR_TYPE: self._error_type}
+        histogram.record(timeit.default_timer() - started, attributes, self._context)

@@ -401,7 +401,10 @@ class LLMCall(Invocation):
         if self._first_at is not None:
             instruments.time_to_first_chunk.record(self._first_at - self._start, metric_attributes, context)
         usage = self._usage
-        if usage:
+        if instruments.latest:
+            self._record_latest_usage(instruments, metric_attributes)
+            return
+        if usage and instruments.token_usage is not None:
             input_total = (
                 usage.get("input_tokens", 0)
                 + usage.get("cache_read_input_tokens", 0)
@@ -416,3 +419,25 @@ class LLMCall(Invocation):
                     {**metric_attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
                     context,
                 )
+
+    def _record_latest_usage(self, instruments: Instruments, metric_attributes: dict[str, AttributeValue]) -> None:
+        """The newest conventions: every call counts its tokens, a failed one too (0, modality ``unknown``,
+        when it received no usage at all)."""
+        usage = self._usage
+        cache_read = usage.get("cache_read_input_tokens", 0)
+        cache_write = usage.get("cache_creation_input_tokens", 0)
+        counts = {
+            "input": usage.get("input_tokens", 0) + cache_read + cache_write,
+            "output": usage.get("output_tokens", 0),
+            "cache_read": cache_read,
+            "cache_write": cache_write,
+            "reasoning": usage.get("thinking_tokens", 0),
+        }
+        modality = semconv.TOKEN_MODALITY_TEXT if usage else semconv.TOKEN_MODALITY_UNKNOWN
+        counted = {k: v for k, v in metric_attributes.items() if k != semconv.ERROR_TYPE}
+        counted[semconv.GEN_AI_TOKEN_MODALITY] = modality
+        context = self.context
+        for key, counter in instruments.usage.items():
+            counter.add(counts[key], counted, context)
+        for key, histogram in instruments.operation_tokens.items():
+            histogram.record(counts[key], metric_attributes, context)

@@ -65,6 +65,7 @@ class TracedSpec:
         start_attributes = with_ambient({**self.attributes, **attributes} if attributes else self.attributes)
         span = _runtime.get_tracer().start_span(self.name, kind=self.kind, attributes=start_attributes)
         call = _Call(span, with_agent(self.agent_name) if self.agent_name else None, attach_now=attach_now)
+        call.time(start_attributes)
         record_args, record_result = self.record_args, self.record_result
         if record_args is None or record_result is None:
             capture = _runtime.capture_content()
