@@ -20,7 +20,7 @@ from .. import semconv
 from ._llm_call import LLMCall, warn_once
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
     ObjectProxy = wrapt.ObjectProxy[Any]
 else:
@@ -41,24 +41,13 @@ class SyncStreamProxy(ObjectProxy):
     def __init__(self, stream: Any, call: LLMCall) -> None:
         super().__init__(stream)
         self._self_call = call
+        self._self_events = _events(stream, call)
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        return _held(self, self._self_events)
 
     def __next__(self) -> Any:
-        call = self._self_call
-        try:
-            event = self.__wrapped__.__next__()
-        except StopIteration:
-            call.end(semconv.STREAM_END_COMPLETED)
-            raise
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        # most events are text deltas after the first, which the call does not need (unless capturing)
-        if call.wants_deltas or event.type != "content_block_delta":
-            call.on_event(event, _timer())
-        return event
+        return next(self._self_events)
 
     def close(self) -> None:
         try:
@@ -84,24 +73,13 @@ class AsyncStreamProxy(ObjectProxy):
     def __init__(self, stream: Any, call: LLMCall) -> None:
         super().__init__(stream)
         self._self_call = call
+        self._self_events = _aevents(stream, call)
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return _aheld(self, self._self_events)
 
-    async def __anext__(self) -> Any:
-        call = self._self_call
-        try:
-            event = await self.__wrapped__.__anext__()
-        except StopAsyncIteration:
-            call.end(semconv.STREAM_END_COMPLETED)
-            raise
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        # most events are text deltas after the first, which the call does not need (unless capturing)
-        if call.wants_deltas or event.type != "content_block_delta":
-            call.on_event(event, _timer())
-        return event
+    def __anext__(self) -> Awaitable[Any]:
+        return self._self_events.__anext__()
 
     async def close(self) -> None:
         try:
@@ -119,6 +97,56 @@ class AsyncStreamProxy(ObjectProxy):
 
     def __del__(self) -> None:
         self._self_call.abandon()
+
+
+# The events are read in a generator, not a ``__next__`` of the proxy: resuming a generator per event costs a
+# third of a Python method called through the proxy (0.1 against 0.3 µs), on the commonest path of a stream.
+
+
+def _events(stream: Any, call: LLMCall) -> Iterator[Any]:
+    """The stream's events, each reported to ``call`` as it arrives; the call ends with the stream."""
+    read = stream.__next__
+    while True:
+        try:
+            event = read()
+        except StopIteration:
+            call.end(semconv.STREAM_END_COMPLETED)
+            return
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        # most events are text deltas after the first, which the call does not need (unless capturing)
+        if call.wants_deltas or event.type != "content_block_delta":
+            call.on_event(event, _timer())
+        yield event
+
+
+async def _aevents(stream: Any, call: LLMCall) -> AsyncIterator[Any]:
+    """The async twin of ``_events``: the same, awaited."""
+    read = stream.__anext__
+    while True:
+        try:
+            event = await read()
+        except StopAsyncIteration:
+            call.end(semconv.STREAM_END_COMPLETED)
+            return
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        if call.wants_deltas or event.type != "content_block_delta":
+            call.on_event(event, _timer())
+        yield event
+
+
+def _held(proxy: object, events: Iterator[Any]) -> Iterator[Any]:
+    """``events``, keeping ``proxy`` alive while they are read: ``for e in proxy`` holds only the iterator, and
+    a proxy collected mid-loop would take the stream for abandoned."""
+    yield from events
+
+
+async def _aheld(proxy: object, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for event in events:
+        yield event
 
 
 def adopt_raw_stream(
