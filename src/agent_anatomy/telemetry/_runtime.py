@@ -18,7 +18,7 @@ from opentelemetry.trace import Tracer, TracerProvider
 from .. import semconv
 from .._version import __version__
 from ..errors import ConfigurationError, TraceNotFoundError
-from ._settings import Settings, capture_content_from_env
+from ._settings import Settings, capture_content_from_env, genai_latest_conventions
 from .recorder import SpanRecorder
 
 _logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ _capture_content: bool | None = None
 _tracer: Tracer | None = None
 _meter: Meter | None = None
 _configure_hooks: list[Callable[[Settings], None]] = []
+_genai_latest: bool | None = None
 
 
 def install(
@@ -40,10 +41,20 @@ def install(
     capture_content: bool | None,
 ) -> None:
     """Make these the providers, recorder and content setting that instrumentation uses from now on."""
-    global _tracer_provider, _meter_provider, _recorder, _capture_content, _tracer, _meter
+    global _tracer_provider, _meter_provider, _recorder, _capture_content, _tracer, _meter, _genai_latest
     _tracer_provider, _meter_provider = tracer_provider, meter_provider
     _recorder, _capture_content = recorder, capture_content
     _tracer = _meter = None
+    _genai_latest = None
+
+
+def genai_latest() -> bool:
+    """Whether metrics follow the newest GenAI conventions (``OTEL_SEMCONV_STABILITY_OPT_IN``), read once per
+    ``configure()``: every agent, tool and workflow span asks."""
+    global _genai_latest
+    if _genai_latest is None:
+        _genai_latest = genai_latest_conventions()
+    return _genai_latest
 
 
 def register_configure_hook(hook: Callable[[Settings], None]) -> None:

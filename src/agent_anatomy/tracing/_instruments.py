@@ -16,7 +16,7 @@ from typing import Final
 from opentelemetry.metrics import Counter, Histogram, Meter
 
 from .. import semconv
-from ..telemetry._settings import genai_latest_conventions
+from ..telemetry import _runtime
 
 __all__ = ["Instruments", "InvocationInstruments"]
 
@@ -52,7 +52,7 @@ class Instruments:
 
     def __init__(self, meter: Meter, latest: bool | None = None) -> None:
         self.meter = meter
-        self.latest = genai_latest_conventions() if latest is None else latest
+        self.latest = _runtime.genai_latest() if latest is None else latest
         self.operation_duration = _duration(
             meter, semconv.METRIC_CLIENT_OPERATION_DURATION, "Duration of GenAI client operation"
         )

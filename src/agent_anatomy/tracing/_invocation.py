@@ -21,7 +21,6 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ..telemetry import _runtime
-from ..telemetry._settings import genai_latest_conventions
 from ._instruments import InvocationInstruments
 from .ambient import with_ambient
 
@@ -56,7 +55,7 @@ class Invocation:
     def time(self, attributes: Mapping[str, AttributeValue]) -> None:
         """Record the duration metric of an agent, tool or workflow span with these start attributes when it
         ends (under the newest GenAI conventions only; nothing otherwise)."""
-        if not genai_latest_conventions():
+        if not _runtime.genai_latest():
             return
         found = InvocationInstruments.for_meter(_runtime.get_meter()).duration(attributes)
         if found is not None:
