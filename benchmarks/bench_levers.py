@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import os
 import statistics
 import sys
 import time
@@ -28,7 +29,6 @@ from collections.abc import Callable
 from _results import Results, add_json_option
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import NoOpTracerProvider
 
 import agent_anatomy as aa
 
@@ -118,11 +118,9 @@ def cache_costs(rounds: int, calls: int = 20_000) -> dict[str, float]:
         samples["lru_cache"].append(per_call(memo))
         aa.configure(exporter="none", metrics=False, instrument=False, tracer_provider=traced_provider)
         samples["hit (tracing on)"].append(per_call(hit))
-        from agent_anatomy.telemetry import _runtime
-
-        _runtime.install(
-            tracer_provider=NoOpTracerProvider(), meter_provider=None, recorder=None, capture_content=False
-        )
+        os.environ["OTEL_SDK_DISABLED"] = "true"  # configure() then installs the no-op providers
+        aa.configure()
+        del os.environ["OTEL_SDK_DISABLED"]
         samples["hit (no-op)"].append(per_call(hit))
     return {label: median_us(values) for label, values in samples.items()}
 

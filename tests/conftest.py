@@ -37,6 +37,7 @@ def reset_agent_anatomy() -> Iterator[None]:
     _configure._active = None
     _runtime.reset()
     aa.uninstrument_anthropic()
+    aa.tracing.uninstrument_mcp()
 
 
 def _reset_otel_globals() -> None:

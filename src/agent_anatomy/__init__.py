@@ -2,7 +2,6 @@
 of where the time went."""
 
 from . import anatomy, semconv
-from ._version import __version__
 from .anatomy import Anatomy, anatomy_for, last_anatomy
 from .errors import (
     AgentAnatomyError,
@@ -39,6 +38,7 @@ from .tracing import (
     uninstrument_anthropic,
     workflow,
 )
+from .version import __version__
 
 __all__ = [
     "AgentAnatomyError",

@@ -8,8 +8,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from ._version import __version__
 from .errors import AgentAnatomyError, ConfigurationError
+from .version import __version__
 
 
 def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -248,3 +248,31 @@ def test_async_entry_points_are_coroutine_functions() -> None:
     """How fast a decision is, is measured by benchmarks/bench_levers.py, not asserted here."""
     router = aa.ModelRouter({"a": [FAST, SLOW, OTHER]}, default=FAST)
     assert inspect.iscoroutinefunction(router.acreate)
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_sync_and_async_count_attempts_alike(traced: Traced, latency_sim: SimServer, is_async: bool) -> None:
+    """One attempt state machine: a 529 then a fallback is two attempts, reason fallback, on either path."""
+    router = aa.ModelRouter({"answer": [FAST, SLOW]}, default=FAST, explore=0.0)
+
+    def overloaded_first(request: object) -> None:
+        if b'"model":"claude-haiku-4-5"' in request.content.replace(b" ", b""):  # type: ignore[attr-defined]
+            request.headers["x-sim-status"] = "529"  # type: ignore[attr-defined]
+
+    if is_async:
+
+        async def hook(request: object) -> None:
+            overloaded_first(request)
+
+        async with anthropic.AsyncAnthropic(base_url=latency_sim.base_url, api_key="k") as client:
+            client._client.event_hooks["request"].append(hook)
+            message = await router.acreate(client, step="answer", max_tokens=16, messages=PROMPT)
+    else:
+        with anthropic.Anthropic(base_url=latency_sim.base_url, api_key="k") as client:
+            client._client.event_hooks["request"].append(overloaded_first)
+            message = router.create(client, step="answer", max_tokens=16, messages=PROMPT)
+    assert message.model == SLOW
+    [route] = route_spans(traced)
+    assert route.attributes[semconv.ANATOMY_ROUTE_ATTEMPTS] == 2
+    assert route.attributes[semconv.ANATOMY_ROUTE_REASON] == "fallback"
+    assert route.attributes[semconv.ANATOMY_ROUTE_MODEL] == SLOW

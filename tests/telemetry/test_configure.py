@@ -324,3 +324,32 @@ def test_joining_an_exporting_provider_does_not_export_again_from_the_same_env(
     assert _names(aa.last_trace()) == EXPECTED, "the recorder still sees every span"
     explicit = aa.configure(exporter="memory")
     assert [spec.kind for spec in explicit.settings.exporters] == ["memory"], "an explicit exporter is honoured"
+
+
+# --- instrumentations, found through the opentelemetry_instrumentor entry point ------------------------------
+
+
+def test_configure_instruments_what_the_entry_points_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent_anatomy.tracing import AnthropicInstrumentor, McpInstrumentor
+
+    aa.configure(exporter="memory", metrics=False)
+    assert AnthropicInstrumentor().is_instrumented_by_opentelemetry
+    assert McpInstrumentor().is_instrumented_by_opentelemetry, "mcp is installed (dev extra): its client is traced"
+
+
+@pytest.mark.parametrize("disabled", ["mcp", "anthropic, mcp"])
+def test_disabled_instrumentations_are_skipped(monkeypatch: pytest.MonkeyPatch, disabled: str) -> None:
+    from agent_anatomy.tracing import AnthropicInstrumentor, McpInstrumentor
+
+    monkeypatch.setenv("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", disabled)
+    aa.configure(exporter="memory", metrics=False)
+    assert AnthropicInstrumentor().is_instrumented_by_opentelemetry is ("anthropic" not in disabled)
+    assert not McpInstrumentor().is_instrumented_by_opentelemetry
+
+
+def test_instrument_false_instruments_nothing() -> None:
+    from agent_anatomy.tracing import AnthropicInstrumentor, McpInstrumentor
+
+    aa.configure(exporter="memory", metrics=False, instrument=False)
+    assert not AnthropicInstrumentor().is_instrumented_by_opentelemetry
+    assert not McpInstrumentor().is_instrumented_by_opentelemetry

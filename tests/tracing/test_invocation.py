@@ -7,12 +7,13 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 from agent_anatomy import semconv
-from agent_anatomy.tracing._invocation import Invocation, fq_exception_type
+from agent_anatomy.tracing import Invocation, get_handler
+from agent_anatomy.tracing._invocation import fq_exception_type
 from tests.conftest import Traced
 
 
 def test_stop_ends_once_and_restores_context(traced: Traced) -> None:
-    call = Invocation.start("op")
+    call = get_handler().start("op")
     assert trace.get_current_span() is call.span
     call.stop({"a": 1})
     call.stop({"b": 2})
@@ -24,7 +25,7 @@ def test_stop_ends_once_and_restores_context(traced: Traced) -> None:
 
 
 def test_suspend_then_enter_for_steps(traced: Traced) -> None:
-    call = Invocation.start("stream")
+    call = get_handler().start("stream")
     call.suspend()
     assert trace.get_current_span() is trace.INVALID_SPAN
     token = call.enter()
@@ -36,14 +37,14 @@ def test_suspend_then_enter_for_steps(traced: Traced) -> None:
 
 
 def test_not_attached_when_asked(traced: Traced) -> None:
-    call = Invocation.start("background", attach_now=False)
+    call = get_handler().start("background", attach_now=False)
     assert trace.get_current_span() is trace.INVALID_SPAN
     call.stop()
     assert traced.span("background").end_time is not None
 
 
 def test_generator_exit_is_not_an_error(traced: Traced) -> None:
-    call = Invocation.start("gen")
+    call = get_handler().start("gen")
     call.fail(GeneratorExit())
     span = traced.span("gen")
     assert span.status.status_code is StatusCode.UNSET

@@ -10,7 +10,7 @@ from typing import Any, Final, Literal
 from opentelemetry.sdk.trace import ReadableSpan
 
 from ..errors import SourceError, TraceNotFoundError
-from ..telemetry import _runtime
+from ..telemetry import active_recorder
 from ..telemetry.recorder import format_trace_id, parse_trace_id
 from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, path_shape, phase_stats
 from .analysis import Segment, TraceAnalysis, analyse_trace
@@ -264,7 +264,7 @@ class Anatomy:
 
 
 def _recorder_trees(trace_id: str | int | None) -> list[TraceTree]:
-    recorder = _runtime.active_recorder()
+    recorder = active_recorder()
     spans = recorder.trace_spans(trace_id) if trace_id is not None else recorder.last_trace()
     return list(group_traces(records_from_readable(spans)).values())
 

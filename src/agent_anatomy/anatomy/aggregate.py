@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .._stats import percentile
+from ..stats import percentile
 from .analysis import PHASES, TraceAnalysis, step_items
 
 __all__ = ["AggregateSuggestion", "PhaseStats", "aggregate_suggestions", "path_shape", "phase_stats"]

@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from .._stats import percentile
+from ..stats import percentile
 
 __all__ = ["LatencyWindow", "ModelStats"]
 

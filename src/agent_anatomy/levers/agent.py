@@ -16,11 +16,8 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..telemetry import _runtime
 from ..telemetry.recorder import format_trace_id
-from ..tracing import client_provider, with_agent
-from ..tracing._content import value_json
-from ..tracing._invocation import Invocation
+from ..tracing import client_provider, get_handler, value_json, with_agent
 from ._tools import ToolSpec
 from .executor import ParallelExecutor
 from .router import ModelRouter
@@ -188,7 +185,7 @@ async def run_agent(
     if model is not None and router is None:
         agent_attributes[semconv.GEN_AI_REQUEST_MODEL] = model
     step_for = _step_namer(steps, bool(definitions), max_iterations)
-    invocation = Invocation.start(
+    invocation = get_handler().start(
         semconv.span_name(semconv.OPERATION_INVOKE_AGENT, name), attributes=agent_attributes, parent=with_agent(name)
     )
     context = invocation.span.get_span_context()
@@ -204,7 +201,7 @@ async def run_agent(
         invocation.fail(exc, _summary(result))
         raise
     summary = _summary(result)
-    if _runtime.capture_content():
+    if get_handler().capture_content:
         summary[semconv.ANATOMY_OUTPUT] = value_json(result.text)
     invocation.stop(summary)
     return result

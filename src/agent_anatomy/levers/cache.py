@@ -24,7 +24,7 @@ from typing import Any, Final, TypeVar, overload
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..telemetry import _runtime
+from ..tracing import get_handler
 from ._canonical import NotCanonical, canonical_json, digest
 from .cache_backends import CacheBackend, CacheBackendError, CacheEntry, MemoryBackend
 
@@ -254,11 +254,11 @@ class _CachedFunction:
     # time: one pass over the attributes instead of a start and a set.
 
     def _record(self, started_ns: int, key: str, text: str, extra: dict[str, AttributeValue]) -> None:
-        tracer = _runtime.get_tracer()
+        handler = get_handler()
         attributes = {**self.attributes, semconv.ANATOMY_CACHE_KEY_HASH: key[key.rindex(":") + 1 :], **extra}
-        if _runtime.capture_content():
+        if handler.capture_content:
             attributes[semconv.ANATOMY_CACHE_KEY] = text
-        tracer.start_span(self.span_name, start_time=started_ns, attributes=attributes).end()
+        handler.start_span(self.span_name, start_time=started_ns, attributes=attributes).end()
 
     def _found(self, started_ns: int, key: str, text: str, entry: CacheEntry) -> None:
         self._record(

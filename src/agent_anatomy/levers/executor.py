@@ -24,8 +24,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..tracing import tool_span
-from ..tracing._invocation import Invocation
+from ..tracing import get_handler, tool_span
 from ._canonical import NotCanonical, canonical_json
 from ._tools import ToolCall, ToolInputError, ToolSpec, parse_call, resolve_tools, result_text
 
@@ -112,7 +111,7 @@ class ParallelExecutor:
         calls = [parse_call(call, index) for index, call in enumerate(tool_calls)]
         if not calls:
             return []
-        batch = Invocation.start(semconv.span_name(semconv.OPERATION_TOOL_BATCH, None), kind=SpanKind.INTERNAL)
+        batch = get_handler().start(semconv.span_name(semconv.OPERATION_TOOL_BATCH, None), kind=SpanKind.INTERNAL)
         started = time.perf_counter()
         durations: list[float] = [0.0] * len(calls)
         results: list[ToolResult | None] = [None] * len(calls)

@@ -27,7 +27,7 @@ import httpx2
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..tracing._invocation import Invocation
+from ..tracing import Invocation, get_handler
 from ..tracing.llm_scope import LLMScope, llm_scope
 from ._latency import LatencyWindow, ModelStats
 
@@ -77,6 +77,56 @@ class _Progress:
         if self.hedge_delay is not None:
             summary[semconv.ANATOMY_ROUTE_HEDGE_DELAY] = self.hedge_delay
         return summary
+
+
+class _Attempts:
+    """The attempts of one routed call, sync or async alike: which model to try next and in which role,
+    when to hedge and to which model, when to stop, and the count the route span reports. I/O-free."""
+
+    def __init__(self, decision: RouteDecision, progress: _Progress, fallback: bool) -> None:
+        self.models = decision.models
+        self.progress = progress
+        self.fallback = fallback
+        self.index = -1
+        self.error: BaseException | None = None
+
+    def client(self, client: Any) -> Any:
+        """With models to fall back to, the SDK's own retries are off: a failure moves to the next model."""
+        return client.with_options(max_retries=0) if self.fallback and len(self.models) > 1 else client
+
+    def next(self) -> tuple[str, str] | None:
+        """(model, role) of the next attempt; None when the last failure ends the call."""
+        if self.index >= 0 and not (self.fallback and self.error is not None and can_fall_back(self.error)):
+            return None
+        if self.index + 1 >= len(self.models):
+            return None
+        self.index += 1
+        model = self.models[self.index]
+        if self.index:
+            self.progress.reason = semconv.ROUTE_REASON_FALLBACK
+        self.progress.model = model
+        self.progress.attempts += 1
+        return model, semconv.ROUTE_ROLE_PRIMARY if self.index == 0 else semconv.ROUTE_ROLE_FALLBACK
+
+    def hedge(self, delay: float) -> str:
+        """The model a hedge started after ``delay`` seconds races on: the next one, or the same."""
+        self.progress.hedge_delay = delay
+        self.progress.attempts += 1
+        following = self.index + 1
+        return self.models[following] if following < len(self.models) else self.models[self.index]
+
+    def won(self, model: str, role: str, raced: bool) -> None:
+        if raced:
+            hedge_won = role == semconv.ROUTE_ROLE_HEDGE
+            self.progress.reason = semconv.ROUTE_REASON_HEDGE_WON if hedge_won else semconv.ROUTE_REASON_HEDGE_LOST
+        self.progress.model = model
+
+    def failed(self, error: BaseException) -> None:
+        self.error = error
+
+    def last_error(self) -> BaseException:
+        assert self.error is not None, "a routed call ended with no attempt and no error"
+        return self.error
 
 
 @dataclass
@@ -220,7 +270,7 @@ class ModelRouter:
             semconv.ANATOMY_ROUTE_STEP: decision.step,
             semconv.ANATOMY_ROUTE_ALTERNATIVES: list(decision.models[1:]),
         }
-        return Invocation.start(semconv.span_name(semconv.OPERATION_ROUTE, decision.step), attributes=attributes)
+        return get_handler().start(semconv.span_name(semconv.OPERATION_ROUTE, decision.step), attributes=attributes)
 
     @staticmethod
     def _scope_attributes(step: str, role: str) -> dict[str, AttributeValue]:
@@ -261,25 +311,17 @@ class ModelRouter:
     async def _aopen(
         self, client: Any, decision: RouteDecision, request: dict[str, Any], progress: _Progress
     ) -> _Opened:
-        models = list(decision.models)
-        client = client.with_options(max_retries=0) if self.fallback and len(models) > 1 else client
-        last_error = None
-        for index, model in enumerate(models):
-            role = semconv.ROUTE_ROLE_PRIMARY if index == 0 else semconv.ROUTE_ROLE_FALLBACK
-            if index:
-                progress.reason = semconv.ROUTE_REASON_FALLBACK
-            progress.model = model
-            primary = self._start_race(client, decision.step, request, model, role)
-            progress.attempts += 1
+        attempts = _Attempts(decision, progress, self.fallback)
+        client = attempts.client(client)
+        while (attempt := attempts.next()) is not None:
+            model, role = attempt
+            races = [self._start_race(client, decision.step, request, model, role)]
             delay = self._hedge_delay(decision.step, model)
-            races = [primary]
             if delay is not None:
-                progress.hedge_delay = delay
-                done, _ = await asyncio.wait([primary.task], timeout=delay)
+                done, _ = await asyncio.wait([races[0].task], timeout=delay)
                 if not done:
-                    backup = models[index + 1] if index + 1 < len(models) else model
+                    backup = attempts.hedge(delay)
                     races.append(self._start_race(client, decision.step, request, backup, semconv.ROUTE_ROLE_HEDGE))
-                    progress.attempts += 1
             try:
                 winner, error = await _first_to_open(races)
             except BaseException:
@@ -288,20 +330,13 @@ class ModelRouter:
                 raise
             if winner is not None:
                 if len(races) > 1:
-                    progress.reason = (
-                        semconv.ROUTE_REASON_HEDGE_WON
-                        if winner.role == semconv.ROUTE_ROLE_HEDGE
-                        else (semconv.ROUTE_REASON_HEDGE_LOST)
-                    )
                     winner.mark(semconv.ROUTE_OUTCOME_WON)
                 opened: _Opened = winner.task.result()
-                progress.model = opened.model
+                attempts.won(opened.model, winner.role, len(races) > 1)
                 return opened
-            last_error = error
-            if not (self.fallback and error is not None and can_fall_back(error)):
-                break
-        assert last_error is not None
-        raise last_error
+            if error is not None:
+                attempts.failed(error)
+        raise attempts.last_error()
 
     def _start_race(self, client: Any, step: str, request: dict[str, Any], model: str, role: str) -> _Race:
         scope_box: list[LLMScope] = []
@@ -326,7 +361,7 @@ class ModelRouter:
                 await asyncio.shield(stream.close())
                 raise
 
-    # --- sync: routing and fallback, no hedging ----------------------------------------------------------
+    # --- sync: routing and fallback, no hedging (the same attempts, without the race) ----------------------
 
     def create(self, client: Any, *, step: str, **request: Any) -> Any:
         """The routed call's final message, for sync clients (streamed underneath, first token timed)."""
@@ -358,22 +393,18 @@ class ModelRouter:
             raw.close()
 
     def _open(self, client: Any, decision: RouteDecision, request: dict[str, Any], progress: _Progress) -> _Opened:
-        models = list(decision.models)
-        client = client.with_options(max_retries=0) if self.fallback and len(models) > 1 else client
-        last_error: BaseException | None = None
-        for index, model in enumerate(models):
-            role = semconv.ROUTE_ROLE_PRIMARY if index == 0 else semconv.ROUTE_ROLE_FALLBACK
-            if index:
-                progress.reason = semconv.ROUTE_REASON_FALLBACK
-            progress.model, progress.attempts = model, index + 1
+        attempts = _Attempts(decision, progress, self.fallback)
+        client = attempts.client(client)
+        while (attempt := attempts.next()) is not None:
+            model, role = attempt
             try:
-                return self._attempt(client, decision.step, request, model, role)
+                opened = self._attempt(client, decision.step, request, model, role)
             except Exception as exc:
-                last_error = exc
-                if not (self.fallback and can_fall_back(exc)):
-                    raise
-        assert last_error is not None
-        raise last_error
+                attempts.failed(exc)
+                continue
+            attempts.won(opened.model, role, raced=False)
+            return opened
+        raise attempts.last_error()
 
     def _attempt(self, client: Any, step: str, request: dict[str, Any], model: str, role: str) -> _Opened:
         with llm_scope(self._scope_attributes(step, role)) as scope:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
+from importlib.metadata import entry_points
 from types import TracebackType
+from typing import Final
 
 from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_DISABLED_INSTRUMENTATIONS
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -35,6 +40,9 @@ from ._pipeline import (
 )
 from ._settings import ExporterArg, Settings, resolve
 from .recorder import SpanRecorder
+
+_INSTRUMENTOR_GROUP: Final = "opentelemetry_instrumentor"
+_DISTRIBUTION: Final = "agent-anatomy"
 
 __all__ = ["Telemetry", "active_telemetry", "configure"]
 
@@ -222,8 +230,33 @@ def configure(
             previous._retire(*retired)
         _active = handle
         _register_atexit()
-    _runtime.run_configure_hooks(settings)
+    _instrument(settings)
     return handle
+
+
+def _instrument(settings: Settings) -> None:
+    """Turn on this distribution's instrumentations, found as ``opentelemetry-instrument`` finds them: through
+    the ``opentelemetry_instrumentor`` entry point, skipping those the environment disables and those whose
+    library is not installed."""
+    if not settings.instrument or settings.disabled:
+        return
+    disabled = {name.strip() for name in os.environ.get(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS, "").split(",")}
+    for entry_point in entry_points(group=_INSTRUMENTOR_GROUP):
+        if entry_point.dist is None or entry_point.dist.name != _DISTRIBUTION or entry_point.name in disabled:
+            continue
+        try:
+            instrumentor = entry_point.load()()
+            if instrumentor.is_instrumented_by_opentelemetry:
+                continue
+            conflict = get_dependency_conflicts(instrumentor.instrumentation_dependencies())
+            if conflict is not None:
+                _logger.debug("agent-anatomy: not instrumenting %s: %s", entry_point.name, conflict)
+                continue
+            instrumentor.instrument()
+        except Exception:
+            _logger.warning(
+                "agent-anatomy: could not instrument %s; tracing goes on without it", entry_point.name, exc_info=True
+            )
 
 
 def _disabled_handle(settings: Settings, shutdown_timeout_s: float) -> Telemetry:

@@ -1,14 +1,14 @@
-"""What the layers above read from setup: the tracer, the meter, content capture and the recorder.
+"""What ``configure()`` installed, as one object the tracing layer reads: the ``Installation``.
 
-``configure()`` installs these; before it runs, the tracer and meter come from the global OTel
-providers (so spans follow whatever provider the application sets) and content capture follows
-``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``. Lookups are a global read on the hot path.
+``configure()`` replaces it; before it runs, the tracer and meter come from the global OTel providers (so
+spans follow whatever provider the application sets) and content capture follows
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``. The tracing layer builds its telemetry handler from
+the installation in force and rebuilds it when ``configure()`` installs another.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Meter, MeterProvider
@@ -16,21 +16,85 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Tracer, TracerProvider
 
 from .. import semconv
-from .._version import __version__
 from ..errors import ConfigurationError, TraceNotFoundError
-from ._settings import Settings, capture_content_from_env, genai_latest_conventions
+from ..version import __version__
+from ._settings import capture_content_from_env, genai_latest_conventions
 from .recorder import SpanRecorder
+
+__all__ = ["Installation", "active_recorder", "install", "installation", "last_trace", "reset", "trace_spans"]
 
 _logger = logging.getLogger(__name__)
 
-_tracer_provider: TracerProvider | None = None
-_meter_provider: MeterProvider | None = None
-_recorder: SpanRecorder | None = None
-_capture_content: bool | None = None
-_tracer: Tracer | None = None
-_meter: Meter | None = None
-_configure_hooks: list[Callable[[Settings], None]] = []
-_genai_latest: bool | None = None
+
+class Installation:
+    """The providers, recorder and content setting in force: one per ``configure()`` (or the defaults)."""
+
+    __slots__ = (
+        "_capture_content",
+        "_genai_latest",
+        "_meter",
+        "_tracer",
+        "meter_provider",
+        "recorder",
+        "tracer_provider",
+    )
+
+    def __init__(
+        self,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        recorder: SpanRecorder | None = None,
+        capture_content: bool | None = None,
+    ) -> None:
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.recorder = recorder
+        self._capture_content = capture_content
+        self._genai_latest: bool | None = None
+        self._tracer: Tracer | None = None
+        self._meter: Meter | None = None
+
+    @property
+    def tracer(self) -> Tracer:
+        """agent-anatomy's tracer on the installed provider (the global one unless ``configure()`` named one)."""
+        tracer = self._tracer
+        if tracer is None:
+            provider = self.tracer_provider or trace.get_tracer_provider()
+            tracer = self._tracer = provider.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__)
+        return tracer
+
+    @property
+    def meter(self) -> Meter:
+        meter = self._meter
+        if meter is None:
+            provider = self.meter_provider or metrics.get_meter_provider()
+            meter = self._meter = provider.get_meter(semconv.INSTRUMENTATION_SCOPE, __version__)
+        return meter
+
+    @property
+    def capture_content(self) -> bool:
+        """Whether prompts, completions, tool arguments and results may be written to spans."""
+        capture = self._capture_content
+        if capture is None:
+            try:
+                capture = capture_content_from_env()
+            except ConfigurationError as exc:
+                _logger.warning("agent-anatomy: %s; content capture stays off", exc)
+                capture = False
+            self._capture_content = capture
+        return capture
+
+    @property
+    def genai_latest(self) -> bool:
+        """Whether metrics follow the newest GenAI conventions (``OTEL_SEMCONV_STABILITY_OPT_IN``)."""
+        latest = self._genai_latest
+        if latest is None:
+            latest = self._genai_latest = genai_latest_conventions()
+        return latest
+
+
+_installation = Installation()
 
 
 def install(
@@ -41,35 +105,18 @@ def install(
     capture_content: bool | None,
 ) -> None:
     """Make these the providers, recorder and content setting that instrumentation uses from now on."""
-    global _tracer_provider, _meter_provider, _recorder, _capture_content, _tracer, _meter, _genai_latest
-    _tracer_provider, _meter_provider = tracer_provider, meter_provider
-    _recorder, _capture_content = recorder, capture_content
-    _tracer = _meter = None
-    _genai_latest = None
+    global _installation
+    _installation = Installation(
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        recorder=recorder,
+        capture_content=capture_content,
+    )
 
 
-def genai_latest() -> bool:
-    """Whether metrics follow the newest GenAI conventions (``OTEL_SEMCONV_STABILITY_OPT_IN``), read once per
-    ``configure()``: every agent, tool and workflow span asks."""
-    global _genai_latest
-    if _genai_latest is None:
-        _genai_latest = genai_latest_conventions()
-    return _genai_latest
-
-
-def register_configure_hook(hook: Callable[[Settings], None]) -> None:
-    """Have ``configure()`` call ``hook(settings)`` after it installed everything (upper layers register here)."""
-    if hook not in _configure_hooks:
-        _configure_hooks.append(hook)
-
-
-def run_configure_hooks(settings: Settings) -> None:
-    """Call every registered hook; one that raises is logged and never breaks ``configure()``."""
-    for hook in list(_configure_hooks):
-        try:
-            hook(settings)
-        except Exception:
-            _logger.warning("agent-anatomy: configure hook %r failed", hook, exc_info=True)
+def installation() -> Installation:
+    """The installation in force (a global read: instrumentation asks once per span)."""
+    return _installation
 
 
 def reset() -> None:
@@ -77,43 +124,9 @@ def reset() -> None:
     install(tracer_provider=None, meter_provider=None, recorder=None, capture_content=None)
 
 
-def get_tracer() -> Tracer:
-    """agent-anatomy's tracer on the configured provider (the global one until ``configure()`` names another)."""
-    global _tracer
-    tracer = _tracer
-    if tracer is None:
-        provider = _tracer_provider or trace.get_tracer_provider()
-        tracer = _tracer = provider.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__)
-    return tracer
-
-
-def get_meter() -> Meter:
-    """agent-anatomy's meter on the configured provider (the global one until ``configure()`` names another)."""
-    global _meter
-    meter = _meter
-    if meter is None:
-        provider = _meter_provider or metrics.get_meter_provider()
-        meter = _meter = provider.get_meter(semconv.INSTRUMENTATION_SCOPE, __version__)
-    return meter
-
-
-def capture_content() -> bool:
-    """Whether prompts, completions, tool arguments and results may be written to spans."""
-    global _capture_content
-    capture = _capture_content
-    if capture is None:
-        try:
-            capture = capture_content_from_env()
-        except ConfigurationError as exc:
-            _logger.warning("agent-anatomy: %s; content capture stays off", exc)
-            capture = False
-        _capture_content = capture
-    return capture
-
-
 def active_recorder() -> SpanRecorder:
     """The recorder ``configure()`` installed; TraceNotFoundError when there is none."""
-    recorder = _recorder
+    recorder = _installation.recorder
     if recorder is None:
         raise TraceNotFoundError(
             "no span recorder is installed: call agent_anatomy.configure() (with recorder=True, the default) "

@@ -1,9 +1,12 @@
 """Tracing layer: decorators, ``span()``, context propagation, and the anthropic SDK instrumentation."""
 
+from ._content import value_json
+from ._invocation import Invocation
 from ._wrappers import TracedSpec
 from .ambient import conversation, current_conversation, with_agent
 from .anthropic import AnthropicInstrumentor, client_provider, instrument_anthropic, uninstrument_anthropic
 from .decorators import SpanScope, ToolInfo, ToolSpanOptions, agent, span, step, tool, tool_info, tool_span, workflow
+from .handler import TelemetryHandler, get_handler
 from .llm_scope import LLMScope, llm_scope
 from .mcp import McpInstrumentor, continue_trace, instrument_mcp, uninstrument_mcp
 from .propagation import ContextThreadPoolExecutor, bind_context
@@ -11,9 +14,11 @@ from .propagation import ContextThreadPoolExecutor, bind_context
 __all__ = [
     "AnthropicInstrumentor",
     "ContextThreadPoolExecutor",
+    "Invocation",
     "LLMScope",
     "McpInstrumentor",
     "SpanScope",
+    "TelemetryHandler",
     "ToolInfo",
     "ToolSpanOptions",
     "TracedSpec",
@@ -23,6 +28,7 @@ __all__ = [
     "continue_trace",
     "conversation",
     "current_conversation",
+    "get_handler",
     "instrument_anthropic",
     "instrument_mcp",
     "llm_scope",
@@ -33,6 +39,7 @@ __all__ = [
     "tool_span",
     "uninstrument_anthropic",
     "uninstrument_mcp",
+    "value_json",
     "with_agent",
     "workflow",
 ]

@@ -8,17 +8,15 @@ workflows. The two client duration histograms are the same in both.
 
 from __future__ import annotations
 
-import contextlib
-import weakref
+import timeit
 from collections.abc import Mapping
 from typing import Final
 
 from opentelemetry.metrics import Counter, Histogram, Meter
 
 from .. import semconv
-from ..telemetry import _runtime
 
-__all__ = ["Instruments", "InvocationInstruments"]
+__all__ = ["DurationTimer", "Instruments", "InvocationInstruments"]
 
 DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKEN_BUCKETS: Final = (
@@ -50,9 +48,9 @@ def _tokens(meter: Meter, name: str, description: str) -> Histogram:
 class Instruments:
     """An LLM call's metrics: the two client durations, and token usage by the chosen conventions."""
 
-    def __init__(self, meter: Meter, latest: bool | None = None) -> None:
+    def __init__(self, meter: Meter, latest: bool) -> None:
         self.meter = meter
-        self.latest = _runtime.genai_latest() if latest is None else latest
+        self.latest = latest
         self.operation_duration = _duration(
             meter, semconv.METRIC_CLIENT_OPERATION_DURATION, "Duration of GenAI client operation"
         )
@@ -77,8 +75,6 @@ class Instruments:
         }
 
 
-_INVOCATION_INSTRUMENTS: weakref.WeakKeyDictionary[Meter, InvocationInstruments] = weakref.WeakKeyDictionary()
-
 _DURATIONS: Final = {
     semconv.OPERATION_INVOKE_AGENT: (semconv.METRIC_INVOKE_AGENT_DURATION, "Duration of an agent invocation"),
     semconv.OPERATION_EXECUTE_TOOL: (semconv.METRIC_EXECUTE_TOOL_DURATION, "Duration of a tool execution"),
@@ -102,20 +98,13 @@ class InvocationInstruments:
     def __init__(self, meter: Meter) -> None:
         self.histograms = {op: _duration(meter, name, text) for op, (name, text) in _DURATIONS.items()}
 
-    @classmethod
-    def for_meter(cls, meter: Meter) -> InvocationInstruments:
-        """The one set of instruments of ``meter`` (created on first use)."""
-        try:
-            return _INVOCATION_INSTRUMENTS[meter]
-        except (KeyError, TypeError):
-            instruments = cls(meter)
-            with contextlib.suppress(TypeError):  # a meter that cannot be weakly referenced: made each time
-                _INVOCATION_INSTRUMENTS[meter] = instruments
-            return instruments
-
-    def duration(self, attributes: Mapping[str, object]) -> tuple[Histogram, dict[str, object]] | None:
-        """The histogram a span with these start attributes records its duration in, and its attributes."""
+    def timer(self, attributes: Mapping[str, object]) -> DurationTimer | None:
+        """What a span with these start attributes records its duration in, started now; None if nothing."""
         histogram = self.histograms.get(str(attributes.get(semconv.GEN_AI_OPERATION_NAME)))
         if histogram is None:
             return None
-        return histogram, {key: attributes[key] for key in _DURATION_KEYS if key in attributes}
+        return histogram, {key: attributes[key] for key in _DURATION_KEYS if key in attributes}, timeit.default_timer()
+
+
+DurationTimer = tuple[Histogram, Mapping[str, object], float]
+"""A duration metric being timed: the histogram, its attributes, the start (``timeit.default_timer``)."""

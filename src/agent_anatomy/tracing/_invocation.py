@@ -1,10 +1,11 @@
 """The lifecycle of one traced operation: start a span, make it current, suspend it, end it once.
 
-Every traced thing (a decorated function, a ``span()`` block, later an LLM call or a stream) is an
-``Invocation``. All of it is synchronous and I/O-free, so the sync and async wrappers around it differ
-only in how they call the user's code. The context token is never held across a hand-back to the
-caller: a generator's span is made current around each step only, so no "Failed to detach context"
-can happen when a generator is resumed or closed from another context.
+Every traced thing (a decorated function, a ``span()`` block, an LLM call or a stream) is an
+``Invocation``, started by the tracing layer's ``TelemetryHandler``. All of it is synchronous and
+I/O-free, so the sync and async wrappers around it differ only in how they call the user's code. The
+context token is never held across a hand-back to the caller: a generator's span is made current around
+each step only, so no "Failed to detach context" can happen when a generator is resumed or closed from
+another context.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from typing import Any, Final
 
 from opentelemetry.context import Context, attach, detach
 from opentelemetry.metrics import Histogram
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..telemetry import _runtime
-from ._instruments import InvocationInstruments
-from .ambient import with_ambient
+from ._instruments import DurationTimer
 
 __all__ = ["Invocation", "fq_exception_type"]
 
@@ -44,38 +43,22 @@ class Invocation:
 
     __slots__ = ("_context", "_error_type", "_finished", "_timer", "_token", "span")
 
-    def __init__(self, span: Span, parent: Context | None = None, *, attach_now: bool = True) -> None:
+    def __init__(
+        self,
+        span: Span,
+        parent: Context | None = None,
+        *,
+        attach_now: bool = True,
+        timer: DurationTimer | None = None,
+    ) -> None:
+        """``timer``: the histogram the span's duration goes to when it ends (agents, tools and workflows under
+        the newest conventions), with its attributes and the start time."""
         self.span = span
         self._context = set_span_in_context(span, parent)
         self._finished = False
         self._token: Token[Context] | None = attach(self._context) if attach_now else None
-        self._timer: tuple[Histogram, dict[str, Any], float] | None = None
+        self._timer = timer
         self._error_type: str | None = None
-
-    def time(self, attributes: Mapping[str, AttributeValue]) -> None:
-        """Record the duration metric of an agent, tool or workflow span with these start attributes when it
-        ends (under the newest GenAI conventions only; nothing otherwise)."""
-        if not _runtime.genai_latest():
-            return
-        found = InvocationInstruments.for_meter(_runtime.get_meter()).duration(attributes)
-        if found is not None:
-            self._timer = (*found, timeit.default_timer())
-
-    @classmethod
-    def start(
-        cls,
-        name: str,
-        *,
-        kind: SpanKind = SpanKind.INTERNAL,
-        attributes: Mapping[str, AttributeValue] | None = None,
-        parent: Context | None = None,
-        attach_now: bool = True,
-    ) -> Invocation:
-        start_attributes = with_ambient(attributes or {}, parent)
-        span = _runtime.get_tracer().start_span(name, context=parent, kind=kind, attributes=start_attributes)
-        invocation = cls(span, parent, attach_now=attach_now)
-        invocation.time(start_attributes)
-        return invocation
 
     @property
     def context(self) -> Context:
@@ -164,7 +147,7 @@ class Invocation:
         finally:
             self.span.end()
 
-    def _record_duration(self, histogram: Histogram, attributes: dict[str, Any], started: float) -> None:
+    def _record_duration(self, histogram: Histogram, attributes: Mapping[str, Any], started: float) -> None:
         if self._error_type is not None:
             attributes = {**attributes, semconv.ERROR_TYPE: self._error_type}
         histogram.record(timeit.default_timer() - started, attributes, self._context)

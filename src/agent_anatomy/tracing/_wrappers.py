@@ -18,10 +18,10 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..telemetry import _runtime
 from ._content import arguments_json, value_json
 from ._invocation import Invocation
-from .ambient import with_agent, with_ambient
+from .ambient import with_agent
+from .handler import get_handler
 
 __all__ = ["TracedSpec", "traced"]
 
@@ -62,15 +62,18 @@ class TracedSpec:
         ``raw_arguments``, when given, is recorded as it is instead of ``args``/``kwargs`` bound to the
         signature: an executor records the input the model sent.
         """
-        start_attributes = with_ambient({**self.attributes, **attributes} if attributes else self.attributes)
-        span = _runtime.get_tracer().start_span(self.name, kind=self.kind, attributes=start_attributes)
-        call = _Call(span, with_agent(self.agent_name) if self.agent_name else None, attach_now=attach_now)
-        call.time(start_attributes)
-        record_args, record_result = self.record_args, self.record_result
-        if record_args is None or record_result is None:
-            capture = _runtime.capture_content()
-            record_args = capture if record_args is None else record_args
-            record_result = capture if record_result is None else record_result
+        handler = get_handler()
+        call = handler.start(
+            self.name,
+            kind=self.kind,
+            attributes={**self.attributes, **attributes} if attributes else self.attributes,
+            parent=with_agent(self.agent_name) if self.agent_name else None,
+            attach_now=attach_now,
+            invocation=_Call,
+        )
+        assert isinstance(call, _Call)
+        span = call.span
+        record_args, record_result = handler.records(self.record_args), handler.records(self.record_result)
         if record_args and span.is_recording():
             recorded = (
                 arguments_json(self.signature, args, kwargs)
@@ -87,6 +90,7 @@ class _Call(Invocation):
 
     __slots__ = ("output_key",)
     output_key: str | None
+    """Where the return value goes when recorded (set by ``TracedSpec.begin``); None: not recorded."""
 
     def returned(self, value: object, attributes: Mapping[str, AttributeValue] | None = None) -> None:
         self._record_output(value)

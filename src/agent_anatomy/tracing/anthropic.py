@@ -21,7 +21,6 @@ import functools
 import importlib
 import inspect
 import logging
-import os
 import timeit
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -36,14 +35,10 @@ from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Tracer, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from .._version import __version__
-from ..telemetry import _runtime
-from ..telemetry._settings import Settings
-from ._instruments import Instruments
 from ._invocation import Invocation
 from ._llm_call import LLMCall, api_call_context, api_error_type, current_api_span, request_attributes, warn_once
 from ._package import _instruments
-from .ambient import with_ambient
+from .handler import TelemetryHandler, get_handler
 from .llm_scope import current_llm_scope
 from .streams import AsyncStreamManagerProxy, StreamManagerProxy, complete
 
@@ -85,7 +80,6 @@ _RESOURCES: Final = (
     ("anthropic.resources.beta.models", "beta.models", _MODELS),
 )
 """(module, API label prefix, rows of (class, method, wrapper kind)): every SDK method the instrumentor wraps."""
-_DISABLED_INSTRUMENTATIONS_ENV: Final = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
 
 
 # --- the SDK's own spans -------------------------------------------------------------------------------
@@ -172,7 +166,7 @@ def restore_sdk_tracing() -> None:
 
 
 class _Calls:
-    """Built once per ``instrument()``: where tracer, meter and the content setting come from."""
+    """Built once per ``instrument()``: the telemetry handler calls start their spans with, and client facts."""
 
     def __init__(
         self,
@@ -180,26 +174,20 @@ class _Calls:
         meter_provider: MeterProvider | None,
         capture_content: bool | None,
     ) -> None:
-        self._tracer: Tracer | None = (
-            tracer_provider.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__) if tracer_provider else None
-        )
-        self._fixed_instruments = (
-            Instruments(meter_provider.get_meter(semconv.INSTRUMENTATION_SCOPE, __version__))
-            if meter_provider
-            else None
-        )
-        self._instruments: Instruments | None = None
-        self._capture = capture_content
+        given = (tracer_provider, meter_provider, capture_content)
+        self._given = given if any(value is not None for value in given) else None
+        self._own: tuple[TelemetryHandler, TelemetryHandler] | None = None
         self._clients: weakref.WeakKeyDictionary[Any, _ClientFacts] = weakref.WeakKeyDictionary()
 
-    def _instruments_now(self) -> Instruments:
-        if self._fixed_instruments is not None:
-            return self._fixed_instruments
-        meter = _runtime.get_meter()
-        instruments = self._instruments
-        if instruments is None or instruments.meter is not meter:
-            instruments = self._instruments = Instruments(meter)
-        return instruments
+    def _handler(self) -> TelemetryHandler:
+        """The configured handler, or one on the providers ``instrument()`` was given (the rest from it)."""
+        handler = get_handler()
+        if self._given is None:
+            return handler
+        own = self._own
+        if own is None or own[0] is not handler:
+            own = self._own = (handler, TelemetryHandler.from_providers(*self._given, fallback=handler))
+        return own[1]
 
     def begin(self, instance: object, kwargs: Mapping[str, Any], api: str, stream: bool) -> LLMCall | None:
         """Start the call's span (current until the response or stream is handed back); None to not trace."""
@@ -218,22 +206,20 @@ class _Calls:
             scope = current_llm_scope()
             if scope is not None:
                 attributes.update(scope.attributes)
-            attributes = with_ambient(attributes)
             model = kwargs.get("model")
-            tracer = self._tracer or _runtime.get_tracer()
-            capture = _runtime.capture_content() if self._capture is None else self._capture
+            handler = self._handler()
             start = timeit.default_timer()
-            span = tracer.start_span(
+            span = handler.start_span(
                 semconv.span_name(semconv.OPERATION_CHAT, model if isinstance(model, str) else None),
                 kind=SpanKind.CLIENT,
                 attributes=attributes,
             )
             call = LLMCall(
                 span,
-                self._instruments_now(),
+                handler.instruments,
                 start=start,
                 metric_attributes=attributes,
-                capture=capture,
+                capture=handler.capture_content,
                 stream=stream,
             )
             if scope is not None:
@@ -263,11 +249,10 @@ class _Calls:
                 attributes[semconv.SERVER_ADDRESS] = client.host
             if client.port:
                 attributes[semconv.SERVER_PORT] = client.port
-            tracer = self._tracer or _runtime.get_tracer()
-            span = tracer.start_span(
+            span = self._handler().start_span(
                 semconv.span_name(operation, model if isinstance(model, str) else None),
                 kind=SpanKind.CLIENT,
-                attributes=with_ambient(attributes),
+                attributes=attributes,
             )
             return Invocation(span, api_call_context(span))
         except Exception:
@@ -529,12 +514,3 @@ def uninstrument_anthropic() -> None:
     instrumentor = AnthropicInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
-
-
-def _on_configure(settings: Settings) -> None:
-    disabled = {name.strip() for name in os.environ.get(_DISABLED_INSTRUMENTATIONS_ENV, "").split(",")}
-    if settings.instrument and not settings.disabled and "anthropic" not in disabled:
-        instrument_anthropic()
-
-
-_runtime.register_configure_hook(_on_configure)

@@ -20,6 +20,7 @@ from opentelemetry.util.types import AttributeValue
 from .. import semconv
 from ._invocation import Invocation
 from ._wrappers import TracedSpec, traced
+from .handler import get_handler
 
 __all__ = [
     "SpanDecorator",
@@ -391,7 +392,7 @@ class SpanScope:
     def __enter__(self) -> Span:
         if self._call is not None:
             raise RuntimeError(f"span({self._name!r}) was entered twice; create a new span() for each block")
-        self._call = Invocation.start(self._name, kind=self._kind, attributes=self._attributes)
+        self._call = get_handler().start(self._name, kind=self._kind, attributes=self._attributes)
         return self._call.span
 
     def __exit__(

@@ -25,8 +25,6 @@ from opentelemetry.propagate import extract, inject
 from opentelemetry.trace import get_current_span
 
 from .. import semconv
-from ..telemetry import _runtime
-from ..telemetry._settings import Settings
 from ._llm_call import warn_once
 from ._package import _mcp_instruments
 from .decorators import ToolSpanOptions, tool_span
@@ -158,11 +156,3 @@ def uninstrument_mcp() -> None:
     instrumentor = McpInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
-
-
-def _on_configure(settings: Settings) -> None:
-    if settings.instrument and not settings.disabled:
-        instrument_mcp()
-
-
-_runtime.register_configure_hook(_on_configure)

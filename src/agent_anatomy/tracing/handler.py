@@ -1,0 +1,132 @@
+"""``TelemetryHandler``: the tracing layer's one handle on telemetry, and the one place spans start.
+
+It owns the tracer, the meter's instruments and the content decision (as opentelemetry-util-genai's
+``TelemetryHandler`` does) and is passed down: the invocation types receive what they need from it rather
+than looking anything up. ``get_handler()`` gives the handler of the installation ``configure()`` put in
+force, built once per installation; ``AnthropicInstrumentor.instrument(tracer_provider=...)`` builds its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from opentelemetry.context import Context
+from opentelemetry.metrics import Meter, MeterProvider
+from opentelemetry.trace import Span, SpanKind, Tracer, TracerProvider
+from opentelemetry.util.types import AttributeValue
+
+from .. import semconv
+from ..telemetry import Installation, installation
+from ..version import __version__
+from ._instruments import DurationTimer, Instruments, InvocationInstruments
+from ._invocation import Invocation
+from .ambient import with_ambient
+
+__all__ = ["TelemetryHandler", "get_handler"]
+
+
+class TelemetryHandler:
+    """Tracer, instruments and content decision, fixed when built; ``start_span`` / ``start`` start every span."""
+
+    __slots__ = ("_instruments", "_invocation_instruments", "capture_content", "latest", "meter", "tracer")
+
+    def __init__(self, tracer: Tracer, meter: Meter, *, capture_content: bool, latest: bool) -> None:
+        self.tracer = tracer
+        self.meter = meter
+        self.capture_content = capture_content
+        """Whether prompts, completions, tool arguments and results may be written to spans."""
+        self.latest = latest
+        """Whether metrics follow the newest GenAI conventions (``OTEL_SEMCONV_STABILITY_OPT_IN``)."""
+        self._instruments: Instruments | None = None
+        self._invocation_instruments: InvocationInstruments | None = None
+
+    @classmethod
+    def from_installation(cls, setup: Installation) -> TelemetryHandler:
+        return cls(setup.tracer, setup.meter, capture_content=setup.capture_content, latest=setup.genai_latest)
+
+    @classmethod
+    def from_providers(
+        cls,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        capture_content: bool | None,
+        fallback: TelemetryHandler,
+    ) -> TelemetryHandler:
+        """A handler on these providers, taking what is not given from ``fallback``."""
+        scope = semconv.INSTRUMENTATION_SCOPE
+        return cls(
+            tracer_provider.get_tracer(scope, __version__) if tracer_provider else fallback.tracer,
+            meter_provider.get_meter(scope, __version__) if meter_provider else fallback.meter,
+            capture_content=fallback.capture_content if capture_content is None else capture_content,
+            latest=fallback.latest,
+        )
+
+    @property
+    def instruments(self) -> Instruments:
+        """The LLM call metrics, created on first use."""
+        instruments = self._instruments
+        if instruments is None:
+            instruments = self._instruments = Instruments(self.meter, self.latest)
+        return instruments
+
+    def records(self, setting: bool | None) -> bool:
+        """Whether to record content, given a per-tool or per-call ``setting`` (None: the handler's decision)."""
+        return self.capture_content if setting is None else setting
+
+    def start_span(
+        self,
+        name: str,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        context: Context | None = None,
+        start_time: int | None = None,
+    ) -> Span:
+        """Start a span with the ambient attributes (conversation, agent) its kind takes: every span starts here."""
+        return self.tracer.start_span(
+            name,
+            context=context,
+            kind=kind,
+            attributes=with_ambient(attributes or {}, context),
+            start_time=start_time,
+        )
+
+    def start(
+        self,
+        name: str,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        parent: Context | None = None,
+        attach_now: bool = True,
+        invocation: type[Invocation] = Invocation,
+    ) -> Invocation:
+        """Start a span as an ``invocation`` (current now unless ``attach_now`` is false), timing its duration
+        metric when its operation has one."""
+        start_attributes = with_ambient(attributes or {}, parent)
+        span = self.tracer.start_span(name, context=parent, kind=kind, attributes=start_attributes)
+        return invocation(span, parent, attach_now=attach_now, timer=self.timer(start_attributes))
+
+    def timer(self, attributes: Mapping[str, AttributeValue] | None) -> DurationTimer | None:
+        """The duration metric of an agent, tool or workflow span, started now (newest conventions only)."""
+        if not self.latest or not attributes:
+            return None
+        instruments = self._invocation_instruments
+        if instruments is None:
+            instruments = self._invocation_instruments = InvocationInstruments(self.meter)
+        return instruments.timer(attributes)
+
+
+_current: tuple[Installation, TelemetryHandler] | None = None
+
+
+def get_handler() -> TelemetryHandler:
+    """The handler of the installation in force, built once per ``configure()``."""
+    global _current
+    setup = installation()
+    current = _current
+    if current is not None and current[0] is setup:
+        return current[1]
+    handler = TelemetryHandler.from_installation(setup)
+    _current = (setup, handler)
+    return handler
