@@ -65,7 +65,8 @@ def test_demo_reproduces_the_seed_anatomy(tmp_path: Path) -> None:
     totals = [int(t.replace(",", "")) for t in re.findall(r"Total: ([\d,]+) ms", out)]
     assert len(totals) == 2, out
     naive, optimised = totals
-    assert abs(naive - 5710) <= 5710 * 0.03, f"naive run {naive} ms, the seed says 5,710 ms"
+    # the seed's 5,710 ms are injected latencies: never much less, and on a loaded machine wakeups come late
+    assert 5710 * 0.97 <= naive < 5710 * 1.5, f"naive run {naive} ms, the seed says 5,710 ms"
     assert optimised < naive * 0.7
     # the seed's tools sleep 800 + 600 ms in sequence and 500 | 700 ms together: never less, and well under 1.5x
     sequential = re.search(r"Tool calls \(sequential\): ([\d,]+) ms \+ ([\d,]+) ms", out)
@@ -74,7 +75,10 @@ def test_demo_reproduces_the_seed_anatomy(tmp_path: Path) -> None:
     for measured, injected in zip((*sequential.groups(), *parallel.groups()), (800, 600, 500, 700), strict=True):
         assert injected <= int(measured.replace(",", "")) < injected * 1.5, (measured, injected)
     true_figure = re.search(r"The true figure is ([\d,]+) ms", out)
-    assert true_figure is not None and abs(int(true_figure.group(1).replace(",", "")) - 5110) <= 5110 * 0.03
+    assert true_figure is not None
+    # parallelising the first batch saves its shorter tool (600 ms injected), not the article's 1,400
+    saved = naive - int(true_figure.group(1).replace(",", ""))
+    assert abs(saved - int(sequential.group(2).replace(",", ""))) <= 2, (saved, sequential.groups())
     assert "4,310 ms" in out
     assert "cache hit(s) saved" in out
     assert page.read_text().count("invoke_agent support") >= 1
