@@ -131,17 +131,18 @@ def test_other_endpoints_keep_the_sdks_own_span(otel_globals: None, sim: SimServ
     assert len(names) == 2 and names[1].startswith("anthropic.files"), names
 
 
-def test_the_deferral_touches_one_private_attribute(sim: SimServer) -> None:
-    """The one place we reach into the SDK's state: if this breaks, the SDK changed how it holds its tracer."""
-    from agent_anatomy.tracing.anthropic import defer_sdk_tracing, restore_sdk_tracing
+def test_the_deferral_touches_one_private_function() -> None:
+    """The one place we reach into the SDK: if this breaks, the SDK changed how it starts its API-call spans."""
+    import anthropic._base_client as base_client
 
-    with anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test") as client:
-        original = client._tracer
-        assert original is not None, "the SDK traces itself by default"
-        defer_sdk_tracing(client)
-        assert client._tracer is not original and client._tracer.sdk_tracer is original
-        restore_sdk_tracing()
-        assert client._tracer is original
+    original = base_client.start_api_call_span
+    aa.instrument_anthropic()
+    try:
+        assert base_client.start_api_call_span is not original
+        assert base_client.start_api_call_span.__wrapped__ is original
+    finally:
+        aa.uninstrument_anthropic()
+    assert base_client.start_api_call_span is original
 
 
 # --- every client class ---------------------------------------------------------------------------------------

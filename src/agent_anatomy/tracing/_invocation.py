@@ -96,19 +96,7 @@ class Invocation:
 
     def stop_failed(self, error_type: str, attributes: Mapping[str, AttributeValue] | None = None) -> None:
         """End with status ERROR and ``error.type`` but no exception: the operation reported its own failure."""
-        if self._finished:
-            return
-        self._finished = True
-        span = self.span
-        try:
-            if attributes:
-                span.set_attributes(attributes)
-            self._error_type = error_type
-            if span.is_recording():
-                span.set_status(Status(StatusCode.ERROR, error_type))
-                span.set_attribute(semconv.ERROR_TYPE, error_type)
-        finally:
-            self._end()
+        self._end_failed(error_type, error_type, attributes, None)
 
     def fail(
         self,
@@ -121,21 +109,31 @@ class Invocation:
         ``error_type`` replaces the exception's type in ``error.type`` when the caller knows better
         (the API's ``overloaded_error`` rather than the SDK's exception class).
         """
-        if self._finished:
-            return
         if isinstance(exc, _NON_ERRORS):
             self.stop(attributes)
+            return
+        self._end_failed(error_type or fq_exception_type(exc), f"{type(exc).__name__}: {exc}", attributes, exc)
+
+    def _end_failed(
+        self,
+        error_type: str,
+        description: str,
+        attributes: Mapping[str, AttributeValue] | None,
+        exc: BaseException | None,
+    ) -> None:
+        if self._finished:
             return
         self._finished = True
         span = self.span
         try:
             if attributes:
                 span.set_attributes(attributes)
-            self._error_type = error_type or fq_exception_type(exc)
+            self._error_type = error_type
             if span.is_recording():
-                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-                span.set_attribute(semconv.ERROR_TYPE, self._error_type)
-                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, description))
+                span.set_attribute(semconv.ERROR_TYPE, error_type)
+                if exc is not None:
+                    span.record_exception(exc)
         finally:
             self._end()
 

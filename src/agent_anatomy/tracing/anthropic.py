@@ -7,11 +7,10 @@ all from one table (``_instrument`` and ``_uninstrument`` loop over the same row
 before: the SDK's own objects, or a proxy that passes everything through.
 
 The anthropic SDK traces itself by default (``anthropic.messages.create``) and sends that span's trace
-context on the wire. So that one call gives one LLM span and the headers still go out, a client's
-tracer is wrapped the first time an instrumented call runs on it: inside our ``chat`` span the SDK gets
-a non-recording span carrying ours (its headers then name our span as parent); elsewhere its own
-tracer answers. ``uninstrument()`` gives the original back; this is the one place that touches the
-SDK's private state.
+context on the wire. So that one call gives one span and the headers still go out, the function with
+which the SDK starts its API-call span is wrapped: inside our span the SDK gets a non-recording span
+carrying ours (its headers then name our span as parent); elsewhere it starts its own.
+``uninstrument()`` gives the original back; this is the one place that touches the SDK's private state.
 """
 
 from __future__ import annotations
@@ -27,11 +26,10 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
 import wrapt
-from opentelemetry.context import Context
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Tracer, TracerProvider, use_span
+from opentelemetry.trace import NonRecordingSpan, SpanKind, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
@@ -84,82 +82,40 @@ _RESOURCES: Final = (
 
 # --- the SDK's own spans -------------------------------------------------------------------------------
 
+_SDK_SPAN_START: Final = ("anthropic._base_client", "start_api_call_span")
+"""Where the SDK starts the span of each API call (its one call site for sync and async clients): the one
+piece of the SDK's private state the instrumentation touches."""
 
-class _DeferringTracer(Tracer):
-    """An instrumented client's tracer: inside our ``chat`` span, the SDK's API-call span defers to it.
 
-    There the SDK gets a non-recording span that carries our span's context, so a call gives one LLM
-    span and the SDK still sends ``traceparent`` / ``tracestate`` / ``baggage`` on the wire, now with our
-    ``chat`` span as the parent. Everywhere else (its tool runner, the other endpoints) the SDK's own
-    tracer answers, so those spans are kept.
+def _start_sdk_span(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The SDK starting its API-call span: inside ours, a non-recording span that carries ours, made at once.
+
+    So a call gives one span, the SDK skips building the attributes of a span nobody records, and still
+    sends ``traceparent`` / ``tracestate`` / ``baggage`` on the wire, now naming our span as the parent.
+    Everywhere else (its tool runner, the endpoints we do not trace) the SDK starts its own span as before;
+    a client whose own tracing is off never gets here, and sends no trace context, as before.
     """
-
-    def __init__(self, sdk_tracer: Tracer) -> None:
-        self.sdk_tracer = sdk_tracer
-
-    def start_span(
-        self,
-        name: str,
-        context: Context | None = None,
-        kind: SpanKind = SpanKind.INTERNAL,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Span:
-        ours = _ours(context, kind)
-        return ours if ours is not None else self.sdk_tracer.start_span(name, context, kind, *args, **kwargs)
-
-    @contextlib.contextmanager  # the API types it with its private _agnosticcontextmanager; same behaviour
-    def start_as_current_span(  # type: ignore[override]
-        self,
-        name: str,
-        context: Context | None = None,
-        kind: SpanKind = SpanKind.INTERNAL,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Iterator[Span]:
-        ours = _ours(context, kind)
-        if ours is None:
-            with self.sdk_tracer.start_as_current_span(name, context, kind, *args, **kwargs) as span:
-                yield span
-            return
-        with use_span(ours, end_on_exit=False) as span:
-            yield span
+    ours = current_api_span()
+    if ours is not None:
+        return NonRecordingSpan(ours.get_span_context())
+    return wrapped(*args, **kwargs)
 
 
-def _ours(context: Context | None, kind: SpanKind) -> Span | None:
-    """Inside our API-call span, the SDK's own: a non-recording one carrying ours; else None."""
-    api_span = current_api_span(context) if kind is SpanKind.CLIENT else None
-    return NonRecordingSpan(api_span.get_span_context()) if api_span is not None else None
-
-
-_deferred: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
-def defer_sdk_tracing(client: object) -> None:
-    """Make ``client``'s built-in tracing defer to our ``chat`` spans (its tracer wrapped, the original kept).
-
-    A client whose own tracing is off (``open_telemetry`` option or environment) is left as it is: it
-    sent no trace context before and sends none now.
-    """
+def _defer_sdk_spans() -> bool:
+    """Hand the SDK's API-call spans over to ours; False (logged once) if the SDK no longer has the hook."""
+    module, name = _SDK_SPAN_START
     try:
-        previous = client._lazy_tracer  # type: ignore[attr-defined]
-        if isinstance(previous, _DeferringTracer) or client in _deferred:
-            return
-        sdk_tracer = client._tracer  # type: ignore[attr-defined]  # resolves the lazily made tracer
-        if sdk_tracer is None:
-            return
-        _deferred[client] = previous
-        client._lazy_tracer = _DeferringTracer(sdk_tracer)  # type: ignore[attr-defined]
-    except (AttributeError, TypeError):
+        wrapt.wrap_function_wrapper(module, name, _start_sdk_span)
+    except (ImportError, AttributeError):
         warn_once("hand the anthropic SDK's own spans over to ours (the SDK changed); a call may show two LLM spans")
+        return False
+    return True
 
 
-def restore_sdk_tracing() -> None:
-    """Give every client we touched its own tracer back."""
-    for client, previous in list(_deferred.items()):
-        with contextlib.suppress(AttributeError, TypeError):
-            client._lazy_tracer = previous
-    _deferred.clear()
+def _restore_sdk_spans() -> None:
+    module, name = _SDK_SPAN_START
+    with contextlib.suppress(ImportError, AttributeError):
+        unwrap(importlib.import_module(module), name)
 
 
 # --- starting calls -------------------------------------------------------------------------------------
@@ -189,10 +145,17 @@ class _Calls:
             own = self._own = (handler, TelemetryHandler.from_providers(*self._given, fallback=handler))
         return own[1]
 
-    def begin(self, instance: object, kwargs: Mapping[str, Any], api: str, stream: bool) -> LLMCall | None:
-        """Start the call's span (current until the response or stream is handed back); None to not trace."""
+    def begin(
+        self, instance: object, kwargs: Mapping[str, Any], api: str, stream: bool | None = None
+    ) -> LLMCall | None:
+        """Start the call's span (current until the response or stream is handed back); None to not trace.
+
+        ``stream``: whether the call streams; None to read it from its ``stream`` argument.
+        """
         if not is_instrumentation_enabled():
             return None
+        if stream is None:
+            stream = bool(kwargs.get("stream"))
         try:
             client = self._client_info(getattr(instance, "_client", None))
             attributes = request_attributes(
@@ -254,7 +217,7 @@ class _Calls:
                 kind=SpanKind.CLIENT,
                 attributes=attributes,
             )
-            return Invocation(span, api_call_context(span))
+            return _APIRequest(span, api_call_context(span))
         except Exception:
             warn_once("start the span of an API request")
             return None
@@ -267,11 +230,24 @@ class _Calls:
             return self._clients[client]
         except (KeyError, TypeError):
             pass
-        defer_sdk_tracing(client)
         info = _client_facts(client)
         with contextlib.suppress(TypeError):  # not weak-referenceable: looked up each time
             self._clients[client] = info
         return info
+
+
+class _APIRequest(Invocation):
+    """A request that is not a model call: its failures take the API's own error type, as an LLM call's do."""
+
+    __slots__ = ()
+
+    def fail(
+        self,
+        exc: BaseException,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().fail(exc, attributes, error_type or api_error_type(exc))
 
 
 class _ClientFacts(NamedTuple):
@@ -316,16 +292,16 @@ def _client_facts(client: object) -> _ClientFacts:
 # --- the wrappers -----------------------------------------------------------------------------------------
 
 
-def _create(
+def _call(
     wrapped: Callable[..., Any],
     instance: Any,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
-    calls: _Calls,
-    api: str,
+    begin: Callable[[Any, Mapping[str, Any]], Any],
+    finish: Callable[[Any, Any], Any],
 ) -> Any:
-    call = calls.begin(instance, kwargs, api, stream=bool(kwargs.get("stream")))
+    call = begin(instance, kwargs)
     if call is None:
         return wrapped(*args, **kwargs)
     try:
@@ -333,19 +309,19 @@ def _create(
     except BaseException as exc:
         call.fail(exc)
         raise
-    return complete(call, result)
+    return finish(call, result)
 
 
-async def _acreate(
+async def _acall(
     wrapped: Callable[..., Any],
     instance: Any,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
-    calls: _Calls,
-    api: str,
+    begin: Callable[[Any, Mapping[str, Any]], Any],
+    finish: Callable[[Any, Any], Any],
 ) -> Any:
-    call = calls.begin(instance, kwargs, api, stream=bool(kwargs.get("stream")))
+    call = begin(instance, kwargs)
     if call is None:
         return await wrapped(*args, **kwargs)
     try:
@@ -353,7 +329,7 @@ async def _acreate(
     except BaseException as exc:
         call.fail(exc)
         raise
-    return complete(call, result)
+    return finish(call, result)
 
 
 def _stream(
@@ -364,73 +340,30 @@ def _stream(
     *,
     calls: _Calls,
     api: str,
+    proxy: Callable[[Any, Callable[[], LLMCall | None]], Any],
 ) -> Any:
-    return StreamManagerProxy(wrapped(*args, **kwargs), functools.partial(calls.begin, instance, kwargs, api, True))
+    """``messages.stream()``: its manager, proxied so the span starts when the ``with`` block is entered."""
+    return proxy(wrapped(*args, **kwargs), functools.partial(calls.begin, instance, kwargs, api, True))
 
 
-def _astream(
-    wrapped: Callable[..., Any],
-    instance: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    *,
-    calls: _Calls,
-    api: str,
-) -> Any:
-    manager = wrapped(*args, **kwargs)
-    return AsyncStreamManagerProxy(manager, functools.partial(calls.begin, instance, kwargs, api, True))
-
-
-def _request(
-    wrapped: Callable[..., Any],
-    instance: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    *,
-    calls: _Calls,
-    api: str,
-) -> Any:
-    call = calls.begin_request(instance, kwargs, api)
-    if call is None:
-        return wrapped(*args, **kwargs)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException as exc:
-        call.fail(exc, error_type=api_error_type(exc))
-        raise
+def _stopped(call: Invocation, result: Any) -> Any:
     call.stop()
     return result
 
 
-async def _arequest(
-    wrapped: Callable[..., Any],
-    instance: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    *,
-    calls: _Calls,
-    api: str,
-) -> Any:
-    call = calls.begin_request(instance, kwargs, api)
-    if call is None:
-        return await wrapped(*args, **kwargs)
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        call.fail(exc, error_type=api_error_type(exc))
-        raise
-    call.stop()
-    return result
+def _wrapper(kind: str, calls: _Calls, api: str) -> Callable[..., Any]:
+    """The wrapt wrapper of one table row, with what it needs bound (the contrib instrumentations' shape)."""
+    if kind in ("stream", "astream"):
+        proxy = StreamManagerProxy if kind == "stream" else AsyncStreamManagerProxy
+        return functools.partial(_stream, calls=calls, api=api, proxy=proxy)
+    is_async, is_model_call = _KINDS[kind]
+    begin = functools.partial(calls.begin if is_model_call else calls.begin_request, api=api)
+    finish = complete if is_model_call else _stopped
+    return functools.partial(_acall if is_async else _call, begin=begin, finish=finish)
 
 
-_WRAPPERS: Final[Mapping[str, Callable[..., Any]]] = {
-    "create": _create,
-    "acreate": _acreate,
-    "stream": _stream,
-    "astream": _astream,
-    "request": _request,
-    "arequest": _arequest,
-}
+_KINDS: Final = {"create": (False, True), "acreate": (True, True), "request": (False, False), "arequest": (True, False)}
+"""(awaited, a model call) of each wrapper kind that starts its span when called."""
 
 
 def _is_coroutine(function: Callable[..., Any]) -> bool:
@@ -492,13 +425,16 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # Found before any is wrapped: a copy is recognised by being the first-party function itself.
         self._wrapped = _targets()
         for cls, method, kind, api in self._wrapped:
-            wrapt.wrap_function_wrapper(cls, method, functools.partial(_WRAPPERS[kind], calls=calls, api=api))
+            wrapt.wrap_function_wrapper(cls, method, _wrapper(kind, calls, api))
+        self._deferring = _defer_sdk_spans()
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for cls, method, _, _ in getattr(self, "_wrapped", ()):
             unwrap(cls, method)
         self._wrapped = []
-        restore_sdk_tracing()
+        if getattr(self, "_deferring", False):
+            _restore_sdk_spans()
+            self._deferring = False
 
 
 def instrument_anthropic(**kwargs: Any) -> AnthropicInstrumentor:
