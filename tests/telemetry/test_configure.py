@@ -353,3 +353,21 @@ def test_instrument_false_instruments_nothing() -> None:
     aa.configure(exporter="memory", metrics=False, instrument=False)
     assert not AnthropicInstrumentor().is_instrumented_by_opentelemetry
     assert not McpInstrumentor().is_instrumented_by_opentelemetry
+
+
+def test_an_applications_meter_provider_gets_no_orphan_readers(
+    otel_globals: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An SDK MeterProvider takes no readers once made: configure() builds none for it (a reader never
+    registered would export nothing and warn on every collect, at exit too)."""
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    application = MeterProvider()
+    metrics.set_meter_provider(application)
+    handle = aa.configure(exporter="memory", metrics=True)
+    assert handle.metric_reader is None
+    handle.force_flush()
+    handle.shutdown(timeout_s=2.0)
+    assert "Cannot call collect" not in caplog.text
+    application.shutdown()

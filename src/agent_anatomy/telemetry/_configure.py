@@ -302,15 +302,21 @@ def _enabled_handle(
     processor.shutdown_timeout_s = shutdown_timeout_s
     retired = processor.replace(pipeline.processors, pipeline.exporters)
 
-    readers, memory_reader = build_metric_readers(settings, watches)
     owned_meter_provider: SdkMeterProvider | None = None
+    memory_reader: InMemoryMetricReader | None = None
     if meter_provider is None:
         meter_provider = metrics.get_meter_provider()
-        if readers and not isinstance(meter_provider, SdkMeterProvider):
-            owned_meter_provider = SdkMeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
-            if _is_unset(meter_provider):
-                metrics.set_meter_provider(owned_meter_provider)
-            meter_provider = owned_meter_provider
+        # Readers only for a provider of our own: an application's SDK MeterProvider takes none after it is
+        # made, and a reader never registered would start its export thread and warn on every collect.
+        if not isinstance(meter_provider, SdkMeterProvider):
+            readers, memory_reader = build_metric_readers(settings, watches)
+            if readers:
+                owned_meter_provider = SdkMeterProvider(
+                    metric_readers=readers, resource=resource, shutdown_on_exit=False
+                )
+                if _is_unset(meter_provider):
+                    metrics.set_meter_provider(owned_meter_provider)
+                meter_provider = owned_meter_provider
 
     _runtime.install(
         tracer_provider=provider,
