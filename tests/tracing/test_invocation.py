@@ -74,3 +74,17 @@ class CustomError(Exception):
 )
 def test_fq_exception_type(exc: BaseException, expected: str) -> None:
     assert fq_exception_type(exc) == expected
+
+
+def test_an_ended_invocation_lets_go_of_its_span(traced: Traced) -> None:
+    """An ended call may live on in a reference cycle (a MessageStream holds its stream proxy): it keeps no
+    span or context for the cyclic collector to wait for, and the span it ended is exported whole."""
+    call = get_handler().start("op", attributes={"k": 1})
+    call.stop({"done": True})
+    assert call.finished
+    assert call.span is trace.INVALID_SPAN
+    assert trace.get_current_span(call.context) is trace.INVALID_SPAN
+    [exported] = traced.spans()
+    assert dict(exported.attributes) == {"k": 1, "done": True}
+    call.stop({"again": True})  # a second end is a no-op, on the invalid span or anywhere
+    assert dict(traced.spans()[0].attributes) == {"k": 1, "done": True}

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from opentelemetry.context import Context, attach, detach
 from opentelemetry.metrics import Histogram
-from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
@@ -25,6 +25,8 @@ from ._instruments import DurationTimer
 
 __all__ = ["Invocation", "fq_exception_type"]
 
+_ENDED: Final = Context()
+"""The context of an ended invocation: it no longer holds its span's."""
 _NON_ERRORS: Final = (GeneratorExit,)
 """Closing a generator early is a normal end, not a failure."""
 
@@ -144,6 +146,11 @@ class Invocation:
                 self._record_duration(*self._timer)
         finally:
             self.span.end()
+            # An ended call may live on in a reference cycle (the SDK's MessageStream holds its proxy and sits
+            # in one): it lets go of its span, so that waits for no cyclic collection.
+            self._context = _ENDED
+            self._timer = None
+            self.span = INVALID_SPAN
 
     def _record_duration(self, histogram: Histogram, attributes: Mapping[str, Any], started: float) -> None:
         if self._error_type is not None:
