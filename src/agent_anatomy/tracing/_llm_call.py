@@ -31,7 +31,7 @@ from ._genai_content import (
 from ._instruments import Instruments
 from ._invocation import Invocation, fq_exception_type
 
-__all__ = ["LLMCall", "api_call_context", "current_api_span", "request_attributes"]
+__all__ = ["LLMCall", "api_call_attributes", "api_call_context", "current_api_span", "request_attributes"]
 
 _logger = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -72,6 +72,31 @@ def warn_once(where: str) -> None:
         _logger.warning("agent-anatomy: could not %s; the call is unaffected", where, exc_info=True)
 
 
+def api_call_attributes(
+    kwargs: Mapping[str, Any],
+    *,
+    operation: str,
+    api: str,
+    server_address: str | None,
+    server_port: int | None,
+    provider: str = semconv.PROVIDER_ANTHROPIC,
+) -> dict[str, AttributeValue]:
+    """The start attributes every API call's span has: operation, provider, SDK method, model, server."""
+    attributes: dict[str, AttributeValue] = {
+        semconv.GEN_AI_OPERATION_NAME: operation,
+        semconv.GEN_AI_PROVIDER_NAME: provider,
+        semconv.ANATOMY_LLM_API: api,
+    }
+    model = kwargs.get("model")
+    if isinstance(model, str):
+        attributes[semconv.GEN_AI_REQUEST_MODEL] = model
+    if server_address:
+        attributes[semconv.SERVER_ADDRESS] = server_address
+    if server_port:
+        attributes[semconv.SERVER_PORT] = server_port
+    return attributes
+
+
 def request_attributes(
     kwargs: Mapping[str, Any],
     *,
@@ -81,17 +106,17 @@ def request_attributes(
     stream: bool,
     provider: str = semconv.PROVIDER_ANTHROPIC,
 ) -> dict[str, AttributeValue]:
-    """The span's start attributes, from the call's keyword arguments (never its content)."""
-    model = kwargs.get("model")
-    attributes: dict[str, AttributeValue] = {
-        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
-        semconv.GEN_AI_PROVIDER_NAME: provider,
-        semconv.ANATOMY_LLM_API: api,
-    }
+    """A model call's start attributes, from its keyword arguments (never its content)."""
+    attributes = api_call_attributes(
+        kwargs,
+        operation=semconv.OPERATION_CHAT,
+        api=api,
+        server_address=server_address,
+        server_port=server_port,
+        provider=provider,
+    )
     if stream:
         attributes[semconv.GEN_AI_REQUEST_STREAM] = True
-    if isinstance(model, str):
-        attributes[semconv.GEN_AI_REQUEST_MODEL] = model
     extra_body = kwargs.get("extra_body")
     extra = extra_body if isinstance(extra_body, Mapping) else {}
     for key, name in _NUMERIC_PARAMETERS:
@@ -112,10 +137,6 @@ def request_attributes(
     effort = output_config.get("effort") if isinstance(output_config, Mapping) else None
     if isinstance(effort, str):
         attributes[semconv.ANATOMY_LLM_EFFORT] = effort
-    if server_address:
-        attributes[semconv.SERVER_ADDRESS] = server_address
-    if server_port:
-        attributes[semconv.SERVER_PORT] = server_port
     return attributes
 
 
@@ -362,17 +383,15 @@ class LLMCall(Invocation):
         if self._headers_at is not None:
             attributes[semconv.ANATOMY_LLM_TIME_TO_HEADERS] = self._headers_at - self._start
         if self._first_at is not None:
-            attributes.update(self._stream_times(self._last_at if self._last_at is not None else now))
+            attributes.update(self._stream_times(self._first_at, self._last_at if self._last_at is not None else now))
         if self._content is not None and self.span.is_recording():
             attributes[semconv.GEN_AI_OUTPUT_MESSAGES] = output_messages_json(
                 self._content.content(), self._stop_reason
             )
         return attributes
 
-    def _stream_times(self, end: float) -> dict[str, AttributeValue]:
+    def _stream_times(self, first: float, end: float) -> dict[str, AttributeValue]:
         """First chunk, thinking, first visible content and generation: the stream's time split in three."""
-        first = self._first_at
-        assert first is not None
         text_at = self._first_text_at
         visible = text_at if text_at is not None else (end if self._thought else first)
         times: dict[str, AttributeValue] = {

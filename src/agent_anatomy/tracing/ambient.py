@@ -56,11 +56,14 @@ def with_agent(name: str, context: Context | None = None) -> Context:
     return _with({semconv.GEN_AI_AGENT_NAME: name}, context)
 
 
-def with_ambient(attributes: Mapping[str, AttributeValue], context: Context | None = None) -> dict[str, AttributeValue]:
-    """A span's start ``attributes`` with the ambient ones it takes added (its own win)."""
+def with_ambient(
+    attributes: Mapping[str, AttributeValue], context: Context | None = None
+) -> Mapping[str, AttributeValue]:
+    """A span's start ``attributes`` with the ambient ones it takes added (its own win); ``attributes`` itself,
+    not a copy, when nothing is ambient (every span starts here, and the tracer copies them anyway)."""
     ambient = _ambient(context)
     if not ambient:
-        return dict(attributes)
+        return attributes
     is_tool = attributes.get(semconv.GEN_AI_OPERATION_NAME) == semconv.OPERATION_EXECUTE_TOOL
     inherited = {k: v for k, v in ambient.items() if is_tool or k not in _TOOL_ONLY}
     return {**inherited, **attributes}

@@ -34,7 +34,15 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ._invocation import Invocation
-from ._llm_call import LLMCall, api_call_context, api_error_type, current_api_span, request_attributes, warn_once
+from ._llm_call import (
+    LLMCall,
+    api_call_attributes,
+    api_call_context,
+    api_error_type,
+    current_api_span,
+    request_attributes,
+    warn_once,
+)
 from ._package import _instruments
 from .handler import TelemetryHandler, get_handler
 from .llm_scope import current_llm_scope
@@ -200,18 +208,15 @@ class _Calls:
         try:
             client = self._client_info(getattr(instance, "_client", None))
             operation = api.removeprefix("beta.")
-            attributes: dict[str, AttributeValue] = {
-                semconv.GEN_AI_OPERATION_NAME: operation,
-                semconv.GEN_AI_PROVIDER_NAME: client.provider,
-                semconv.ANATOMY_LLM_API: api,
-            }
+            attributes = api_call_attributes(
+                kwargs,
+                operation=operation,
+                api=api,
+                server_address=client.host,
+                server_port=client.port,
+                provider=client.provider,
+            )
             model = kwargs.get("model")
-            if isinstance(model, str):
-                attributes[semconv.GEN_AI_REQUEST_MODEL] = model
-            if client.host:
-                attributes[semconv.SERVER_ADDRESS] = client.host
-            if client.port:
-                attributes[semconv.SERVER_PORT] = client.port
             span = self._handler().start_span(
                 semconv.span_name(operation, model if isinstance(model, str) else None),
                 kind=SpanKind.CLIENT,
