@@ -37,7 +37,7 @@ class ToolCall:
 
 def parse_call(call: object, index: int) -> ToolCall:
     """A ToolCall from an anthropic ``ToolUseBlock`` or a ``{"id", "name", "input"}`` mapping."""
-    if isinstance(call, Mapping):
+    if type(call) is dict or isinstance(call, Mapping):  # a plain dict skips the ABC check: per tool call
         call_id, name, tool_input = call.get("id"), call.get("name"), call.get("input", {})
     else:
         call_id, name, tool_input = (getattr(call, "id", None), getattr(call, "name", None), getattr(call, "input", {}))
@@ -213,8 +213,11 @@ def _default(value: object) -> object:
     raise TypeError(f"{type(value).__qualname__} is not JSON serialisable")
 
 
+_RESULT_ENCODER: Final = json.JSONEncoder(default=_default, ensure_ascii=False, allow_nan=False)
+
+
 def result_text(value: object) -> str:
     """A tool's return value as ``tool_result`` content: text as is, anything else as JSON."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=_default, ensure_ascii=False, allow_nan=False)
+    return _RESULT_ENCODER.encode(value)

@@ -35,12 +35,17 @@ ToolResult = dict[str, Any]
 
 Mode = Literal["parallel", "sequential"]
 _MODES: Final = ("parallel", "sequential")
+_BATCH_SPAN: Final = semconv.span_name(semconv.OPERATION_TOOL_BATCH, None)
+
+
+_HASH_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""Built once: ``json.dumps`` with options builds an encoder on every call, a third of a small hash's time."""
 
 
 def input_hash(tool_input: object) -> str | None:
     """A short hash of a tool call's input, equal for equal inputs in any process; None if it has none."""
     try:
-        text = json.dumps(tool_input, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _HASH_ENCODER.encode(tool_input)
     except (TypeError, ValueError):
         try:
             text = canonical_json(tool_input)
@@ -54,11 +59,13 @@ def _result(call: ToolCall, content: str, is_error: bool) -> ToolResult:
 
 
 class _Failure(Exception):
-    """A tool call that failed in a way the model is told about; ``kind`` goes to ``error.type``."""
+    """A tool call that failed in a way the model is told about; ``kind`` goes to ``error.type``, ``cause``
+    (the tool's own exception, if it raised one) to the span's exception event."""
 
-    def __init__(self, message: str, kind: str) -> None:
+    def __init__(self, message: str, kind: str, cause: Exception | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.cause = cause
 
 
 class ParallelExecutor:
@@ -111,7 +118,7 @@ class ParallelExecutor:
         calls = [parse_call(call, index) for index, call in enumerate(tool_calls)]
         if not calls:
             return []
-        batch = get_handler().start(semconv.span_name(semconv.OPERATION_TOOL_BATCH, None), kind=SpanKind.INTERNAL)
+        batch = get_handler().start(_BATCH_SPAN, kind=SpanKind.INTERNAL)
         started = time.perf_counter()
         durations: list[float] = [0.0] * len(calls)
         results: list[ToolResult | None] = [None] * len(calls)
@@ -193,15 +200,19 @@ class ParallelExecutor:
 
             run_all = asyncio.gather(*(one(i) for i in reads), write_chain())
         else:
+            stages = self._stages(calls)
+            if len(stages) == 1:  # all reads, or one call: no coroutine over the gather
+                run_all = asyncio.gather(*(one(index) for index in stages[0]))
+            else:
 
-            async def stages() -> None:
-                for stage in self._stages(calls):
-                    if len(stage) == 1:
-                        await one(stage[0])
-                    else:
-                        await asyncio.gather(*(one(index) for index in stage))
+                async def in_stages() -> None:
+                    for stage in stages:
+                        if len(stage) == 1:
+                            await one(stage[0])
+                        else:
+                            await asyncio.gather(*(one(index) for index in stage))
 
-            run_all = stages()
+                run_all = in_stages()
         if self.batch_timeout_s is None:
             await run_all
             return
@@ -248,11 +259,17 @@ class ParallelExecutor:
         invocation = span.begin((), {}, attributes=attributes, raw_arguments=call.input)
         started = time.perf_counter()
         try:
-            content = await self._call(spec, call)
+            # One coroutine per call, this one: the checks before and after the tool are synchronous.
+            tool, arguments = self._prepare(spec, call)
+            try:
+                value = await self._start(tool, arguments)
+            except Exception as exc:
+                raise self._failure(call, exc) from None
+            content = self._text(call, value)
         except _Failure as failure:
             durations[index] = time.perf_counter() - started
             results[index] = _result(call, str(failure), True)
-            invocation.fail(failure.__cause__ or failure, error_type=failure.kind)
+            invocation.fail(failure.cause or failure, error_type=failure.kind)
             return
         except BaseException as exc:  # cancellation of the batch: record, then let it through
             durations[index] = time.perf_counter() - started
@@ -262,34 +279,40 @@ class ParallelExecutor:
         results[index] = _result(call, content, False)
         invocation.returned(content)
 
-    async def _call(self, spec: ToolSpec | None, call: ToolCall) -> str:
-        """The tool's result as text; _Failure for everything the model should be told about."""
+    def _prepare(self, spec: ToolSpec | None, call: ToolCall) -> tuple[ToolSpec, dict[str, Any]]:
+        """The tool and its keyword arguments; _Failure when the model named no tool or sent input that does
+        not fit."""
         if spec is None:
             known = ", ".join(sorted(self.tools)) or "none"
             raise _Failure(f"Unknown tool {call.name!r}. Available tools: {known}.", "unknown_tool")
         try:
-            arguments = spec.arguments(call.input)
+            return spec, spec.arguments(call.input)
         except ToolInputError as exc:
             raise _Failure(f"Invalid input for tool {call.name!r}: {exc}", "invalid_input") from None
-        try:
-            if spec.is_async:
-                coroutine = spec.function(**arguments)
-                value = await (
-                    coroutine if self.tool_timeout_s is None else asyncio.wait_for(coroutine, self.tool_timeout_s)
-                )
-            else:
-                loop = asyncio.get_running_loop()
-                run = functools.partial(contextvars.copy_context().run, spec.function, **arguments)
-                value = await asyncio.wait_for(loop.run_in_executor(self._threads(), run), self.tool_timeout_s)
-        except TimeoutError as exc:
+
+    def _start(self, spec: ToolSpec, arguments: dict[str, Any]) -> Awaitable[Any]:
+        """The tool's run: its own coroutine (under the timeout, if any), or a thread for a sync tool."""
+        if spec.is_async:
+            coroutine = spec.function(**arguments)
+            return coroutine if self.tool_timeout_s is None else asyncio.wait_for(coroutine, self.tool_timeout_s)
+        run = functools.partial(contextvars.copy_context().run, spec.function, **arguments)
+        return asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._threads(), run), self.tool_timeout_s)
+
+    def _failure(self, call: ToolCall, exc: Exception) -> _Failure:
+        """What the model is told about a tool that raised or ran out of time."""
+        if isinstance(exc, TimeoutError):
             if self.tool_timeout_s is None:  # the tool's own timeout, not ours
-                raise _Failure(f"Tool {call.name!r} failed: TimeoutError: {exc}", "TimeoutError") from exc
-            raise _Failure(f"Tool {call.name!r} timed out after {self.tool_timeout_s:g} s", "timeout") from None
-        except Exception as exc:
-            raise _Failure(
-                f"Tool {call.name!r} failed: {type(exc).__name__}: {exc}",
-                f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
-            ) from exc
+                return _Failure(f"Tool {call.name!r} failed: TimeoutError: {exc}", "TimeoutError", exc)
+            return _Failure(f"Tool {call.name!r} timed out after {self.tool_timeout_s:g} s", "timeout")
+        return _Failure(
+            f"Tool {call.name!r} failed: {type(exc).__name__}: {exc}",
+            f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
+            exc,
+        )
+
+    @staticmethod
+    def _text(call: ToolCall, value: object) -> str:
+        """The result as ``tool_result`` content; _Failure when it cannot be serialised."""
         try:
             return result_text(value)
         except (TypeError, ValueError) as exc:
