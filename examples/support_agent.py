@@ -59,11 +59,14 @@ async def main() -> None:
     parser.add_argument("--model", default="claude-sonnet-4-6")
     parser.add_argument("--base-url", help="an agent-anatomy sim (or other Messages API) to talk to")
     parser.add_argument("--real", action="store_true", help="use the real Anthropic API (ANTHROPIC_API_KEY)")
+    parser.add_argument("--runs", type=int, default=1, help="answer the question this many times, a trace each")
+    parser.add_argument("--export", help="where the spans go, e.g. jsonl:runs.jsonl (default: OTEL_TRACES_EXPORTER)")
     options = parser.parse_args()
 
-    # OTEL_TRACES_EXPORTER, when set, chooses the exporters (under opentelemetry-instrument the SDK's
+    # --export, else OTEL_TRACES_EXPORTER, chooses the exporters (under opentelemetry-instrument the SDK's
     # own provider exports by it, and configure() then only adds its recorder); otherwise none.
-    aa.configure(service_name="support-agent", exporter=None if "OTEL_TRACES_EXPORTER" in os.environ else "none")
+    exporter = options.export or (None if "OTEL_TRACES_EXPORTER" in os.environ else "none")
+    telemetry = aa.configure(service_name="support-agent", exporter=exporter)
     if options.real and not os.environ.get("ANTHROPIC_API_KEY"):
         sys.exit("--real needs ANTHROPIC_API_KEY in the environment")
     server: AbstractContextManager[object] = nullcontext() if (options.real or options.base_url) else SimServer()
@@ -86,23 +89,28 @@ async def main() -> None:
             executor = aa.ParallelExecutor(
                 [get_user_profile, get_transaction_history, get_product_catalog], mode=options.mode
             )
-            started = time.perf_counter()
-            result = await aa.run_agent(
-                client,
-                model=options.model,
-                tools=executor,
-                stream=not options.no_stream,
-                name="support",
-                system="You are a support agent. Use the tools to answer.",
-                messages=[{"role": "user", "content": "I was charged twice for my plan. What happened?"}],
-            )
-            elapsed = time.perf_counter() - started
+            for run in range(options.runs):
+                turn = 0
+                started = time.perf_counter()
+                result = await aa.run_agent(
+                    client,
+                    model=options.model,
+                    tools=executor,
+                    stream=not options.no_stream,
+                    name="support",
+                    system="You are a support agent. Use the tools to answer.",
+                    messages=[{"role": "user", "content": "I was charged twice for my plan. What happened?"}],
+                )
+                elapsed = time.perf_counter() - started
+                if options.runs > 1:
+                    print(f"run {run + 1} of {options.runs}: {elapsed * 1000:,.0f} ms", flush=True)
     print(f"answer ({result.iterations} LLM calls, {elapsed * 1000:,.0f} ms): {result.text[:90]}")
     for span in sorted(aa.last_trace(), key=lambda s: s.start_time or 0):
         duration = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
         ttft = (span.attributes or {}).get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
         extra = f"  first token {float(ttft) * 1000:.0f} ms" if ttft is not None else ""
         print(f"  {span.name:<40} {duration:8,.0f} ms{extra}")
+    telemetry.shutdown(5.0)  # every span written before the script ends (a jsonl file, a collector)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def test_report_text_json_and_html(tmp_path: Path, capsys: pytest.CaptureFixture
     assert document["schema"] == "agent-anatomy/anatomy@1"
     target = tmp_path / "page.html"
     assert main(["report", str(FIXTURES / "otlp_skew_orphan.json"), "--format", "html", "--output", str(target)]) == 0
-    assert "wrote html anatomy of 1 trace(s)" in capsys.readouterr().out
+    assert "wrote the html anatomy of 1 trace" in capsys.readouterr().out
     assert target.read_text().startswith("<!doctype html>")
 
 
@@ -80,7 +80,7 @@ def test_demo_reproduces_the_seed_anatomy(tmp_path: Path) -> None:
     saved = naive - int(true_figure.group(1).replace(",", ""))
     assert abs(saved - int(sequential.group(2).replace(",", ""))) <= 2, (saved, sequential.groups())
     assert "4,310 ms" in out
-    assert "cache hit(s) saved" in out
+    assert "1 cache hit saved" in out
     assert page.read_text().count("invoke_agent support") >= 1
 
 

@@ -1,15 +1,21 @@
-"""The ``agent-anatomy`` command: ``demo``, ``report`` and ``sim``."""
+"""The ``agent-anatomy`` command: ``demo``, ``report``, ``list``, ``compare``, ``check`` and ``sim``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Final
 
+from .anatomy.formatting import count
 from .errors import AgentAnatomyError, ConfigurationError
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .anatomy import Anatomy
 
 
 def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,22 +79,31 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_source(command: argparse.ArgumentParser, *, trace_id: bool = True) -> None:
+    """The trace source options every reading command takes: a FILE, or Jaeger, or Phoenix."""
+    command.add_argument("file", nargs="?", help="a trace file")
+    command.add_argument("--jaeger", metavar="URL", help="a Jaeger query service, e.g. http://localhost:16686")
+    command.add_argument("--phoenix", metavar="URL", help="an Arize Phoenix server, e.g. http://localhost:6006")
+    command.add_argument("--project", default="default", help="with --phoenix: the project (default: default)")
+    if trace_id:
+        command.add_argument("--trace-id", help="the trace to read (default: every trace in the file)")
+    command.add_argument("--service", help="with --jaeger: this service's traces")
+    command.add_argument("--since", default="1h", help="with --service: how far back, e.g. 30m, 1h, 2d (default 1h)")
+    command.add_argument("--limit", type=int, default=100, help="with --service: at most this many traces")
+
+
+_SOURCES: Final = (
+    "FILE: OTLP JSON, OTLP JSON Lines (the jsonl: exporter), Jaeger JSON or Phoenix span JSON. Or --jaeger URL with "
+    "--trace-id, or with --service and --since for every trace in a time window. Or --phoenix URL with --trace-id "
+    "(and --project)."
+)
+
+
 def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = commands.add_parser(
-        "report",
-        help="print the latency anatomy of traces from a file, Jaeger or Phoenix",
-        description="FILE: OTLP JSON, OTLP JSON Lines (the jsonl: exporter), Jaeger JSON or Phoenix span JSON. Or "
-        "--jaeger URL with --trace-id, or with --service and --since for every trace in a time window. Or "
-        "--phoenix URL with --trace-id (and --project).",
+        "report", help="print the latency anatomy of traces from a file, Jaeger or Phoenix", description=_SOURCES
     )
-    report.add_argument("file", nargs="?", help="a trace file")
-    report.add_argument("--jaeger", metavar="URL", help="a Jaeger query service, e.g. http://localhost:16686")
-    report.add_argument("--phoenix", metavar="URL", help="an Arize Phoenix server, e.g. http://localhost:6006")
-    report.add_argument("--project", default="default", help="with --phoenix: the project (default: default)")
-    report.add_argument("--trace-id", help="the trace to report (default: every trace in the file)")
-    report.add_argument("--service", help="with --jaeger: report this service's traces")
-    report.add_argument("--since", default="1h", help="with --service: how far back, e.g. 30m, 1h, 2d (default 1h)")
-    report.add_argument("--limit", type=int, default=100, help="with --service: at most this many traces")
+    _add_source(report)
     report.add_argument("--format", choices=["text", "json", "html"], default="text")
     report.add_argument("--spans", action="store_true", help="with --format json: every span, with its phase")
     report.add_argument("--output", metavar="PATH", help="write there instead of to standard output")
@@ -96,14 +111,45 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     report.set_defaults(run=_run_report)
 
 
-def _seconds(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    try:
-        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
-    except (ValueError, IndexError):
-        raise ConfigurationError(
-            f"--since {text!r} is not a duration like 30m, 1h or 2d", setting="--since", value=text
-        ) from None
+def _add_list(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    listing = commands.add_parser(
+        "list",
+        help="list the traces in a file (id, service, start, wall time, LLM calls, first token)",
+        description=_SOURCES,
+    )
+    _add_source(listing, trace_id=False)
+    listing.add_argument("--format", choices=["text", "json"], default="text")
+    listing.set_defaults(run=_run_list)
+
+
+def _add_compare(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="compare two sets of traces: p50/p95 per phase, and what changed on the critical path",
+        description="BEFORE and AFTER are each a trace file (PATH, or PATH#TRACE_ID for one of its traces), "
+        "jaeger+http://HOST:16686/trace/TRACE_ID, jaeger+http://HOST:16686/search?service=NAME&lookback=1h&limit=100 "
+        "or phoenix+http://HOST:6006/trace/TRACE_ID?project=NAME. With one trace on each side the two anatomies are "
+        "lined up step by step; with several, the typical trace of each side is.",
+    )
+    compare.add_argument("before", help="the traces before the change")
+    compare.add_argument("after", help="the traces after it")
+    compare.add_argument("--format", choices=["text", "json", "html"], default="text")
+    compare.add_argument("--output", metavar="PATH", help="write there instead of to standard output")
+    compare.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
+    compare.set_defaults(run=_run_compare)
+
+
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check",
+        help="check traces against a latency budget (exit 1 when a limit is missed)",
+        description="Checks every trace of the source against the limits of a TOML budget file (see the README): "
+        "exit 0 when all are met, 1 when one is missed or cannot be measured, 2 on bad input. " + _SOURCES,
+    )
+    _add_source(check)
+    check.add_argument("--budget", metavar="TOML", required=True, help="the budget file")
+    check.add_argument("--junit", metavar="PATH", help="also write the verdicts as JUnit XML, one test per limit")
+    check.set_defaults(run=_run_check)
 
 
 _PROGRESS_MIN_BYTES = 20_000_000
@@ -126,41 +172,101 @@ def _progress_line(path: str) -> Callable[[str, int, int], None] | None:
     return show
 
 
-def _run_report(args: argparse.Namespace) -> int:
-    from .anatomy import Anatomy
+def _source_name(args: argparse.Namespace) -> str:
+    if args.file is not None:
+        return str(args.file)
+    if args.phoenix is not None:
+        return f"Phoenix at {args.phoenix}"
+    return f"Jaeger at {args.jaeger}"
 
+
+def _anatomy_from(args: argparse.Namespace) -> Anatomy:
+    """The traces the source options name (one source: a FILE, --jaeger or --phoenix)."""
+    from .anatomy import Anatomy, parse_duration
+
+    trace_id = getattr(args, "trace_id", None)
     if sum(source is not None for source in (args.file, args.jaeger, args.phoenix)) != 1:
         raise ConfigurationError(
-            "report needs one source: a FILE, --jaeger URL or --phoenix URL", setting="report", value=None
+            f"{args.command} needs one source: a FILE, --jaeger URL or --phoenix URL", setting=args.command, value=None
         )
     if args.file is not None:
-        anatomy = Anatomy.from_file(args.file, args.trace_id, progress=_progress_line(args.file))
-    elif args.phoenix is not None:
-        if args.trace_id is None:
+        return Anatomy.from_file(args.file, trace_id, progress=_progress_line(args.file))
+    if args.phoenix is not None:
+        if trace_id is None:
             raise ConfigurationError("--phoenix needs --trace-id", setting="--phoenix", value=args.phoenix)
-        anatomy = Anatomy.from_phoenix(args.phoenix, args.trace_id, project=args.project)
-    elif args.trace_id is None and args.service is None:
+        return Anatomy.from_phoenix(args.phoenix, trace_id, project=args.project)
+    if trace_id is None and args.service is None:
         raise ConfigurationError(
             "--jaeger needs --trace-id, or --service (with --since)", setting="--jaeger", value=args.jaeger
         )
-    else:
-        anatomy = Anatomy.from_jaeger(
-            args.jaeger, args.trace_id, service=args.service, since_s=_seconds(args.since), limit=args.limit
-        )
+    return Anatomy.from_jaeger(
+        args.jaeger, trace_id, service=args.service, since_s=parse_duration(args.since), limit=args.limit
+    )
+
+
+def _write(path: str, text: str, option: str = "--output") -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{option} {path}: cannot write there: {exc.strerror}", setting=option, value=path
+        ) from exc
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    anatomy = _anatomy_from(args)
     color = False if (args.no_color or args.output) else None
-    rendered = anatomy.render(args.format, color=color, spans=args.spans)
+    rendered = anatomy.render(args.format, color=color, spans=args.spans, width=None if not args.output else 100)
     if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as file:
-                file.write(rendered)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"--output {args.output}: cannot write there: {exc.strerror}", setting="--output", value=args.output
-            ) from exc
-        print(f"wrote {args.format} anatomy of {len(anatomy)} trace(s) to {args.output}")
+        _write(args.output, rendered)
+        print(f"wrote the {args.format} anatomy of {count(len(anatomy), 'trace')} to {args.output}")
     else:
         sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
     return 0
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    from .anatomy.render import trace_rows
+    from .anatomy.render_text import list_text
+
+    rows = trace_rows(_anatomy_from(args))
+    if args.format == "json":
+        print(json.dumps({"traces": rows}, indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(list_text(rows, _source_name(args)))
+    return 0
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from .anatomy import Anatomy
+    from .anatomy.render_compare import render_comparison
+
+    before, after = Anatomy.from_source(args.before), Anatomy.from_source(args.after)
+    color = False if (args.no_color or args.output) else None
+    rendered = render_comparison(before, after, args.before, args.after, args.format, color=color)
+    if args.output:
+        _write(args.output, rendered)
+        print(f"wrote the {args.format} comparison to {args.output}")
+    else:
+        sys.stdout.write(rendered)
+    return 0
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from .anatomy.budget import Budget, check
+    from .anatomy.render import trace_documents
+    from .anatomy.render_budget import budget_lines, junit_xml
+    from .anatomy.render_text import finish
+
+    budget = Budget.load(args.budget)  # a bad budget is refused before any trace is read
+    documents = trace_documents(_anatomy_from(args))
+    verdicts = check(budget, documents)
+    traces = f"{count(len(documents), 'trace')} from {_source_name(args)}"
+    sys.stdout.write(finish(budget_lines(verdicts, args.budget, traces), None))
+    if args.junit:
+        _write(args.junit, junit_xml(verdicts, args.budget), "--junit")
+    return 0 if all(v.passed for v in verdicts) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,9 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Trace AI agents and show where their latency goes.",
     )
     parser.add_argument("--version", action="version", version=f"agent-anatomy {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     _add_demo(commands)
     _add_report(commands)
+    _add_list(commands)
+    _add_compare(commands)
+    _add_check(commands)
     _add_sim(commands)
     return parser
 

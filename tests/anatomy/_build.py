@@ -42,32 +42,68 @@ def span(
 
 
 def llm(
-    model: str, start: float, end: float, parent: SpanRecord, ttft: float | None, tokens: int = 100, **attributes: Any
+    model: str,
+    start: float,
+    end: float,
+    parent: SpanRecord,
+    ttft: float | None,
+    tokens: int = 100,
+    trace: str = TRACE,
+    **attributes: Any,
 ) -> SpanRecord:
     extra: dict[str, Any] = {"gen_ai.usage.output_tokens": tokens, "gen_ai.request.stream": ttft is not None}
     if ttft is not None:
         extra["gen_ai.response.time_to_first_chunk"] = ttft / 1000
     extra.update(attributes)
-    return span(f"chat {model}", start, end, parent, **{k.replace(".", "__"): v for k, v in extra.items()})
+    return span(f"chat {model}", start, end, parent, trace, **{k.replace(".", "__"): v for k, v in extra.items()})
 
 
-def seed_trace() -> TraceTree:
+def seed_trace(trace: str = TRACE, stretch: float = 1.0) -> TraceTree:
     """The seed article's anatomy: network 10 ms, LLM 1,500 (TTFT 500), tools 800 + 600 in sequence,
-    LLM 1,200 (TTFT 400), tools max(500, 700) in parallel, LLM 900 (TTFT 300): 5,710 ms."""
-    root = span("invoke_agent support", 0, 5710)
-    spans = [root, llm("claude-sonnet-4-6", 10, 1510, root, ttft=500)]
-    batch1 = span("tool_batch", 1510, 2910, root)
+    LLM 1,200 (TTFT 400), tools max(500, 700) in parallel, LLM 900 (TTFT 300): 5,710 ms (times ``stretch``)."""
+
+    def at(value: float) -> float:
+        return value * stretch
+
+    root = span("invoke_agent support", 0, at(5710), trace=trace)
+    spans = [root, llm("claude-sonnet-4-6", at(10), at(1510), root, ttft=at(500), trace=trace)]
+    batch1 = span("tool_batch", at(1510), at(2910), root, trace)
     spans += [
         batch1,
-        span("execute_tool get_user_profile", 1510, 2310, batch1, anatomy__tool__input_hash="a1"),
-        span("execute_tool get_transaction_history", 2310, 2910, batch1, anatomy__tool__input_hash="b1"),
+        span("execute_tool get_user_profile", at(1510), at(2310), batch1, trace, anatomy__tool__input_hash="a1"),
+        span("execute_tool get_transaction_history", at(2310), at(2910), batch1, trace, anatomy__tool__input_hash="b1"),
     ]
-    spans.append(llm("claude-sonnet-4-6", 2910, 4110, root, ttft=400))
-    batch2 = span("tool_batch", 4110, 4810, root)
+    spans.append(llm("claude-sonnet-4-6", at(2910), at(4110), root, ttft=at(400), trace=trace))
+    batch2 = span("tool_batch", at(4110), at(4810), root, trace)
     spans += [
         batch2,
-        span("execute_tool get_product_catalog", 4110, 4610, batch2, anatomy__tool__input_hash="c1"),
-        span("execute_tool get_transaction_history", 4110, 4810, batch2, anatomy__tool__input_hash="b2"),
+        span("execute_tool get_product_catalog", at(4110), at(4610), batch2, trace, anatomy__tool__input_hash="c1"),
+        span("execute_tool get_transaction_history", at(4110), at(4810), batch2, trace, anatomy__tool__input_hash="b2"),
     ]
-    spans.append(llm("claude-sonnet-4-6", 4810, 5710, root, ttft=300))
-    return TraceTree(TRACE, spans)
+    spans.append(llm("claude-sonnet-4-6", at(4810), at(5710), root, ttft=at(300), trace=trace))
+    return TraceTree(trace, spans)
+
+
+OPTIMISED_TRACE = "5cf92f3577b34da6a3ce929d0e0e4737"
+
+
+def optimised_trace(trace: str = OPTIMISED_TRACE) -> TraceTree:
+    """The seed's agent made faster: the tool-deciding calls on claude-haiku-4-5 (300 ms, TTFT 250), both
+    batches in parallel (max(800, 600), max(500, 700)), the answer still on claude-sonnet-4-6: 3,010 ms."""
+    root = span("invoke_agent support", 0, 3010, trace=trace)
+    spans = [root, llm("claude-haiku-4-5", 10, 310, root, ttft=250, trace=trace)]
+    batch1 = span("tool_batch", 310, 1110, root, trace)
+    spans += [
+        batch1,
+        span("execute_tool get_user_profile", 310, 1110, batch1, trace, anatomy__tool__input_hash="a1"),
+        span("execute_tool get_transaction_history", 310, 910, batch1, trace, anatomy__tool__input_hash="b1"),
+    ]
+    spans.append(llm("claude-haiku-4-5", 1110, 1410, root, ttft=250, trace=trace))
+    batch2 = span("tool_batch", 1410, 2110, root, trace)
+    spans += [
+        batch2,
+        span("execute_tool get_product_catalog", 1410, 1910, batch2, trace, anatomy__tool__input_hash="c1"),
+        span("execute_tool get_transaction_history", 1410, 2110, batch2, trace, anatomy__tool__input_hash="b2"),
+    ]
+    spans.append(llm("claude-sonnet-4-6", 2110, 3010, root, ttft=300, trace=trace))
+    return TraceTree(trace, spans)

@@ -61,7 +61,7 @@ def test_seed_batches_and_the_true_what_if() -> None:
 
 
 def test_seed_text_has_the_articles_shape() -> None:
-    text = Anatomy([seed_trace()]).render(color=False)
+    text = Anatomy([seed_trace()]).render(color=False, width=200)
     for line in (
         "↓ [LLM call 1 · claude-sonnet-4-6: 1,500 ms]",
         "[TTFT: 500 ms → streaming starts]",
@@ -131,7 +131,7 @@ def test_stream_suggestion_is_perceived_latency() -> None:
     stream = next(s for s in anatomy.what_if() if s.kind == "stream")
     assert stream.perceived and stream.saving_ns == 600 * MS
     assert stream.title == "Stream the final answer (LLM call 3)"
-    text = anatomy.render(color=False)
+    text = anatomy.render(color=False, width=200)
     assert "Stream the final answer (LLM call 3): the answer starts to appear 600 ms sooner" in text
     document = anatomy.to_dict()["traces"][0]
     entry = next(s for s in document["suggestions"] if s["kind"] == "stream")
@@ -242,6 +242,6 @@ def test_thinking_is_a_phase_of_its_own_and_the_answer_appears_after_it() -> Non
     [analysed] = analyse_trace(tree).llm_calls
     assert analysed.first_text_ns == 2000 * MS
     assert analysed.generation_ns == 1000 * MS
-    text = Anatomy([tree]).render(color=False)
+    text = Anatomy([tree]).render(color=False, width=200)
     assert "TTFT: 400 ms → thinking 1,600 ms → the answer starts" in text
     assert "LLM, thinking" in text

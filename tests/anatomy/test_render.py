@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agent_anatomy.anatomy import Anatomy
-from tests.anatomy._build import seed_trace
+from tests.anatomy._build import optimised_trace, seed_trace
 
 
 @pytest.fixture
@@ -104,51 +107,134 @@ _FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-quic",
-    "--window-size=1400,1000",
+    "--force-device-scale-factor=1",
+    "--hide-scrollbars",
 ]
 
 
-@pytest.mark.slow
-def test_html_renders_in_headless_chromium(seed: Anatomy, tmp_path: Path) -> None:
+def _drawn(page: str, tmp_path: Path, height: int = 2600) -> tuple[str, dict[str, Any], Any]:
+    """The page as Chromium lays it out: its DOM after the script ran, the geometry the script wrote down,
+    and a screenshot of the same window (same size, so the same layout) to read pixels from."""
+    from PIL import Image
+
     binary = _chromium()
-    page = tmp_path / "anatomy.html"
-    page.write_text(seed.render("html"))
-    url = page.as_uri()
+    path = tmp_path / "anatomy.html"
+    path.write_text(page)
+    flags = [*_FLAGS, f"--window-size=1400,{height}"]
     dom = subprocess.run(
         [
             binary,
-            *_FLAGS,
-            f"--user-data-dir={tmp_path / 'profile-dom'}",
+            *flags,
+            f"--user-data-dir={tmp_path / 'dom'}",
             "--enable-logging=stderr",
             "--v=0",
             "--dump-dom",
-            url,
+            path.as_uri(),
         ],
         capture_output=True,
         text=True,
         timeout=90,
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert 'data-bars="10"' in dom.stdout, "one bar per span"
-    assert "rendered 10 bars" in dom.stdout
     assert re.search(r'<div id="errors">\s*</div>', dom.stdout), "no script error reached the page"
     assert not re.search(r"CONSOLE\(\d+\)", dom.stderr), "the page wrote nothing to the console"
-    assert dom.stdout.count('class="bar ') == 10
-    assert dom.stdout.count(" critical") >= 7, "the critical path is outlined"
     shot = tmp_path / "anatomy.png"
     result = subprocess.run(
-        [binary, *_FLAGS, f"--user-data-dir={tmp_path / 'profile-shot'}", f"--screenshot={shot}", url],
+        [binary, *flags, f"--user-data-dir={tmp_path / 'shot'}", f"--screenshot={shot}", path.as_uri()],
         capture_output=True,
         text=True,
         timeout=90,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    geometry = json.loads(html_lib.unescape(re.search(r'data-geometry="([^"]*)"', dom.stdout).group(1)))  # type: ignore[union-attr]
+    return dom.stdout, geometry, Image.open(shot).convert("RGB")
+
+
+def _colour(image: Any, x: float, y: float) -> tuple[int, int, int]:
+    return tuple(image.getpixel((round(x), round(y))))  # type: ignore[no-any-return]
+
+
+def _near(actual: tuple[int, int, int], hex_colour: str, tolerance: int = 12) -> bool:
+    wanted = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return all(abs(a - w) <= tolerance for a, w in zip(actual, wanted, strict=True))
+
+
+def _middle(box: list[float]) -> tuple[float, float]:
+    x, y, width, height = box[-4:]
+    return x + width / 2, y + height / 2
+
+
+@pytest.mark.slow
+def test_html_draws_the_anatomy_in_headless_chromium(tmp_path: Path) -> None:
+    from agent_anatomy.anatomy.render_html import _PHASE_COLOURS
+
+    naive, optimised = seed_trace(), optimised_trace()
+    anatomy = Anatomy([naive, optimised])
+    dom, geometry, image = _drawn(anatomy.render("html"), tmp_path, height=4400)
+    names = {s.span_id: s.name for tree in (naive, optimised) for s in tree.spans.values()}
+    assert dom.count('class="row') == len(names), "one waterfall row per span"
+    assert "rendered" not in dom, "no leftover status in the header"
+
+    # one time scale: the 5,710 ms trace is drawn 5,710 / 3,010 as wide as the 3,010 ms one
+    [naive_root] = [s for s in naive.spans.values() if s.parent_id is None]
+    [fast_root] = [s for s in optimised.spans.values() if s.parent_id is None]
+    ratio = geometry["bars"][naive_root.span_id][2] / geometry["bars"][fast_root.span_id][2]
+    assert ratio == pytest.approx(5710 / 3010, rel=0.02)
+
+    # a time axis with second ticks, on each trace
+    for label in ("1 s", "2 s", "3 s", "4 s", "5 s"):
+        assert f"<span>{label}</span>" in dom
+    assert len(geometry["axes"]) == 2
+
+    # the streamed LLM call shows both tones: waiting for 500 ms of its 1,500, then generating
+    first_call = min((s for s in naive.spans.values() if s.name.startswith("chat")), key=lambda s: s.start_ns)
+    parts = {part[0]: part[1:] for part in geometry["parts"][first_call.span_id]}
+    assert set(parts) == {"waiting", "generating"}
+    assert parts["waiting"][2] / (parts["waiting"][2] + parts["generating"][2]) == pytest.approx(1 / 3, abs=0.02)
+    assert _near(_colour(image, *_middle(parts["waiting"])), _PHASE_COLOURS["llm_time_to_first_token"])
+    assert _near(_colour(image, *_middle(parts["generating"])), _PHASE_COLOURS["llm_generation"])
+    # a tool bar in its colour
+    profile = next(s for s in naive.spans.values() if s.name == "execute_tool get_user_profile")
+    assert _near(_colour(image, *_middle(geometry["bars"][profile.span_id])), _PHASE_COLOURS["tool"])
+
+    # the critical path: a band under the part of each span that is on it, and only there
+    banded = {}
+    for span_id, *box in geometry["bands"]:
+        banded.setdefault(names[span_id], []).append(box)
+        bar = geometry["bars"][span_id]
+        assert bar[0] - 1 <= box[0] and box[0] + box[2] <= bar[0] + bar[2] + 1, "a band lies under its own bar"
+        assert _near(_colour(image, *_middle(box)), "#d7263d", 30)
+    naive_bands = [names[i] for i, *_ in geometry["bands"] if i in naive.spans]
+    assert naive_bands.count("chat claude-sonnet-4-6") == 3
+    assert naive_bands.count("execute_tool get_transaction_history") == 2, "in sequence, then the longer of two"
+    assert "execute_tool get_user_profile" in naive_bands
+    assert "execute_tool get_product_catalog" not in naive_bands, "the shorter parallel tool is off the path"
+    assert "tool_batch" not in naive_bands, "a batch has no time of its own on the path"
+
+    # the flow: the seed's steps with their durations and the parallel batch's max written out
+    assert "Tool calls, sequential: 800 ms + 600 ms = 1,400 ms" in dom
+    assert "Tool calls, parallel: max(500 ms, 700 ms) = 700 ms" in dom
+    assert "TTFT 500 ms → streaming starts" in dom
+    assert "Total: 5,710 ms" in dom and "Total: 3,010 ms" in dom
+    assert "⇢ Parallelise tool batch 1" in dom, "the what-if beside the step it would change"
+
+
+@pytest.mark.slow
+def test_html_of_many_traces_starts_with_a_summary_in_chromium(tmp_path: Path) -> None:
+    trees = [seed_trace(trace=f"{n + 1:032x}", stretch=1 + n / 10) for n in range(6)]
+    dom, geometry, _ = _drawn(Anatomy(trees).render("html"), tmp_path, height=1400)
+    assert "Summary of 6 traces" in dom
+    assert dom.count('data-stack="') == 2, "phase p50 and p95 as stacked bars"
+    assert dom.count('<tr><td><a href="#trace-') == 6, "every trace listed, each opening its anatomy"
+    listed = re.findall(r'<td class="num">([\d,]+) ms</td><td class="num">3</td>', dom)
+    walls = [int(w.replace(",", "")) for w in listed]
+    assert walls == sorted(walls, reverse=True), "slowest first"
+    assert len(geometry["axes"]) == 6
 
 
 def test_a_many_trace_text_report_starts_with_its_traces() -> None:
     from agent_anatomy.anatomy import TraceTree
-    from agent_anatomy.anatomy.render import TABLE_ROWS
+    from agent_anatomy.anatomy.render_text import TABLE_ROWS
     from tests.anatomy._build import llm, span
 
     trees = []

@@ -66,7 +66,7 @@ def test_an_agent_under_an_http_server_span_keeps_every_llm_call() -> None:
     assert phases["outside_agent"] == 90 * MS, "the server's own 50 + 40 ms (auth included), not agent code"
     assert phases["agent"] == 10 * MS
     assert sum(phases.values()) == 5800 * MS
-    text = anatomy.render(color=False)
+    text = anatomy.render(color=False, width=200)
     assert "[LLM call 2 · claude-sonnet-4-6: 1,200 ms]" in text and "[invoke_agent support" not in text
 
 
@@ -105,7 +105,7 @@ def test_a_streamed_call_without_a_recorded_ttft_is_not_called_unstreamed() -> N
     agent = span("invoke_agent a", 0, 1700)
     call = span("anthropic.chat", 50, 1653, agent, gen_ai__operation__name="chat", gen_ai__is_streaming=True)
     anatomy = Anatomy([TraceTree(TRACE, [agent, call])])
-    text = anatomy.render(color=False)
+    text = anatomy.render(color=False, width=200)
     assert "streamed; time to first token not recorded" in text
     assert "not streamed" not in text
     assert anatomy.trace.phases["llm_first_token_unknown"] == 1603 * MS
@@ -118,7 +118,7 @@ def test_a_trace_without_genai_spans_says_so() -> None:
     anatomy = Anatomy([TraceTree(TRACE, [root, span("SELECT", 10, 60, root)])])
     [note] = anatomy.trace.notes
     assert note.startswith("no LLM, tool or agent span found")
-    assert note in anatomy.render(color=False)
+    assert note in anatomy.render(color=False, width=200)
     assert anatomy.trace.phases["outside_agent"] == 100 * MS and anatomy.trace.phases["agent"] == 0
 
 
@@ -209,7 +209,7 @@ def test_tools_either_side_of_an_unexplained_gap_are_never_one_batch() -> None:
     assert [[t.name for t in b.tools] for b in batches] == [["lookup", "history"], ["refund"]]
     [parallelise] = [s for s in anatomy.trace.suggestions if s.kind == "parallelise"]
     assert parallelise.saving_ns == 300 * MS, "the first turn's shorter tool, not 800 ms across both turns"
-    assert "Assumes the tools are independent" in anatomy.render(color=False)
+    assert "Assumes the tools are independent" in anatomy.render(color=False, width=200)
     assert anatomy.to_dict()["traces"][0]["suggestions"][0]["assumes"]
 
 
@@ -254,7 +254,7 @@ def test_several_agents_each_get_their_anatomy_and_the_path_crosses_them() -> No
     # researcher A (LLM call 2, the search tool) ran beside the critical path.
     assert labels == ["LLM call 1", "LLM call 3", "Tool batch 1", "LLM call 4", "LLM call 5"], labels
     assert [[t.name for t in b.tools] for b in anatomy.trace.batches] == [["fetch"], ["search"]], "one per agent"
-    text = anatomy.render(color=False)
+    text = anatomy.render(color=False, width=200)
     assert "Agents in this trace (3)" in text and "    invoke_agent researcher_b: 1,900 ms" in text
 
 

@@ -109,7 +109,7 @@ def test_time_to_first_token_where_recorded_and_not_recorded_where_not(peer_trac
             else:
                 assert call.ttft_ns is None, _label(trace)
                 assert call.streamed is not False, f"{_label(trace)}: a streamed call is never called unstreamed"
-        text = trace.anatomy.render(color=False)
+        text = trace.anatomy.render(color=False, width=200)
         if not trace.ttft_recorded:
             assert "not streamed: the user waits" not in text.split("LLM call 2")[1].split("LLM call 3")[0]
 

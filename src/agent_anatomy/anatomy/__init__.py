@@ -1,6 +1,6 @@
 """Anatomy layer: the latency anatomy of traces, read from spans alone (live, from files, or from Jaeger)."""
 
-from ._anatomy import Anatomy, anatomy_for, last_anatomy
+from ._anatomy import Anatomy, anatomy_for, last_anatomy, parse_duration
 from .analysis import PHASES, Batch, LLMCall, Segment, ToolCall, TraceAnalysis
 from .model import EventRecord, SpanRecord, TraceTree
 from .whatif import ModelSpeed, Suggestion
@@ -20,4 +20,5 @@ __all__ = [
     "TraceTree",
     "anatomy_for",
     "last_anatomy",
+    "parse_duration",
 ]

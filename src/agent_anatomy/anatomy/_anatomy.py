@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.parse
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final, Literal
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from ..errors import SourceError, TraceNotFoundError
+from ..errors import ConfigurationError, SourceError, TraceNotFoundError
 from ..telemetry import active_recorder
 from ..telemetry.recorder import format_trace_id, parse_trace_id
 from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, path_shape, phase_stats
@@ -26,7 +27,7 @@ from .sources import (
 )
 from .whatif import ModelSpeed, Suggestion, model_speeds, suggest
 
-__all__ = ["Anatomy", "anatomy_for", "last_anatomy"]
+__all__ = ["Anatomy", "anatomy_for", "last_anatomy", "parse_duration"]
 
 Format = Literal["text", "json", "html"]
 
@@ -66,6 +67,22 @@ def pick_trace(trace_ids: Collection[str], trace_id: str | int) -> str:
         f"({listed(sorted(trace_ids))})",
         trace_id=prefix,
     )
+
+
+_DURATION_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, setting: str = "--since") -> float:
+    """Seconds in ``30m``, ``1h``, ``2d`` or ``90`` (seconds); ConfigurationError naming ``setting`` otherwise."""
+    try:
+        value = float(text[:-1]) * _DURATION_UNITS[text[-1]] if text[-1:] in _DURATION_UNITS else float(text)
+    except (ValueError, IndexError):
+        value = -1.0
+    if value < 0:
+        raise ConfigurationError(
+            f"{setting} {text!r} is not a duration like 30m, 1h or 2d", setting=setting, value=text
+        )
+    return value
 
 
 class Anatomy:
@@ -162,6 +179,39 @@ class Anatomy:
         return cls.from_records(fetch_phoenix_trace(url, hex_id, project), hex_id)
 
     @classmethod
+    def from_source(cls, spec: str) -> Anatomy:
+        """From a source named in one string, as ``agent-anatomy compare`` takes each side:
+
+        - ``PATH``, or ``PATH#TRACE_ID`` for one trace of the file;
+        - ``jaeger+http://HOST:16686/trace/TRACE_ID`` (a Jaeger UI trace address with ``jaeger+`` before it),
+          or ``jaeger+http://HOST:16686/search?service=NAME&lookback=1h&limit=100``;
+        - ``phoenix+http://HOST:6006/trace/TRACE_ID?project=NAME``.
+        """
+        scheme, _, rest = spec.partition("+")
+        if scheme in ("jaeger", "phoenix") and rest.startswith(("http://", "https://")):
+            url = urllib.parse.urlsplit(rest)
+            base = f"{url.scheme}://{url.netloc}"
+            query = dict(urllib.parse.parse_qsl(url.query))
+            head, _, trace_id = url.path.rstrip("/").rpartition("/")
+            if head.endswith("/trace") and trace_id:
+                if scheme == "jaeger":
+                    return cls.from_jaeger(base, trace_id)
+                return cls.from_phoenix(base, trace_id, project=query.get("project", "default"))
+            if scheme == "jaeger" and url.path.rstrip("/").endswith("/search") and query.get("service"):
+                return cls.from_jaeger(
+                    base,
+                    service=query["service"],
+                    since_s=parse_duration(query.get("lookback", "1h"), "lookback"),
+                    limit=int(query["limit"]) if query.get("limit", "").isdigit() else 100,
+                )
+            shape = "/trace/ID or /search?service=NAME" if scheme == "jaeger" else "/trace/ID?project=NAME"
+            raise ConfigurationError(
+                f"{spec}: a {scheme} source is {scheme}+http://HOST:PORT{shape}", setting="source", value=spec
+            )
+        path, _, trace_id = spec.rpartition("#") if "#" in spec and not os.path.exists(spec) else (spec, "", "")
+        return cls.from_file(path, trace_id or None)
+
+    @classmethod
     def _from_figures(cls, figures: list[TraceFigures], speeds: dict[str, ModelSpeed], index: TraceIndex) -> Anatomy:
         anatomy = cls.__new__(cls)  # no trees to analyse: the workers did, and kept only the figures
         anatomy.figures, anatomy._index = figures, index
@@ -176,6 +226,17 @@ class Anatomy:
         ids = [f.trace_id for f in sorted(self.figures, key=lambda f: f.wall_ns, reverse=True)[:count]]
         anatomy = Anatomy([TraceTree(i, self._index.read(i)) for i in ids])
         anatomy.speeds = self.speeds  # every trace's speeds, as the figures were judged by
+        for analysis in anatomy.traces:
+            analysis.suggestions = suggest(analysis, self.speeds)
+        return anatomy
+
+    def only(self, trace_id: str) -> Anatomy:
+        """One of the traces, with its spans (read again from the file for a large report)."""
+        if self.figures is None or self._index is None:
+            [chosen] = [a for a in self.traces if a.trace_id == trace_id]
+            return Anatomy([chosen.tree], [a.tree for a in self._reference])
+        anatomy = Anatomy([TraceTree(trace_id, self._index.read(trace_id))])
+        anatomy.speeds = self.speeds
         for analysis in anatomy.traces:
             analysis.suggestions = suggest(analysis, self.speeds)
         return anatomy
@@ -240,12 +301,15 @@ class Anatomy:
 
     # --- output --------------------------------------------------------------------------------------
 
-    def render(self, format: Format = "text", *, color: bool | None = None, spans: bool = False) -> str:
-        """The anatomy as text (the seed article's shape), JSON (``spans``: with every span), or an HTML page."""
-        from . import render
+    def render(
+        self, format: Format = "text", *, color: bool | None = None, spans: bool = False, width: int | None = None
+    ) -> str:
+        """The anatomy as text (the seed article's shape; ``width``: wrap to so many columns, default that of
+        standard output, 80 when it is not a terminal), JSON (``spans``: with every span), or an HTML page."""
+        from . import render, render_text
 
         if format == "text":
-            return render.text(self, color=color)
+            return render_text.text(self, color=color, width=width)
         if format == "json":
             return render.json_text(self, spans=spans)
         if format == "html":

@@ -1,14 +1,10 @@
-"""The anatomy as text (the seed article's shape), as JSON, and (see ``render_html``) as a page.
-
-All three are built from ``to_dict()``, so they show the same numbers.
+"""The anatomy as a document: ``to_dict()``, the JSON, and what the text (``render_text``) and the page
+(``render_html``) are built from, so all three show the same numbers.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
-import sys
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import semconv
@@ -29,15 +25,30 @@ from .analysis import (
     TraceAnalysis,
     step_items,
 )
+from .formatting import ms
 from .model import SpanRecord
 
 if TYPE_CHECKING:
     from ._anatomy import Anatomy
 
-__all__ = ["SCHEMA", "html", "json_text", "text", "to_dict"]
+__all__ = [
+    "PHASE_LABELS",
+    "SCHEMA",
+    "SHOWN_WHEN_ZERO",
+    "html",
+    "json_text",
+    "steps",
+    "summary_dict",
+    "table_row",
+    "trace_dict",
+    "trace_document",
+    "trace_documents",
+    "trace_rows",
+    "to_dict",
+]
 
 SCHEMA: Final = "agent-anatomy/anatomy@1"
-_SHOWN_WHEN_ZERO: Final = frozenset(
+SHOWN_WHEN_ZERO: Final = frozenset(
     {PHASE_TTFT, PHASE_GENERATION, PHASE_TOOL, PHASE_CACHE, PHASE_ROUTING, PHASE_AGENT, PHASE_GAP}
 )
 """The phases every text report lists; the others only when the trace has some."""
@@ -94,13 +105,34 @@ def _llm_step(analysis: TraceAnalysis, top: SpanRecord) -> dict[str, Any] | None
     return step
 
 
-def _batch_step(batch: Batch) -> dict[str, Any]:
+def _cache_of(analysis: TraceAnalysis, tool_span_id: str) -> dict[str, Any]:
+    """A tool's cache lookup, when one ran inside it: whether it hit and what it saved."""
+    top = analysis.tree.spans.get(tool_span_id)
+    if top is None:
+        return {}
+    for span in analysis.tree.descendants(top):
+        if span.operation == semconv.OPERATION_CACHE_LOOKUP:
+            saved = span.attributes.get(semconv.ANATOMY_CACHE_SAVED_TIME)
+            return {
+                "cache_hit": bool(span.attributes.get(semconv.ANATOMY_CACHE_HIT)),
+                "cache_saved_ms": _ms(saved * 1e9) if isinstance(saved, int | float) else None,
+            }
+    return {}
+
+
+def _batch_step(analysis: TraceAnalysis, batch: Batch) -> dict[str, Any]:
     return {
         "kind": "tools",
         "label": f"Tool batch {batch.index}",
         "mode": batch.mode,
         "tools": [
-            {"name": t.name, "span_id": t.span_id, "duration_ms": _ms(t.duration_ns), "error": t.error}
+            {
+                "name": t.name,
+                "span_id": t.span_id,
+                "duration_ms": _ms(t.duration_ns),
+                "error": t.error,
+                **_cache_of(analysis, t.span_id),
+            }
             for t in batch.tools
         ],
         "wall_ms": _ms(batch.wall_ns),
@@ -133,7 +165,7 @@ def steps(analysis: TraceAnalysis) -> list[dict[str, Any]]:
         ):
             if batch.index not in shown_batches:
                 shown_batches.add(batch.index)
-                result.append(_batch_step(batch))
+                result.append(_batch_step(analysis, batch))
         elif operation == semconv.OPERATION_CACHE_LOOKUP:
             saved = top.attributes.get(semconv.ANATOMY_CACHE_SAVED_TIME)
             result.append(
@@ -147,7 +179,7 @@ def steps(analysis: TraceAnalysis) -> list[dict[str, Any]]:
             )
         else:
             inner = [s for s in (_llm_step(analysis, top),) if s]
-            inner += [_batch_step(b) for b in analysis.batches if any(t.span_id in ids for t in b.tools)]
+            inner += [_batch_step(analysis, b) for b in analysis.batches if any(t.span_id in ids for t in b.tools)]
             result.append(
                 {
                     "kind": "span",
@@ -184,10 +216,10 @@ def _span_dicts(analysis: TraceAnalysis) -> list[dict[str, Any]]:
 
 def trace_document(analysis: TraceAnalysis) -> dict[str, Any]:
     """One trace's entry in the JSON document, without its spans."""
-    return _trace_dict(analysis, spans=False)
+    return trace_dict(analysis, spans=False)
 
 
-def _trace_dict(analysis: TraceAnalysis, spans: bool) -> dict[str, Any]:
+def trace_dict(analysis: TraceAnalysis, spans: bool) -> dict[str, Any]:
     origin = analysis.start_ns
     wall = analysis.wall_ns
     return {
@@ -240,7 +272,7 @@ def _trace_dict(analysis: TraceAnalysis, spans: bool) -> dict[str, Any]:
             }
             for c in analysis.llm_calls
         ],
-        "batches": [{**_batch_step(b), "index": b.index} for b in analysis.batches],
+        "batches": [{**_batch_step(analysis, b), "index": b.index} for b in analysis.batches],
         "levers": {
             "cache_hits": analysis.cache_hits,
             "cache_saved_ms": _ms(analysis.cache_saved_ns),
@@ -274,14 +306,14 @@ def to_dict(anatomy: Anatomy, *, spans: bool = False) -> dict[str, Any]:
             )
         traces = [json.loads(f.document_json) for f in anatomy.figures]
     else:
-        traces = [_trace_dict(a, spans) for a in anatomy.traces]
+        traces = [trace_dict(a, spans) for a in anatomy.traces]
     document: dict[str, Any] = {"schema": SCHEMA, "traces": traces}
     if len(anatomy) > 1:
-        document["summary"] = _summary(anatomy)
+        document["summary"] = summary_dict(anatomy)
     return document
 
 
-def _summary(anatomy: Anatomy) -> dict[str, Any]:
+def summary_dict(anatomy: Anatomy) -> dict[str, Any]:
     shape, count = anatomy.common_path()
     return {
         "trace_count": len(anatomy),
@@ -309,9 +341,22 @@ def json_text(anatomy: Anatomy, *, spans: bool = False) -> str:
     # A large report: each trace's entry is kept as JSON text already; joined, never parsed back.
     head = json.dumps({"schema": SCHEMA}, ensure_ascii=False)[:-1]
     traces = ",\n".join(f.document_json for f in anatomy.figures)
-    summary = json.dumps(_summary(anatomy), indent=2, ensure_ascii=False) if len(anatomy) > 1 else None
+    summary = json.dumps(summary_dict(anatomy), indent=2, ensure_ascii=False) if len(anatomy) > 1 else None
     tail = f',\n"summary": {summary}' if summary is not None else ""
     return f'{head}, "traces": [\n{traces}\n]{tail}}}\n'
+
+
+def trace_documents(anatomy: Anatomy) -> list[dict[str, Any]]:
+    """Every trace's entry of the document, without spans (of a large report too, from its figures)."""
+    if anatomy.figures is not None:
+        return [json.loads(f.document_json) for f in anatomy.figures]
+    return [trace_dict(a, False) for a in anatomy.traces]
+
+
+def trace_rows(anatomy: Anatomy) -> list[dict[str, Any]]:
+    """``table_row`` of every trace, in the order they started (``agent-anatomy list``)."""
+    rows = (table_row(d) for d in trace_documents(anatomy))
+    return sorted(rows, key=lambda row: (row["start_unix_ns"], row["trace_id"]))
 
 
 def table_row(trace: dict[str, Any]) -> dict[str, Any]:
@@ -320,7 +365,7 @@ def table_row(trace: dict[str, Any]) -> dict[str, Any]:
     if not calls:
         ttft = "no LLM"
     elif calls[0]["ttft_ms"] is not None:
-        ttft = _n(calls[0]["ttft_ms"])
+        ttft = ms(calls[0]["ttft_ms"])
     else:
         ttft = "not streamed" if calls[0]["streamed"] is False else "not recorded"
     top = trace["suggestions"][0] if trace["suggestions"] else None
@@ -330,229 +375,22 @@ def table_row(trace: dict[str, Any]) -> dict[str, Any]:
         "start_unix_ns": trace["start_unix_ns"],
         "wall_ms": trace["wall_ms"],
         "llm_calls": len(calls),
+        "ttft_ms": calls[0]["ttft_ms"] if calls else None,
         "ttft": ttft,
-        "top": f"{top['title']} ({_n(top['saving_ms'])})" if top else "-",
+        "top": f"{top['title']} ({ms(top['saving_ms'])})" if top else "-",
     }
 
 
-# --- text ----------------------------------------------------------------------------------------------
-
-
-class _Style:
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def __call__(self, text: str, code: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if self.enabled else text
-
-
-def _color_wanted(color: bool | None) -> bool:
-    if color is not None:
-        return color
-    if os.environ.get("NO_COLOR"):
-        return False
-    return sys.stdout.isatty()
-
-
-def _n(ms: float) -> str:
-    return f"{ms:,.0f} ms"
-
-
-def _step_lines(step: dict[str, Any], style: _Style, indent: str) -> list[str]:
-    kind = step["kind"]
-    if kind == "llm":
-        model = f" · {step['model']}" if step.get("model") else ""
-        routed = f" · step {step['route_step']}" if step.get("route_step") else ""
-        head = f"[{step['label']}{model}: {_n(step['duration_ms'])}]"
-        lines = [f"{indent}↓ {style(head, '36')}{routed}"]
-        if step.get("route_reason"):
-            lines.append(f"{indent}    [routed: {step['route_reason']}, {step['attempts']} attempt(s)]")
-        if step["ttft_ms"] is not None and step.get("thinking_ms"):
-            lines.append(
-                f"{indent}    [TTFT: {_n(step['ttft_ms'])} → thinking {_n(step['thinking_ms'])} → the answer starts]"
-            )
-        elif step["ttft_ms"] is not None:
-            lines.append(f"{indent}    [TTFT: {_n(step['ttft_ms'])} → streaming starts]")
-        elif step["streamed"]:
-            lines.append(f"{indent}    [streamed; time to first token not recorded]")
-        elif step["streamed"] is None:
-            lines.append(f"{indent}    [whether it streamed, and its first token, not recorded]")
-        else:
-            lines.append(f"{indent}    [not streamed: the user waits {_n(step['duration_ms'])} for the first word]")
-        return lines
-    if kind == "tools":
-        tools = step["tools"]
-        if step["mode"] == "single":
-            body = f"Tool call: {tools[0]['name']} {_n(tools[0]['duration_ms'])}"
-        elif step["mode"] == "sequential":
-            body = f"Tool calls (sequential): {' + '.join(_n(t['duration_ms']) for t in tools)} = {_n(step['sum_ms'])}"
-        elif step["mode"] == "parallel":
-            body = (
-                f"Tool calls (parallel): max({', '.join(_n(t['duration_ms']) for t in tools)}) = {_n(step['max_ms'])}"
-            )
-        else:
-            body = f"Tool calls (partly parallel): {len(tools)} tools in {_n(step['wall_ms'])}"
-        names = ", ".join(t["name"] for t in tools)
-        return [f"{indent}↓ {style(f'[{body}]', '33')}  {style(names, '2')}"]
-    if kind == "cache":
-        outcome = (
-            f"hit, saved {_n(step['saved_ms'])}"
-            if step["hit"] and step.get("saved_ms")
-            else ("hit" if step["hit"] else "miss")
-        )
-        head = f"[{step['label']}: {outcome}]"
-        return [f"{indent}↓ {style(head, '32')}"]
-    if kind == "outside":
-        head = f"[outside the agent · {step['label']}: {_n(step['duration_ms'])}]"
-        return [f"{indent}↓ {style(head, '2')}"]
-    if kind == "span":
-        lines = [f"{indent}↓ [{step['label']}: {_n(step['duration_ms'])}]"]
-        for inner in step.get("inner", []):
-            lines.extend(_step_lines(inner, style, indent + "    "))
-        return lines
-    return [f"{indent}↓ [{step['label']}: {_n(step['duration_ms'])}]"]
-
-
-def _agents_lines(agents: list[dict[str, Any]]) -> list[str]:
-    """One line per agent, sub-agents indented under theirs, with where its own time went most."""
-    depth: dict[str, int] = {}
-    lines = [f"Agents in this trace ({len(agents)})"]
-    for agent in agents:
-        level = depth.get(agent["parent_agent_id"], -1) + 1 if agent["parent_agent_id"] else 0
-        depth[agent["span_id"]] = level
-        phases = {p: ms for p, ms in agent["phases_ms"].items() if p != PHASE_GAP}
-        top = max(phases, key=lambda p: phases[p])
-        lines.append(
-            f"  {'  ' * level}{agent['name']}: {_n(agent['wall_ms'])} from {_n(agent['start_ms'])} · "
-            f"{agent['llm_calls']} LLM call(s), {agent['tool_calls']} tool call(s) · most in "
-            f"{PHASE_LABELS[top]} ({_n(phases[top])})"
-        )
-    return [*lines, ""]
-
-
-def _trace_text(trace: dict[str, Any], style: _Style, suggestions_limit: int = 5) -> list[str]:
-    wall = trace["wall_ms"]
-    service = f" · {trace['service']}" if trace.get("service") else ""
-    lines = [
-        style(f"Latency anatomy · trace {trace['trace_id']}{service} · {trace['span_count']} spans", "1"),
-        "User request",
-    ]
-    lines.extend(f"  ({note})" for note in trace.get("notes", []))
-    for step in trace["steps"]:
-        lines.extend(_step_lines(step, style, "  "))
-    lines.append("  " + "─" * 44)
-    lines.append("  " + style(f"Total: {_n(wall)}", "1"))
-    lines.append("")
-    if trace.get("agents"):
-        lines.extend(_agents_lines(trace["agents"]))
-    lines.append("Where the time went")
-    for phase, label in PHASE_LABELS.items():
-        value = trace["phases_ms"][phase]
-        if not value and phase not in _SHOWN_WHEN_ZERO:
-            continue
-        share = value / wall * 100 if wall else 0.0
-        bar = "█" * round(share / 4)
-        lines.append(f"  {label:<33} {_n(value):>10}  {share:5.1f} %  {bar}")
-    levers = trace["levers"]
-    saved = []
-    if levers["parallel_saved_ms"] >= 1:
-        saved.append(f"parallel tools saved {_n(levers['parallel_saved_ms'])}")
-    if levers["cache_hits"]:
-        saved.append(f"{levers['cache_hits']} cache hit(s) saved {_n(levers['cache_saved_ms'])}")
-    if saved:
-        lines.append("Levers at work: " + " · ".join(saved))
-    lines.append("")
-    if trace["suggestions"]:
-        lines.append("What would save the most")
-        for number, suggestion in enumerate(trace["suggestions"][:suggestions_limit], start=1):
-            saving, after = _n(suggestion["saving_ms"]), _n(suggestion["total_after_ms"])
-            if suggestion["perceived"]:
-                head = f"{number}. {suggestion['title']}: the answer starts to appear {saving} sooner"
-            else:
-                head = f"{number}. {suggestion['title']}: saves {saving} → {after}"
-            lines.append("  " + style(head, "32"))
-            lines.append(f"     {suggestion['explanation']}")
-            if suggestion.get("assumes"):
-                lines.append(style(f"     Assumes {suggestion['assumes']}.", "2"))
-    else:
-        lines.append(
-            "What would save the most: nothing this trace shows (no sequential tools, repeated calls, "
-            "faster models seen, or unstreamed answers)."
-        )
-    return lines
-
-
-TABLE_ROWS: Final = 50
-"""Traces listed in a many-trace text report; beyond that, the slowest, and the report says so."""
-
-
-def _table_rows(anatomy: Anatomy) -> list[dict[str, Any]]:
-    """The rows of the many-trace table: every trace, or the ``TABLE_ROWS`` slowest."""
-    if anatomy.figures is not None:
-        slowest = sorted(anatomy.figures, key=lambda f: f.wall_ns, reverse=True)[:TABLE_ROWS]
-        return [table_row(json.loads(f.document_json)) for f in slowest]
-    analyses = sorted(anatomy.traces, key=lambda a: a.wall_ns, reverse=True)[:TABLE_ROWS]
-    return [table_row(_trace_dict(a, False)) for a in analyses]
-
-
-def _traces_table(shown: list[dict[str, Any]], count: int, style: _Style) -> list[str]:
-    """The many-trace table, from ``table_row`` rows."""
-    head = f"Traces ({count:,})"
-    if count > len(shown):
-        head = f"Traces: the {len(shown)} slowest of {count:,} (--format json lists every one)"
-    lines = [
-        style(head, "1"),
-        f"  {'trace id':<16} {'service':<16} {'start (UTC)':<12} {'wall':>10} {'LLM':>4} {'1st token':>12}"
-        "  top suggestion",
-    ]
-    for row in shown:
-        start = datetime.datetime.fromtimestamp(row["start_unix_ns"] / 1e9, datetime.UTC).strftime("%H:%M:%S.%f")[:12]
-        lines.append(
-            f"  {row['trace_id'][:16]:<16} {(row['service'] or '-')[:16]:<16} {start:<12} "
-            f"{_n(row['wall_ms']):>10} {row['llm_calls']:>4} {row['ttft']:>12}  {row['top']}"
-        )
-    return [*lines, ""]
-
-
-def _summary_text(summary: dict[str, Any], style: _Style) -> list[str]:
-    lines = [
-        style(f"Latency anatomy of {summary['trace_count']:,} traces", "1"),
-        f"  {'':<33} {'p50':>10} {'p95':>10} {'max':>10}",
-    ]
-    labels = {"total": "total", **PHASE_LABELS}
-    for phase, label in labels.items():
-        stats = summary["phases_ms"][phase]
-        lines.append(f"  {label:<33} {_n(stats['p50']):>10} {_n(stats['p95']):>10} {_n(stats['max']):>10}")
-    common = summary["common_path"]
-    lines.append("")
-    lines.append(f"Most common critical path ({common['traces']} of {summary['trace_count']} traces):")
-    lines.append("  " + " → ".join(common["steps"]) if common["steps"] else "  (no steps)")
-    lines.append("")
-    if summary["suggestions"]:
-        lines.append("What would save the most, over all traces")
-        for number, s in enumerate(summary["suggestions"][:8], start=1):
-            lines.append(
-                "  "
-                + style(
-                    f"{number}. {s['title']}: in {s['traces']} traces, {_n(s['mean_saving_ms'])} "
-                    f"on average ({_n(s['total_saving_ms'])} in all)",
-                    "32",
-                )
-            )
-    return lines
-
-
-def text(anatomy: Anatomy, *, color: bool | None = None) -> str:
-    style = _Style(_color_wanted(color))
-    if len(anatomy) > 1:
-        lines = _traces_table(_table_rows(anatomy), len(anatomy), style) + _summary_text(_summary(anatomy), style)
-        return "\n".join(lines) + "\n"
-    return "\n".join(_trace_text(to_dict(anatomy)["traces"][0], style)) + "\n"
-
-
 def html(anatomy: Anatomy) -> str:
+    """The page: every trace drawn when there are at most ``MAX_TRACES``, else the slowest; several get a
+    summary (with every trace's wall time) and a list of them."""
     from .render_html import MAX_TRACES, page
 
     shown = anatomy.slowest(MAX_TRACES) if len(anatomy) > MAX_TRACES else anatomy
     document = to_dict(shown, spans=True)
-    return page({**document, "trace_count": len(anatomy)})
+    if len(anatomy) == 1:
+        return page(document)
+    walls = [f.wall_ns / 1e6 for f in anatomy.figures] if anatomy.figures is not None else None
+    walls = walls if walls is not None else [a.wall_ns / 1e6 for a in anatomy.traces]
+    document["summary"] = summary_dict(anatomy)
+    return page(document, trace_count=len(anatomy), walls_ms=walls, rows=trace_rows(anatomy))
