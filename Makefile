@@ -14,7 +14,7 @@ BENCH_VENVS ?= .venv-bench
 OPENLLMETRY_VERSION ?= 0.62.4
 OPENINFERENCE_VERSION ?= 3.1.0
 
-.PHONY: demo test test-fast test-busy lint bench bench-venvs install phoenix-venv backends venv-matches clean
+.PHONY: demo test test-fast test-busy lint bench bench-venvs install phoenix-venv backends venv-matches screenshot clean
 
 # Run as root, or through sudo when there is one.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && echo sudo)
@@ -76,9 +76,13 @@ test-busy: venv-matches
 	$(BIN)/python tests/busy.py --runs $(BUSY_RUNS) -- $(BIN)/python -m pytest -q
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples docs
+	$(BIN)/ruff format --check src tests benchmarks examples docs
 	$(BIN)/mypy
+
+# docs/anatomy.png, the README's picture of the demo's HTML anatomy (needs Debian's chromium).
+screenshot: $(INSTALLED)
+	$(BIN)/python docs/make_screenshot.py
 
 # Every benchmark, peers included; writes benchmarks/results/latest.md (and .json) and a dated copy.
 bench: $(INSTALLED) bench-venvs

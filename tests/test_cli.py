@@ -81,7 +81,14 @@ def test_demo_reproduces_the_seed_anatomy(tmp_path: Path) -> None:
     assert abs(saved - int(sequential.group(2).replace(",", ""))) <= 2, (saved, sequential.groups())
     assert "4,310 ms" in out
     assert "1 cache hit saved" in out
+    # the naive-vs-optimised table is a compare: the first batch went parallel, saving its shorter tool
+    compared = out.split("Naive against optimised (agent-anatomy compare)")[1]
+    batch = re.search(r"~ Tool batch 1 +([\d,]+) → ([\d,]+) ms +-([\d,]+) ms +sequential → parallel", compared)
+    assert batch is not None, compared
+    assert 600 * 0.9 <= int(batch.group(3).replace(",", "")) < 600 * 1.5  # both sides sleep; either may wake late
+    assert re.search(r"~ LLM call 1 .* model claude-sonnet-4-6 →", compared)
     assert page.read_text().count("invoke_agent support") >= 1
+    assert '"before_source": "naive"' in page.read_text()
 
 
 def test_demo_real_without_a_key_is_a_clear_error(
@@ -90,3 +97,129 @@ def test_demo_real_without_a_key_is_a_clear_error(
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     assert main(["demo", "--real"]) == 2
     assert "--real needs ANTHROPIC_API_KEY" in capsys.readouterr().err
+
+
+def _trace_file(path: Path, *trees: object) -> Path:
+    from tests.anatomy._build import jaeger_document
+
+    path.write_text(json.dumps(jaeger_document(*trees)))  # type: ignore[arg-type]
+    return path
+
+
+def test_list_prints_every_trace_in_start_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.anatomy._build import optimised_trace, seed_trace
+
+    monkeypatch.setenv("COLUMNS", "250")  # the path is long
+    path = _trace_file(tmp_path / "runs.json", optimised_trace(), seed_trace())
+    assert main(["list", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"2 traces in {path}"
+    assert lines[1].split() == ["trace", "id", "service", "start", "(UTC)", "wall", "LLM", "1st", "token"]
+    assert lines[2].split()[0] == "4bf92f3577b34da6" and "5,710 ms" in lines[2] and lines[2].endswith("500 ms")
+    assert lines[3].split()[0] == "5cf92f3577b34da6" and "3,010 ms" in lines[3] and lines[3].endswith("250 ms")
+    assert main(["list", str(path), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["traces"]
+    assert [(r["trace_id"][:8], r["wall_ms"], r["llm_calls"], r["ttft_ms"]) for r in rows] == [
+        ("4bf92f35", 5710, 3, 500),
+        ("5cf92f35", 3010, 3, 250),
+    ]
+
+
+def test_check_exits_by_the_budget_and_writes_junit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.anatomy._build import seed_trace
+
+    path = _trace_file(tmp_path / "runs.json", seed_trace())
+    met = tmp_path / "met.toml"
+    met.write_text("[total]\np95_ms = 6000\n")
+    assert main(["check", str(path), "--budget", str(met)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "All 1 limit met"
+    missed = tmp_path / "missed.toml"
+    missed.write_text("[total]\np95_ms = 5000\n[llm_calls]\nmax = 3\n")
+    junit = tmp_path / "out" / "budget.xml"
+    junit.parent.mkdir()
+    assert main(["check", str(path), "--budget", str(missed), "--junit", str(junit)]) == 1
+    out = capsys.readouterr().out
+    assert "  ✗ total p95       5,000 ms   5,710 ms  over by 710 ms" in out
+    assert out.splitlines()[-1] == "1 of 2 limits missed"
+    assert 'failures="1"' in junit.read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[total]\np95_ms = 'soon'\n")
+    assert main(["check", str(path), "--budget", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"agent-anatomy: error: {bad}: [total] p95_ms = 'soon' is not a non-negative number")
+    assert err.count("\n") == 1
+
+
+def test_compare_files_and_one_trace_of_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.anatomy._build import optimised_trace, seed_trace
+
+    monkeypatch.setenv("COLUMNS", "250")  # the paths are long
+    both = _trace_file(tmp_path / "both.json", seed_trace(), optimised_trace())
+    assert main(["compare", f"{both}#4bf92f35", f"{both}#5cf9", "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Before: {both}#4bf92f35 (trace 4bf92f3577b34da6)\nAfter:  {both}#5cf9 (trace 5cf92f")
+    assert "sequential → parallel" in out
+    page = tmp_path / "compare.html"
+    assert main(["compare", f"{both}#4bf9", f"{both}#5cf9", "--format", "html", "--output", str(page)]) == 0
+    assert '"before_source"' in page.read_text() and "Latency anatomy · before against after" in page.read_text()
+    assert main(["compare", f"{both}#4bf9", f"{both}#5cf9", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["schema"] == "agent-anatomy/compare@1"
+
+
+@pytest.mark.parametrize(
+    ("side", "message"),
+    [
+        ("jaeger+http://127.0.0.1:9/traces", "a jaeger source is jaeger+http://HOST:PORT/trace/ID or /search?service"),
+        ("phoenix+http://127.0.0.1:9/", "a phoenix source is phoenix+http://HOST:PORT/trace/ID?project=NAME"),
+        ("jaeger+http://127.0.0.1:9/trace/beef", "cannot reach Jaeger at http://127.0.0.1:9"),
+        ("jaeger+http://127.0.0.1:9/search?service=x&lookback=soon", "lookback 'soon' is not a duration"),
+        ("/no/such.json", "cannot read /no/such.json"),
+    ],
+)
+def test_compare_sources_that_cannot_be_read(side: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", side, side]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
+def test_text_fits_the_width_it_is_given(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    assert main(["report", str(FIXTURES / "jaeger_v1.json"), "--no-color"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 60 and len(lines) > 20
+    monkeypatch.delenv("COLUMNS")
+    assert main(["report", str(FIXTURES / "jaeger_v1.json"), "--no-color"]) == 0
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 80, "80 columns when piped"
+
+
+@pytest.mark.slow
+def test_the_readmes_ci_step_checks_the_example_agent_against_its_budget(tmp_path: Path) -> None:
+    """Run the example agent on the simulator, then check its traces: the parallel agent meets the budget,
+    the naive one (tools one by one, nothing streamed) misses it, and JUnit XML says which limits."""
+    root = Path(__file__).parent.parent
+    budget = root / "examples" / "budget.toml"
+
+    def runs(name: str, *options: str) -> Path:
+        path = tmp_path / f"{name}.jsonl"
+        agent = [sys.executable, str(root / "examples" / "support_agent.py"), "--export", f"jsonl:{path}", *options]
+        result = subprocess.run(agent, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return path
+
+    def check(path: Path, junit: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "agent_anatomy.cli", "check", str(path), "--budget", str(budget)]
+        return subprocess.run([*command, "--junit", str(junit)], capture_output=True, text=True, timeout=60)
+
+    fast = check(runs("parallel", "--runs", "2"), tmp_path / "parallel.xml")
+    assert fast.returncode == 0, fast.stdout + fast.stderr
+    assert fast.stdout.splitlines()[-1] == "All 5 limits met"
+    assert 'failures="0"' in (tmp_path / "parallel.xml").read_text()
+    slow = check(runs("naive", "--mode", "sequential", "--no-stream"), tmp_path / "naive.xml")
+    assert slow.returncode == 1, slow.stdout + slow.stderr
+    assert re.search(r"✗ tool time p95 +1,800 ms +2,6\d\d ms +over by", slow.stdout), slow.stdout
+    assert re.search(r"✗ TTFT claude-sonnet-4-6 p95 +700 ms +- +not measured", slow.stdout), "nothing streamed"
+    assert 'name="tool time p95 &lt;= 1,800 ms"' in (tmp_path / "naive.xml").read_text()

@@ -107,3 +107,32 @@ def optimised_trace(trace: str = OPTIMISED_TRACE) -> TraceTree:
     ]
     spans.append(llm("claude-sonnet-4-6", 2110, 3010, root, ttft=300, trace=trace))
     return TraceTree(trace, spans)
+
+
+def _tag(key: str, value: Any) -> dict[str, Any]:
+    kind = "bool" if isinstance(value, bool) else "int64" if isinstance(value, int) else "float64"
+    return {"key": key, "type": "string" if isinstance(value, str) else kind, "value": value}
+
+
+def jaeger_document(*trees: TraceTree) -> dict[str, Any]:
+    """The traces as a Jaeger JSON download (``{"data": [...]}``), as a user would hand to the command."""
+    data = []
+    for tree in trees:
+        spans = [
+            {
+                "traceID": tree.trace_id,
+                "spanID": s.span_id,
+                "operationName": s.name,
+                "references": [{"refType": "CHILD_OF", "traceID": tree.trace_id, "spanID": s.parent_id}]
+                if s.parent_id
+                else [],
+                "startTime": s.start_ns // 1000,
+                "duration": (s.end_ns - s.start_ns) // 1000,
+                "processID": "p1",
+                "tags": [_tag(k, v) for k, v in s.attributes.items()],
+                "logs": [],
+            }
+            for s in tree.spans.values()
+        ]
+        data.append({"traceID": tree.trace_id, "spans": spans, "processes": {"p1": {"serviceName": "seed"}}})
+    return {"data": data}

@@ -180,8 +180,9 @@ def _notes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, ..
             notes.append("now streamed")
         elif before.get("streamed") is True and after.get("streamed") is False:
             notes.append("no longer streamed")
-        if before.get("ttft_ms") is not None and after.get("ttft_ms") is not None:
-            notes.append(f"TTFT {before['ttft_ms']:,.0f} → {after['ttft_ms']:,.0f} ms")
+        first, then = before.get("ttft_ms"), after.get("ttft_ms")
+        if first is not None and then is not None and round(first) != round(then):
+            notes.append(f"TTFT {first:,.0f} → {then:,.0f} ms")
     elif before["kind"] == "tools" and after["kind"] == "tools":
         if before["mode"] != after["mode"]:
             notes.append(f"{before['mode']} → {after['mode']}")

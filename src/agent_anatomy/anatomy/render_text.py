@@ -235,11 +235,13 @@ def clip(line: str, width: int) -> str:
     return line[: width - 1] + "…"
 
 
-def finish(lines: list[str], width: int | None, *, table_lines: int = 0) -> str:
-    """The report's text: the first ``table_lines`` lines clipped, the rest wrapped, to ``width`` columns."""
+def finish(lines: list[str], width: int | None, *, table: slice = slice(0)) -> str:
+    """The report's text to ``width`` columns: the ``table`` lines clipped (a wrapped row would not read),
+    the others wrapped."""
     columns = width or output_width()
-    head = [clip(line, columns) for line in lines[:table_lines]]
-    return "\n".join(head + wrap(lines[table_lines:], columns)) + "\n"
+    start, stop, _ = table.indices(len(lines))
+    head, rows, tail = lines[:start], lines[start:stop], lines[stop:]
+    return "\n".join(wrap(head, columns) + [clip(row, columns) for row in rows] + wrap(tail, columns)) + "\n"
 
 
 def text(anatomy: Anatomy, *, color: bool | None = None, width: int | None = None) -> str:
@@ -247,11 +249,11 @@ def text(anatomy: Anatomy, *, color: bool | None = None, width: int | None = Non
     style = Style(color_wanted(color))
     if len(anatomy) > 1:
         table = _traces_table(_table_rows(anatomy), len(anatomy), style)
-        return finish(table + _summary_text(summary_dict(anatomy), style), width, table_lines=len(table))
+        return finish(table + _summary_text(summary_dict(anatomy), style), width, table=slice(1, len(table)))
     return finish(_trace_text(to_dict(anatomy)["traces"][0], style), width)
 
 
 def list_text(rows: list[dict[str, Any]], source: str, width: int | None = None) -> str:
     """``agent-anatomy list``: every trace of a source, in the order they started."""
     lines = [f"{count(len(rows), 'trace')} in {source}", *trace_lines(rows, suggestion=False)]
-    return finish(lines, width, table_lines=len(lines))
+    return finish(lines, width, table=slice(1, None))
