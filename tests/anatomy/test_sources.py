@@ -205,6 +205,23 @@ def test_from_jaeger_search_and_errors(jaeger: FakeJaeger) -> None:
         Anatomy.from_jaeger(jaeger.url)
 
 
+def test_a_source_named_in_one_string(jaeger: FakeJaeger, tmp_path: Path) -> None:
+    """``compare``'s sides: a Jaeger UI address with ``jaeger+`` before it, a file, a file with ``#trace``."""
+    trace_id = "5b8aa5a2d2c872e8321cf37308d69df2"
+    assert Anatomy.from_source(f"jaeger+{jaeger.url}/trace/{trace_id}").trace_id == trace_id
+    anatomy = Anatomy.from_source(f"jaeger+{jaeger.url}/search?service=support-agent&lookback=10m&limit=5")
+    assert len(anatomy) == 1
+    query = jaeger.requests[-1]
+    assert "service=support-agent" in query and "limit=5" in query
+    assert Anatomy.from_source(str(FIXTURES / "jaeger_v1.json")).trace_id == trace_id
+    assert Anatomy.from_source(f"{FIXTURES / 'jaeger_v1.json'}#5b8aa5a2").trace_id == trace_id
+    with pytest.raises(TraceNotFoundError, match="trace beef is not among the 1 trace given"):
+        Anatomy.from_source(f"{FIXTURES / 'jaeger_v1.json'}#beef")
+    odd = tmp_path / "a#b.json"  # a file whose name holds a '#' is read as the file
+    odd.write_bytes((FIXTURES / "jaeger_v1.json").read_bytes())
+    assert Anatomy.from_source(str(odd)).trace_id == trace_id
+
+
 def test_phoenix_span_json(tmp_path: Path) -> None:
     """Phoenix's ``/v1/projects/{project}/spans`` answer: ISO times, nested or dotted attributes."""
     document = {
