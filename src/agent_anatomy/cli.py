@@ -92,6 +92,13 @@ def _add_source(command: argparse.ArgumentParser, *, trace_id: bool = True) -> N
     command.add_argument("--limit", type=int, default=100, help="with --service: at most this many traces")
 
 
+def _add_output(command: argparse.ArgumentParser) -> None:
+    """How a report is written: its format, where, and whether in colour."""
+    command.add_argument("--format", choices=["text", "json", "html"], default="text")
+    command.add_argument("--output", metavar="PATH", help="write there instead of to standard output")
+    command.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
+
+
 _SOURCES: Final = (
     "FILE: OTLP JSON, OTLP JSON Lines (the jsonl: exporter), Jaeger JSON or Phoenix span JSON. Or --jaeger URL with "
     "--trace-id, or with --service and --since for every trace in a time window. Or --phoenix URL with --trace-id "
@@ -104,10 +111,8 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "report", help="print the latency anatomy of traces from a file, Jaeger or Phoenix", description=_SOURCES
     )
     _add_source(report)
-    report.add_argument("--format", choices=["text", "json", "html"], default="text")
+    _add_output(report)
     report.add_argument("--spans", action="store_true", help="with --format json: every span, with its phase")
-    report.add_argument("--output", metavar="PATH", help="write there instead of to standard output")
-    report.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     report.set_defaults(run=_run_report)
 
 
@@ -133,9 +138,7 @@ def _add_compare(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     compare.add_argument("before", help="the traces before the change")
     compare.add_argument("after", help="the traces after it")
-    compare.add_argument("--format", choices=["text", "json", "html"], default="text")
-    compare.add_argument("--output", metavar="PATH", help="write there instead of to standard output")
-    compare.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
+    _add_output(compare)
     compare.set_defaults(run=_run_compare)
 
 

@@ -58,30 +58,35 @@ def llm(
     return span(f"chat {model}", start, end, parent, trace, **{k.replace(".", "__"): v for k, v in extra.items()})
 
 
+Tools = list[tuple[str, float, float]]
+"""A batch's tools: (name, start, end) in ms."""
+
+
+def _agent_trace(
+    trace: str, wall: float, calls: list[tuple[str, float, float, float]], batches: list[Tools]
+) -> TraceTree:
+    """An agent span over ``wall`` ms holding LLM ``calls`` (model, start, end, TTFT) and tool ``batches``, each
+    tool with an input hash per name and batch (the same lookup twice hashes the same)."""
+    root = span("invoke_agent support", 0, wall, trace=trace)
+    spans = [root] + [llm(model, start, end, root, ttft=ttft, trace=trace) for model, start, end, ttft in calls]
+    for number, tools in enumerate(batches, start=1):
+        batch = span("tool_batch", min(t[1] for t in tools), max(t[2] for t in tools), root, trace)
+        spans.append(batch)
+        for name, start, end in tools:
+            digest = f"{name[:1]}{number}"
+            spans.append(span(f"execute_tool {name}", start, end, batch, trace, anatomy__tool__input_hash=digest))
+    return TraceTree(trace, spans)
+
+
 def seed_trace(trace: str = TRACE, stretch: float = 1.0) -> TraceTree:
     """The seed article's anatomy: network 10 ms, LLM 1,500 (TTFT 500), tools 800 + 600 in sequence,
     LLM 1,200 (TTFT 400), tools max(500, 700) in parallel, LLM 900 (TTFT 300): 5,710 ms (times ``stretch``)."""
-
-    def at(value: float) -> float:
-        return value * stretch
-
-    root = span("invoke_agent support", 0, at(5710), trace=trace)
-    spans = [root, llm("claude-sonnet-4-6", at(10), at(1510), root, ttft=at(500), trace=trace)]
-    batch1 = span("tool_batch", at(1510), at(2910), root, trace)
-    spans += [
-        batch1,
-        span("execute_tool get_user_profile", at(1510), at(2310), batch1, trace, anatomy__tool__input_hash="a1"),
-        span("execute_tool get_transaction_history", at(2310), at(2910), batch1, trace, anatomy__tool__input_hash="b1"),
-    ]
-    spans.append(llm("claude-sonnet-4-6", at(2910), at(4110), root, ttft=at(400), trace=trace))
-    batch2 = span("tool_batch", at(4110), at(4810), root, trace)
-    spans += [
-        batch2,
-        span("execute_tool get_product_catalog", at(4110), at(4610), batch2, trace, anatomy__tool__input_hash="c1"),
-        span("execute_tool get_transaction_history", at(4110), at(4810), batch2, trace, anatomy__tool__input_hash="b2"),
-    ]
-    spans.append(llm("claude-sonnet-4-6", at(4810), at(5710), root, ttft=at(300), trace=trace))
-    return TraceTree(trace, spans)
+    s = stretch
+    calls = [("claude-sonnet-4-6", 10 * s, 1510 * s, 500 * s), ("claude-sonnet-4-6", 2910 * s, 4110 * s, 400 * s)]
+    calls.append(("claude-sonnet-4-6", 4810 * s, 5710 * s, 300 * s))
+    first = [("get_user_profile", 1510 * s, 2310 * s), ("get_transaction_history", 2310 * s, 2910 * s)]
+    second = [("get_product_catalog", 4110 * s, 4610 * s), ("get_transaction_history", 4110 * s, 4810 * s)]
+    return _agent_trace(trace, 5710 * s, calls, [first, second])
 
 
 OPTIMISED_TRACE = "5cf92f3577b34da6a3ce929d0e0e4737"
@@ -90,23 +95,14 @@ OPTIMISED_TRACE = "5cf92f3577b34da6a3ce929d0e0e4737"
 def optimised_trace(trace: str = OPTIMISED_TRACE) -> TraceTree:
     """The seed's agent made faster: the tool-deciding calls on claude-haiku-4-5 (300 ms, TTFT 250), both
     batches in parallel (max(800, 600), max(500, 700)), the answer still on claude-sonnet-4-6: 3,010 ms."""
-    root = span("invoke_agent support", 0, 3010, trace=trace)
-    spans = [root, llm("claude-haiku-4-5", 10, 310, root, ttft=250, trace=trace)]
-    batch1 = span("tool_batch", 310, 1110, root, trace)
-    spans += [
-        batch1,
-        span("execute_tool get_user_profile", 310, 1110, batch1, trace, anatomy__tool__input_hash="a1"),
-        span("execute_tool get_transaction_history", 310, 910, batch1, trace, anatomy__tool__input_hash="b1"),
+    calls = [
+        ("claude-haiku-4-5", 10, 310, 250),
+        ("claude-haiku-4-5", 1110, 1410, 250),
+        ("claude-sonnet-4-6", 2110, 3010, 300),
     ]
-    spans.append(llm("claude-haiku-4-5", 1110, 1410, root, ttft=250, trace=trace))
-    batch2 = span("tool_batch", 1410, 2110, root, trace)
-    spans += [
-        batch2,
-        span("execute_tool get_product_catalog", 1410, 1910, batch2, trace, anatomy__tool__input_hash="c1"),
-        span("execute_tool get_transaction_history", 1410, 2110, batch2, trace, anatomy__tool__input_hash="b2"),
-    ]
-    spans.append(llm("claude-sonnet-4-6", 2110, 3010, root, ttft=300, trace=trace))
-    return TraceTree(trace, spans)
+    first = [("get_user_profile", 310, 1110), ("get_transaction_history", 310, 910)]
+    second = [("get_product_catalog", 1410, 1910), ("get_transaction_history", 1410, 2110)]
+    return _agent_trace(trace, 3010, calls, [first, second])
 
 
 def _tag(key: str, value: Any) -> dict[str, Any]:
