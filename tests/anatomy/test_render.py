@@ -220,6 +220,32 @@ def test_html_draws_the_anatomy_in_headless_chromium(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_html_marks_failures_and_spans_too_short_to_see(tmp_path: Path) -> None:
+    """A failed tool is crossed and dashed; a 1 ms cache lookup in a 5.7 s trace keeps a visible bar and a
+    marker; its hit is marked on its tool in the flow."""
+    import dataclasses
+
+    from agent_anatomy import semconv
+    from agent_anatomy.anatomy import TraceTree
+    from tests.anatomy._build import span
+
+    seed = seed_trace()
+    profile = next(s for s in seed.spans.values() if s.name == "execute_tool get_user_profile")
+    catalog = next(s for s in seed.spans.values() if s.name == "execute_tool get_product_catalog")
+    hit = {semconv.ANATOMY_CACHE_HIT.replace(".", "__"): True}
+    lookup = span("cache_lookup get_product_catalog", 4110, 4111, catalog, **hit)
+    spans = [dataclasses.replace(s, status="ERROR") if s is profile else s for s in seed.spans.values()]
+    dom, geometry, image = _drawn(Anatomy([TraceTree(seed.trace_id, [*spans, lookup])]).render("html"), tmp_path)
+    assert (
+        '<div class="row error"><div class="label" style="padding-left: 24px;">✕ execute_tool get_user_profile' in dom
+    )
+    assert geometry["bars"][lookup.span_id][2] >= 3, "a least width"
+    assert dom.count('<div class="marker"') == 1, "one span too short to see, marked"
+    assert "get_product_catalog · 500 ms · failed" not in dom and "get_user_profile · 800 ms · failed" in dom
+    assert '<span class="cachemark" style="background: rgb(67, 170, 139); margin-left: 6px;">cache hit</span>' in dom
+
+
+@pytest.mark.slow
 def test_html_of_many_traces_starts_with_a_summary_in_chromium(tmp_path: Path) -> None:
     trees = [seed_trace(trace=f"{n + 1:032x}", stretch=1 + n / 10) for n in range(6)]
     dom, geometry, _ = _drawn(Anatomy(trees).render("html"), tmp_path, height=1400)
