@@ -235,7 +235,7 @@ def test_html_marks_failures_and_spans_too_short_to_see(tmp_path: Path) -> None:
     hit = {semconv.ANATOMY_CACHE_HIT.replace(".", "__"): True}
     lookup = span("cache_lookup get_product_catalog", 4110, 4111, catalog, **hit)
     spans = [dataclasses.replace(s, status="ERROR") if s is profile else s for s in seed.spans.values()]
-    dom, geometry, image = _drawn(Anatomy([TraceTree(seed.trace_id, [*spans, lookup])]).render("html"), tmp_path)
+    dom, geometry, _ = _drawn(Anatomy([TraceTree(seed.trace_id, [*spans, lookup])]).render("html"), tmp_path)
     assert (
         '<div class="row error"><div class="label" style="padding-left: 24px;">✕ execute_tool get_user_profile' in dom
     )
