@@ -41,13 +41,18 @@ class SyncStreamProxy(ObjectProxy):
     def __init__(self, stream: Any, call: LLMCall) -> None:
         super().__init__(stream)
         self._self_call = call
-        self._self_events = _events(stream, call)
+        self._self_events: Iterator[Any] | None = None
 
     def __iter__(self) -> Iterator[Any]:
-        return _held(self, self._self_events)
+        # A generator of its own that holds the proxy: ``for e in proxy`` holds only the iterator, and a proxy
+        # collected mid-loop would take the stream for abandoned. The proxy does not hold it back: no cycle.
+        return _events(self.__wrapped__, self._self_call, self)
 
     def __next__(self) -> Any:
-        return next(self._self_events)
+        events = self._self_events
+        if events is None:
+            events = self._self_events = _events(self.__wrapped__, self._self_call)
+        return next(events)
 
     def close(self) -> None:
         try:
@@ -73,13 +78,16 @@ class AsyncStreamProxy(ObjectProxy):
     def __init__(self, stream: Any, call: LLMCall) -> None:
         super().__init__(stream)
         self._self_call = call
-        self._self_events = _aevents(stream, call)
+        self._self_events: AsyncIterator[Any] | None = None
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        return _aheld(self, self._self_events)
+        return _aevents(self.__wrapped__, self._self_call, self)
 
     def __anext__(self) -> Awaitable[Any]:
-        return self._self_events.__anext__()
+        events = self._self_events
+        if events is None:
+            events = self._self_events = _aevents(self.__wrapped__, self._self_call)
+        return events.__anext__()
 
     async def close(self) -> None:
         try:
@@ -103,8 +111,9 @@ class AsyncStreamProxy(ObjectProxy):
 # third of a Python method called through the proxy (0.1 against 0.3 µs), on the commonest path of a stream.
 
 
-def _events(stream: Any, call: LLMCall) -> Iterator[Any]:
-    """The stream's events, each reported to ``call`` as it arrives; the call ends with the stream."""
+def _events(stream: Any, call: LLMCall, proxy: object = None) -> Iterator[Any]:
+    """The stream's events, each reported to ``call`` as it arrives; the call ends with the stream. ``proxy``
+    is only held: alive while the events are read."""
     read = stream.__next__
     while True:
         try:
@@ -121,7 +130,7 @@ def _events(stream: Any, call: LLMCall) -> Iterator[Any]:
         yield event
 
 
-async def _aevents(stream: Any, call: LLMCall) -> AsyncIterator[Any]:
+async def _aevents(stream: Any, call: LLMCall, proxy: object = None) -> AsyncIterator[Any]:
     """The async twin of ``_events``: the same, awaited."""
     read = stream.__anext__
     while True:
@@ -135,17 +144,6 @@ async def _aevents(stream: Any, call: LLMCall) -> AsyncIterator[Any]:
             raise
         if call.wants_deltas or event.type != "content_block_delta":
             call.on_event(event, _timer())
-        yield event
-
-
-def _held(proxy: object, events: Iterator[Any]) -> Iterator[Any]:
-    """``events``, keeping ``proxy`` alive while they are read: ``for e in proxy`` holds only the iterator, and
-    a proxy collected mid-loop would take the stream for abandoned."""
-    yield from events
-
-
-async def _aheld(proxy: object, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    async for event in events:
         yield event
 
 
