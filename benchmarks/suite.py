@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "decorators": ("bench_decorators.py", [], ["--calls", "2000", "--rounds", "5"]),
     "levers": ("bench_levers.py", [], ["--rounds", "5"]),
     "anatomy": ("bench_anatomy.py", ["--scale"], ["--rounds", "2"]),
+    "fleet": ("bench_fleet.py", [], ["--rounds", "2", "--traces", "100"]),
     "sim_ttft": ("bench_sim_ttft.py", [], ["--seconds", "3"]),
 }
 VERSIONS = ("agent-anatomy", "anthropic", "opentelemetry-sdk", "httpx2", "wrapt")

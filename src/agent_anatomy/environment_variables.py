@@ -20,3 +20,7 @@ OTEL_SEMCONV_STABILITY_OPT_IN: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
 (``gen_ai.client.inference.*`` token counters and histograms, ``gen_ai.invoke_agent.duration``,
 ``gen_ai.execute_tool.duration``, ``gen_ai.workflow.duration``) instead of ``gen_ai.client.token.usage``."""
 GENAI_LATEST_EXPERIMENTAL: Final = "gen_ai_latest_experimental"
+
+AGENT_ANATOMY_METRICS: Final = "AGENT_ANATOMY_METRICS"
+"""``true``: ``configure()`` adds the anatomy metrics processor (each finished trace's anatomy recorded as
+metrics, for the fleet view), as ``configure(anatomy_metrics=True)`` does."""

@@ -293,6 +293,32 @@ TOKEN_MODALITY_TEXT: Final = "text"
 TOKEN_MODALITY_UNKNOWN: Final = "unknown"
 """The modality of a usage counter's 0 when the call received no usage at all (it failed before)."""
 
+# The fleet view: each finished trace's anatomy as metrics (anatomy.metrics.AnatomyMetricsProcessor).
+METRIC_ANATOMY_TRACE_DURATION: Final = "agent_anatomy.trace.duration"
+METRIC_ANATOMY_PHASE_DURATION: Final = "agent_anatomy.phase.duration"
+METRIC_ANATOMY_TIME_TO_FIRST_TOKEN: Final = "agent_anatomy.llm.time_to_first_token"
+METRIC_ANATOMY_TIME_TO_FIRST_TEXT: Final = "agent_anatomy.llm.time_to_first_text"
+METRIC_ANATOMY_CRITICAL_PATH: Final = "agent_anatomy.critical_path.duration"
+METRIC_ANATOMY_SAVING_AVAILABLE: Final = "agent_anatomy.whatif.saving"
+METRIC_ANATOMY_LEVER_SAVED: Final = "agent_anatomy.lever.saved"
+METRIC_ANATOMY_TRACES_DROPPED: Final = "agent_anatomy.processor.dropped"
+ANATOMY_PHASE: Final = "anatomy.phase"
+"""On the phase and critical-path metrics: the phase (``llm_time_to_first_token``, ``tool``, ...)."""
+ANATOMY_WHATIF_KIND: Final = "anatomy.whatif.kind"
+"""``parallelise``, ``route``, ``cache`` or ``stream``."""
+ANATOMY_LEVER: Final = "anatomy.lever"
+LEVER_PARALLEL: Final = "parallel_tools"
+LEVER_CACHE: Final = "cache"
+ANATOMY_DROP_REASON: Final = "anatomy.drop.reason"
+DROP_TRACES_IN_FLIGHT: Final = "traces_in_flight"
+"""More traces waiting for their root than the processor holds: the oldest is dropped."""
+DROP_SPANS_PER_TRACE: Final = "spans_per_trace"
+"""A span beyond the most one trace may hold (counted once per trace, which is analysed without them)."""
+DROP_LATE: Final = "late"
+"""A span that ended after its trace was analysed."""
+DROP_FAILED: Final = "failed"
+"""A trace whose analysis failed (logged once)."""
+
 
 READ_ONLY: Final = frozenset(
     {

@@ -2,12 +2,14 @@
 
 from ._anatomy import Anatomy, anatomy_for, last_anatomy, parse_duration
 from .analysis import PHASES, Batch, LLMCall, Segment, ToolCall, TraceAnalysis
+from .metrics import AnatomyMetricsProcessor
 from .model import EventRecord, SpanRecord, TraceTree
 from .whatif import ModelSpeed, Suggestion
 
 __all__ = [
     "PHASES",
     "Anatomy",
+    "AnatomyMetricsProcessor",
     "Batch",
     "EventRecord",
     "LLMCall",

@@ -39,6 +39,7 @@ from ._pipeline import (
     shutdown_pipeline,
 )
 from ._settings import ExporterArg, Settings, resolve
+from .extensions import ANATOMY_METRICS, registered_processor
 from .recorder import SpanRecorder
 
 _INSTRUMENTOR_GROUP: Final = "opentelemetry_instrumentor"
@@ -184,6 +185,7 @@ def configure(
     max_export_batch_size: int | None = None,
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
     instrument: bool = True,
+    anatomy_metrics: bool | None = None,
 ) -> Telemetry:
     """Set up tracing (and GenAI metrics) for agent-anatomy and the application, in one call.
 
@@ -191,7 +193,8 @@ def configure(
     (OTLP over gRPC to localhost:4317). A TracerProvider the application already installed is kept and
     gets our processors; a second call replaces the first one's exporters rather than adding to them.
     With ``instrument=True`` (the default) the anthropic SDK is instrumented too, unless
-    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` lists ``anthropic``.
+    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` lists ``anthropic``. ``anatomy_metrics=True`` (or
+    ``AGENT_ANATOMY_METRICS=true``) records each finished trace's anatomy as metrics (the fleet view).
     ``OTEL_SDK_DISABLED=true`` makes this a no-op that returns a disabled handle. Invalid values raise
     ``ConfigurationError`` (a ``ValueError``) naming the setting and the accepted values.
     """
@@ -210,6 +213,7 @@ def configure(
         max_queue_size=max_queue_size,
         max_export_batch_size=max_export_batch_size,
         instrument=instrument,
+        anatomy_metrics=anatomy_metrics,
     )
     if tracer_provider is not None and not isinstance(tracer_provider, SdkTracerProvider):
         raise ConfigurationError(
@@ -298,10 +302,6 @@ def _enabled_handle(
     for watch in set(watches.values()):
         watch.check_in_background()
     pipeline = build_span_pipeline(settings, recorder, watches)
-    processor = processor_for(provider)
-    processor.shutdown_timeout_s = shutdown_timeout_s
-    retired = processor.replace(pipeline.processors, pipeline.exporters)
-
     owned_meter_provider: SdkMeterProvider | None = None
     memory_reader: InMemoryMetricReader | None = None
     if meter_provider is None:
@@ -317,6 +317,12 @@ def _enabled_handle(
                 if _is_unset(meter_provider):
                     metrics.set_meter_provider(owned_meter_provider)
                 meter_provider = owned_meter_provider
+
+    if settings.anatomy_metrics:  # it records on the meter provider: made once that is known
+        pipeline.processors.append(registered_processor(ANATOMY_METRICS)(meter_provider))
+    processor = processor_for(provider)
+    processor.shutdown_timeout_s = shutdown_timeout_s
+    retired = processor.replace(pipeline.processors, pipeline.exporters)
 
     _runtime.install(
         tracer_provider=provider,

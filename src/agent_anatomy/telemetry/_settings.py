@@ -38,6 +38,7 @@ from opentelemetry.sdk.trace.sampling import (
 )
 
 from ..environment_variables import (
+    AGENT_ANATOMY_METRICS,
     GENAI_LATEST_EXPERIMENTAL,
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
     OTEL_SEMCONV_STABILITY_OPT_IN,
@@ -97,6 +98,8 @@ class Settings:
     """Instrument the anthropic SDK as part of ``configure()``."""
     exporters_explicit: bool = True
     """False when the exporters came from ``OTEL_TRACES_EXPORTER`` or the default, not from an argument."""
+    anatomy_metrics: bool = False
+    """Record each finished trace's anatomy as metrics (``AGENT_ANATOMY_METRICS``)."""
 
     @property
     def exports_otlp(self) -> bool:
@@ -348,6 +351,7 @@ def resolve(
     max_queue_size: int | None,
     max_export_batch_size: int | None,
     instrument: bool = True,
+    anatomy_metrics: bool | None = None,
 ) -> Settings:
     """Merge the arguments of ``configure()`` with the environment; raise ConfigurationError on bad values."""
     disabled = parse_bool_flag(os.environ.get(OTEL_SDK_DISABLED, ""), setting=OTEL_SDK_DISABLED)
@@ -360,6 +364,8 @@ def resolve(
         metrics = os.environ.get(OTEL_METRICS_EXPORTER, "").strip().lower() != "none"
     if capture_content is None:
         capture_content = capture_content_from_env()
+    if anatomy_metrics is None:
+        anatomy_metrics = parse_bool_flag(os.environ.get(AGENT_ANATOMY_METRICS, ""), setting=AGENT_ANATOMY_METRICS)
     if any(spec.kind == "otlp" for spec in exporters):
         check_otlp_timeouts()
     return Settings(
@@ -378,4 +384,5 @@ def resolve(
         max_export_batch_size=_positive(max_export_batch_size, setting="max_export_batch_size"),
         instrument=instrument,
         exporters_explicit=exporter is not None,
+        anatomy_metrics=anatomy_metrics,
     )
