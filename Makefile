@@ -39,8 +39,8 @@ venv-matches: $(INSTALLED)
 # The real backends of the integration tests, which skip without them: redis-server and chromium
 # (Debian packages), Arize Phoenix and the peer instrumentations (virtualenvs of their own).
 backends: phoenix-venv bench-venvs
-	command -v redis-server >/dev/null && command -v chromium >/dev/null || \
-	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server chromium; }
+	command -v redis-server >/dev/null && command -v chromium >/dev/null && command -v promtool >/dev/null || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server chromium prometheus; }
 
 # Arize Phoenix in a virtualenv of its own, for the OTLP export round-trip tests (skipped without it).
 $(PHOENIX_VENV)/bin/phoenix:

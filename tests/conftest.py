@@ -122,6 +122,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProc
 _BACKENDS = {
     "redis-server": "redis-server",
     "chromium": "chromium",
+    "prometheus": "prometheus",
     "Phoenix": "Phoenix",
     "peer virtualenvs": "peer instrumentations",
 }

@@ -1,0 +1,218 @@
+"""The fleet view against a real Prometheus: recording rules under promtool, and an agent process scraped.
+
+Debian's ``prometheus`` package gives both ``prometheus`` and ``promtool``; without it these tests are
+skipped (``make backends`` installs it), or fail when ``AGENT_ANATOMY_REQUIRE_PROMETHEUS`` is set, as CI does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.anatomy.metrics import BUCKETS_S
+from agent_anatomy.sim import SimServer
+from agent_anatomy.sim.profiles import ModelProfile, SimProfile
+from agent_anatomy.stats import percentile
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+MODELS = ("claude-haiku-4-5", "claude-sonnet-4-6")
+TURNS = 200
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("AGENT_ANATOMY_REQUIRE_PROMETHEUS"):
+            pytest.fail(f"{name} is not installed")
+        pytest.skip(f"{name} is not installed (Debian: apt-get install prometheus)")
+    return path
+
+
+def test_the_recording_rules_pass_their_promtool_unit_tests() -> None:
+    promtool = _binary("promtool")
+    checked = subprocess.run(
+        [promtool, "check", "rules", "prometheus-rules.yml"], cwd=DEPLOY, capture_output=True, text=True, timeout=60
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = subprocess.run(
+        [promtool, "test", "rules", "prometheus-rules.test.yml"], cwd=DEPLOY, capture_output=True, text=True, timeout=60
+    )
+    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Prometheus:
+    """Debian's Prometheus on loopback, scraping one target every second."""
+
+    def __init__(self, target: str, directory: Path) -> None:
+        self.port = _free_port()
+        config = directory / "prometheus.yml"
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            f"scrape_configs:\n  - job_name: fleet-agent\n    static_configs:\n      - targets: ['{target}']\n"
+        )
+        self.process = subprocess.Popen(
+            [
+                _binary("prometheus"),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def query(self, expression: str) -> list[dict[str, Any]]:
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
+        with urllib.request.urlopen(url, timeout=10) as response:
+            answer = json.load(response)
+        assert answer["status"] == "success", answer
+        return list(answer["data"]["result"])
+
+    def value(self, expression: str) -> float | None:
+        result = self.query(expression)
+        return float(result[0]["value"][1]) if result else None
+
+    def wait_for(self, expression: str, wanted: float, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        seen: float | None = None
+        while time.monotonic() < deadline:
+            try:
+                seen = self.value(expression)
+            except OSError:  # not listening yet
+                seen = None
+            if seen == wanted:
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"{expression} was {seen}, not {wanted}, after {timeout_s:g} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture
+def sim() -> Iterator[SimServer]:
+    fast = {"tokens_per_s": (4000.0, 4000.0), "output_tokens": (8, 8)}
+    profile = SimProfile(
+        seed=7,
+        models={
+            MODELS[0]: ModelProfile(ttft_ms=(40, 240), **fast),  # type: ignore[arg-type]
+            MODELS[1]: ModelProfile(ttft_ms=(150, 700), **fast),  # type: ignore[arg-type]
+        },
+    )
+    with SimServer(profile) as server:
+        yield server
+
+
+def _bucket(value: float) -> tuple[float, float]:
+    """The histogram bucket (lower, upper] holding ``value``."""
+    lower = 0.0
+    for upper in (*BUCKETS_S, float("inf")):
+        if value <= upper:
+            return lower, upper
+        lower = upper
+    raise AssertionError(value)
+
+
+@pytest.mark.slow
+def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: Path) -> None:
+    """200 agent turns, scraped by a real Prometheus: its quantiles of time to first token per model fall in
+    the bucket of the in-process anatomies' own, and its per-phase sums equal theirs."""
+    metrics_port, spans = _free_port(), tmp_path / "spans.jsonl"
+    agent = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).parent / "_fleet_agent.py"),
+            sim.base_url,
+            str(metrics_port),
+            str(spans),
+            str(TURNS),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    prometheus = Prometheus(f"127.0.0.1:{metrics_port}", tmp_path)
+    try:
+        assert agent.stdout is not None and agent.stdout.readline().strip() == "done", agent.stderr.read()  # type: ignore[union-attr]
+        prometheus.wait_for("sum(agent_anatomy_trace_duration_seconds_count)", TURNS, timeout_s=60)
+
+        anatomy = Anatomy.from_file(spans, large_after=10**9)  # every trace analysed here, kept whole
+        assert len(anatomy) == TURNS
+        for model in MODELS:
+            ttfts = sorted(
+                c.ttft_ns / 1e9 for a in anatomy.traces for c in a.llm_calls if c.model == model and c.ttft_ns
+            )
+            assert len(ttfts) == TURNS // 2
+            for quantile in (0.5, 0.95):
+                wanted = percentile(ttfts, quantile)
+                assert wanted is not None
+                scraped = prometheus.value(
+                    f"histogram_quantile({quantile}, sum by (le) "
+                    f'(agent_anatomy_llm_time_to_first_token_seconds_bucket{{gen_ai_request_model="{model}"}}))'
+                )
+                lower, upper = _bucket(wanted)
+                assert scraped is not None and lower <= scraped <= upper, (model, quantile, wanted, scraped)
+
+        phases = {
+            row["metric"]["anatomy_phase"]: float(row["value"][1])
+            for row in prometheus.query("sum by (anatomy_phase) (agent_anatomy_phase_duration_seconds_sum)")
+        }
+        in_process: dict[str, float] = {}
+        for analysis in anatomy.traces:
+            for phase, ns in analysis.phases.items():
+                if ns:
+                    in_process[phase] = in_process.get(phase, 0.0) + ns / 1e9
+        assert set(phases) == set(in_process)
+        for phase, seconds in in_process.items():
+            assert phases[phase] == pytest.approx(seconds, abs=1e-6), phase
+        assert "llm_time_to_first_token" in phases and "llm_generation" in phases
+    finally:
+        prometheus.stop()
+        agent.communicate(timeout=30)
+
+
+def test_the_stack_loads_the_recording_rules() -> None:
+    """The compose Prometheus mounts the rules file where its config names it, and it holds every rule."""
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    mounts = dict(
+        volume.removesuffix(":ro").split(":", 1)[::-1] for volume in compose["services"]["prometheus"]["volumes"]
+    )
+    [rules] = config["rule_files"]
+    assert mounts[rules] == "./deploy/prometheus-rules.yml"
+    records = [
+        rule["record"]
+        for group in yaml.safe_load((DEPLOY / "prometheus-rules.yml").read_text())["groups"]
+        for rule in group["rules"]
+    ]
+    assert len(records) == len(set(records)) == 9
