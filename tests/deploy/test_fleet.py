@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -68,6 +69,7 @@ class Prometheus:
         config = directory / "prometheus.yml"
         config.write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            f"rule_files:\n  - {DEPLOY / 'prometheus-rules.yml'}\n"
             f"scrape_configs:\n  - job_name: fleet-agent\n    static_configs:\n      - targets: ['{target}']\n"
         )
         self.process = subprocess.Popen(
@@ -194,6 +196,21 @@ def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: 
         for phase, seconds in in_process.items():
             assert phases[phase] == pytest.approx(seconds, abs=1e-6), phase
         assert "llm_time_to_first_token" in phases and "llm_generation" in phases
+
+        # cardinality stays bounded: per agent, 18 series a histogram label set (15 buckets, +Inf, sum, count)
+        # for duration, 11 phases, 8 critical-path phases, 4 what-if kinds, 2 levers, and TTFT and first text
+        # per model and step; no trace ids in any label
+        series = prometheus.value('count({__name__=~"agent_anatomy_.+", job="fleet-agent"})')
+        assert series is not None and series <= 18 * (1 + 11 + 8 + 4 + 2 + 2 * len(MODELS)) + 4
+        labels = {key for row in prometheus.query('{__name__=~"agent_anatomy_.+"}') for key in row["metric"]}
+        assert not {key for key in labels if "trace" in key or "span" in key}, labels
+
+        # the dashboard on this data: every panel's query answers once the rules have two samples to rate
+        prometheus.wait_for("count(agent_anatomy:time_to_first_token_seconds:p95_5m)", len(MODELS), timeout_s=60)
+        for title, expression in _dashboard_queries():
+            if any(word in expression for word in ("dropped", "lever", "whatif")):
+                continue  # nothing was dropped, no lever ran, one streamed call leaves no what-if
+            assert prometheus.query(expression), f"{title}: {expression} has no data"
     finally:
         prometheus.stop()
         agent.communicate(timeout=30)
@@ -216,3 +233,99 @@ def test_the_stack_loads_the_recording_rules() -> None:
         for rule in group["rules"]
     ]
     assert len(records) == len(set(records)) == 9
+
+
+DASHBOARD = DEPLOY / "grafana" / "dashboards" / "agent-anatomy.json"
+PROVISIONING = DEPLOY / "grafana" / "provisioning"
+
+
+def _dashboard_queries() -> list[tuple[str, str]]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [(panel["title"], target["expr"]) for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def test_every_dashboard_query_parses_and_names_what_exists(tmp_path: Path) -> None:
+    """Each panel's PromQL is checked by promtool (as a recording rule of its own); it reads a recording rule
+    of deploy/prometheus-rules.yml or a series the processor writes."""
+    import yaml
+
+    from agent_anatomy import semconv
+
+    queries = _dashboard_queries()
+    rules = tmp_path / "dashboard-rules.yml"
+    rules.write_text(
+        yaml.safe_dump(
+            {
+                "groups": [
+                    {
+                        "name": "dashboard",
+                        "rules": [{"record": f"panel:q{i}", "expr": e} for i, (_, e) in enumerate(queries)],
+                    }
+                ]
+            }
+        )
+    )
+    checked = subprocess.run([_binary("promtool"), "check", "rules", str(rules)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    recorded = {
+        rule["record"]
+        for group in yaml.safe_load((DEPLOY / "prometheus-rules.yml").read_text())["groups"]
+        for rule in group["rules"]
+    }
+    written = {
+        name.replace(".", "_") + suffix
+        for name in (v for k, v in vars(semconv).items() if k.startswith("METRIC_ANATOMY_"))
+        for suffix in ("_seconds_bucket", "_seconds_sum", "_seconds_count", "_total")
+    }
+    for title, expression in queries:
+        for name in re.findall(r"\b(agent_anatomy[:_][a-z0-9_:]+)", expression):
+            assert name in recorded or name in written, f"{title}: {name} is neither recorded nor written"
+
+
+def test_grafana_is_provisioned_with_the_dashboard_and_its_data_sources() -> None:
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    grafana = compose["services"]["grafana"]
+    assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", grafana["image"]), "pinned to a release"
+    mounts = {container: host for host, container in (v.removesuffix(":ro").split(":", 1) for v in grafana["volumes"])}
+    assert (ROOT / mounts["/etc/grafana/provisioning"]).resolve() == PROVISIONING.resolve()
+    providers = yaml.safe_load((PROVISIONING / "dashboards" / "dashboards.yml").read_text())["providers"]
+    [path] = [p["options"]["path"] for p in providers]
+    assert (ROOT / mounts[path] / DASHBOARD.name).resolve() == DASHBOARD.resolve()
+    sources = {
+        s["uid"]: s
+        for s in yaml.safe_load((PROVISIONING / "datasources" / "datasources.yml").read_text())["datasources"]
+    }
+    assert (
+        sources["prometheus"]["url"] == "http://prometheus:9090" and sources["jaeger"]["url"] == "http://jaeger:16686"
+    )
+    [link] = sources["prometheus"]["jsonData"]["exemplarTraceIdDestinations"]
+    assert link["datasourceUid"] in sources, "exemplars lead to the Jaeger data source"
+    dashboard = json.loads(DASHBOARD.read_text())
+    assert dashboard["uid"] == "agent-anatomy" and dashboard["panels"]
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] in sources and panel["targets"], panel["title"]
+        assert {"x", "y", "w", "h"} <= set(panel["gridPos"])
+    assert any(t.get("exemplar") for p in dashboard["panels"] for t in p["targets"]), "a panel shows exemplars"
+
+
+def test_tail_sampling_keeps_failed_and_slow_traces_for_jaeger_and_every_span_for_metrics() -> None:
+    import yaml
+
+    collector = yaml.safe_load((ROOT / "collector-config.yaml").read_text())
+    pipelines = collector["service"]["pipelines"]
+    sampled = [p for p, spec in pipelines.items() if "tail_sampling" in spec.get("processors", [])]
+    assert sampled == ["traces/sampled"]
+    assert pipelines["traces/sampled"]["exporters"] == ["otlp_grpc/jaeger"], "Jaeger gets the sampled traces"
+    feeding_jaeger = [p for p, spec in pipelines.items() if "otlp_grpc/jaeger" in spec["exporters"]]
+    assert feeding_jaeger == ["traces/sampled"]
+    assert (
+        "span_metrics" in pipelines["traces"]["exporters"] and "tail_sampling" not in pipelines["traces"]["processors"]
+    )
+    policies = {p["type"]: p for p in collector["processors"]["tail_sampling"]["policies"]}
+    assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
+    assert policies["latency"]["latency"]["threshold_ms"] == 5000
+    assert "probabilistic" in policies
