@@ -220,23 +220,28 @@ class Anatomy:
 
     def slowest(self, count: int) -> Anatomy:
         """The ``count`` slowest traces with their spans (read again from the file for a large report)."""
-        if self.figures is None or self._index is None:
-            chosen = sorted(self.traces, key=lambda a: a.wall_ns, reverse=True)[:count]
-            return Anatomy([a.tree for a in chosen], [a.tree for a in self._reference])
-        ids = [f.trace_id for f in sorted(self.figures, key=lambda f: f.wall_ns, reverse=True)[:count]]
-        anatomy = Anatomy([TraceTree(i, self._index.read(i)) for i in ids])
-        anatomy.speeds = self.speeds  # every trace's speeds, as the figures were judged by
-        for analysis in anatomy.traces:
-            analysis.suggestions = suggest(analysis, self.speeds)
-        return anatomy
+        if self.figures is None:
+            return self._subset(
+                [a.trace_id for a in sorted(self.traces, key=lambda a: a.wall_ns, reverse=True)[:count]]
+            )
+        return self._subset([f.trace_id for f in sorted(self.figures, key=lambda f: f.wall_ns, reverse=True)[:count]])
 
     def only(self, trace_id: str) -> Anatomy:
         """One of the traces, with its spans (read again from the file for a large report)."""
+        return self._subset([trace_id])
+
+    def _subset(self, trace_ids: Sequence[str]) -> Anatomy:
+        """These traces with their spans, their what-ifs judged by every trace's model speeds, as the report's
+        were: the analyses already made, or for a large report each trace read again and analysed."""
         if self.figures is None or self._index is None:
-            [chosen] = [a for a in self.traces if a.trace_id == trace_id]
-            return Anatomy([chosen.tree], [a.tree for a in self._reference])
-        anatomy = Anatomy([TraceTree(trace_id, self._index.read(trace_id))])
-        anatomy.speeds = self.speeds
+            by_id = {a.trace_id: a for a in self.traces}
+            anatomy = Anatomy.__new__(Anatomy)
+            anatomy.figures, anatomy._index = None, None
+            anatomy.traces, anatomy._reference = [by_id[i] for i in trace_ids], self._reference
+            anatomy.speeds = self.speeds
+            return anatomy
+        anatomy = Anatomy([TraceTree(i, self._index.read(i)) for i in trace_ids])
+        anatomy.speeds = self.speeds  # every trace's speeds, as the figures were judged by
         for analysis in anatomy.traces:
             analysis.suggestions = suggest(analysis, self.speeds)
         return anatomy
