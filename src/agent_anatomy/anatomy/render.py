@@ -355,8 +355,11 @@ def trace_documents(anatomy: Anatomy) -> list[dict[str, Any]]:
 
 def trace_rows(anatomy: Anatomy) -> list[dict[str, Any]]:
     """``table_row`` of every trace, in the order they started (``agent-anatomy list``)."""
-    rows = (table_row(d) for d in trace_documents(anatomy))
-    return sorted(rows, key=lambda row: (row["start_unix_ns"], row["trace_id"]))
+    return _rows(trace_documents(anatomy))
+
+
+def _rows(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(map(table_row, documents), key=lambda row: (row["start_unix_ns"], row["trace_id"]))
 
 
 def table_row(trace: dict[str, Any]) -> dict[str, Any]:
@@ -390,7 +393,10 @@ def html(anatomy: Anatomy) -> str:
     document = to_dict(shown, spans=True)
     if len(anatomy) == 1:
         return page(document)
-    walls = [f.wall_ns / 1e6 for f in anatomy.figures] if anatomy.figures is not None else None
-    walls = walls if walls is not None else [a.wall_ns / 1e6 for a in anatomy.traces]
-    document["summary"] = summary_dict(anatomy)
-    return page(document, trace_count=len(anatomy), walls_ms=walls, rows=trace_rows(anatomy))
+    if shown is anatomy:  # the document already holds every trace and their summary
+        rows = _rows(document["traces"])
+    else:
+        document["summary"] = summary_dict(anatomy)
+        rows = trace_rows(anatomy)
+    numbers = anatomy.figures if anatomy.figures is not None else anatomy.traces
+    return page(document, trace_count=len(anatomy), walls_ms=[t.wall_ns / 1e6 for t in numbers], rows=rows)

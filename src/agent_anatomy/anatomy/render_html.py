@@ -535,8 +535,7 @@ def page(
     if comparison is not None:
         title = "Latency anatomy · before against after"
         selection = "the typical trace of each side · " if len(traces) < count else ""
-        for trace, caption in zip(traces, ("before", "after"), strict=False):
-            trace["caption"] = caption
+        traces = [{**trace, "caption": caption} for trace, caption in zip(traces, ("before", "after"), strict=False)]
     elif count == 1:
         title, selection = f"Latency anatomy · {traces[0]['trace_id']}", ""
     else:
