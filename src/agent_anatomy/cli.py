@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from .anatomy.formatting import count
+from .anatomy.formatting import DEFAULT_WIDTH, count
 from .errors import AgentAnatomyError, ConfigurationError
 from .version import __version__
 
@@ -220,7 +220,9 @@ def _write(path: str, text: str, option: str = "--output") -> None:
 def _run_report(args: argparse.Namespace) -> int:
     anatomy = _anatomy_from(args)
     color = False if (args.no_color or args.output) else None
-    rendered = anatomy.render(args.format, color=color, spans=args.spans, width=None if not args.output else 100)
+    # a file is not a terminal: the width of one that does not say its size, as the README says
+    width = DEFAULT_WIDTH if args.output else None
+    rendered = anatomy.render(args.format, color=color, spans=args.spans, width=width)
     if args.output:
         _write(args.output, rendered)
         print(f"wrote the {args.format} anatomy of {count(len(anatomy), 'trace')} to {args.output}")
