@@ -24,7 +24,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..tracing import get_handler, tool_span
+from ..tracing import fq_exception_type, get_handler, tool_span
 from ._canonical import NotCanonical, canonical_json
 from ._tools import ToolCall, ToolInputError, ToolSpec, parse_call, resolve_tools, result_text
 
@@ -304,11 +304,7 @@ class ParallelExecutor:
             if self.tool_timeout_s is None:  # the tool's own timeout, not ours
                 return _Failure(f"Tool {call.name!r} failed: TimeoutError: {exc}", "TimeoutError", exc)
             return _Failure(f"Tool {call.name!r} timed out after {self.tool_timeout_s:g} s", "timeout")
-        return _Failure(
-            f"Tool {call.name!r} failed: {type(exc).__name__}: {exc}",
-            f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
-            exc,
-        )
+        return _Failure(f"Tool {call.name!r} failed: {type(exc).__name__}: {exc}", fq_exception_type(exc), exc)
 
     @staticmethod
     def _text(call: ToolCall, value: object) -> str:

@@ -1,7 +1,7 @@
 """Tracing layer: decorators, ``span()``, context propagation, and the anthropic SDK instrumentation."""
 
 from ._content import value_json
-from ._invocation import Invocation
+from ._invocation import Invocation, fq_exception_type
 from ._wrappers import TracedSpec
 from .ambient import conversation, current_conversation, with_agent
 from .anthropic import AnthropicInstrumentor, client_provider, instrument_anthropic, uninstrument_anthropic
@@ -28,6 +28,7 @@ __all__ = [
     "continue_trace",
     "conversation",
     "current_conversation",
+    "fq_exception_type",
     "get_handler",
     "instrument_anthropic",
     "instrument_mcp",
