@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from .budget import Verdict
-from .formatting import count
+from .formatting import count, ms
 
 __all__ = ["budget_lines", "junit_xml"]
 
@@ -14,7 +14,7 @@ __all__ = ["budget_lines", "junit_xml"]
 def _value(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    return f"{value:,.0f} ms" if unit == "ms" else f"{value:,.0f}"
+    return ms(value) if unit == "ms" else f"{value:,.0f}"
 
 
 def _outcome(verdict: Verdict) -> str:

@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .compare import FIRST_TEXT, TOTAL, Comparison, StepChange, compare
-from .formatting import count
+from .formatting import count, ms
 from .render import PHASE_LABELS, SCHEMA, to_dict, trace_documents
 from .render_text import Style, color_wanted, finish
 
@@ -21,7 +21,7 @@ _MARKS = {"same": " ", "changed": "~", "appeared": "+", "disappeared": "-"}
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f} ms"
+    return "-" if value is None else ms(value)
 
 
 def _change(before: float | None, after: float | None, *, share: bool = True) -> str:
