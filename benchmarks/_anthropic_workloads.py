@@ -76,31 +76,49 @@ def workloads(anthropic_client: anthropic.Anthropic) -> dict[str, Callable[[], N
     return {"create": create, "stream": stream, "helper": helper}
 
 
-def floor_span(tracer: trace.Tracer, call: Callable[[], None]) -> Callable[[], None]:
-    """The uninstrumented call inside one bare OTel SDK span carrying the same attributes as ours: the floor."""
-    start = {
+def floor_span(tracer: trace.Tracer, call: Callable[[], None], workload: str) -> Callable[[], None]:
+    """The uninstrumented call inside one bare OTel SDK span carrying what ours carries for ``workload``: the floor.
+
+    The same attributes (a streamed call's times and how its stream ended too) and, for a stream, the same
+    first-token event; the values are constants, since a bare span observes nothing.
+    """
+    streamed = workload != "create"
+    start: dict[str, Any] = {
         semconv.GEN_AI_OPERATION_NAME: "chat",
         semconv.GEN_AI_PROVIDER_NAME: "anthropic",
+        semconv.ANATOMY_LLM_API: "messages.stream" if workload == "helper" else "messages.create",
         semconv.GEN_AI_REQUEST_MODEL: MODEL,
-        semconv.GEN_AI_REQUEST_MAX_TOKENS: 512,
-        semconv.GEN_AI_REQUEST_STREAM: False,
-        semconv.ANATOMY_LLM_API: "messages.create",
         semconv.SERVER_ADDRESS: "127.0.0.1",
         semconv.SERVER_PORT: 8765,
+        semconv.GEN_AI_REQUEST_MAX_TOKENS: 512,
     }
-    end = {
+    end: dict[str, Any] = {
         semconv.GEN_AI_RESPONSE_ID: "msg_bench",
         semconv.GEN_AI_RESPONSE_MODEL: MODEL,
         semconv.GEN_AI_RESPONSE_FINISH_REASONS: ["end_turn"],
         semconv.GEN_AI_USAGE_INPUT_TOKENS: 20,
-        semconv.GEN_AI_USAGE_OUTPUT_TOKENS: DELTAS,
         semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 0,
         semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 0,
+        semconv.GEN_AI_USAGE_OUTPUT_TOKENS: DELTAS,
     }
+    if streamed:
+        start[semconv.GEN_AI_REQUEST_STREAM] = True
+        end.update(
+            {
+                semconv.ANATOMY_STREAM_END: "completed",
+                semconv.ANATOMY_LLM_TIME_TO_HEADERS: 0.001,
+                semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: 0.01,
+                semconv.ANATOMY_LLM_GENERATION_TIME: 0.005,
+                semconv.ANATOMY_LLM_TIME_TO_FIRST_TEXT: 0.01,
+                semconv.ANATOMY_LLM_OUTPUT_TOKENS_PER_SECOND: 10_000.0,
+            }
+        )
 
     def run() -> None:
         span = tracer.start_span(f"chat {MODEL}", kind=SpanKind.CLIENT, attributes=start)
         call()
+        if streamed:
+            span.add_event(semconv.EVENT_FIRST_TOKEN)
         span.set_attributes(end)
         span.end()
 

@@ -95,7 +95,8 @@ def main() -> None:
         on_calls = workloads(client(transport, base_url, sdk_tracing=True)) if peer.sdk_tracing else plain_calls
         for workload, call in plain_calls.items():
             bare[transport, workload] = call
-            instrumented[transport, workload] = floor_span(floor, call) if name == "floor" else on_calls[workload]
+            on = floor_span(floor, call, workload) if name == "floor" else on_calls[workload]
+            instrumented[transport, workload] = on
     # Everything imported so far is long-lived: freezing it keeps the collector from re-scanning the SDKs'
     # modules, whose full collections otherwise land at random in one batch or the other.
     gc.collect()

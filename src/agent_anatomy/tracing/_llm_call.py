@@ -149,6 +149,7 @@ _NUMERIC_PARAMETERS: Final = (
 """Sampling parameters recorded when the call gives them, by (attribute, keyword argument): as arguments (SDKs
 that still take them) or in ``extra_body`` (the newest SDK dropped them from its signature)."""
 
+_USAGE_FIELDS: Final = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 _REASONING_DELTAS: Final = frozenset({"thinking_delta", "signature_delta"})
 _REASONING_BLOCKS: Final = frozenset({"thinking", "redacted_thinking"})
 
@@ -303,11 +304,15 @@ class LLMCall(Invocation):
     def _take_usage(self, usage: object) -> None:
         if usage is None:
             return
-        for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-            value = field(usage, name)
+        # An SDK model keeps its fields in its __dict__: read there, as from decoded JSON (runs twice a stream).
+        fields = usage if isinstance(usage, dict) else getattr(usage, "__dict__", None)
+        if not isinstance(fields, dict):
+            fields = {name: getattr(usage, name, None) for name in (*_USAGE_FIELDS, "output_tokens_details")}
+        for name in _USAGE_FIELDS:
+            value = fields.get(name)
             if isinstance(value, int):
                 self._usage[name] = value
-        details = field(usage, "output_tokens_details")
+        details = fields.get("output_tokens_details")
         thinking = field(details, "thinking_tokens") if details is not None else None
         if isinstance(thinking, int):
             self._usage["thinking_tokens"] = thinking

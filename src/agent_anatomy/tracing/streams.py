@@ -114,37 +114,45 @@ class AsyncStreamProxy(ObjectProxy):
 def _events(stream: Any, call: LLMCall, proxy: object = None) -> Iterator[Any]:
     """The stream's events, each reported to ``call`` as it arrives; the call ends with the stream. ``proxy``
     is only held: alive while the events are read."""
-    read = stream.__next__
-    while True:
-        try:
-            event = read()
-        except StopIteration:
-            call.end(semconv.STREAM_END_COMPLETED)
-            return
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        # most events are text deltas after the first, which the call does not need (unless capturing)
-        if call.wants_deltas or event.type != "content_block_delta":
+    # ``for`` over the stream's own iterator: the read costs no Python call of ``__next__`` per event.
+    events = iter(stream)
+    try:
+        for event in events:  # every event, until the call has what it needs from content deltas
             call.on_event(event, _timer())
-        yield event
+            yield event
+            if not call.wants_deltas:
+                break
+        for event in events:  # then the commonest event, a text delta, is passed straight on
+            if event.type != "content_block_delta":
+                call.on_event(event, _timer())
+            yield event
+    except GeneratorExit:  # the consumer let go of this generator; the stream's proxy ends the call
+        raise
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    call.end(semconv.STREAM_END_COMPLETED)
 
 
 async def _aevents(stream: Any, call: LLMCall, proxy: object = None) -> AsyncIterator[Any]:
     """The async twin of ``_events``: the same, awaited."""
-    read = stream.__anext__
-    while True:
-        try:
-            event = await read()
-        except StopAsyncIteration:
-            call.end(semconv.STREAM_END_COMPLETED)
-            return
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        if call.wants_deltas or event.type != "content_block_delta":
+    events = aiter(stream)
+    try:
+        async for event in events:
             call.on_event(event, _timer())
-        yield event
+            yield event
+            if not call.wants_deltas:
+                break
+        async for event in events:
+            if event.type != "content_block_delta":
+                call.on_event(event, _timer())
+            yield event
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    call.end(semconv.STREAM_END_COMPLETED)
 
 
 def adopt_raw_stream(
