@@ -247,7 +247,7 @@ class Opaque:
     [
         (
             {"id": "1", "name": "ghost", "input": {}},
-            "Unknown tool 'ghost'. Available tools: boom, echo, opaque.",
+            "Unknown tool 'ghost'. Available tools: boom, echo, loop, opaque.",
             "unknown_tool",
         ),
         (
@@ -282,6 +282,11 @@ class Opaque:
             "Tool 'opaque' returned a value that cannot be serialised as JSON: Opaque is not JSON serialisable",
             "result_not_serialisable",
         ),
+        (
+            {"id": "8", "name": "loop", "input": {}},
+            "Tool 'loop' returned a value that cannot be serialised as JSON: Circular reference detected",
+            "result_not_serialisable",
+        ),
     ],
 )
 async def test_bad_inputs_become_error_results(traced: Traced, call: dict, message: str, error_type: str) -> None:
@@ -294,7 +299,12 @@ async def test_bad_inputs_become_error_results(traced: Traced, call: dict, messa
     def opaque() -> Opaque:
         return Opaque()
 
-    executor = aa.ParallelExecutor({"echo": echo, "boom": boom, "opaque": opaque})
+    def loop() -> dict[str, object]:
+        looped: dict[str, object] = {}
+        looped["self"] = looped
+        return looped
+
+    executor = aa.ParallelExecutor({"echo": echo, "boom": boom, "opaque": opaque, "loop": loop})
     results = await executor.run([call, {"id": "ok", "name": "echo", "input": {"text": "fine"}}])
     assert results[0] == {"type": "tool_result", "tool_use_id": call["id"], "content": message, "is_error": True}
     assert results[1]["content"] == "fine" and not results[1]["is_error"], "other tools still complete"
@@ -387,3 +397,11 @@ def test_duplicate_names_and_non_callables() -> None:
         aa.ParallelExecutor([lookup_a, lookup_a])
     with pytest.raises(TypeError, match="is not callable"):
         aa.ParallelExecutor({"x": 42})  # type: ignore[dict-item]
+
+
+def test_input_hash_is_equal_for_equal_inputs_and_none_for_no_canonical_form() -> None:
+    assert input_hash({"a": 1, "b": [1, 2]}) == input_hash({"b": [1, 2], "a": 1})
+    assert input_hash({"a": 1}) != input_hash({"a": 2})
+    looped: dict[str, object] = {}
+    looped["self"] = looped
+    assert input_hash(looped) is None

@@ -13,9 +13,10 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ..tracing import ToolSpanOptions, TracedSpec, tool_info, tool_span
+from ._canonical import json_encoder
 
 __all__ = ["ToolCall", "ToolInputError", "ToolSpec", "parse_call", "resolve_tools", "result_text"]
 
@@ -26,9 +27,8 @@ class ToolInputError(ValueError):
     """A tool call's input does not fit the tool; the message is what the model is told."""
 
 
-@dataclass(frozen=True)
-class ToolCall:
-    """One tool call from a model turn: its id, the tool's name, and its input."""
+class ToolCall(NamedTuple):
+    """One tool call from a model turn: its id, the tool's name, and its input (a tuple: made per call)."""
 
     id: str
     name: str
@@ -162,7 +162,8 @@ class ToolSpec:
                 raise ToolInputError(f"the input is not valid JSON ({exc.msg} at position {exc.pos})") from None
         if tool_input is None:
             tool_input = {}
-        if not isinstance(tool_input, Mapping):
+        # a plain dict (what the model's input decodes to) skips the Mapping ABC check: this runs per tool call
+        if type(tool_input) is not dict and not isinstance(tool_input, Mapping):
             raise ToolInputError(f"the input must be a JSON object, got {type(tool_input).__name__}")
         arguments = dict(tool_input)
         if self._simple:  # the same checks as Signature.bind, in a fraction of its time
@@ -213,11 +214,11 @@ def _default(value: object) -> object:
     raise TypeError(f"{type(value).__qualname__} is not JSON serialisable")
 
 
-_RESULT_ENCODER: Final = json.JSONEncoder(default=_default, ensure_ascii=False, allow_nan=False)
+_result_json: Final = json_encoder(default=_default, ensure_ascii=False, allow_nan=False)
 
 
 def result_text(value: object) -> str:
     """A tool's return value as ``tool_result`` content: text as is, anything else as JSON."""
     if isinstance(value, str):
         return value
-    return _RESULT_ENCODER.encode(value)
+    return _result_json(value)

@@ -14,7 +14,6 @@ import asyncio
 import contextvars
 import functools
 import hashlib
-import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +23,8 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..tracing import fq_exception_type, get_handler, tool_span
-from ._canonical import NotCanonical, canonical_json
+from ..tracing import TelemetryHandler, fq_exception_type, get_handler, tool_span
+from ._canonical import NotCanonical, canonical_json, json_encoder
 from ._tools import ToolCall, ToolInputError, ToolSpec, parse_call, resolve_tools, result_text
 
 __all__ = ["ParallelExecutor", "ToolResult"]
@@ -38,18 +37,17 @@ _MODES: Final = ("parallel", "sequential")
 _BATCH_SPAN: Final = semconv.span_name(semconv.OPERATION_TOOL_BATCH, None)
 
 
-_HASH_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-"""Built once: ``json.dumps`` with options builds an encoder on every call, a third of a small hash's time."""
+_hash_text: Final = json_encoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def input_hash(tool_input: object) -> str | None:
     """A short hash of a tool call's input, equal for equal inputs in any process; None if it has none."""
     try:
-        text = _HASH_ENCODER.encode(tool_input)
+        text = _hash_text(tool_input)
     except (TypeError, ValueError):
         try:
             text = canonical_json(tool_input)
-        except NotCanonical:
+        except (NotCanonical, RecursionError):  # no canonical form, or one that holds itself
             return None
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -118,13 +116,14 @@ class ParallelExecutor:
         calls = [parse_call(call, index) for index, call in enumerate(tool_calls)]
         if not calls:
             return []
-        batch = get_handler().start(_BATCH_SPAN, kind=SpanKind.INTERNAL)
+        handler = get_handler()
+        batch = handler.start(_BATCH_SPAN, kind=SpanKind.INTERNAL)
         started = time.perf_counter()
         durations: list[float] = [0.0] * len(calls)
         results: list[ToolResult | None] = [None] * len(calls)
         limit = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
         try:
-            await self._schedule(calls, results, durations, limit)
+            await self._schedule(calls, results, durations, limit, handler)
         except BaseException as exc:
             batch.fail(exc)
             raise
@@ -182,11 +181,12 @@ class ParallelExecutor:
         results: list[ToolResult | None],
         durations: list[float],
         limit: asyncio.Semaphore | None,
+        handler: TelemetryHandler,
     ) -> None:
         def one(index: int) -> Any:
             if limit is None:  # one coroutine less per call on the common path
-                return self._execute(calls[index], index, results, durations)
-            return self._run_one(calls[index], index, results, durations, limit)
+                return self._execute(calls[index], index, results, durations, handler)
+            return self._run_one(calls[index], index, results, durations, limit, handler)
 
         run_all: Awaitable[Any]
         if self.mode == "parallel" and self.reads_overlap_writes:
@@ -243,12 +243,18 @@ class ParallelExecutor:
         results: list[ToolResult | None],
         durations: list[float],
         limit: asyncio.Semaphore,
+        handler: TelemetryHandler,
     ) -> None:
         async with limit:
-            await self._execute(call, index, results, durations)
+            await self._execute(call, index, results, durations, handler)
 
     async def _execute(
-        self, call: ToolCall, index: int, results: list[ToolResult | None], durations: list[float]
+        self,
+        call: ToolCall,
+        index: int,
+        results: list[ToolResult | None],
+        durations: list[float],
+        handler: TelemetryHandler,
     ) -> None:
         spec = self.tools.get(call.name)
         attributes: dict[str, AttributeValue] = {semconv.GEN_AI_TOOL_CALL_ID: call.id}
@@ -256,7 +262,7 @@ class ParallelExecutor:
         if digest is not None:
             attributes[semconv.ANATOMY_TOOL_INPUT_HASH] = digest
         span = spec.span if spec is not None else tool_span(call.name)  # an unknown tool still gets its span
-        invocation = span.begin((), {}, attributes=attributes, raw_arguments=call.input)
+        invocation = span.begin((), {}, attributes=attributes, raw_arguments=call.input, handler=handler)
         started = time.perf_counter()
         try:
             # One coroutine per call, this one: the checks before and after the tool are synchronous.

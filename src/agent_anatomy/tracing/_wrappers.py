@@ -21,7 +21,7 @@ from .. import semconv
 from ._content import arguments_json, value_json
 from ._invocation import Invocation
 from .ambient import with_agent
-from .handler import get_handler
+from .handler import TelemetryHandler, get_handler
 
 __all__ = ["TracedSpec", "traced"]
 
@@ -55,14 +55,17 @@ class TracedSpec:
         attach_now: bool = True,
         attributes: Mapping[str, AttributeValue] | None = None,
         raw_arguments: object = _BY_SIGNATURE,
+        handler: TelemetryHandler | None = None,
     ) -> _Call:
         """Start the span for one call, recording the arguments if allowed.
 
         ``attributes`` are this call's own (a tool call's id), set at start so samplers see them.
         ``raw_arguments``, when given, is recorded as it is instead of ``args``/``kwargs`` bound to the
-        signature: an executor records the input the model sent.
+        signature: an executor records the input the model sent. ``handler``: the one to start it with (an
+        executor passes its batch's down), else the configured one.
         """
-        handler = get_handler()
+        if handler is None:
+            handler = get_handler()
         call = handler.start(
             self.name,
             kind=self.kind,
