@@ -41,7 +41,7 @@ def parse_call(call: object, index: int) -> ToolCall:
         call_id, name, tool_input = call.get("id"), call.get("name"), call.get("input", {})
     else:
         call_id, name, tool_input = (getattr(call, "id", None), getattr(call, "name", None), getattr(call, "input", {}))
-    return ToolCall(id=str(call_id) if call_id else f"call_{index}", name=str(name or ""), input=tool_input)
+    return ToolCall(str(call_id) if call_id else f"call_{index}", str(name or ""), tool_input)
 
 
 def _schema_for(annotation: Any) -> dict[str, Any]:
@@ -167,17 +167,17 @@ class ToolSpec:
             raise ToolInputError(f"the input must be a JSON object, got {type(tool_input).__name__}")
         arguments = dict(tool_input)
         if self._simple:  # the same checks as Signature.bind, in a fraction of its time
-            for name in self._required:
-                if name not in arguments:
-                    raise ToolInputError(
-                        f"the input does not fit the tool's parameters: missing a required argument: {name!r}"
-                    )
-            if self._allowed is not None:
-                for name in arguments:
-                    if name not in self._allowed:
-                        raise ToolInputError(
-                            f"the input does not fit the tool's parameters: got an unexpected keyword argument {name!r}"
-                        )
+            names = arguments.keys()
+            if not names >= self._required:
+                missing = next(name for name in sorted(self._required) if name not in names)
+                raise ToolInputError(
+                    f"the input does not fit the tool's parameters: missing a required argument: {missing!r}"
+                )
+            if self._allowed is not None and not names <= self._allowed:
+                unexpected = next(name for name in names if name not in self._allowed)
+                raise ToolInputError(
+                    f"the input does not fit the tool's parameters: got an unexpected keyword argument {unexpected!r}"
+                )
         elif self.signature is not None:
             try:
                 self.signature.bind(**arguments)
