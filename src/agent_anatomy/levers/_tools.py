@@ -154,7 +154,8 @@ class ToolSpec:
         return definition
 
     def arguments(self, tool_input: Any) -> dict[str, Any]:
-        """Keyword arguments for one call; ToolInputError naming what does not fit."""
+        """Keyword arguments for one call, to be spread into it (a dict input is returned as it is);
+        ToolInputError naming what does not fit."""
         if isinstance(tool_input, str):
             try:
                 tool_input = json.loads(tool_input) if tool_input.strip() else {}
@@ -165,7 +166,8 @@ class ToolSpec:
         # a plain dict (what the model's input decodes to) skips the Mapping ABC check: this runs per tool call
         if type(tool_input) is not dict and not isinstance(tool_input, Mapping):
             raise ToolInputError(f"the input must be a JSON object, got {type(tool_input).__name__}")
-        arguments = dict(tool_input)
+        # the caller spreads them into the call (``**arguments``), which copies: a dict needs no copy of its own
+        arguments = tool_input if type(tool_input) is dict else dict(tool_input)
         if self._simple:  # the same checks as Signature.bind, in a fraction of its time
             names = arguments.keys()
             if not names >= self._required:

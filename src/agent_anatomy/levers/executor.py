@@ -123,7 +123,11 @@ class ParallelExecutor:
         results: list[ToolResult | None] = [None] * len(calls)
         limit = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
         try:
-            await self._schedule(calls, results, durations, limit, handler)
+            work = self._schedule(calls, results, durations, limit, handler)
+            if self.batch_timeout_s is None:
+                await work
+            else:
+                await self._within_batch_timeout(work, calls, results, self.batch_timeout_s)
         except BaseException as exc:
             batch.fail(exc)
             raise
@@ -175,14 +179,17 @@ class ParallelExecutor:
             stages.append(reads)
         return stages
 
-    async def _schedule(
+    def _schedule(
         self,
         calls: Sequence[ToolCall],
         results: list[ToolResult | None],
         durations: list[float],
         limit: asyncio.Semaphore | None,
         handler: TelemetryHandler,
-    ) -> None:
+    ) -> Awaitable[Any]:
+        """The whole batch as one awaitable, in stages as ``_stages`` says (built here, so no coroutine of its
+        own runs per batch)."""
+
         def one(index: int) -> Any:
             if limit is None:  # one coroutine less per call on the common path
                 return self._execute(calls[index], index, results, durations, handler)
@@ -213,21 +220,23 @@ class ParallelExecutor:
                             await asyncio.gather(*(one(index) for index in stage))
 
                 run_all = in_stages()
-        if self.batch_timeout_s is None:
-            await run_all
-            return
+        return run_all
+
+    @staticmethod
+    async def _within_batch_timeout(
+        run_all: Awaitable[Any], calls: Sequence[ToolCall], results: list[ToolResult | None], timeout_s: float
+    ) -> None:
+        """Await the batch for ``timeout_s`` at most; the calls still running then are answered as timed out."""
         work = asyncio.ensure_future(run_all)
         try:
-            await asyncio.wait_for(asyncio.shield(work), self.batch_timeout_s)
+            await asyncio.wait_for(asyncio.shield(work), timeout_s)
         except TimeoutError:
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
             for index, call in enumerate(calls):
                 if results[index] is None:
                     results[index] = _result(
-                        call,
-                        f"Tool {call.name!r} did not finish: the batch timed out after {self.batch_timeout_s:g} s",
-                        True,
+                        call, f"Tool {call.name!r} did not finish: the batch timed out after {timeout_s:g} s", True
                     )
         except BaseException:
             work.cancel()
