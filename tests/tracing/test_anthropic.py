@@ -237,6 +237,26 @@ def test_abandoned_stream_ends_on_garbage_collection(traced: Traced, client: ant
     assert _stream_end(traced) == semconv.STREAM_END_ABANDONED
 
 
+async def test_async_stream_left_mid_way_ends_on_garbage_collection(
+    traced: Traced, aclient: anthropic.AsyncAnthropic, caplog: pytest.LogCaptureFixture
+) -> None:
+    stream = await aclient.messages.create(
+        model=MODEL, max_tokens=256, messages=PROMPT, stream=True, extra_headers=timing(0, 50, 500)
+    )
+    async for event in stream:
+        if event.type == "content_block_delta":
+            break  # past the first text: the proxy now passes text deltas straight on
+    assert llm_spans(traced) == []
+    del stream, event
+    for _ in range(10):  # the loop closes abandoned async generators in tasks of its own, one after another
+        gc.collect()
+        await asyncio.sleep(0)
+        if llm_spans(traced):
+            break
+    assert _stream_end(traced) == semconv.STREAM_END_ABANDONED
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "no task or generator error logged"
+
+
 def test_stream_cut_mid_way_ends_with_error(traced: Traced, client: anthropic.Anthropic) -> None:
     with (
         pytest.raises(httpx2.RemoteProtocolError),
