@@ -112,8 +112,8 @@ class AsyncStreamProxy(ObjectProxy):
 
 
 def _events(stream: Any, call: LLMCall, proxy: object = None) -> Iterator[Any]:
-    """The stream's events, each reported to ``call`` as it arrives; the call ends with the stream. ``proxy``
-    is only held: alive while the events are read."""
+    """The stream's events, reported to ``call`` as they arrive (text deltas only while it still wants them);
+    the call ends with the stream. ``proxy`` is only held: alive while the events are read."""
     # ``for`` over the stream's own iterator: the read costs no Python call of ``__next__`` per event.
     events = iter(stream)
     try:
