@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,7 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ..tracing import TelemetryHandler, fq_exception_type, get_handler, tool_span
-from ._canonical import NotCanonical, canonical_json, json_encoder
+from ._canonical import NotCanonical, canonical_json, digest, json_encoder
 from ._tools import ToolCall, ToolInputError, ToolSpec, parse_call, resolve_tools, result_text
 
 __all__ = ["ParallelExecutor", "ToolResult"]
@@ -49,7 +48,7 @@ def input_hash(tool_input: object) -> str | None:
             text = canonical_json(tool_input)
         except (NotCanonical, RecursionError):  # no canonical form, or one that holds itself
             return None
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return digest(text, 16)
 
 
 def _result(call: ToolCall, content: str, is_error: bool) -> ToolResult:
@@ -267,9 +266,9 @@ class ParallelExecutor:
     ) -> None:
         spec = self.tools.get(call.name)
         attributes: dict[str, AttributeValue] = {semconv.GEN_AI_TOOL_CALL_ID: call.id}
-        digest = input_hash(call.input)
-        if digest is not None:
-            attributes[semconv.ANATOMY_TOOL_INPUT_HASH] = digest
+        hashed = input_hash(call.input)
+        if hashed is not None:
+            attributes[semconv.ANATOMY_TOOL_INPUT_HASH] = hashed
         span = spec.span if spec is not None else tool_span(call.name)  # an unknown tool still gets its span
         invocation = span.begin((), {}, attributes=attributes, raw_arguments=call.input, handler=handler)
         started = time.perf_counter()
