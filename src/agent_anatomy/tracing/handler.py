@@ -105,8 +105,7 @@ class TelemetryHandler:
         metric when its operation has one."""
         start_attributes = with_ambient(attributes or {}, parent)
         span = self.tracer.start_span(name, context=parent, kind=kind, attributes=start_attributes)
-        timer = self.timer(start_attributes) if self.latest else None  # only the newest conventions time these
-        return invocation(span, parent, attach_now=attach_now, timer=timer)
+        return invocation(span, parent, attach_now=attach_now, timer=self.timer(start_attributes))
 
     def timer(self, attributes: Mapping[str, AttributeValue] | None) -> DurationTimer | None:
         """The duration metric of an agent, tool or workflow span, started now (newest conventions only)."""
