@@ -7,6 +7,12 @@ with the OTel SDK tracer and the attributes agent-anatomy writes). Baseline: cre
 Target from the issue: under 10 % of the spans' cost. Every trace analysed, and a uniform sample of 5 % and
 1 % (``sample_ratio``), as a fleet at scale would run it. Memory per trace in flight is measured too.
 
+The processor runs as in a long-lived replica: one processor per setting across the rounds, warmed by a
+round that is not counted (its worker started, its histograms' label sets made: one-off costs per
+process, not per trace). Each round makes enough traces that its sample holds at least
+``MIN_ANALYSED`` of them, and the trace ids are spread evenly over the sampling space, so a round
+analyses its setting's share exactly (random ids do so only on average).
+
     python benchmarks/bench_fleet.py [--rounds 7] [--traces 300]
 """
 
@@ -14,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
+import math
 import statistics
 import sys
 import time
@@ -24,6 +32,7 @@ from _results import Results, add_json_option
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' trace builders
 
@@ -31,6 +40,26 @@ from tests.anatomy._build import seed_trace
 from tests.anatomy.test_metrics import replay
 
 from agent_anatomy.anatomy import AnatomyMetricsProcessor
+
+MIN_ANALYSED = 30
+"""Traces each round's sample analyses at least: with 300 traces a 1 % sample analysed 3."""
+
+
+class SpreadIds(IdGenerator):
+    """Trace ids whose lower 64 bits (what sampling reads) step by the golden ratio: evenly spread."""
+
+    _STEP = 0x9E3779B97F4A7C15
+
+    def __init__(self) -> None:
+        self._count = itertools.count(1)
+        self._spans = RandomIdGenerator()
+
+    def generate_span_id(self) -> int:
+        return self._spans.generate_span_id()
+
+    def generate_trace_id(self) -> int:
+        n = next(self._count)
+        return (n << 64) | (n * self._STEP & (1 << 64) - 1)
 
 
 def per_trace_us(provider: TracerProvider, traces: int) -> float:
@@ -45,18 +74,24 @@ def per_trace_us(provider: TracerProvider, traces: int) -> float:
 
 def measure(rounds: int, traces: int, ratio: float) -> tuple[float, float, float]:
     """Per trace: the spans alone; what the processor adds on the application's thread; and in all."""
+    traces = max(traces, math.ceil(MIN_ANALYSED / ratio))
+    provider = TracerProvider(id_generator=SpreadIds())
+    processor = AnatomyMetricsProcessor(
+        MeterProvider(metric_readers=[InMemoryMetricReader()]), grace_s=3600, sample_ratio=ratio
+    )
+    provider.add_span_processor(processor)
     bare, on_thread, in_all = [], [], []
-    for _ in range(rounds):
-        bare.append(per_trace_us(TracerProvider(), traces))
-        provider = TracerProvider()
-        meters = MeterProvider(metric_readers=[InMemoryMetricReader()])
-        processor = AnatomyMetricsProcessor(meters, grace_s=3600, sample_ratio=ratio)
-        provider.add_span_processor(processor)
-        on_thread.append(per_trace_us(provider, traces))  # spans end, traces wait: on_end's cost
+    for round_ in range(rounds + 1):
+        spans = per_trace_us(TracerProvider(id_generator=SpreadIds()), traces)
+        processed = per_trace_us(provider, traces)  # spans end, traces wait: on_end's cost
         started = time.process_time()
         processor.force_flush(600_000)  # the worker analyses them all now (process time counts its thread)
-        in_all.append(on_thread[-1] + (time.process_time() - started) / traces * 1e6)
-        processor.shutdown()
+        flushed = (time.process_time() - started) / traces * 1e6
+        if round_:  # the first round warms the processor up
+            bare.append(spans)
+            on_thread.append(processed)
+            in_all.append(processed + flushed)
+    processor.shutdown()
     spans = statistics.median(bare)
     return spans, statistics.median(on_thread) - spans, statistics.median(in_all) - spans
 
