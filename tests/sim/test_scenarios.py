@@ -9,7 +9,7 @@ import pytest
 
 from agent_anatomy.errors import ConfigurationError
 from agent_anatomy.sim import DEFAULT_SCENARIO, load_scenario
-from agent_anatomy.sim.scenarios import input_for_schema, plan_answer
+from agent_anatomy.sim.scenarios import input_for_schema, plan_answer, scenario_from_mapping
 
 
 def test_input_for_schema_covers_types() -> None:
@@ -43,6 +43,25 @@ def test_only_offered_tools_are_called() -> None:
     assert stop_reason == "tool_use"
     assert [b.tool_name for b in blocks if b.type == "tool_use"] == ["search"]
     assert tokens == sum(len(b.pieces) for b in blocks)
+
+
+@pytest.mark.parametrize(
+    ("offered", "called"),
+    [(["Agent", "Task", "Read"], ["Read"]), (["Agent"], [])],
+)
+def test_a_subagent_tool_is_never_the_fallback(offered: list[str], called: list[str]) -> None:
+    """The Claude Code CLI offers ``Agent`` first: calling it unasked starts subagents that never end."""
+    body = {
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "x"}],
+        "tools": [{"name": name, "input_schema": {"type": "object"}} for name in offered],
+    }
+    blocks, stop_reason, _ = plan_answer(body, DEFAULT_SCENARIO, 10, random.Random(0))
+    assert [b.tool_name for b in blocks if b.type == "tool_use"] == called
+    assert stop_reason == ("tool_use" if called else "end_turn")
+    asked = scenario_from_mapping({"turns": [[{"name": "Agent", "input": {"prompt": "look"}}]]})
+    blocks, _, _ = plan_answer(body, asked, 10, random.Random(0))
+    assert [b.tool_name for b in blocks if b.type == "tool_use"] == ["Agent"], "named by the scenario: called"
 
 
 def test_scenario_file(tmp_path: Path) -> None:

@@ -69,6 +69,34 @@ def test_malformed_requests_get_invalid_request_error(sim: SimServer, body: obje
     assert payload["request_id"] == response.headers["request-id"]
 
 
+@pytest.mark.parametrize("beta", ["per-turn-control-2026-07-01", "mid-conversation-tool-changes-2026-07-01"])
+def test_system_role_messages_under_the_betas_that_allow_them(sim: SimServer, beta: str) -> None:
+    """The Claude Code CLI sends mid-conversation ``system`` messages under these betas; the API takes them."""
+    messages = [{"role": "user", "content": "hi"}, {"role": "system", "content": "be brief"}]
+    body = {**BODY, "messages": messages}
+    refused = post(sim, body)
+    assert refused.status_code == 400 and "messages.1.role: Input should be 'user' or 'assistant'" in refused.text
+    accepted = post(sim, body, {**HEADERS, "anthropic-beta": f"claude-code-20250219, {beta}"})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["content"][0]["type"] == "text"
+    other = post(
+        sim, {**body, "messages": [*messages, {"role": "tool", "content": "x"}]}, {**HEADERS, "anthropic-beta": beta}
+    )
+    assert "messages.2.role: Input should be 'user' or 'assistant' or 'system'" in other.text
+
+
+@pytest.mark.parametrize("method", ["HEAD", "GET"])
+def test_the_cli_probe_is_answered(sim: SimServer, method: str) -> None:
+    assert httpx2.request(method, f"{sim.base_url}/api/hello").status_code == 200
+
+
+def test_received_requests_carry_their_arrival_time(sim: SimServer) -> None:
+    before = time.time_ns()
+    post(sim, BODY)
+    received = sim.received[-1]
+    assert received.path == "/v1/messages" and before <= received.arrived_ns <= time.time_ns()
+
+
 def test_body_that_is_not_json(sim: SimServer) -> None:
     response = httpx2.post(f"{sim.base_url}/v1/messages", content=b"{oops", headers=HEADERS)
     assert response.status_code == 400 and "not valid JSON" in response.json()["error"]["message"]

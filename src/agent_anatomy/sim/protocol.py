@@ -40,6 +40,8 @@ __all__ = [
     "thinking_requested",
     "sse",
     "stream_events",
+    "SYSTEM_MESSAGE_BETAS",
+    "betas",
     "validate_request",
 ]
 
@@ -106,8 +108,21 @@ def _fail(message: str) -> RequestError:
     return RequestError(400, message)
 
 
-def validate_request(body: object) -> dict[str, Any]:
-    """The request body if it is one the real API would accept; otherwise RequestError(400) naming the field."""
+SYSTEM_MESSAGE_BETAS: Final = frozenset({"per-turn-control-2026-07-01", "mid-conversation-tool-changes-2026-07-01"})
+"""Betas under which ``messages`` may hold ``system``-role messages (instructions given mid-conversation, as the
+Claude Code CLI sends them); without one, the API answers such a request 400."""
+
+
+def betas(header: str | None) -> frozenset[str]:
+    """The betas an ``anthropic-beta`` header turns on (comma-separated)."""
+    return frozenset(part.strip() for part in (header or "").split(",") if part.strip())
+
+
+def validate_request(body: object, enabled_betas: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The request body if it is one the real API would accept; otherwise RequestError(400) naming the field.
+
+    ``enabled_betas``: what the request's ``anthropic-beta`` header turns on (see ``SYSTEM_MESSAGE_BETAS``).
+    """
     if not isinstance(body, dict):
         raise _fail("request body must be a JSON object")
     model = body.get("model")
@@ -123,9 +138,10 @@ def validate_request(body: object) -> dict[str, Any]:
         raise _fail("messages: Field required" if messages is None else "messages: Input should be a valid list")
     if not messages:
         raise _fail("messages: at least one message is required")
+    roles = ("user", "assistant", "system") if enabled_betas & SYSTEM_MESSAGE_BETAS else ("user", "assistant")
     for index, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise _fail(f"messages.{index}.role: Input should be 'user' or 'assistant'")
+        if not isinstance(message, dict) or message.get("role") not in roles:
+            raise _fail(f"messages.{index}.role: Input should be {' or '.join(repr(role) for role in roles)}")
         content = message.get("content")
         if not isinstance(content, str | list):
             raise _fail(f"messages.{index}.content: Input should be a valid string or list of content blocks")

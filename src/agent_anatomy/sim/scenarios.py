@@ -20,7 +20,15 @@ from ..errors import ConfigurationError
 from .profiles import Timing
 from .protocol import Block, json_pieces, new_id, thinking_requested
 
-__all__ = ["DEFAULT_SCENARIO", "Scenario", "ScriptedCall", "load_scenario", "plan_answer", "plan_thinking"]
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "SUBAGENT_TOOLS",
+    "Scenario",
+    "ScriptedCall",
+    "load_scenario",
+    "plan_answer",
+    "plan_thinking",
+]
 
 _WORDS: Final = tuple(
     " ".join(
@@ -61,6 +69,10 @@ DEFAULT_SCENARIO: Final = Scenario(
     )
 )
 """The seed article's support agent: two rounds of lookups, then the answer."""
+
+SUBAGENT_TOOLS: Final = frozenset({"Agent", "Task"})
+"""Tools with which the Claude Code CLI starts a subagent (which calls the API again, on and on): called only
+when a scenario names them."""
 
 
 def _completed_tool_rounds(messages: Sequence[Mapping[str, Any]]) -> int:
@@ -120,10 +132,13 @@ def plan_answer(
     max_tokens = int(body["max_tokens"])
     offered = {tool["name"]: tool for tool in body.get("tools") or [] if isinstance(tool, Mapping)}
     turn = _completed_tool_rounds(body["messages"])
+    calls: list[ScriptedCall] = []
     if offered and body.get("tool_choice", {}) != {"type": "none"} and turn < len(scenario.turns):
         calls = [call for call in scenario.turns[turn] if call.name in offered]
-        if not calls:
-            calls = [ScriptedCall(next(iter(offered)))]
+        if not calls:  # a tool the scenario does not name: the first offered, never one that starts a subagent
+            fallback = next((name for name in offered if name not in SUBAGENT_TOOLS), None)
+            calls = [ScriptedCall(fallback)] if fallback is not None else []
+    if calls:
         blocks: list[Block] = []
         if scenario.preface:
             blocks.append(Block("text", text_pieces_from(scenario.preface)))

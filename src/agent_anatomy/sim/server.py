@@ -29,6 +29,7 @@ from .protocol import (
     Pace,
     RequestError,
     apply_headers,
+    betas,
     error_body,
     estimate_tokens,
     message_body,
@@ -62,6 +63,8 @@ class ReceivedRequest:
     path: str
     headers: Mapping[str, str]
     """Header names in lower case."""
+    arrived_ns: int = 0
+    """When it arrived (``time.time_ns()``): tests set a client's own timestamps against it."""
 
 
 class _State:
@@ -125,7 +128,9 @@ class _Simulator:
     async def dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
         """Routing for the low-level server: the two endpoints, and Anthropic's 404 for anything else."""
         self.state.received.append(
-            ReceivedRequest(request.method, request.path, {k.lower(): v for k, v in request.headers.items()})
+            ReceivedRequest(
+                request.method, request.path, {k.lower(): v for k, v in request.headers.items()}, time.time_ns()
+            )
         )
         try:
             found = route(request.method, request.path)
@@ -135,6 +140,8 @@ class _Simulator:
                 return await self.count_tokens(request, found)
             if request.method == "GET" and request.path == "/health":
                 return await self.health(request)
+            if request.method in ("GET", "HEAD") and request.path == "/api/hello":  # the Claude Code CLI's probe
+                return web.json_response({"message": "hello"})
             if request.path.startswith("/v1/models") and request.method == "GET":
                 return self.models(request)
             if request.path.startswith("/v1/messages/batches"):
@@ -163,7 +170,9 @@ class _Simulator:
             if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
                 return _error_response(401, "x-api-key header is required", request_id)
             try:
-                body = validate_request(_on_platform(await _read_json(request), where))
+                body = validate_request(
+                    _on_platform(await _read_json(request), where), betas(request.headers.get("anthropic-beta"))
+                )
                 timing = apply_headers(profile.draw(body["model"]), request.headers)
             except RequestError as exc:
                 return _error_response(exc.status, exc.message, request_id)
