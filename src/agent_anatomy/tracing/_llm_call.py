@@ -13,10 +13,10 @@ import logging
 import time
 import timeit
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry.context import Context, create_key, get_value, set_value
-from opentelemetry.trace import Span, get_current_span
+from opentelemetry.trace import Span, SpanKind, get_current_span
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
@@ -31,7 +31,17 @@ from ._genai_content import (
 from ._instruments import Instruments
 from ._invocation import Invocation, fq_exception_type
 
-__all__ = ["LLMCall", "api_call_attributes", "api_call_context", "current_api_span", "request_attributes"]
+if TYPE_CHECKING:  # the handler module imports this one's siblings: a type only, to keep the import one-way
+    from .handler import TelemetryHandler
+
+__all__ = [
+    "LLMCall",
+    "api_call_attributes",
+    "api_call_context",
+    "current_api_span",
+    "request_attributes",
+    "start_llm_call",
+]
 
 _logger = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -465,3 +475,37 @@ class LLMCall(Invocation):
             counter.add(counts[key], counted, context)
         for key, histogram in instruments.operation_tokens.items():
             histogram.record(counts[key], metric_attributes, context)
+
+
+def start_llm_call(
+    handler: TelemetryHandler,
+    attributes: Mapping[str, AttributeValue],
+    *,
+    stream: bool,
+    started: tuple[float, int] | None = None,
+    parent: Context | None = None,
+) -> LLMCall:
+    """The one place a ``chat {model}`` CLIENT span starts, whoever saw the call (the SDK's wrappers, a session
+    of the Claude Agent SDK).
+
+    ``started``: when the call began, as (``timeit.default_timer()``, ``time.time_ns()``), for a call seen only
+    once it is under way; None: now. ``parent``: the context to start it in (None: the current one).
+    """
+    start = timeit.default_timer() if started is None else started[0]
+    model = attributes.get(semconv.GEN_AI_REQUEST_MODEL)
+    span = handler.start_span(
+        semconv.span_name(semconv.OPERATION_CHAT, model if isinstance(model, str) else None),
+        kind=SpanKind.CLIENT,
+        attributes=attributes,
+        context=parent,
+        start_time=None if started is None else started[1],
+    )
+    return LLMCall(
+        span,
+        handler.instruments,
+        start=start,
+        metric_attributes=attributes,
+        capture=handler.capture_content,
+        stream=stream,
+    )
+

@@ -20,7 +20,6 @@ import functools
 import importlib
 import inspect
 import logging
-import timeit
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Final, NamedTuple
@@ -41,6 +40,7 @@ from ._llm_call import (
     api_error_type,
     current_api_span,
     request_attributes,
+    start_llm_call,
     warn_once,
 )
 from ._package import _instruments
@@ -177,24 +177,10 @@ class _Calls:
             scope = current_llm_scope()
             if scope is not None:
                 attributes.update(scope.attributes)
-            model = kwargs.get("model")
             handler = self._handler()
-            start = timeit.default_timer()
-            span = handler.start_span(
-                semconv.span_name(semconv.OPERATION_CHAT, model if isinstance(model, str) else None),
-                kind=SpanKind.CLIENT,
-                attributes=attributes,
-            )
-            call = LLMCall(
-                span,
-                handler.instruments,
-                start=start,
-                metric_attributes=attributes,
-                capture=handler.capture_content,
-                stream=stream,
-            )
+            call = start_llm_call(handler, attributes, stream=stream)
             if scope is not None:
-                scope.spans.append(span)
+                scope.spans.append(call.span)
         except Exception:
             warn_once("start the LLM span")
             return None
