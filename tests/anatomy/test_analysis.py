@@ -49,6 +49,28 @@ def test_seed_critical_path() -> None:
     assert "get_product_catalog" not in str(names), "the shorter parallel tool is off the path"
 
 
+def test_a_tool_started_while_its_call_still_streamed_keeps_the_call_on_the_path() -> None:
+    """The Claude Code CLI runs a tool once its ``tool_use`` block is complete, before the message ends: the
+    call is on the path up to the tool's start. Two LLM calls racing (a hedge) stay as they were."""
+    root = span("invoke_agent claude-code", 0, 1000)
+    call = llm("claude-opus-4-6", 10, 520, root, ttft=300)
+    tool = span("execute_tool Read", 480, 700, root)
+    answer = llm("claude-opus-4-6", 700, 990, root, ttft=200)
+    path = critical_path(TraceTree(TRACE, [root, call, tool, answer]))
+    names = [(s.name, (s.start_ns - T0) // MS, (s.end_ns - T0) // MS) for s in path]
+    assert names == [
+        ("invoke_agent claude-code", 0, 10),
+        ("chat claude-opus-4-6", 10, 480),
+        ("execute_tool Read", 480, 700),
+        ("chat claude-opus-4-6", 700, 990),
+        ("invoke_agent claude-code", 990, 1000),
+    ]
+    route = span("route", 0, 600)
+    primary, hedge = llm("claude-opus-4-6", 0, 590, route, ttft=400), llm("claude-haiku-4-5", 100, 600, route, ttft=50)
+    raced = [s.name for s in critical_path(TraceTree(TRACE, [route, primary, hedge]))]
+    assert raced == ["route", "chat claude-haiku-4-5"], "the call that lost the race is beside the path"
+
+
 def test_seed_batches_and_the_true_what_if() -> None:
     anatomy = Anatomy([seed_trace()])
     first, second = anatomy.trace.batches

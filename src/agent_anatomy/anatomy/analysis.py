@@ -383,17 +383,28 @@ def _walk(tree: TraceTree, span: SpanRecord, end_cap: int, out: list[Segment], d
     """Append ``span``'s critical segments up to ``end_cap``, latest first."""
     current = min(span.clipped_end, end_cap)
     if depth < _MAX_DEPTH:
+        after: SpanRecord | None = None  # the child last put on the path (it began at ``current``)
         for child in sorted(tree.kids(span), key=lambda c: c.clipped_end, reverse=True):
             if current <= span.clipped_start:
                 break
-            if child.clipped_end > current or child.clipped_start >= current:
+            if child.clipped_start >= current:
+                continue
+            if child.clipped_end > current and not _streamed_into(child, after):
                 continue  # ran beside the critical child: not on the path
             if child.clipped_end < current:
                 out.append(Segment(span.span_id, span.name, child.clipped_end, current, True))
-            _walk(tree, child, child.clipped_end, out, depth + 1)
+            _walk(tree, child, min(child.clipped_end, current), out, depth + 1)
             current = max(child.clipped_start, span.clipped_start)
+            after = child
     if current > span.clipped_start:
         out.append(Segment(span.span_id, span.name, span.clipped_start, current, True))
+
+
+def _streamed_into(call: SpanRecord, after: SpanRecord | None) -> bool:
+    """Whether an LLM call that ended after the next span on the path began handed that span its work while
+    still streaming (the Claude Code CLI starts a tool once its ``tool_use`` block is complete, before the
+    message ends): the call is then on the path up to that span's start, not beside it."""
+    return call.is_llm and after is not None and not after.is_llm
 
 
 # --- LLM calls and tool batches -------------------------------------------------------------------------

@@ -508,4 +508,3 @@ def start_llm_call(
         capture=handler.capture_content,
         stream=stream,
     )
-

@@ -1,0 +1,570 @@
+"""``ClaudeAgentInstrumentor``: a Claude Agent SDK session as spans: the agent, each API call, each tool use.
+
+The Python SDK drives the Claude Code CLI over JSON on stdio; the CLI calls the Messages API and runs the
+tools. What the SDK hands back is enough for the anatomy:
+
+- each ``query()``, and each ``ClaudeSDKClient.query()`` until its result, is an ``invoke_agent claude-code``
+  span. It is current while the SDK starts the CLI, so the CLI's own traces (``TRACEPARENT``) join it, and
+  its result gives the session id, the turns, the cost and the API time the CLI counted;
+- each API call the CLI makes is a ``chat {model}`` span built from the raw stream events it forwards
+  (partial messages are turned on for the CLI and held back from the user's code unless it asked for
+  them). It starts when the CLI says it is requesting; its first token is the first content delta, its
+  usage the final ``message_delta``'s;
+- each tool use is an ``execute_tool {tool}`` span from the CLI's ``PreToolUse`` / ``PostToolUse`` /
+  ``PostToolUseFailure`` hooks, added after the user's own; a subagent is an ``invoke_agent {type}`` span
+  (``SubagentStart`` / ``SubagentStop``) under the tool use that started it, with its calls and tools below.
+
+The user's options are copied, never changed, and the hooks added answer with no opinion (``{}``). Wrapped:
+``InternalClient.process_query`` (what ``query()`` runs; the one private name touched) and the public
+``ClaudeSDKClient.connect`` / ``query`` / ``receive_messages`` / ``disconnect``, from one table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import importlib.util
+import time
+import timeit
+import weakref
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from contextvars import Token
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import wrapt
+from opentelemetry.context import Context, attach, detach
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+from opentelemetry.util.types import AttributeValue
+
+from .. import semconv
+from ._invocation import Invocation
+from ._llm_call import LLMCall, api_call_attributes, start_llm_call, warn_once
+from ._package import _claude_agent_instruments
+from ._wrappers import _Call
+from .ambient import with_agent
+from .decorators import ToolSpanOptions, tool_span
+from .handler import TelemetryHandler, get_handler
+
+__all__ = ["ClaudeAgentInstrumentor", "instrument_claude_agent", "uninstrument_claude_agent"]
+
+_HOOK_EVENTS: Final = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop")
+_SUBAGENT_TOOLS: Final = frozenset({"Agent", "Task"})
+"""The CLI's tools that start a subagent: a ``SubagentStart`` goes under the latest such tool use."""
+_MCP_TOOL_PREFIX: Final = "mcp__"
+_CLI_API: Final = "claude_code.messages"
+"""``anatomy.llm.api`` of a call the CLI made (not one of the anthropic SDK's methods)."""
+
+
+class _Fields(dict[str, Any]):
+    """A decoded stream event read by attribute, as the SDK's typed events are (absent fields read None)."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.get(name)
+        return _Fields(value) if isinstance(value, dict) and not isinstance(value, _Fields) else value
+
+
+def _now() -> tuple[float, int]:
+    return timeit.default_timer(), time.time_ns()
+
+
+def _server(options: object) -> tuple[str | None, int | None]:
+    """Where the CLI sends its API calls: ``ANTHROPIC_BASE_URL`` of the options' env (the default otherwise)."""
+    env = getattr(options, "env", None)
+    url = env.get("ANTHROPIC_BASE_URL") if isinstance(env, Mapping) else None
+    try:
+        parts = urlsplit(url if isinstance(url, str) and url else "https://api.anthropic.com")
+        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None, None
+
+
+class _Session:
+    """One SDK session's spans: its agent span per query, its calls, tool uses and subagents. I/O-free; the
+    wrappers report messages and the hooks report tool uses, all on the session's event loop."""
+
+    def __init__(self, handler: TelemetryHandler, sdk: Any) -> None:
+        self._handler = handler
+        self._sdk = sdk
+        self._partial = False
+        """Whether the user's code asked for partial messages (else they are held back from it)."""
+        self._model: str | None = None
+        self._server: tuple[str | None, int | None] = (None, None)
+        self._agent: Invocation | None = None
+        self._ready = _now()
+        """When the CLI last had all a next API call needs: the call starts here (its ``requesting`` status)."""
+        self._calls: dict[str | None, LLMCall] = {}
+        """Calls under way, by the tool use that started their subagent (None: the main agent)."""
+        self._tools: dict[str, tuple[str, _Call]] = {}
+        self._subagents: dict[str, Invocation] = {}
+        self._subagent_of_tool: dict[str, str] = {}
+
+    # --- options and lifetime -----------------------------------------------------------------------------
+
+    def cli_options(self, options: Any) -> Any:
+        """A copy of the user's options with partial messages on and the session's hooks after the user's."""
+        self._partial = bool(getattr(options, "include_partial_messages", False))
+        model = getattr(options, "model", None)
+        self._model = model if isinstance(model, str) and model else None
+        self._server = _server(options)
+        hooks = {event: list(matchers) for event, matchers in (options.hooks or {}).items()}
+        for event in _HOOK_EVENTS:
+            hooks.setdefault(event, []).append(self._sdk.HookMatcher(matcher=None, hooks=[self._hook]))
+        return dataclasses.replace(options, hooks=hooks, include_partial_messages=True)
+
+    def begin(self) -> None:
+        """Start the agent span of a query, unless one is under way."""
+        if self._agent is not None:
+            return
+        attributes: dict[str, AttributeValue] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
+            semconv.GEN_AI_AGENT_NAME: semconv.CLAUDE_CODE_AGENT,
+            semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+        }
+        if self._model:
+            attributes[semconv.GEN_AI_REQUEST_MODEL] = self._model
+        self._agent = self._handler.start(
+            semconv.span_name(semconv.OPERATION_INVOKE_AGENT, semconv.CLAUDE_CODE_AGENT),
+            attributes=attributes,
+            parent=with_agent(semconv.CLAUDE_CODE_AGENT),
+            attach_now=False,
+        )
+        self._ready = _now()
+
+    def enter(self) -> Token[Context] | None:
+        """Make the agent span current for one step of the SDK (pair with ``leave``)."""
+        return self._agent.enter() if self._agent is not None else None
+
+    @staticmethod
+    def leave(token: Token[Context] | None) -> None:
+        if token is not None:
+            detach(token)
+
+    def end(self, exc: BaseException | None = None) -> None:
+        """The query stopped without a result (closed early, failed, disconnected): everything open ends."""
+        self._close_open()
+        agent, self._agent = self._agent, None
+        if agent is not None:
+            if exc is None:
+                agent.stop()
+            else:
+                agent.fail(exc)
+
+    def _close_open(self) -> None:
+        for call in self._calls.values():
+            call.end(semconv.STREAM_END_ABANDONED)
+        for _, tool in self._tools.values():
+            tool.stop()
+        for subagent in self._subagents.values():
+            subagent.stop()
+        self._calls.clear()
+        self._tools.clear()
+        self._subagents.clear()
+        self._subagent_of_tool.clear()
+
+    # --- messages -----------------------------------------------------------------------------------------
+
+    def on_message(self, message: object) -> bool:
+        """Take one message the SDK yields; whether the user's code gets it."""
+        try:
+            return self._take(message)
+        except Exception:
+            warn_once("read a Claude Agent SDK message")
+            return not isinstance(message, self._sdk.StreamEvent) or self._partial
+
+    def _take(self, message: object) -> bool:
+        sdk = self._sdk
+        if isinstance(message, sdk.StreamEvent):
+            self._on_event(message.event, message.parent_tool_use_id)
+            return self._partial
+        if isinstance(message, sdk.SystemMessage):
+            if message.subtype == "status":  # sent only with partial messages on
+                if message.data.get("status") == "requesting":
+                    self._ready = _now()
+                return self._partial
+            if message.subtype == "init":
+                self._on_init(message.data)
+            return True
+        if isinstance(message, sdk.UserMessage):
+            self._on_tool_results(message.content)
+            self._ready = _now()
+        elif isinstance(message, sdk.ResultMessage):
+            self._on_result(message)
+        return True
+
+    def _on_init(self, data: Mapping[str, Any]) -> None:
+        self._ready = _now()
+        model = data.get("model")
+        if isinstance(model, str) and model:
+            self._model = model
+        session_id = data.get("session_id")
+        agent = self._agent
+        if agent is not None and isinstance(session_id, str) and agent.span.is_recording():
+            agent.span.set_attribute(semconv.GEN_AI_CONVERSATION_ID, session_id)
+            if model:
+                agent.span.set_attribute(semconv.GEN_AI_REQUEST_MODEL, model)
+
+    def _on_event(self, event: Mapping[str, Any], key: str | None) -> None:
+        now = timeit.default_timer()
+        kind = event.get("type")
+        if kind == "message_start":
+            previous = self._calls.pop(key, None)
+            if previous is not None:
+                previous.end(semconv.STREAM_END_ABANDONED)
+            self._calls[key] = self._start_call(event, key)
+        call = self._calls.get(key)
+        if call is None:
+            return
+        call.on_event(_Fields(event), now)
+        if kind == "message_stop":
+            del self._calls[key]
+            call.end(semconv.STREAM_END_COMPLETED)
+            self._ready = _now()
+
+    def _start_call(self, event: Mapping[str, Any], key: str | None) -> LLMCall:
+        message = event.get("message")
+        model = message.get("model") if isinstance(message, Mapping) else None
+        host, port = self._server
+        attributes = api_call_attributes(
+            {"model": model or self._model},
+            operation=semconv.OPERATION_CHAT,
+            api=_CLI_API,
+            server_address=host,
+            server_port=port,
+        )
+        attributes[semconv.GEN_AI_REQUEST_STREAM] = True
+        call = start_llm_call(
+            self._handler, attributes, stream=True, started=self._ready, parent=self._context_of_tool_use(key)
+        )
+        call.on_headers()  # the stream opened: the time to it is the request's way out and the queue
+        call.suspend()
+        return call
+
+    def _on_tool_results(self, content: object) -> None:
+        """Tool uses whose result came back without a ``PostToolUse`` (denied, interrupted) end here."""
+        if not isinstance(content, list):
+            return
+        for block in content:
+            tool_use_id = getattr(block, "tool_use_id", None)
+            entry = self._tools.pop(tool_use_id, None) if isinstance(tool_use_id, str) else None
+            if entry is not None:
+                _, call = entry
+                if getattr(block, "is_error", None):
+                    call.returned_error(semconv.TOOL_ERROR, getattr(block, "content", None))
+                else:
+                    call.returned(getattr(block, "content", None))
+
+    def _on_result(self, result: Any) -> None:
+        self._close_open()
+        agent, self._agent = self._agent, None
+        if agent is None:
+            return
+        attributes: dict[str, AttributeValue] = {}
+        for key, value in (
+            (semconv.GEN_AI_CONVERSATION_ID, result.session_id),
+            (semconv.ANATOMY_AGENT_ITERATIONS, result.num_turns),
+            (semconv.ANATOMY_AGENT_STOP_REASON, result.stop_reason),
+            (semconv.ANATOMY_AGENT_COST_USD, result.total_cost_usd),
+        ):
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                attributes[key] = value
+        for key, ms in (
+            (semconv.ANATOMY_AGENT_API_TIME, result.duration_api_ms),
+            (semconv.ANATOMY_AGENT_REPORTED_DURATION, result.duration_ms),
+        ):
+            if isinstance(ms, int | float) and not isinstance(ms, bool):
+                attributes[key] = ms / 1000
+        if result.is_error:
+            agent.stop_failed(result.subtype or "error", attributes)
+        else:
+            agent.stop(attributes)
+
+    # --- hooks ------------------------------------------------------------------------------------------------
+
+    async def _hook(self, data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
+        """The hook added for every event in ``_HOOK_EVENTS``: it records, and has no opinion."""
+        try:
+            self.on_hook(data)
+        except Exception:
+            warn_once("read a Claude Agent SDK hook")
+        return {}
+
+    def on_hook(self, data: Mapping[str, Any]) -> None:
+        event = data.get("hook_event_name")
+        if event == "PreToolUse":
+            self._tool_started(data)
+        elif event in ("PostToolUse", "PostToolUseFailure"):
+            self._tool_ended(data, failed=event == "PostToolUseFailure")
+        elif event == "SubagentStart":
+            self._subagent_started(data)
+        elif event == "SubagentStop":
+            subagent = self._subagents.pop(str(data.get("agent_id")), None)
+            if subagent is not None:
+                subagent.stop()
+
+    def _tool_started(self, data: Mapping[str, Any]) -> None:
+        name, tool_use_id = str(data.get("tool_name")), data.get("tool_use_id")
+        if not isinstance(tool_use_id, str) or self._agent is None:
+            return
+        kind = semconv.TOOL_TYPE_EXTENSION if name.startswith(_MCP_TOOL_PREFIX) else semconv.TOOL_TYPE_FUNCTION
+        token = attach(self._context_of_agent(data.get("agent_id")))
+        try:
+            call = tool_span(name, options=ToolSpanOptions(tool_type=kind)).begin(
+                (),
+                {},
+                attach_now=False,
+                attributes={semconv.GEN_AI_TOOL_CALL_ID: tool_use_id},
+                raw_arguments=data.get("tool_input"),
+                handler=self._handler,
+            )
+        finally:
+            detach(token)
+        self._tools[tool_use_id] = (name, call)
+
+    def _tool_ended(self, data: Mapping[str, Any], *, failed: bool) -> None:
+        entry = self._tools.pop(str(data.get("tool_use_id")), None)
+        if entry is None:
+            return
+        _, call = entry
+        duration = data.get("duration_ms")
+        if isinstance(duration, int | float) and not isinstance(duration, bool) and call.span.is_recording():
+            call.span.set_attribute(semconv.ANATOMY_TOOL_REPORTED_DURATION, duration / 1000)
+        if failed:
+            call.returned_error(semconv.TOOL_ERROR, data.get("error"))
+        else:
+            call.returned(data.get("tool_response"))
+        self._ready = _now()
+
+    def _subagent_started(self, data: Mapping[str, Any]) -> None:
+        agent_id, agent_type = str(data.get("agent_id")), str(data.get("agent_type") or "subagent")
+        launcher = next(
+            (
+                tool_use_id
+                for tool_use_id, (name, _) in reversed(self._tools.items())
+                if name in _SUBAGENT_TOOLS and tool_use_id not in self._subagent_of_tool
+            ),
+            None,
+        )
+        parent = self._tools[launcher][1].context if launcher is not None else self._context_of_agent(None)
+        attributes: dict[str, AttributeValue] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
+            semconv.GEN_AI_AGENT_NAME: agent_type,
+            semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+            semconv.ANATOMY_AGENT_ID: agent_id,
+        }
+        self._subagents[agent_id] = self._handler.start(
+            semconv.span_name(semconv.OPERATION_INVOKE_AGENT, agent_type),
+            attributes=attributes,
+            parent=with_agent(agent_type, parent),
+            attach_now=False,
+        )
+        if launcher is not None:
+            self._subagent_of_tool[launcher] = agent_id
+
+    # --- where spans go -----------------------------------------------------------------------------------------
+
+    def _context_of_agent(self, agent_id: object) -> Context:
+        subagent = self._subagents.get(agent_id) if isinstance(agent_id, str) else None
+        if subagent is not None:
+            return subagent.context
+        return self._agent.context if self._agent is not None else Context()
+
+    def _context_of_tool_use(self, tool_use_id: str | None) -> Context:
+        """Where a call made under a tool use (a subagent's) goes: its subagent, else the main agent."""
+        agent_id = self._subagent_of_tool.get(tool_use_id) if tool_use_id is not None else None
+        return self._context_of_agent(agent_id)
+
+
+# --- the wrappers ----------------------------------------------------------------------------------------------
+
+
+class _Sessions:
+    """Built once per ``instrument()``: the handler sessions start their spans with, and each client's session."""
+
+    def __init__(
+        self,
+        sdk: Any,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        capture_content: bool | None,
+    ) -> None:
+        self.sdk = sdk
+        given = (tracer_provider, meter_provider, capture_content)
+        self._given = given if any(value is not None for value in given) else None
+        self._clients: weakref.WeakKeyDictionary[Any, _Session] = weakref.WeakKeyDictionary()
+
+    def new(self) -> _Session:
+        handler = get_handler()
+        if self._given is not None:
+            handler = TelemetryHandler.from_providers(*self._given, fallback=handler)
+        return _Session(handler, self.sdk)
+
+    def of_client(self, client: Any) -> _Session:
+        session = self._clients.get(client)
+        if session is None:
+            session = self._clients[client] = self.new()
+        return session
+
+    def client_session(self, client: Any) -> _Session | None:
+        return self._clients.get(client)
+
+
+async def _traced(messages: AsyncIterator[Any], session: _Session, *, owned: bool) -> AsyncIterator[Any]:
+    """The SDK's messages as they were, less the partial ones the user did not ask for; each step of the SDK
+    runs with the agent span current (so the tasks it starts, its hooks among them, and the CLI's
+    ``TRACEPARENT`` carry it). ``owned``: the messages are the whole session's (``query()``), so their end,
+    early or not, ends it; a client's stream may be left after a result while its session goes on."""
+    try:
+        while True:
+            token = session.enter()
+            try:
+                message = await messages.__anext__()
+            except StopAsyncIteration:
+                break
+            finally:
+                session.leave(token)
+            if session.on_message(message):
+                yield message
+    except GeneratorExit:
+        if owned:
+            session.end()
+        raise
+    except BaseException as exc:
+        session.end(exc)
+        raise
+    else:
+        if owned:
+            session.end()
+    finally:
+        close = getattr(messages, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _process_query(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, sessions: _Sessions
+) -> Any:
+    """``query()``: one session, its agent span from the first message to the result."""
+    if not is_instrumentation_enabled():
+        return wrapped(*args, **kwargs)
+    try:
+        session = sessions.new()
+        options = kwargs["options"] if "options" in kwargs else args[1]
+        if "options" in kwargs:
+            kwargs = {**kwargs, "options": session.cli_options(options)}
+        else:
+            args = (args[0], session.cli_options(options), *args[2:])
+        session.begin()
+    except Exception:
+        warn_once("trace a Claude Agent SDK query")
+        return wrapped(*args, **kwargs)
+    return _traced(wrapped(*args, **kwargs), session, owned=True)
+
+
+async def _connect(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, sessions: _Sessions
+) -> Any:
+    """``ClaudeSDKClient.connect``: the CLI starts with the session's options (the user's object is put back)."""
+    if not is_instrumentation_enabled():
+        return await wrapped(*args, **kwargs)
+    options = instance.options
+    try:
+        session = sessions.of_client(instance)
+        instance.options = session.cli_options(options)
+        prompt = kwargs.get("prompt", args[0] if args else None)
+        if prompt is not None:
+            session.begin()
+    except Exception:
+        warn_once("trace a Claude Agent SDK client")
+        instance.options = options
+        return await wrapped(*args, **kwargs)
+    token = session.enter()
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        session.leave(token)
+        instance.options = options
+
+
+async def _client_query(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, sessions: _Sessions
+) -> Any:
+    """``ClaudeSDKClient.query``: a new agent span, unless one is waiting for its result."""
+    session = sessions.client_session(instance)
+    if session is not None and is_instrumentation_enabled():
+        session.begin()
+    return await wrapped(*args, **kwargs)
+
+
+def _receive_messages(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, sessions: _Sessions
+) -> Any:
+    session = sessions.client_session(instance)
+    if session is None:
+        return wrapped(*args, **kwargs)
+    return _traced(wrapped(*args, **kwargs), session, owned=False)
+
+
+async def _disconnect(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, sessions: _Sessions
+) -> Any:
+    session = sessions.client_session(instance)
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        if session is not None:
+            session.end()
+
+
+_WRAPPED: Final = (
+    ("claude_agent_sdk._internal.client", "InternalClient", "process_query", _process_query),
+    ("claude_agent_sdk.client", "ClaudeSDKClient", "connect", _connect),
+    ("claude_agent_sdk.client", "ClaudeSDKClient", "query", _client_query),
+    ("claude_agent_sdk.client", "ClaudeSDKClient", "receive_messages", _receive_messages),
+    ("claude_agent_sdk.client", "ClaudeSDKClient", "disconnect", _disconnect),
+)
+"""(module, class, method, wrapper): every method the instrumentor wraps."""
+
+
+class ClaudeAgentInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments ``claude-agent-sdk``: ``query()`` and ``ClaudeSDKClient`` (idempotent, reversible).
+
+    ``instrument(tracer_provider=..., meter_provider=..., capture_content=...)`` as ``AnthropicInstrumentor``.
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _claude_agent_instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        sessions = _Sessions(
+            importlib.import_module("claude_agent_sdk"),
+            kwargs.get("tracer_provider"),
+            kwargs.get("meter_provider"),
+            kwargs.get("capture_content"),
+        )
+        for module, cls, method, wrapper in _WRAPPED:
+            wrapt.wrap_function_wrapper(module, f"{cls}.{method}", functools.partial(wrapper, sessions=sessions))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for module, cls, method, _ in _WRAPPED:
+            unwrap(getattr(importlib.import_module(module), cls), method)
+
+
+def instrument_claude_agent(**kwargs: Any) -> ClaudeAgentInstrumentor:
+    """Instrument ``claude-agent-sdk`` (idempotent); nothing happens when it is not installed."""
+    instrumentor = ClaudeAgentInstrumentor()
+    if importlib.util.find_spec("claude_agent_sdk") is None:
+        return instrumentor
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(**kwargs)
+    return instrumentor
+
+
+def uninstrument_claude_agent() -> None:
+    instrumentor = ClaudeAgentInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
