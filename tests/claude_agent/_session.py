@@ -1,0 +1,124 @@
+"""Claude Agent SDK sessions, traced, against the simulator: run in the SDK's own virtualenv.
+
+``python _session.py OUT.jsonl`` starts the simulated API with a scenario that drives the Claude Code CLI's
+built-in tools inside a temporary directory (turn 1: read a file and list the directory; turn 2: run a
+command; then the answer), instruments ``claude-agent-sdk`` and runs three sessions through the bundled
+CLI: a ``query()`` (with a hook of the user's own), a ``query()`` that asks for partial messages itself,
+and a ``ClaudeSDKClient`` with two queries. Tools are allowed by name, as root can (``bypassPermissions``
+is refused to root). Every span goes to OUT.jsonl; one JSON line on stdout says what each session saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, HookMatcher, StreamEvent, query
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from agent_anatomy.sim import SimServer
+from agent_anatomy.sim.scenarios import scenario_from_mapping
+from agent_anatomy.telemetry.jsonl import JsonlSpanExporter
+from agent_anatomy.tracing.claude_agent import instrument_claude_agent
+
+TTFT_MS = 400
+"""Time to first token the simulator gives every call (``ANTHROPIC_CUSTOM_HEADERS``)."""
+TOOLS = ["Read", "Bash"]
+
+
+def scenario(folder: Path) -> Any:
+    notes = folder / "notes.txt"
+    return scenario_from_mapping(
+        {
+            "preface": "Let me look.",
+            "turns": [
+                [
+                    {"name": "Read", "input": {"file_path": str(notes)}},
+                    {"name": "Bash", "input": {"command": f"ls {folder}", "description": "List the folder"}},
+                ],
+                [{"name": "Bash", "input": {"command": f"wc -l {notes}", "description": "Count the lines"}}],
+            ],
+        }
+    )
+
+
+def options(base_url: str, folder: Path, **more: Any) -> ClaudeAgentOptions:
+    headers = f"x-sim-ttft-ms: {TTFT_MS}\nx-sim-generation-ms: 150\nx-sim-thinking-ms: 100\nx-sim-thinking-tokens: 20"
+    return ClaudeAgentOptions(
+        tools=TOOLS,
+        allowed_tools=TOOLS,
+        cwd=str(folder),
+        max_turns=6,
+        env={
+            "ANTHROPIC_BASE_URL": base_url,
+            "ANTHROPIC_API_KEY": "sk-sim",
+            "ANTHROPIC_CUSTOM_HEADERS": headers,
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        },
+        **more,
+    )
+
+
+def posts(sim: SimServer) -> list[int]:
+    return [r.arrived_ns for r in sim.received if r.method == "POST" and r.path == "/v1/messages"]
+
+
+async def run(sim: SimServer, folder: Path) -> list[dict[str, Any]]:
+    sessions: list[dict[str, Any]] = []
+    seen: list[str] = []
+
+    async def users_hook(data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
+        seen.append(data["tool_name"])
+        return {}
+
+    for partial in (False, True):
+        before = len(posts(sim))
+        kinds: dict[str, int] = {}
+        mine = options(
+            sim.base_url,
+            folder,
+            include_partial_messages=partial,
+            hooks={"PreToolUse": [HookMatcher(matcher=None, hooks=[users_hook])]},
+        )
+        async for message in query(prompt="What do my notes say?", options=mine):
+            kinds[type(message).__name__] = kinds.get(type(message).__name__, 0) + 1
+        assert mine.hooks is not None and len(mine.hooks) == 1 and mine.include_partial_messages is partial
+        sessions.append(
+            {"kind": "query", "partial": partial, "messages": kinds, "arrivals": posts(sim)[before:], "hooks": seen[:]}
+        )
+        seen.clear()
+    before = len(posts(sim))
+    results = 0
+    async with ClaudeSDKClient(options(sim.base_url, folder)) as client:
+        for prompt in ("What do my notes say?", "Thanks, and now?"):
+            await client.query(prompt)
+            async for message in client.receive_response():
+                results += 1 if type(message).__name__ == "ResultMessage" else 0
+                assert not isinstance(message, StreamEvent)
+    sessions.append({"kind": "client", "results": results, "arrivals": posts(sim)[before:]})
+    return sessions
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(out)))
+    instrument_claude_agent(tracer_provider=provider)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "notes.txt").write_text("the refund went out on the third\nthe card is a visa\n")
+        started = time.perf_counter()
+        with SimServer(scenario=scenario(folder)) as sim:
+            sessions = asyncio.run(run(sim, folder))
+    provider.shutdown()
+    print(json.dumps({"sessions": sessions, "seconds": time.perf_counter() - started, "ttft_ms": TTFT_MS}))
+
+
+if __name__ == "__main__":
+    main()
