@@ -14,7 +14,11 @@ BENCH_VENVS ?= .venv-bench
 OPENLLMETRY_VERSION ?= 0.62.4
 OPENINFERENCE_VERSION ?= 3.1.0
 
-.PHONY: demo test test-fast test-busy lint bench bench-venvs install phoenix-venv backends venv-matches screenshot clean
+# The Claude Agent SDK (its wheel bundles the Claude Code CLI) in a virtualenv of its own, for its sessions' tests.
+CLAUDE_VENV ?= .venv-claude
+CLAUDE_AGENT_SDK_VERSION ?= 0.2.189
+
+.PHONY: demo test test-fast test-busy lint bench bench-venvs claude-venv install phoenix-venv backends venv-matches screenshot clean
 
 # Run as root, or through sudo when there is one.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && echo sudo)
@@ -38,7 +42,7 @@ venv-matches: $(INSTALLED)
 
 # The real backends of the integration tests, which skip without them: redis-server and chromium
 # (Debian packages), Arize Phoenix and the peer instrumentations (virtualenvs of their own).
-backends: phoenix-venv bench-venvs
+backends: phoenix-venv bench-venvs claude-venv
 	command -v redis-server >/dev/null && command -v chromium >/dev/null && command -v promtool >/dev/null || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server chromium prometheus; }
 
@@ -60,6 +64,13 @@ $(BENCH_VENVS)/openinference/.installed: pyproject.toml
 	touch $@
 
 bench-venvs: $(BENCH_VENVS)/openllmetry/.installed $(BENCH_VENVS)/openinference/.installed
+
+$(CLAUDE_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(CLAUDE_VENV)
+	$(CLAUDE_VENV)/bin/python -m pip install --quiet -e '.[sim]' 'claude-agent-sdk==$(CLAUDE_AGENT_SDK_VERSION)'
+	touch $@
+
+claude-venv: $(CLAUDE_VENV)/.installed
 
 demo: $(INSTALLED)
 	$(BIN)/agent-anatomy demo
@@ -90,4 +101,4 @@ bench: $(INSTALLED) bench-venvs
 
 
 clean:
-	rm -rf $(VENV) .venv-py3.* $(PHOENIX_VENV) $(BENCH_VENVS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-py3.* $(PHOENIX_VENV) $(BENCH_VENVS) $(CLAUDE_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from ._invocation import Invocation, fq_exception_type
 from ._wrappers import TracedSpec
 from .ambient import conversation, current_conversation, with_agent
 from .anthropic import AnthropicInstrumentor, client_provider, instrument_anthropic, uninstrument_anthropic
+from .claude_agent import ClaudeAgentInstrumentor, instrument_claude_agent, uninstrument_claude_agent
 from .decorators import SpanScope, ToolInfo, ToolSpanOptions, agent, span, step, tool, tool_info, tool_span, workflow
 from .handler import TelemetryHandler, get_handler
 from .llm_scope import LLMScope, llm_scope
@@ -13,6 +14,7 @@ from .propagation import ContextThreadPoolExecutor, bind_context
 
 __all__ = [
     "AnthropicInstrumentor",
+    "ClaudeAgentInstrumentor",
     "ContextThreadPoolExecutor",
     "Invocation",
     "LLMScope",
@@ -31,6 +33,7 @@ __all__ = [
     "fq_exception_type",
     "get_handler",
     "instrument_anthropic",
+    "instrument_claude_agent",
     "instrument_mcp",
     "llm_scope",
     "span",
@@ -39,6 +42,7 @@ __all__ = [
     "tool_info",
     "tool_span",
     "uninstrument_anthropic",
+    "uninstrument_claude_agent",
     "uninstrument_mcp",
     "value_json",
     "with_agent",

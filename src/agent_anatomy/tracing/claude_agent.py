@@ -83,6 +83,13 @@ def _server(options: object) -> tuple[str | None, int | None]:
         return None, None
 
 
+def _number(value: object, per: float = 1.0) -> float | None:
+    """A reported figure (``duration_ms``, a cost) in our unit, or None when it is not a number."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value / per
+    return None
+
+
 class _Session:
     """One SDK session's spans: its agent span per query, its calls, tool uses and subagents. I/O-free; the
     wrappers report messages and the hooks report tool uses, all on the session's event loop."""
@@ -102,6 +109,8 @@ class _Session:
         self._tools: dict[str, tuple[str, _Call]] = {}
         self._subagents: dict[str, Invocation] = {}
         self._subagent_of_tool: dict[str, str] = {}
+        self._totals: dict[str, float] = {}
+        """The session's cost and API time as of its last result."""
 
     # --- options and lifetime -----------------------------------------------------------------------------
 
@@ -266,18 +275,20 @@ class _Session:
         attributes: dict[str, AttributeValue] = {}
         for key, value in (
             (semconv.GEN_AI_CONVERSATION_ID, result.session_id),
-            (semconv.ANATOMY_AGENT_ITERATIONS, result.num_turns),
+            (semconv.ANATOMY_AGENT_TURNS, result.num_turns),
             (semconv.ANATOMY_AGENT_STOP_REASON, result.stop_reason),
-            (semconv.ANATOMY_AGENT_COST_USD, result.total_cost_usd),
+            (semconv.ANATOMY_AGENT_REPORTED_DURATION, _number(result.duration_ms, 1000)),
         ):
-            if isinstance(value, str | int | float) and not isinstance(value, bool):
+            if value is not None:
                 attributes[key] = value
-        for key, ms in (
-            (semconv.ANATOMY_AGENT_API_TIME, result.duration_api_ms),
-            (semconv.ANATOMY_AGENT_REPORTED_DURATION, result.duration_ms),
+        # The cost and API time are the session's so far (a client's queries add up): the query's part of them.
+        for key, total in (
+            (semconv.ANATOMY_AGENT_COST_USD, _number(result.total_cost_usd)),
+            (semconv.ANATOMY_AGENT_API_TIME, _number(result.duration_api_ms, 1000)),
         ):
-            if isinstance(ms, int | float) and not isinstance(ms, bool):
-                attributes[key] = ms / 1000
+            if total is not None:
+                attributes[key] = max(total - self._totals.get(key, 0.0), 0.0)
+                self._totals[key] = total
         if result.is_error:
             agent.stop_failed(result.subtype or "error", attributes)
         else:
