@@ -274,6 +274,16 @@ OPENINFERENCE_LLM_INVOCATION_PARAMETERS: Final = "llm.invocation_parameters"
 ANTHROPIC_REQUEST_ID: Final = "anthropic.request.id"
 """The anthropic SDK's own spans carry it; they mark a streamed call with ``gen_ai.request.stream``."""
 
+CLAUDE_CODE_INTERACTION: Final = "claude_code.interaction"
+"""The Claude Code CLI's span of one turn of its agent (``invoke_agent``): under the Agent SDK's session span,
+a second record of that agent."""
+CLAUDE_CODE_REQUEST_ID: Final = "request_id"
+"""The Claude Code CLI's ``claude_code.llm_request`` spans: the request's id, which they also write as
+``gen_ai.response.id`` (not the message id other instrumentations write there)."""
+CLAUDE_CODE_TTFT_MS: Final = "ttft_ms"
+"""The Claude Code CLI's ``claude_code.llm_request``: milliseconds to the first stream event (``message_start``),
+not to the first token."""
+
 STREAMING_ATTRIBUTES: Final = (GEN_AI_REQUEST_STREAM, TRACELOOP_IS_STREAMING, OPENINFERENCE_LLM_IS_STREAMING)
 """Any of these true: the LLM call streamed its answer."""
 

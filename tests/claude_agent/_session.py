@@ -4,8 +4,10 @@
 built-in tools inside a temporary directory (turn 1: read a file and list the directory; turn 2: run a
 command; then the answer), instruments ``claude-agent-sdk`` and runs three sessions through the bundled
 CLI: a ``query()`` (with a hook of the user's own), a ``query()`` that asks for partial messages itself,
-and a ``ClaudeSDKClient`` with two queries. Tools are allowed by name, as root can (``bypassPermissions``
-is refused to root). Every span goes to OUT.jsonl; one JSON line on stdout says what each session saw.
+a ``query()`` with the CLI's own traces on (sent as OTLP/HTTP JSON to a receiver on loopback), and a
+``ClaudeSDKClient`` with two queries. Tools are allowed by name, as root can (``bypassPermissions`` is
+refused to root). Every span goes to OUT.jsonl, ours and the CLI's; one JSON line on stdout says what
+each session saw.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import asyncio
 import json
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +71,51 @@ def options(base_url: str, folder: Path, **more: Any) -> ClaudeAgentOptions:
     )
 
 
+@contextmanager
+def otlp_receiver() -> Iterator[tuple[str, list[bytes]]]:
+    """An OTLP/HTTP JSON receiver on loopback: its endpoint, and the bodies of the traces it got."""
+    bodies: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            if self.path.endswith("/v1/traces"):
+                bodies.append(body)
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def cli_tracing(endpoint: str) -> dict[str, str]:
+    """The environment that turns the CLI's own traces on (beta), sent to ``endpoint``."""
+    return {
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA": "1",
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+    }
+
+
 def posts(sim: SimServer) -> list[int]:
     return [r.arrived_ns for r in sim.received if r.method == "POST" and r.path == "/v1/messages"]
 
 
-async def run(sim: SimServer, folder: Path) -> list[dict[str, Any]]:
+async def run(sim: SimServer, folder: Path, cli_spans: Path) -> list[dict[str, Any]]:
     sessions: list[dict[str, Any]] = []
     seen: list[str] = []
 
@@ -93,6 +139,17 @@ async def run(sim: SimServer, folder: Path) -> list[dict[str, Any]]:
             {"kind": "query", "partial": partial, "messages": kinds, "arrivals": posts(sim)[before:], "hooks": seen[:]}
         )
         seen.clear()
+    with otlp_receiver() as (endpoint, bodies):
+        before = len(posts(sim))
+        traced = options(sim.base_url, folder)
+        traced.env.update(cli_tracing(endpoint))
+        async for _ in query(prompt="What do my notes say?", options=traced):
+            pass
+        deadline = time.monotonic() + 30
+        while not any(b"claude_code.interaction" in body for body in bodies) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # the CLI sends its spans as it exits
+        cli_spans.write_bytes(b"".join(body.replace(b"\n", b"") + b"\n" for body in bodies))
+        sessions.append({"kind": "cli-traced", "arrivals": posts(sim)[before:], "bodies": len(bodies)})
     before = len(posts(sim))
     results = 0
     async with ClaudeSDKClient(options(sim.base_url, folder)) as client:
@@ -115,7 +172,7 @@ def main() -> None:
         (folder / "notes.txt").write_text("the refund went out on the third\nthe card is a visa\n")
         started = time.perf_counter()
         with SimServer(scenario=scenario(folder)) as sim:
-            sessions = asyncio.run(run(sim, folder))
+            sessions = asyncio.run(run(sim, folder, out.with_suffix(".cli.jsonl")))
     provider.shutdown()
     print(json.dumps({"sessions": sessions, "seconds": time.perf_counter() - started, "ttft_ms": TTFT_MS}))
 

@@ -1,10 +1,11 @@
 """Claude Agent SDK sessions traced end to end: the bundled Claude Code CLI against the simulator.
 
 ``_session.py`` runs in the SDK's own virtualenv (``make claude-venv``: the wheel carries the CLI, ~400 MB
-unpacked), as root in CI: three sessions of three API calls and three tool uses (Read, Bash, Bash) each. The
+unpacked), as root in CI: four sessions of three API calls and three tool uses (Read, Bash, Bash) each. The
 spans must show one agent per query, one chat per request the simulator saw, one tool span per tool use
 with its call id, the first token when the simulator sent it, and an anatomy with three LLM steps and
-two tool batches; the user's own hook and options work as before.
+two tool batches; the user's own hook and options work as before. With the CLI's own traces on, its
+``claude_code.*`` spans join the same trace and the anatomy reads each call, tool use and the agent once.
 """
 
 from __future__ import annotations
@@ -34,10 +35,17 @@ class Run:
     report: dict[str, Any]
     anatomy: Anatomy
 
-    def traces(self) -> list[list[SpanRecord]]:
-        """Each trace's spans, in the order the sessions ran."""
+    def traces(self, *, ours: bool = True) -> list[list[SpanRecord]]:
+        """Each trace's spans in the order the sessions ran (``ours``: without the CLI's own)."""
         trees = sorted(self.anatomy.traces, key=lambda a: a.tree.start_ns)
-        return [sorted(a.tree.spans.values(), key=lambda s: s.start_ns) for a in trees]
+        return [
+            [s for s in sorted(a.tree.spans.values(), key=lambda s: s.start_ns) if not (ours and _cli(s))]
+            for a in trees
+        ]
+
+
+def _cli(span: SpanRecord) -> bool:
+    return span.name.startswith("claude_code.")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +65,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         env={k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ANTHROPIC_", "CLAUDE_"))},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    yield Run(json.loads(result.stdout.strip().splitlines()[-1]), Anatomy.from_file(out))
+    both = out.with_suffix(".both.jsonl")  # ours and the CLI's, as one backend would hold them
+    both.write_bytes(out.read_bytes() + out.with_suffix(".cli.jsonl").read_bytes())
+    yield Run(json.loads(result.stdout.strip().splitlines()[-1]), Anatomy.from_file(both))
 
 
 def _of(spans: list[SpanRecord], operation: str) -> list[SpanRecord]:
@@ -67,9 +77,9 @@ def _of(spans: list[SpanRecord], operation: str) -> list[SpanRecord]:
 def test_one_agent_span_per_query_and_one_chat_per_request(run: Run) -> None:
     sessions = run.report["sessions"]
     traces = run.traces()
-    assert len(traces) == 4, "two query() sessions, and a client's two queries"
-    requests = [len(s["arrivals"]) for s in sessions[:2]] + [3, 1]
-    assert len(sessions[2]["arrivals"]) == 4, "the client's second query is answered in one call"
+    assert len(traces) == 5, "three query() sessions, and a client's two queries"
+    requests = [len(s["arrivals"]) for s in sessions[:3]] + [3, 1]
+    assert len(sessions[3]["arrivals"]) == 4, "the client's second query is answered in one call"
     for spans, expected in zip(traces, requests, strict=True):
         [agent] = _of(spans, semconv.OPERATION_INVOKE_AGENT)
         assert agent.parent_id is None and agent.name == "invoke_agent claude-code"
@@ -80,15 +90,13 @@ def test_one_agent_span_per_query_and_one_chat_per_request(run: Run) -> None:
         chats = _of(spans, semconv.OPERATION_CHAT)
         assert len(chats) == expected
         assert all(c.parent_id == agent.span_id and c.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] > 0 for c in chats)
-    assert len({t[0].attributes[semconv.GEN_AI_CONVERSATION_ID] for t in traces[2:]}) == 1, "one client session"
-    assert (
-        traces[3][0].attributes[semconv.ANATOMY_AGENT_API_TIME]
-        < traces[2][0].attributes[semconv.ANATOMY_AGENT_API_TIME]
-    )
+    assert len({t[0].attributes[semconv.GEN_AI_CONVERSATION_ID] for t in traces[3:]}) == 1, "one client session"
+    first, second = (t[0].attributes[semconv.ANATOMY_AGENT_API_TIME] for t in traces[3:])
+    assert second < first, "a client's second query counts its own API time, not the session's"
 
 
 def test_tool_spans_from_the_hooks(run: Run) -> None:
-    for spans in run.traces()[:3]:
+    for spans in run.traces()[:4]:
         [agent] = _of(spans, semconv.OPERATION_INVOKE_AGENT)
         tools = _of(spans, semconv.OPERATION_EXECUTE_TOOL)
         assert [t.attributes[semconv.GEN_AI_TOOL_NAME] for t in tools] == ["Read", "Bash", "Bash"]
@@ -112,16 +120,40 @@ def test_time_to_first_token_is_when_the_simulator_sent_it(run: Run) -> None:
         assert ttft_ns >= injected_ns - 20_000_000
 
 
-def test_the_anatomy_of_a_session(run: Run) -> None:
-    analysis = sorted(run.anatomy.traces, key=lambda a: a.tree.start_ns)[0]
+@pytest.mark.parametrize("session", [0, 2], ids=["ours", "with the CLI's own traces"])
+def test_the_anatomy_of_a_session(run: Run, session: int) -> None:
+    analysis = sorted(run.anatomy.traces, key=lambda a: a.tree.start_ns)[session]
     assert len(analysis.llm_calls) == 3 and all(c.ttft_ns is not None for c in analysis.llm_calls)
     assert [sorted(t.name for t in b.tools) for b in analysis.batches] == [["Bash", "Read"], ["Bash"]]
-    steps = [s for s in Anatomy([analysis.tree]).to_dict()["traces"][0]["steps"] if s["kind"] == "llm"]
-    assert [s["label"].split(" ·")[0] for s in steps] == ["LLM call 1", "LLM call 2", "LLM call 3"]
+    assert analysis.agents == [], "one agent, however many records of it"
+    steps = Anatomy([analysis.tree]).to_dict()["traces"][0]["steps"]
+    labels = [s["label"].split(" ·")[0] for s in steps if s["kind"] == "llm"]
+    assert labels == ["LLM call 1", "LLM call 2", "LLM call 3"]
+    assert not any("claude_code" in s["label"] for s in steps)
+
+
+def test_the_clis_own_traces_join_ours_and_merge(run: Run) -> None:
+    """One trace, not two: the CLI continues ours through TRACEPARENT; each call is read once, its time to
+    first token ours (the CLI's ttft_ms runs only to the first stream event)."""
+    assert run.report["sessions"][2]["bodies"] >= 1
+    injected_ms = run.report["ttft_ms"]
+    spans = run.traces(ours=False)[2]
+    [agent] = [s for s in spans if s.name == "invoke_agent claude-code"]
+    [interaction] = [s for s in spans if s.name == semconv.CLAUDE_CODE_INTERACTION]
+    assert interaction.parent_id == agent.span_id
+    cli_calls = [s for s in spans if s.name == "claude_code.llm_request"]
+    assert len(cli_calls) == 3 and all(c.attributes[semconv.CLAUDE_CODE_TTFT_MS] < injected_ms / 4 for c in cli_calls)
+    assert len([s for s in spans if s.name == "claude_code.tool"]) == 3
+    analysis = sorted(run.anatomy.traces, key=lambda a: a.tree.start_ns)[2]
+    ours = {s.span_id for s in spans if s.name.startswith("chat ")}
+    for call in analysis.llm_calls:
+        assert call.span_id in ours and len(call.traced_by) == 2, "ours stands for the call, the CLI's is merged"
+        assert call.ttft_ns is not None and call.ttft_ns >= (injected_ms - 20) * 1_000_000
+    assert any("ttft_ms runs to the first stream event" in note for note in analysis.notes)
 
 
 def test_the_users_code_sees_what_it_asked_for(run: Run) -> None:
-    plain, partial, client = run.report["sessions"]
+    plain, partial, _, client = run.report["sessions"]
     assert "StreamEvent" not in plain["messages"] and partial["messages"]["StreamEvent"] > 0
     assert plain["hooks"] == partial["hooks"] == ["Read", "Bash", "Bash"], "the user's own hook ran for each tool"
     assert plain["messages"]["ResultMessage"] == 1 and client["results"] == 2

@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 
 from .. import semconv
 from .model import SpanRecord, TraceTree
-from .normalise import LLMFacts, llm_facts, seconds_to_ns, tool_name
+from .normalise import LLMFacts, llm_facts, records_enclosing_agent, seconds_to_ns, tool_name
 
 __all__ = [
     "PHASES",
@@ -227,7 +227,7 @@ class TraceAnalysis:
     parallel_saved_ns: int = 0
     suggestions: list[Any] = field(default_factory=list)
     duplicate_of: dict[str, str] = field(default_factory=dict)
-    """Span id of a second record of an LLM call -> the span that stands for the call."""
+    """Span id of a second record of an LLM call, a tool call or an agent -> the span that stands for it."""
     agent_span_id: str | None = None
     """The span the steps are read from: the outermost agent, else the one holding the LLM calls."""
     notes: list[str] = field(default_factory=list)
@@ -427,7 +427,43 @@ def _same_call(tree: TraceTree, a: SpanRecord, b: SpanRecord, facts: dict[str, L
         return True  # an LLM span inside another: the SDK's own span under a peer's
     overlap = min(a.clipped_end, b.clipped_end) - max(a.clipped_start, b.clipped_start)
     shorter = min(a.clipped_end - a.clipped_start, b.clipped_end - b.clipped_start)
-    return a.parent_id == b.parent_id and shorter > 0 and overlap >= _SAME_INTERVAL * shorter
+    if shorter <= 0 or overlap < _SAME_INTERVAL * shorter:
+        return False
+    if a.parent_id == b.parent_id:
+        return True
+    # Under different parents (the Claude Code CLI's own spans below the Agent SDK session's): one agent's
+    # records of one answer, which their output tokens, known to both, confirm.
+    return fa.output_tokens is not None and fa.output_tokens == fb.output_tokens and _one_agent(tree, a, b)
+
+
+def _one_agent(tree: TraceTree, a: SpanRecord, b: SpanRecord) -> bool:
+    """Whether the nearest agent above one span is also above the other."""
+    for one, other in ((a, b), (b, a)):
+        owner = _owner(tree, one)
+        if owner is not None and any(s.span_id == owner for s in _ancestors(tree, other)):
+            return True
+    return False
+
+
+def second_records(tree: TraceTree) -> dict[str, str]:
+    """Tool and agent spans that record what another span records, each to that span: tool spans of one tool
+    call (``gen_ai.tool.call.id``; the outermost stands for it), and an agent span that is a second record of
+    the agent above it (the Claude Code CLI's turn under the Agent SDK session)."""
+    duplicate_of: dict[str, str] = {}
+    by_call: dict[str, str] = {}
+    tools = (s for s in tree.spans.values() if s.is_tool)
+    for span in sorted(tools, key=lambda s: (len(_ancestors(tree, s)), s.clipped_start, s.span_id)):
+        call_id = span.attributes.get(semconv.GEN_AI_TOOL_CALL_ID)
+        if isinstance(call_id, str) and call_id:
+            primary = by_call.setdefault(call_id, span.span_id)
+            if primary != span.span_id:
+                duplicate_of[span.span_id] = primary
+    for span in tree.spans.values():
+        if span.operation == semconv.OPERATION_INVOKE_AGENT and records_enclosing_agent(span.name):
+            owner = _owner(tree, span)
+            if owner is not None:
+                duplicate_of[span.span_id] = owner
+    return duplicate_of
 
 
 def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLMFacts:
@@ -544,10 +580,14 @@ def _owner(tree: TraceTree, span: SpanRecord) -> str | None:
     return next((a.span_id for a in _ancestors(tree, span)[1:] if a.operation == semconv.OPERATION_INVOKE_AGENT), None)
 
 
-def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
+def tool_batches(
+    tree: TraceTree, calls: Sequence[LLMCall], duplicate_of: Mapping[str, str] | None = None
+) -> list[Batch]:
     """Tool calls grouped by the model turn they answer: those of one agent between the same two of its LLM
     calls, cut again where an unexplained gap implies a turn the trace did not record. Tools of two agents
-    (sub-agents, agents side by side) are never one batch."""
+    (sub-agents, agents side by side) are never one batch; a tool call recorded twice counts once
+    (``duplicate_of``, from ``second_records``)."""
+    seconds = duplicate_of or {}
     ends: dict[str | None, list[int]] = {}
     for call in calls:
         if call.route_outcome != semconv.ROUTE_OUTCOME_LOST:
@@ -556,7 +596,8 @@ def tool_batches(tree: TraceTree, calls: Sequence[LLMCall]) -> list[Batch]:
         values.sort()
     groups: dict[tuple[int, int, str], list[ToolCall]] = {}
     first_seen: dict[str | None, int] = {}
-    for span in sorted((s for s in tree.spans.values() if s.is_tool), key=lambda s: (s.clipped_start, s.span_id)):
+    tools = (s for s in tree.spans.values() if s.is_tool and s.span_id not in seconds)
+    for span in sorted(tools, key=lambda s: (s.clipped_start, s.span_id)):
         owner = _owner(tree, span)
         turn = bisect.bisect_right(ends.get(owner, []), span.clipped_start)
         order = first_seen.setdefault(owner, len(first_seen))
@@ -672,9 +713,13 @@ def step_items(analysis: TraceAnalysis) -> list[StepItem]:
         else:
             top = span
             for ancestor in _ancestors(tree, span)[1:]:
-                if ancestor.span_id == agent.span_id or units.get(ancestor.span_id, 0) > 1:  # type: ignore[union-attr]
+                if (
+                    analysis.duplicate_of.get(ancestor.span_id, ancestor.span_id) == agent.span_id  # type: ignore[union-attr]
+                    or units.get(ancestor.span_id, 0) > 1
+                ):
                     break
                 top = ancestor
+            top = tree.spans.get(analysis.duplicate_of.get(top.span_id, top.span_id), top)
             item = StepItem(top.name, top, segment.start_ns, segment.end_ns)
         previous = items[-1] if items else None
         if previous is not None and previous.label == item.label and previous.span is item.span:
@@ -697,10 +742,14 @@ def _outside_item(tree: TraceTree, span: SpanRecord, agent: SpanRecord | None, s
     return StepItem(top.name, top, segment.start_ns, segment.end_ns, "outside")
 
 
-def agent_runs(tree: TraceTree, calls: Sequence[LLMCall]) -> list[AgentRun]:
-    """Each agent span's own anatomy, when the trace holds more than one (in start order)."""
+def agent_runs(
+    tree: TraceTree, calls: Sequence[LLMCall], duplicate_of: Mapping[str, str] | None = None
+) -> list[AgentRun]:
+    """Each agent span's own anatomy, when the trace holds more than one (in start order); a second record of
+    an agent (``duplicate_of``) is none."""
+    seconds = duplicate_of or {}
     agents = sorted(
-        (s for s in tree.spans.values() if s.operation == semconv.OPERATION_INVOKE_AGENT),
+        (s for s in tree.spans.values() if s.operation == semconv.OPERATION_INVOKE_AGENT and s.span_id not in seconds),
         key=lambda s: (s.clipped_start, s.span_id),
     )
     if len(agents) < 2:
@@ -722,7 +771,7 @@ def agent_runs(tree: TraceTree, calls: Sequence[LLMCall]) -> list[AgentRun]:
                 start_ns=agent.clipped_start,
                 end_ns=agent.clipped_end,
                 llm_calls=sum(1 for c in calls if c.span_id in ids),
-                tool_calls=sum(1 for s in inside if s.is_tool),
+                tool_calls=sum(1 for s in inside if s.is_tool and s.span_id not in seconds),
                 phases=phases(own, own.spans[agent.span_id]),
             )
         )
@@ -732,8 +781,19 @@ def agent_runs(tree: TraceTree, calls: Sequence[LLMCall]) -> list[AgentRun]:
 def analyse_trace(tree: TraceTree) -> TraceAnalysis:
     """Phases, critical path, LLM calls, batches and what the levers already saved (what-ifs apart)."""
     calls, duplicate_of = llm_calls(tree)
+    duplicate_of.update(second_records(tree))
     agent = find_agent(tree)
     notes = []
+    if any(semconv.CLAUDE_CODE_TTFT_MS in s.attributes for s in tree.spans.values() if s.is_llm):
+        notes.append(
+            "the Claude Code CLI's ttft_ms runs to the first stream event (message_start), not the first token: "
+            "not taken as time to first token"
+            + (
+                "; the time to first token shown is agent-anatomy's, to the first content delta"
+                if all(c.ttft_ns is not None for c in calls)
+                else " (instrument the Agent SDK with agent-anatomy to time it)"
+            )
+        )
     if agent is None:
         notes.append(
             "no LLM, tool or agent span found: all of the time is charged as outside an agent (is the trace "
@@ -756,12 +816,12 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
         phases=phases(tree, agent, calls),
         critical_path=critical_path(tree),
         llm_calls=calls,
-        batches=tool_batches(tree, calls),
+        batches=tool_batches(tree, calls, duplicate_of),
         cache_saved_ns=cache_saved,
         cache_hits=cache_hits,
         parallel_saved_ns=parallel_saved,
         agent_span_id=agent.span_id if agent is not None else None,
         duplicate_of=duplicate_of,
         notes=notes,
-        agents=agent_runs(tree, calls),
+        agents=agent_runs(tree, calls, duplicate_of),
     )

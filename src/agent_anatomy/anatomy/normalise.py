@@ -4,7 +4,7 @@ Readers give ``SpanRecord``s with each instrumentation's own attribute names; th
 question of each span, its *role* (an LLM call, a tool call, an agent, a retrieval, a cache lookup...),
 and, for an LLM call, its facts (model, streamed or not, time to first token, tokens). Both answers come
 from the tables below, the one place that knows OpenLLMetry, OpenInference, the anthropic SDK's own
-tracing and the GenAI conventions old and new. A role is one of the ``OPERATION_*`` names in
+tracing, the Claude Code CLI's and the GenAI conventions old and new. A role is one of the ``OPERATION_*`` names in
 ``semconv`` (``chat`` for any LLM call, ``retrieval`` for retrievals and embeddings).
 """
 
@@ -17,7 +17,16 @@ from typing import Any, Final
 
 from .. import semconv
 
-__all__ = ["ROLE_RULES", "LLMFacts", "llm_facts", "role_of", "seconds_to_ns", "streamed", "tool_name"]
+__all__ = [
+    "ROLE_RULES",
+    "LLMFacts",
+    "llm_facts",
+    "records_enclosing_agent",
+    "role_of",
+    "seconds_to_ns",
+    "streamed",
+    "tool_name",
+]
 
 _LLM: Final = semconv.OPERATION_CHAT
 _TOOL: Final = semconv.OPERATION_EXECUTE_TOOL
@@ -152,10 +161,20 @@ def streamed(attributes: Mapping[str, Any]) -> bool | None:
     return None
 
 
+def records_enclosing_agent(name: str) -> bool:
+    """Whether an agent span is a second record of the agent span above it, not an agent of its own: the
+    Claude Code CLI's ``claude_code.interaction`` under the Agent SDK session's ``invoke_agent``."""
+    return name == semconv.CLAUDE_CODE_INTERACTION
+
+
 def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
+    """An LLM span's facts. The Claude Code CLI's ``ttft_ms`` is not taken as a time to first token: it runs to
+    the first stream event (``message_start``), which comes long before the first token."""
     model = _first(attributes, MODEL_ATTRIBUTES)
     tokens = _first(attributes, OUTPUT_TOKEN_ATTRIBUTES)
     response_id = attributes.get(semconv.GEN_AI_RESPONSE_ID)
+    if response_id is not None and response_id == attributes.get(semconv.CLAUDE_CODE_REQUEST_ID):
+        response_id = None  # the CLI's request id: another record of the call knows the message id instead
     ttft = seconds_to_ns(attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK))
     return LLMFacts(
         model=str(model) if model else None,
