@@ -6,6 +6,7 @@ anatomy that split steps at the root's children only.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -268,3 +269,74 @@ def test_retrieval_and_embedding_calls_have_a_phase_of_their_own() -> None:
     ]
     phases = Anatomy([TraceTree(TRACE, spans)]).trace.phases
     assert phases["retrieval"] == 400 * MS and phases["agent"] == 0
+
+
+def _claude_session(cli_tokens: int = 40) -> TraceTree:
+    """An Agent SDK session traced by agent-anatomy, with the Claude Code CLI's own spans below it, as the CLI
+    writes them (its request id as ``gen_ai.response.id``, ``ttft_ms`` to the first stream event)."""
+    agent = span("invoke_agent claude-code", 0, 2000)
+    ours = llm("claude-opus-4-6", 100, 800, agent, ttft=400, tokens=40, gen_ai__response__id="msg_1")
+    tool = span("execute_tool Read", 790, 900, agent, gen_ai__tool__call__id="toolu_1")
+    answer = llm("claude-opus-4-6", 910, 1900, agent, ttft=300, tokens=90, gen_ai__response__id="msg_2")
+    interaction = span("claude_code.interaction", 50, 1950, agent, gen_ai__operation__name="invoke_agent")
+    cli = {"gen_ai__operation__name": "chat", "gen_ai__request__model": "claude-opus-4-6", "ttft_ms": 5}
+    cli_call = span(
+        "claude_code.llm_request",
+        110,
+        800,
+        interaction,
+        **cli,
+        gen_ai__response__id="req_1",
+        request_id="req_1",
+        gen_ai__usage__output_tokens=cli_tokens,
+    )
+    cli_tool = span(
+        "claude_code.tool",
+        788,
+        902,
+        interaction,
+        gen_ai__operation__name="execute_tool",
+        gen_ai__tool__name="Read",
+        gen_ai__tool__call__id="toolu_1",
+    )
+    execution = span("claude_code.tool.execution", 795, 898, cli_tool)
+    cli_answer = span(
+        "claude_code.llm_request",
+        915,
+        1900,
+        interaction,
+        **cli,
+        gen_ai__response__id="req_2",
+        request_id="req_2",
+        gen_ai__usage__output_tokens=90,
+    )
+    return TraceTree(TRACE, [agent, ours, tool, answer, interaction, cli_call, cli_tool, execution, cli_answer])
+
+
+def test_the_claude_code_clis_own_spans_are_second_records_of_ours() -> None:
+    analysis = analyse_trace(_claude_session())
+    calls = analysis.llm_calls
+    assert [len(c.traced_by) for c in calls] == [2, 2], "each call once, the CLI's record merged into ours"
+    assert [c.ttft_ns for c in calls] == [400_000_000, 300_000_000], "ours: the CLI's ttft_ms is to message_start"
+    assert [[t.name for t in b.tools] for b in analysis.batches] == [["Read"]], "the tool call once"
+    assert analysis.agents == [] and analysis.agent_span is not None
+    assert analysis.agent_span.name == "invoke_agent claude-code"
+    labels = [item["label"] for item in Anatomy([analysis.tree]).to_dict()["traces"][0]["steps"]]
+    assert not any("claude_code" in label for label in labels), labels
+    assert any("ttft_ms runs to the first stream event" in note for note in analysis.notes)
+
+
+def test_a_cli_call_that_answered_otherwise_is_not_merged() -> None:
+    """Under different parents, only the same answer (output tokens) makes two records one call."""
+    calls = analyse_trace(_claude_session(cli_tokens=41)).llm_calls
+    assert len(calls) == 3
+
+
+def test_the_clis_spans_alone_time_no_first_token() -> None:
+    """Without agent-anatomy's spans, the CLI's calls stand alone: their ttft_ms is not a time to first token."""
+    tree = _claude_session()
+    kept = [s for s in tree.spans.values() if s.name.startswith("claude_code.")]
+    analysis = analyse_trace(TraceTree(TRACE, [dataclasses.replace(kept[0], parent_id=None), *kept[1:]]))
+    assert [c.ttft_ns for c in analysis.llm_calls] == [None, None]
+    assert any("instrument the Agent SDK" in note for note in analysis.notes)
+    assert [[t.name for t in b.tools] for b in analysis.batches] == [["Read"]]
