@@ -234,6 +234,8 @@ ANATOMY_AGENT_REPORTED_DURATION: Final = "anatomy.agent.reported_duration"
 """Seconds the session took, as the CLI counts them (``duration_ms``)."""
 ANATOMY_AGENT_ID: Final = "anatomy.agent.id"
 """A subagent's id within its session (the CLI's ``agent_id``)."""
+ANATOMY_AGENT_TOOL_CALL_ID: Final = "anatomy.agent.tool_call_id"
+"""The tool call that started a subagent (the CLI's ``Agent`` tool use): its span is beside the subagent's."""
 ANATOMY_TOOL_REPORTED_DURATION: Final = "anatomy.tool.reported_duration"
 """Seconds a tool ran, as the process that ran it counts them (the CLI's ``duration_ms``: no permission prompt)."""
 

@@ -2,12 +2,13 @@
 
 ``python _session.py OUT.jsonl`` starts the simulated API with a scenario that drives the Claude Code CLI's
 built-in tools inside a temporary directory (turn 1: read a file and list the directory; turn 2: run a
-command; then the answer), instruments ``claude-agent-sdk`` and runs three sessions through the bundled
+command; then the answer), instruments ``claude-agent-sdk`` and runs five sessions through the bundled
 CLI: a ``query()`` (with a hook of the user's own), a ``query()`` that asks for partial messages itself,
-a ``query()`` with the CLI's own traces on (sent as OTLP/HTTP JSON to a receiver on loopback), and a
-``ClaudeSDKClient`` with two queries. Tools are allowed by name, as root can (``bypassPermissions`` is
-refused to root). Every span goes to OUT.jsonl, ours and the CLI's; one JSON line on stdout says what
-each session saw.
+a ``query()`` with the CLI's own traces on (sent as OTLP/HTTP JSON to a receiver on loopback), a
+``ClaudeSDKClient`` with two queries, and a ``query()`` whose agent hands the reading to a subagent of
+its own definition (``reader``, which may only read) while it reads the file itself too. Tools are
+allowed by name, as root can (``bypassPermissions`` is refused to root). Every span goes to OUT.jsonl,
+ours and the CLI's (OUT.cli.jsonl); one JSON line on stdout says what each session saw.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, HookMatcher, StreamEvent, query
+from claude_agent_sdk import AgentDefinition, ClaudeAgentOptions, ClaudeSDKClient, HookMatcher, StreamEvent, query
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
@@ -51,6 +52,16 @@ def scenario(folder: Path) -> Any:
                 [{"name": "Bash", "input": {"command": f"wc -l {notes}", "description": "Count the lines"}}],
             ],
         }
+    )
+
+
+def subagent_scenario(folder: Path) -> Any:
+    """Turn 1: start the ``reader`` subagent; turn 2: read the file. The subagent runs the same turns in its
+    own conversation: it has no Agent tool, so its first turn reads (the first tool it has), then turn 2."""
+    notes = folder / "notes.txt"
+    prompt = {"description": "Read the notes", "prompt": f"Read {notes}", "subagent_type": "reader"}
+    return scenario_from_mapping(
+        {"turns": [[{"name": "Agent", "input": prompt}], [{"name": "Read", "input": {"file_path": str(notes)}}]]}
     )
 
 
@@ -162,6 +173,17 @@ async def run(sim: SimServer, folder: Path, cli_spans: Path) -> list[dict[str, A
     return sessions
 
 
+async def run_subagent(sim: SimServer, folder: Path) -> dict[str, Any]:
+    before = len(posts(sim))
+    helper = AgentDefinition(description="Reads files", prompt="You read files.", tools=["Read"])
+    mine = options(sim.base_url, folder, agents={"reader": helper})
+    mine.tools = mine.allowed_tools = ["Agent", "Read"]
+    results = 0
+    async for message in query(prompt="Have a helper read my notes", options=mine):
+        results += 1 if type(message).__name__ == "ResultMessage" else 0
+    return {"kind": "subagent", "results": results, "arrivals": posts(sim)[before:]}
+
+
 def main() -> None:
     out = Path(sys.argv[1])
     provider = TracerProvider()
@@ -173,6 +195,8 @@ def main() -> None:
         started = time.perf_counter()
         with SimServer(scenario=scenario(folder)) as sim:
             sessions = asyncio.run(run(sim, folder, out.with_suffix(".cli.jsonl")))
+        with SimServer(scenario=subagent_scenario(folder)) as sim:
+            sessions.append(asyncio.run(run_subagent(sim, folder)))
     provider.shutdown()
     print(json.dumps({"sessions": sessions, "seconds": time.perf_counter() - started, "ttft_ms": TTFT_MS}))
 

@@ -77,10 +77,10 @@ def _of(spans: list[SpanRecord], operation: str) -> list[SpanRecord]:
 def test_one_agent_span_per_query_and_one_chat_per_request(run: Run) -> None:
     sessions = run.report["sessions"]
     traces = run.traces()
-    assert len(traces) == 5, "three query() sessions, and a client's two queries"
+    assert len(traces) == 6, "three query() sessions, a client's two queries, and a session with a subagent"
     requests = [len(s["arrivals"]) for s in sessions[:3]] + [3, 1]
     assert len(sessions[3]["arrivals"]) == 4, "the client's second query is answered in one call"
-    for spans, expected in zip(traces, requests, strict=True):
+    for spans, expected in zip(traces[:5], requests, strict=True):
         [agent] = _of(spans, semconv.OPERATION_INVOKE_AGENT)
         assert agent.parent_id is None and agent.name == "invoke_agent claude-code"
         assert agent.attributes[semconv.ANATOMY_AGENT_TURNS] >= 1
@@ -90,8 +90,8 @@ def test_one_agent_span_per_query_and_one_chat_per_request(run: Run) -> None:
         chats = _of(spans, semconv.OPERATION_CHAT)
         assert len(chats) == expected
         assert all(c.parent_id == agent.span_id and c.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] > 0 for c in chats)
-    assert len({t[0].attributes[semconv.GEN_AI_CONVERSATION_ID] for t in traces[3:]}) == 1, "one client session"
-    first, second = (t[0].attributes[semconv.ANATOMY_AGENT_API_TIME] for t in traces[3:])
+    assert len({t[0].attributes[semconv.GEN_AI_CONVERSATION_ID] for t in traces[3:5]}) == 1, "one client session"
+    first, second = (t[0].attributes[semconv.ANATOMY_AGENT_API_TIME] for t in traces[3:5])
     assert second < first, "a client's second query counts its own API time, not the session's"
 
 
@@ -111,8 +111,8 @@ def test_time_to_first_token_is_when_the_simulator_sent_it(run: Run) -> None:
     builds it); the first token is stamped when the CLI's event reaches the SDK, right after the simulator
     sent it (1-6 ms on a quiet machine; the bound allows a loaded one a quarter of the injected time)."""
     injected_ns = run.report["ttft_ms"] * 1_000_000
-    arrivals = [a for s in run.report["sessions"] for a in s["arrivals"]]
-    chats = [c for spans in run.traces() for c in _of(spans, semconv.OPERATION_CHAT)]
+    arrivals = [a for s in run.report["sessions"][:4] for a in s["arrivals"]]
+    chats = [c for spans in run.traces()[:5] for c in _of(spans, semconv.OPERATION_CHAT)]
     assert len(chats) == len(arrivals)
     for chat, arrived in zip(chats, arrivals, strict=True):
         ttft_ns = chat.attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] * 1e9
@@ -155,7 +155,36 @@ def test_the_clis_own_traces_join_ours_and_merge(run: Run) -> None:
 
 
 def test_the_users_code_sees_what_it_asked_for(run: Run) -> None:
-    plain, partial, _, client = run.report["sessions"]
+    plain, partial, _, client, _ = run.report["sessions"]
     assert "StreamEvent" not in plain["messages"] and partial["messages"]["StreamEvent"] > 0
     assert plain["hooks"] == partial["hooks"] == ["Read", "Bash", "Bash"], "the user's own hook ran for each tool"
     assert plain["messages"]["ResultMessage"] == 1 and client["results"] == 2
+
+
+def test_a_subagent_is_an_agent_of_its_own_beside_the_tool_use_that_started_it(run: Run) -> None:
+    """The CLI runs the ``reader`` subagent in the background: its tool use ends at once, the subagent goes on,
+    and the CLI forwards its messages but no stream events; its calls are read from them, without a first token."""
+    session = run.report["sessions"][4]
+    spans = run.traces()[5]
+    [main] = [s for s in spans if s.name == "invoke_agent claude-code"]
+    [launch] = [
+        s for s in _of(spans, semconv.OPERATION_EXECUTE_TOOL) if s.attributes[semconv.GEN_AI_TOOL_NAME] == "Agent"
+    ]
+    [reader] = [s for s in spans if s.name == "invoke_agent reader"]
+    assert reader.parent_id == main.span_id and launch.parent_id == main.span_id
+    assert reader.attributes[semconv.ANATOMY_AGENT_TOOL_CALL_ID] == launch.attributes[semconv.GEN_AI_TOOL_CALL_ID]
+    assert reader.attributes[semconv.ANATOMY_AGENT_ID]
+    chats = _of(spans, semconv.OPERATION_CHAT)
+    assert len(chats) == len(session["arrivals"]), "one chat per request, the subagent's too"
+    readers = [c for c in chats if c.parent_id == reader.span_id]
+    assert len(readers) == 3, "a read it guessed at, the scenario's read, its answer"
+    assert all(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK not in c.attributes for c in readers)
+    assert all(c.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] > 0 for c in readers)
+    tools = [t for t in _of(spans, semconv.OPERATION_EXECUTE_TOOL) if t.parent_id == reader.span_id]
+    assert [t.attributes[semconv.GEN_AI_TOOL_NAME] for t in tools] == ["Read", "Read"]
+    assert [t.status for t in tools] == ["ERROR", "UNSET"], "the guessed path does not exist"
+    analysis = sorted(run.anatomy.traces, key=lambda a: a.tree.start_ns)[5]
+    [run_main, run_reader] = analysis.agents
+    assert run_reader.parent_agent_id == run_main.span_id
+    assert (run_reader.llm_calls, run_reader.tool_calls) == (3, 2)
+    assert run_reader.end_ns - run_reader.start_ns == reader.end_ns - reader.start_ns, "not cut to its tool use"

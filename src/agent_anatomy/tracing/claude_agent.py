@@ -3,16 +3,19 @@
 The Python SDK drives the Claude Code CLI over JSON on stdio; the CLI calls the Messages API and runs the
 tools. What the SDK hands back is enough for the anatomy:
 
-- each ``query()``, and each ``ClaudeSDKClient.query()`` until its result, is an ``invoke_agent claude-code``
-  span. It is current while the SDK starts the CLI, so the CLI's own traces (``TRACEPARENT``) join it, and
-  its result gives the session id, the turns, the cost and the API time the CLI counted;
+- each ``query()`` (all its turns: the CLI may add one to report a background task), and each
+  ``ClaudeSDKClient.query()`` until its result, is an ``invoke_agent claude-code`` span. It is current
+  while the SDK starts the CLI, so the CLI's own traces (``TRACEPARENT``) join it, and the results give
+  the session id, the turns, the cost and the API time the CLI counted;
 - each API call the CLI makes is a ``chat {model}`` span built from the raw stream events it forwards
   (partial messages are turned on for the CLI and held back from the user's code unless it asked for
   them). It starts when the CLI says it is requesting; its first token is the first content delta, its
   usage the final ``message_delta``'s;
 - each tool use is an ``execute_tool {tool}`` span from the CLI's ``PreToolUse`` / ``PostToolUse`` /
   ``PostToolUseFailure`` hooks, added after the user's own; a subagent is an ``invoke_agent {type}`` span
-  (``SubagentStart`` / ``SubagentStop``) under the tool use that started it, with its calls and tools below.
+  (``SubagentStart`` / ``SubagentStop``) beside the tool use that started it, with its tools and calls below
+  (the CLI forwards no stream events of a subagent: its calls are read from its messages, without a
+  first token).
 
 The user's options are copied, never changed, and the hooks added answer with no opinion (``{}``). Wrapped:
 ``InternalClient.process_query`` (what ``query()`` runs; the one private name touched) and the public
@@ -94,23 +97,38 @@ class _Session:
     """One SDK session's spans: its agent span per query, its calls, tool uses and subagents. I/O-free; the
     wrappers report messages and the hooks report tool uses, all on the session's event loop."""
 
-    def __init__(self, handler: TelemetryHandler, sdk: Any) -> None:
+    def __init__(self, handler: TelemetryHandler, sdk: Any, *, whole: bool) -> None:
+        """``whole``: one agent span for all the session's turns (``query()``: the CLI may add a turn of its own
+        after the result, to report a background task); else one per query (a client's)."""
         self._handler = handler
         self._sdk = sdk
+        self._whole = whole
         self._partial = False
         """Whether the user's code asked for partial messages (else they are held back from it)."""
         self._model: str | None = None
         self._server: tuple[str | None, int | None] = (None, None)
         self._agent: Invocation | None = None
-        self._ready = _now()
-        """When the CLI last had all a next API call needs: the call starts here (its ``requesting`` status)."""
+        # Per agent of the session, by the tool use that started it (None: the main agent):
+        self._ready: dict[str | None, tuple[float, int]] = {None: _now()}
+        """When the agent last had all its next API call needs: the call starts there (for the main agent, the
+        CLI's ``requesting`` status)."""
         self._calls: dict[str | None, LLMCall] = {}
-        """Calls under way, by the tool use that started their subagent (None: the main agent)."""
-        self._tools: dict[str, tuple[str, _Call]] = {}
+        """Its call under way."""
+        self._message_ids: dict[str | None, str] = {}
+        """A subagent's call under way, by message id: the CLI forwards no stream events of subagents, only
+        their messages, so their calls are read from those (no first token)."""
+        self._tools: dict[str, tuple[str, _Call, str | None]] = {}
+        """Tool uses under way: name, span, and the agent (key) that made them."""
         self._subagents: dict[str, Invocation] = {}
         self._subagent_of_tool: dict[str, str] = {}
+        self._tool_of_subagent: dict[str, str] = {}
         self._totals: dict[str, float] = {}
         """The session's cost and API time as of its last result."""
+        self._since: dict[str, float] = {}
+        """The same when the agent span began: its share is the difference."""
+        self._reported: dict[str, AttributeValue] = {}
+        """What the results of the agent span's turns said, for its end."""
+        self._failed: str | None = None
 
     # --- options and lifetime -----------------------------------------------------------------------------
 
@@ -142,7 +160,8 @@ class _Session:
             parent=with_agent(semconv.CLAUDE_CODE_AGENT),
             attach_now=False,
         )
-        self._ready = _now()
+        self._ready[None] = _now()
+        self._since = dict(self._totals)
 
     def enter(self) -> Token[Context] | None:
         """Make the agent span current for one step of the SDK (pair with ``leave``)."""
@@ -154,26 +173,37 @@ class _Session:
             detach(token)
 
     def end(self, exc: BaseException | None = None) -> None:
-        """The query stopped without a result (closed early, failed, disconnected): everything open ends."""
+        """The session's messages stopped (all read, closed early, failed, disconnected): everything open ends."""
         self._close_open()
-        agent, self._agent = self._agent, None
-        if agent is not None:
-            if exc is None:
-                agent.stop()
-            else:
-                agent.fail(exc)
+        self._finish(exc)
 
-    def _close_open(self) -> None:
-        for call in self._calls.values():
-            call.end(semconv.STREAM_END_ABANDONED)
-        for _, tool in self._tools.values():
-            tool.stop()
-        for subagent in self._subagents.values():
-            subagent.stop()
-        self._calls.clear()
-        self._tools.clear()
-        self._subagents.clear()
-        self._subagent_of_tool.clear()
+    def _finish(self, exc: BaseException | None = None) -> None:
+        agent, self._agent = self._agent, None
+        reported, self._reported = self._reported, {}
+        failed, self._failed = self._failed, None
+        if agent is None:
+            return
+        if exc is not None:
+            agent.fail(exc, reported)
+        elif failed is not None:
+            agent.stop_failed(failed, reported)
+        else:
+            agent.stop(reported)
+
+    def _close_open(self, *, subagents: bool = True) -> None:
+        """End what is open: all of it, or (``subagents`` false) the main agent's, as subagents that run in
+        the background may outlive their turn."""
+        for key in [key for key in self._calls if subagents or key is None]:
+            self._calls.pop(key).end(semconv.STREAM_END_ABANDONED)
+        for tool_use_id, (_, tool, key) in list(self._tools.items()):
+            if subagents or key is None:
+                del self._tools[tool_use_id]
+                tool.stop()
+        if subagents:
+            for subagent in self._subagents.values():
+                subagent.stop()
+            self._subagents.clear()
+            self._message_ids.clear()
 
     # --- messages -----------------------------------------------------------------------------------------
 
@@ -193,20 +223,29 @@ class _Session:
         if isinstance(message, sdk.SystemMessage):
             if message.subtype == "status":  # sent only with partial messages on
                 if message.data.get("status") == "requesting":
-                    self._ready = _now()
+                    self._ready[None] = _now()
                 return self._partial
             if message.subtype == "init":
                 self._on_init(message.data)
             return True
-        if isinstance(message, sdk.UserMessage):
+        if isinstance(message, sdk.AssistantMessage):
+            if message.parent_tool_use_id is not None:
+                self._on_subagent_message(message)
+        elif isinstance(message, sdk.UserMessage):
+            key = message.parent_tool_use_id
             self._on_tool_results(message.content)
-            self._ready = _now()
+            if key is not None:
+                self._end_subagent_call(key)
+            self._ready[key] = _now()
         elif isinstance(message, sdk.ResultMessage):
             self._on_result(message)
         return True
 
     def _on_init(self, data: Mapping[str, Any]) -> None:
-        self._ready = _now()
+        """A turn of the main agent starts: after a result, one the CLI starts itself (a background task's
+        notification) is an agent span of its own."""
+        self.begin()
+        self._ready[None] = _now()
         model = data.get("model")
         if isinstance(model, str) and model:
             self._model = model
@@ -221,10 +260,13 @@ class _Session:
         now = timeit.default_timer()
         kind = event.get("type")
         if kind == "message_start":
+            if key is None:
+                self.begin()
             previous = self._calls.pop(key, None)
             if previous is not None:
                 previous.end(semconv.STREAM_END_ABANDONED)
-            self._calls[key] = self._start_call(event, key)
+            message = event.get("message")
+            self._calls[key] = self._start_call(message.get("model") if isinstance(message, Mapping) else None, key)
         call = self._calls.get(key)
         if call is None:
             return
@@ -232,24 +274,45 @@ class _Session:
         if kind == "message_stop":
             del self._calls[key]
             call.end(semconv.STREAM_END_COMPLETED)
-            self._ready = _now()
+            self._ready[key] = _now()
 
-    def _start_call(self, event: Mapping[str, Any], key: str | None) -> LLMCall:
-        message = event.get("message")
-        model = message.get("model") if isinstance(message, Mapping) else None
+    def _on_subagent_message(self, message: Any) -> None:
+        """A piece of a subagent's answer (one content block): its first starts the call's span."""
+        key = message.parent_tool_use_id
+        message_id = message.message_id or ""
+        if self._message_ids.get(key) != message_id:
+            self._end_subagent_call(key)
+            self._message_ids[key] = message_id
+            self._calls[key] = self._start_call(message.model, key, headers=False)
+        call = self._calls.get(key)
+        if call is not None:
+            call.on_response(
+                {"id": message.message_id, "model": message.model, "usage": message.usage, "content": []}
+                | ({"stop_reason": message.stop_reason} if message.stop_reason else {})
+            )
+
+    def _end_subagent_call(self, key: str) -> None:
+        """A subagent's call ends when the subagent does something next (a tool use, a result, its stop)."""
+        if key in self._message_ids and key in self._calls:
+            self._calls.pop(key).end()
+            self._ready[key] = _now()
+
+    def _start_call(self, model: object, key: str | None, *, headers: bool = True) -> LLMCall:
         host, port = self._server
         attributes = api_call_attributes(
-            {"model": model or self._model},
+            {"model": model if isinstance(model, str) and model else self._model},
             operation=semconv.OPERATION_CHAT,
             api=_CLI_API,
             server_address=host,
             server_port=port,
         )
         attributes[semconv.GEN_AI_REQUEST_STREAM] = True
+        started = self._ready.get(key) or _now()
         call = start_llm_call(
-            self._handler, attributes, stream=True, started=self._ready, parent=self._context_of_tool_use(key)
+            self._handler, attributes, stream=True, started=started, parent=self._context_of_tool_use(key)
         )
-        call.on_headers()  # the stream opened: the time to it is the request's way out and the queue
+        if headers:
+            call.on_headers()  # the stream opened: the time to it is the request's way out and the queue
         call.suspend()
         return call
 
@@ -261,38 +324,44 @@ class _Session:
             tool_use_id = getattr(block, "tool_use_id", None)
             entry = self._tools.pop(tool_use_id, None) if isinstance(tool_use_id, str) else None
             if entry is not None:
-                _, call = entry
+                _, call, _ = entry
                 if getattr(block, "is_error", None):
                     call.returned_error(semconv.TOOL_ERROR, getattr(block, "content", None))
                 else:
                     call.returned(getattr(block, "content", None))
 
     def _on_result(self, result: Any) -> None:
-        self._close_open()
-        agent, self._agent = self._agent, None
-        if agent is None:
+        """A turn's result: what it reports goes on the agent span, which it ends unless the span is the whole
+        session's. Cost and API time are the session's so far (a client's queries add up): the span's share."""
+        self._close_open(subagents=False)
+        if self._agent is None:
             return
-        attributes: dict[str, AttributeValue] = {}
-        for key, value in (
-            (semconv.GEN_AI_CONVERSATION_ID, result.session_id),
-            (semconv.ANATOMY_AGENT_TURNS, result.num_turns),
-            (semconv.ANATOMY_AGENT_STOP_REASON, result.stop_reason),
-            (semconv.ANATOMY_AGENT_REPORTED_DURATION, _number(result.duration_ms, 1000)),
-        ):
-            if value is not None:
-                attributes[key] = value
-        # The cost and API time are the session's so far (a client's queries add up): the query's part of them.
+        reported = self._reported
+        turns = result.num_turns
+        if isinstance(turns, int) and not isinstance(turns, bool):
+            previous = reported.get(semconv.ANATOMY_AGENT_TURNS, 0)
+            reported[semconv.ANATOMY_AGENT_TURNS] = turns + (previous if isinstance(previous, int) else 0)
+        if isinstance(result.session_id, str):
+            reported[semconv.GEN_AI_CONVERSATION_ID] = result.session_id
+        if isinstance(result.stop_reason, str):
+            reported[semconv.ANATOMY_AGENT_STOP_REASON] = result.stop_reason
+        duration = _number(result.duration_ms, 1000)
+        if duration is not None:
+            previous = reported.get(semconv.ANATOMY_AGENT_REPORTED_DURATION, 0.0)
+            reported[semconv.ANATOMY_AGENT_REPORTED_DURATION] = duration + (
+                previous if isinstance(previous, float) else 0.0
+            )
         for key, total in (
             (semconv.ANATOMY_AGENT_COST_USD, _number(result.total_cost_usd)),
             (semconv.ANATOMY_AGENT_API_TIME, _number(result.duration_api_ms, 1000)),
         ):
             if total is not None:
-                attributes[key] = max(total - self._totals.get(key, 0.0), 0.0)
+                reported[key] = max(total - self._since.get(key, 0.0), 0.0)
                 self._totals[key] = total
         if result.is_error:
-            agent.stop_failed(result.subtype or "error", attributes)
-        else:
-            agent.stop(attributes)
+            self._failed = result.subtype or "error"
+        if not self._whole:
+            self._finish()
 
     # --- hooks ------------------------------------------------------------------------------------------------
 
@@ -313,7 +382,11 @@ class _Session:
         elif event == "SubagentStart":
             self._subagent_started(data)
         elif event == "SubagentStop":
-            subagent = self._subagents.pop(str(data.get("agent_id")), None)
+            agent_id = str(data.get("agent_id"))
+            launcher = self._tool_of_subagent.get(agent_id)
+            if launcher is not None:
+                self._end_subagent_call(launcher)
+            subagent = self._subagents.pop(agent_id, None)
             if subagent is not None:
                 subagent.stop()
 
@@ -322,6 +395,9 @@ class _Session:
         if not isinstance(tool_use_id, str) or self._agent is None:
             return
         kind = semconv.TOOL_TYPE_EXTENSION if name.startswith(_MCP_TOOL_PREFIX) else semconv.TOOL_TYPE_FUNCTION
+        key = self._tool_of_subagent.get(str(data.get("agent_id")))
+        if key is not None:
+            self._end_subagent_call(key)  # the subagent's answer asked for this tool: its call is over
         token = attach(self._context_of_agent(data.get("agent_id")))
         try:
             call = tool_span(name, options=ToolSpanOptions(tool_type=kind)).begin(
@@ -334,13 +410,13 @@ class _Session:
             )
         finally:
             detach(token)
-        self._tools[tool_use_id] = (name, call)
+        self._tools[tool_use_id] = (name, call, key)
 
     def _tool_ended(self, data: Mapping[str, Any], *, failed: bool) -> None:
         entry = self._tools.pop(str(data.get("tool_use_id")), None)
         if entry is None:
             return
-        _, call = entry
+        _, call, key = entry
         duration = data.get("duration_ms")
         if isinstance(duration, int | float) and not isinstance(duration, bool) and call.span.is_recording():
             call.span.set_attribute(semconv.ANATOMY_TOOL_REPORTED_DURATION, duration / 1000)
@@ -348,25 +424,29 @@ class _Session:
             call.returned_error(semconv.TOOL_ERROR, data.get("error"))
         else:
             call.returned(data.get("tool_response"))
-        self._ready = _now()
+        self._ready[key] = _now()
 
     def _subagent_started(self, data: Mapping[str, Any]) -> None:
         agent_id, agent_type = str(data.get("agent_id")), str(data.get("agent_type") or "subagent")
         launcher = next(
             (
                 tool_use_id
-                for tool_use_id, (name, _) in reversed(self._tools.items())
+                for tool_use_id, (name, _, _) in reversed(self._tools.items())
                 if name in _SUBAGENT_TOOLS and tool_use_id not in self._subagent_of_tool
             ),
             None,
         )
-        parent = self._tools[launcher][1].context if launcher is not None else self._context_of_agent(None)
+        # Beside the tool use, under the agent that made it: the CLI may run the subagent in the background,
+        # its tool use over at once, and a span that outlived its parent would be cut to it.
+        parent = self._context_of_tool_use(self._tools[launcher][2] if launcher is not None else None)
         attributes: dict[str, AttributeValue] = {
             semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
             semconv.GEN_AI_AGENT_NAME: agent_type,
             semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
             semconv.ANATOMY_AGENT_ID: agent_id,
         }
+        if launcher is not None:
+            attributes[semconv.ANATOMY_AGENT_TOOL_CALL_ID] = launcher
         self._subagents[agent_id] = self._handler.start(
             semconv.span_name(semconv.OPERATION_INVOKE_AGENT, agent_type),
             attributes=attributes,
@@ -375,6 +455,8 @@ class _Session:
         )
         if launcher is not None:
             self._subagent_of_tool[launcher] = agent_id
+            self._tool_of_subagent[agent_id] = launcher
+            self._ready[launcher] = _now()
 
     # --- where spans go -----------------------------------------------------------------------------------------
 
@@ -408,16 +490,16 @@ class _Sessions:
         self._given = given if any(value is not None for value in given) else None
         self._clients: weakref.WeakKeyDictionary[Any, _Session] = weakref.WeakKeyDictionary()
 
-    def new(self) -> _Session:
+    def new(self, *, whole: bool) -> _Session:
         handler = get_handler()
         if self._given is not None:
             handler = TelemetryHandler.from_providers(*self._given, fallback=handler)
-        return _Session(handler, self.sdk)
+        return _Session(handler, self.sdk, whole=whole)
 
     def of_client(self, client: Any) -> _Session:
         session = self._clients.get(client)
         if session is None:
-            session = self._clients[client] = self.new()
+            session = self._clients[client] = self.new(whole=False)
         return session
 
     def client_session(self, client: Any) -> _Session | None:
@@ -463,7 +545,7 @@ def _process_query(
     if not is_instrumentation_enabled():
         return wrapped(*args, **kwargs)
     try:
-        session = sessions.new()
+        session = sessions.new(whole=True)
         options = kwargs["options"] if "options" in kwargs else args[1]
         if "options" in kwargs:
             kwargs = {**kwargs, "options": session.cli_options(options)}
