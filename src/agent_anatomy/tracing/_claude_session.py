@@ -1,0 +1,445 @@
+"""One Claude Agent SDK session's spans, from what the SDK hands back: I/O-free, on the session's event loop.
+
+``ClaudeSession`` takes the messages the SDK yields and the hooks the CLI calls, and starts and ends the
+spans ``claude_agent.py`` describes: the agent per query (or per ``query()``), a chat per API call, an
+``execute_tool`` per tool use, a subagent's own agent span. The wrappers only hand it what passes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import timeit
+from collections.abc import Mapping
+from contextvars import Token
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from opentelemetry.context import Context, attach, detach
+from opentelemetry.util.types import AttributeValue
+
+from .. import semconv
+from ._invocation import Invocation
+from ._llm_call import LLMCall, api_call_attributes, start_llm_call, warn_once
+from ._wrappers import _Call
+from .ambient import with_agent
+from .decorators import ToolSpanOptions, tool_span
+from .handler import TelemetryHandler
+
+__all__ = ["ClaudeSession"]
+
+_HOOK_EVENTS: Final = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop")
+_SUBAGENT_TOOLS: Final = frozenset({"Agent", "Task"})
+"""The CLI's tools that start a subagent: a ``SubagentStart`` goes under the latest such tool use."""
+_MCP_TOOL_PREFIX: Final = "mcp__"
+_CLI_API: Final = "claude_code.messages"
+"""``anatomy.llm.api`` of a call the CLI made (not one of the anthropic SDK's methods)."""
+
+
+class _Fields(dict[str, Any]):
+    """A decoded stream event read by attribute, as the SDK's typed events are (absent fields read None)."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.get(name)
+        return _Fields(value) if isinstance(value, dict) and not isinstance(value, _Fields) else value
+
+
+def _now() -> tuple[float, int]:
+    return timeit.default_timer(), time.time_ns()
+
+
+def _server(options: object) -> tuple[str | None, int | None]:
+    """Where the CLI sends its API calls: ``ANTHROPIC_BASE_URL`` of the options' env (the default otherwise)."""
+    env = getattr(options, "env", None)
+    url = env.get("ANTHROPIC_BASE_URL") if isinstance(env, Mapping) else None
+    try:
+        parts = urlsplit(url if isinstance(url, str) and url else "https://api.anthropic.com")
+        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None, None
+
+
+def _number(value: object, per: float = 1.0) -> float | None:
+    """A reported figure (``duration_ms``, a cost) in our unit, or None when it is not a number."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value / per
+    return None
+
+
+class ClaudeSession:
+    """One SDK session's spans: its agent span per query, its calls, tool uses and subagents. I/O-free; the
+    wrappers report messages and the hooks report tool uses, all on the session's event loop."""
+
+    def __init__(self, handler: TelemetryHandler, sdk: Any, *, whole: bool) -> None:
+        """``whole``: one agent span for all the session's turns (``query()``: the CLI may add a turn of its own
+        after the result, to report a background task); else one per query (a client's)."""
+        self._handler = handler
+        self._sdk = sdk
+        self._whole = whole
+        self._partial = False
+        """Whether the user's code asked for partial messages (else they are held back from it)."""
+        self._model: str | None = None
+        self._server: tuple[str | None, int | None] = (None, None)
+        self._agent: Invocation | None = None
+        # Per agent of the session, by the tool use that started it (None: the main agent):
+        self._ready: dict[str | None, tuple[float, int]] = {None: _now()}
+        """When the agent last had all its next API call needs: the call starts there (for the main agent, the
+        CLI's ``requesting`` status)."""
+        self._calls: dict[str | None, LLMCall] = {}
+        """Its call under way."""
+        self._message_ids: dict[str | None, str] = {}
+        """A subagent's call under way, by message id: the CLI forwards no stream events of subagents, only
+        their messages, so their calls are read from those (no first token)."""
+        self._tools: dict[str, tuple[str, _Call, str | None]] = {}
+        """Tool uses under way: name, span, and the agent (key) that made them."""
+        self._subagents: dict[str, Invocation] = {}
+        self._subagent_of_tool: dict[str, str] = {}
+        self._tool_of_subagent: dict[str, str] = {}
+        self._totals: dict[str, float] = {}
+        """The session's cost and API time as of its last result."""
+        self._since: dict[str, float] = {}
+        """The same when the agent span began: its share is the difference."""
+        self._reported: dict[str, AttributeValue] = {}
+        """What the results of the agent span's turns said, for its end."""
+        self._failed: str | None = None
+
+    # --- options and lifetime -----------------------------------------------------------------------------
+
+    def cli_options(self, options: Any) -> Any:
+        """A copy of the user's options with partial messages on and the session's hooks after the user's."""
+        self._partial = bool(getattr(options, "include_partial_messages", False))
+        model = getattr(options, "model", None)
+        self._model = model if isinstance(model, str) and model else None
+        self._server = _server(options)
+        hooks = {event: list(matchers) for event, matchers in (options.hooks or {}).items()}
+        for event in _HOOK_EVENTS:
+            hooks.setdefault(event, []).append(self._sdk.HookMatcher(matcher=None, hooks=[self._hook]))
+        return dataclasses.replace(options, hooks=hooks, include_partial_messages=True)
+
+    def begin(self) -> None:
+        """Start the agent span of a query, unless one is under way."""
+        if self._agent is not None:
+            return
+        attributes: dict[str, AttributeValue] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
+            semconv.GEN_AI_AGENT_NAME: semconv.CLAUDE_CODE_AGENT,
+            semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+        }
+        if self._model:
+            attributes[semconv.GEN_AI_REQUEST_MODEL] = self._model
+        self._agent = self._handler.start(
+            semconv.span_name(semconv.OPERATION_INVOKE_AGENT, semconv.CLAUDE_CODE_AGENT),
+            attributes=attributes,
+            parent=with_agent(semconv.CLAUDE_CODE_AGENT),
+            attach_now=False,
+        )
+        self._ready[None] = _now()
+        self._since = dict(self._totals)
+
+    def enter(self) -> Token[Context] | None:
+        """Make the agent span current for one step of the SDK (pair with ``leave``)."""
+        return self._agent.enter() if self._agent is not None else None
+
+    @staticmethod
+    def leave(token: Token[Context] | None) -> None:
+        if token is not None:
+            detach(token)
+
+    def end(self, exc: BaseException | None = None) -> None:
+        """The session's messages stopped (all read, closed early, failed, disconnected): everything open ends."""
+        self._close_open()
+        self._finish(exc)
+
+    def _finish(self, exc: BaseException | None = None) -> None:
+        agent, self._agent = self._agent, None
+        reported, self._reported = self._reported, {}
+        failed, self._failed = self._failed, None
+        if agent is None:
+            return
+        if exc is not None:
+            agent.fail(exc, reported)
+        elif failed is not None:
+            agent.stop_failed(failed, reported)
+        else:
+            agent.stop(reported)
+
+    def _close_open(self, *, subagents: bool = True) -> None:
+        """End what is open: all of it, or (``subagents`` false) the main agent's, as subagents that run in
+        the background may outlive their turn."""
+        for key in [key for key in self._calls if subagents or key is None]:
+            self._calls.pop(key).end(semconv.STREAM_END_ABANDONED)
+        for tool_use_id, (_, tool, key) in list(self._tools.items()):
+            if subagents or key is None:
+                del self._tools[tool_use_id]
+                tool.stop()
+        if subagents:
+            for subagent in self._subagents.values():
+                subagent.stop()
+            self._subagents.clear()
+            self._message_ids.clear()
+
+    # --- messages -----------------------------------------------------------------------------------------
+
+    def on_message(self, message: object) -> bool:
+        """Take one message the SDK yields; whether the user's code gets it."""
+        try:
+            return self._take(message)
+        except Exception:
+            warn_once("read a Claude Agent SDK message")
+            return not isinstance(message, self._sdk.StreamEvent) or self._partial
+
+    def _take(self, message: object) -> bool:
+        sdk = self._sdk
+        if isinstance(message, sdk.StreamEvent):
+            self._on_event(message.event, message.parent_tool_use_id)
+            return self._partial
+        if isinstance(message, sdk.SystemMessage):
+            if message.subtype == "status":  # sent only with partial messages on
+                if message.data.get("status") == "requesting":
+                    self._ready[None] = _now()
+                return self._partial
+            if message.subtype == "init":
+                self._on_init(message.data)
+            return True
+        if isinstance(message, sdk.AssistantMessage):
+            if message.parent_tool_use_id is not None:
+                self._on_subagent_message(message)
+        elif isinstance(message, sdk.UserMessage):
+            key = message.parent_tool_use_id
+            self._on_tool_results(message.content)
+            if key is not None:
+                self._end_subagent_call(key)
+            self._ready[key] = _now()
+        elif isinstance(message, sdk.ResultMessage):
+            self._on_result(message)
+        return True
+
+    def _on_init(self, data: Mapping[str, Any]) -> None:
+        """A turn of the main agent starts: after a result, one the CLI starts itself (a background task's
+        notification) is an agent span of its own."""
+        self.begin()
+        self._ready[None] = _now()
+        model = data.get("model")
+        if isinstance(model, str) and model:
+            self._model = model
+        session_id = data.get("session_id")
+        agent = self._agent
+        if agent is not None and isinstance(session_id, str) and agent.span.is_recording():
+            agent.span.set_attribute(semconv.GEN_AI_CONVERSATION_ID, session_id)
+            if model:
+                agent.span.set_attribute(semconv.GEN_AI_REQUEST_MODEL, model)
+
+    def _on_event(self, event: Mapping[str, Any], key: str | None) -> None:
+        now = timeit.default_timer()
+        kind = event.get("type")
+        if kind == "message_start":
+            if key is None:
+                self.begin()
+            previous = self._calls.pop(key, None)
+            if previous is not None:
+                previous.end(semconv.STREAM_END_ABANDONED)
+            message = event.get("message")
+            self._calls[key] = self._start_call(message.get("model") if isinstance(message, Mapping) else None, key)
+        call = self._calls.get(key)
+        if call is None:
+            return
+        call.on_event(_Fields(event), now)
+        if kind == "message_stop":
+            del self._calls[key]
+            call.end(semconv.STREAM_END_COMPLETED)
+            self._ready[key] = _now()
+
+    def _on_subagent_message(self, message: Any) -> None:
+        """A piece of a subagent's answer (one content block): its first starts the call's span."""
+        key = message.parent_tool_use_id
+        message_id = message.message_id or ""
+        if self._message_ids.get(key) != message_id:
+            self._end_subagent_call(key)
+            self._message_ids[key] = message_id
+            self._calls[key] = self._start_call(message.model, key, headers=False)
+        call = self._calls.get(key)
+        if call is not None:
+            call.on_response(
+                {"id": message.message_id, "model": message.model, "usage": message.usage, "content": []}
+                | ({"stop_reason": message.stop_reason} if message.stop_reason else {})
+            )
+
+    def _end_subagent_call(self, key: str) -> None:
+        """A subagent's call ends when the subagent does something next (a tool use, a result, its stop)."""
+        if key in self._message_ids and key in self._calls:
+            self._calls.pop(key).end()
+            self._ready[key] = _now()
+
+    def _start_call(self, model: object, key: str | None, *, headers: bool = True) -> LLMCall:
+        host, port = self._server
+        attributes = api_call_attributes(
+            {"model": model if isinstance(model, str) and model else self._model},
+            operation=semconv.OPERATION_CHAT,
+            api=_CLI_API,
+            server_address=host,
+            server_port=port,
+        )
+        attributes[semconv.GEN_AI_REQUEST_STREAM] = True
+        started = self._ready.get(key) or _now()
+        call = start_llm_call(
+            self._handler, attributes, stream=True, started=started, parent=self._context_of_tool_use(key)
+        )
+        if headers:
+            call.on_headers()  # the stream opened: the time to it is the request's way out and the queue
+        call.suspend()
+        return call
+
+    def _on_tool_results(self, content: object) -> None:
+        """Tool uses whose result came back without a ``PostToolUse`` (denied, interrupted) end here."""
+        if not isinstance(content, list):
+            return
+        for block in content:
+            tool_use_id = getattr(block, "tool_use_id", None)
+            entry = self._tools.pop(tool_use_id, None) if isinstance(tool_use_id, str) else None
+            if entry is not None:
+                _, call, _ = entry
+                if getattr(block, "is_error", None):
+                    call.returned_error(semconv.TOOL_ERROR, getattr(block, "content", None))
+                else:
+                    call.returned(getattr(block, "content", None))
+
+    def _on_result(self, result: Any) -> None:
+        """A turn's result: what it reports goes on the agent span, which it ends unless the span is the whole
+        session's. Cost and API time are the session's so far (a client's queries add up): the span's share."""
+        self._close_open(subagents=False)
+        if self._agent is None:
+            return
+        reported = self._reported
+        turns = result.num_turns
+        if isinstance(turns, int) and not isinstance(turns, bool):
+            previous = reported.get(semconv.ANATOMY_AGENT_TURNS, 0)
+            reported[semconv.ANATOMY_AGENT_TURNS] = turns + (previous if isinstance(previous, int) else 0)
+        if isinstance(result.session_id, str):
+            reported[semconv.GEN_AI_CONVERSATION_ID] = result.session_id
+        if isinstance(result.stop_reason, str):
+            reported[semconv.ANATOMY_AGENT_STOP_REASON] = result.stop_reason
+        duration = _number(result.duration_ms, 1000)
+        if duration is not None:
+            previous = reported.get(semconv.ANATOMY_AGENT_REPORTED_DURATION, 0.0)
+            reported[semconv.ANATOMY_AGENT_REPORTED_DURATION] = duration + (
+                previous if isinstance(previous, float) else 0.0
+            )
+        for key, total in (
+            (semconv.ANATOMY_AGENT_COST_USD, _number(result.total_cost_usd)),
+            (semconv.ANATOMY_AGENT_API_TIME, _number(result.duration_api_ms, 1000)),
+        ):
+            if total is not None:
+                reported[key] = max(total - self._since.get(key, 0.0), 0.0)
+                self._totals[key] = total
+        if result.is_error:
+            self._failed = result.subtype or "error"
+        if not self._whole:
+            self._finish()
+
+    # --- hooks ------------------------------------------------------------------------------------------------
+
+    async def _hook(self, data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
+        """The hook added for every event in ``_HOOK_EVENTS``: it records, and has no opinion."""
+        try:
+            self.on_hook(data)
+        except Exception:
+            warn_once("read a Claude Agent SDK hook")
+        return {}
+
+    def on_hook(self, data: Mapping[str, Any]) -> None:
+        event = data.get("hook_event_name")
+        if event == "PreToolUse":
+            self._tool_started(data)
+        elif event in ("PostToolUse", "PostToolUseFailure"):
+            self._tool_ended(data, failed=event == "PostToolUseFailure")
+        elif event == "SubagentStart":
+            self._subagent_started(data)
+        elif event == "SubagentStop":
+            agent_id = str(data.get("agent_id"))
+            launcher = self._tool_of_subagent.get(agent_id)
+            if launcher is not None:
+                self._end_subagent_call(launcher)
+            subagent = self._subagents.pop(agent_id, None)
+            if subagent is not None:
+                subagent.stop()
+
+    def _tool_started(self, data: Mapping[str, Any]) -> None:
+        name, tool_use_id = str(data.get("tool_name")), data.get("tool_use_id")
+        if not isinstance(tool_use_id, str) or self._agent is None:
+            return
+        kind = semconv.TOOL_TYPE_EXTENSION if name.startswith(_MCP_TOOL_PREFIX) else semconv.TOOL_TYPE_FUNCTION
+        key = self._tool_of_subagent.get(str(data.get("agent_id")))
+        if key is not None:
+            self._end_subagent_call(key)  # the subagent's answer asked for this tool: its call is over
+        token = attach(self._context_of_agent(data.get("agent_id")))
+        try:
+            call = tool_span(name, options=ToolSpanOptions(tool_type=kind)).begin(
+                (),
+                {},
+                attach_now=False,
+                attributes={semconv.GEN_AI_TOOL_CALL_ID: tool_use_id},
+                raw_arguments=data.get("tool_input"),
+                handler=self._handler,
+            )
+        finally:
+            detach(token)
+        self._tools[tool_use_id] = (name, call, key)
+
+    def _tool_ended(self, data: Mapping[str, Any], *, failed: bool) -> None:
+        entry = self._tools.pop(str(data.get("tool_use_id")), None)
+        if entry is None:
+            return
+        _, call, key = entry
+        duration = data.get("duration_ms")
+        if isinstance(duration, int | float) and not isinstance(duration, bool) and call.span.is_recording():
+            call.span.set_attribute(semconv.ANATOMY_TOOL_REPORTED_DURATION, duration / 1000)
+        if failed:
+            call.returned_error(semconv.TOOL_ERROR, data.get("error"))
+        else:
+            call.returned(data.get("tool_response"))
+        self._ready[key] = _now()
+
+    def _subagent_started(self, data: Mapping[str, Any]) -> None:
+        agent_id, agent_type = str(data.get("agent_id")), str(data.get("agent_type") or "subagent")
+        launcher = next(
+            (
+                tool_use_id
+                for tool_use_id, (name, _, _) in reversed(self._tools.items())
+                if name in _SUBAGENT_TOOLS and tool_use_id not in self._subagent_of_tool
+            ),
+            None,
+        )
+        # Beside the tool use, under the agent that made it: the CLI may run the subagent in the background,
+        # its tool use over at once, and a span that outlived its parent would be cut to it.
+        parent = self._context_of_tool_use(self._tools[launcher][2] if launcher is not None else None)
+        attributes: dict[str, AttributeValue] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
+            semconv.GEN_AI_AGENT_NAME: agent_type,
+            semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+            semconv.ANATOMY_AGENT_ID: agent_id,
+        }
+        if launcher is not None:
+            attributes[semconv.ANATOMY_AGENT_TOOL_CALL_ID] = launcher
+        self._subagents[agent_id] = self._handler.start(
+            semconv.span_name(semconv.OPERATION_INVOKE_AGENT, agent_type),
+            attributes=attributes,
+            parent=with_agent(agent_type, parent),
+            attach_now=False,
+        )
+        if launcher is not None:
+            self._subagent_of_tool[launcher] = agent_id
+            self._tool_of_subagent[agent_id] = launcher
+            self._ready[launcher] = _now()
+
+    # --- where spans go -----------------------------------------------------------------------------------------
+
+    def _context_of_agent(self, agent_id: object) -> Context:
+        subagent = self._subagents.get(agent_id) if isinstance(agent_id, str) else None
+        if subagent is not None:
+            return subagent.context
+        return self._agent.context if self._agent is not None else Context()
+
+    def _context_of_tool_use(self, tool_use_id: str | None) -> Context:
+        """Where a call made under a tool use (a subagent's) goes: its subagent, else the main agent."""
+        agent_id = self._subagent_of_tool.get(tool_use_id) if tool_use_id is not None else None
+        return self._context_of_agent(agent_id)
