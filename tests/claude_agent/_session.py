@@ -2,13 +2,14 @@
 
 ``python _session.py OUT.jsonl`` starts the simulated API with a scenario that drives the Claude Code CLI's
 built-in tools inside a temporary directory (turn 1: read a file and list the directory; turn 2: run a
-command; then the answer), instruments ``claude-agent-sdk`` and runs five sessions through the bundled
+command; then the answer), instruments ``claude-agent-sdk`` and runs seven sessions through the bundled
 CLI: a ``query()`` (with a hook of the user's own), a ``query()`` that asks for partial messages itself,
 a ``query()`` with the CLI's own traces on (sent as OTLP/HTTP JSON to a receiver on loopback), a
-``ClaudeSDKClient`` with two queries, and a ``query()`` whose agent hands the reading to a subagent of
-its own definition (``reader``, which may only read) while it reads the file itself too. Tools are
-allowed by name, as root can (``bypassPermissions`` is refused to root). Every span goes to OUT.jsonl,
-ours and the CLI's (OUT.cli.jsonl); one JSON line on stdout says what each session saw.
+``ClaudeSDKClient`` with two queries, a ``query()`` whose agent hands the reading to a subagent of its
+own definition (``reader``, which may only read) while it reads the file itself too, and a short one
+uninstrumented, then instrumented again. Tools are allowed by name, as root can (``bypassPermissions``
+is refused to root). Every span goes to OUT.jsonl, ours and the CLI's (OUT.cli.jsonl); one JSON line on
+stdout says what each session saw.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from typing import Any
 from claude_agent_sdk import AgentDefinition, ClaudeAgentOptions, ClaudeSDKClient, HookMatcher, StreamEvent, query
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agent_anatomy.sim import SimServer
 from agent_anatomy.sim.scenarios import scenario_from_mapping
 from agent_anatomy.telemetry.jsonl import JsonlSpanExporter
-from agent_anatomy.tracing.claude_agent import instrument_claude_agent
+from agent_anatomy.tracing.claude_agent import instrument_claude_agent, uninstrument_claude_agent
 
 TTFT_MS = 400
 """Time to first token the simulator gives every call (``ANTHROPIC_CUSTOM_HEADERS``)."""
@@ -184,6 +186,32 @@ async def run_subagent(sim: SimServer, folder: Path) -> dict[str, Any]:
     return {"kind": "subagent", "results": results, "arrivals": posts(sim)[before:]}
 
 
+async def answers(sim: SimServer, folder: Path) -> dict[str, int]:
+    """A query with no tools (one API call): the messages the user's code got, by type (the CLI's system
+    messages apart: how many thinking-token estimates it sends depends on timing)."""
+    mine = options(sim.base_url, folder)
+    mine.tools = mine.allowed_tools = []
+    kinds: dict[str, int] = {}
+    async for message in query(prompt="Hello?", options=mine):
+        if type(message).__name__ != "SystemMessage":
+            kinds[type(message).__name__] = kinds.get(type(message).__name__, 0) + 1
+    return kinds
+
+
+def instrumented_again(sim: SimServer, folder: Path, provider: TracerProvider) -> dict[str, Any]:
+    """Uninstrumented, a session makes no span and its messages are the same; instrumented again, it does."""
+    counted = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(counted))
+    uninstrument_claude_agent()
+    bare = asyncio.run(answers(sim, folder))
+    spans_bare = len(counted.get_finished_spans())
+    instrument_claude_agent(tracer_provider=provider)
+    instrument_claude_agent(tracer_provider=provider)  # a second time: no second set of wrappers
+    traced = asyncio.run(answers(sim, folder))
+    names = sorted(span.name.split(" ")[0] for span in counted.get_finished_spans()[spans_bare:])
+    return {"kind": "again", "messages": [bare, traced], "spans_bare": spans_bare, "spans_traced": names}
+
+
 def main() -> None:
     out = Path(sys.argv[1])
     provider = TracerProvider()
@@ -197,6 +225,8 @@ def main() -> None:
             sessions = asyncio.run(run(sim, folder, out.with_suffix(".cli.jsonl")))
         with SimServer(scenario=subagent_scenario(folder)) as sim:
             sessions.append(asyncio.run(run_subagent(sim, folder)))
+        with SimServer() as sim:
+            sessions.append(instrumented_again(sim, folder, provider))
     provider.shutdown()
     print(json.dumps({"sessions": sessions, "seconds": time.perf_counter() - started, "ttft_ms": TTFT_MS}))
 

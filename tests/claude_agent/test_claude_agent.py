@@ -77,7 +77,7 @@ def _of(spans: list[SpanRecord], operation: str) -> list[SpanRecord]:
 def test_one_agent_span_per_query_and_one_chat_per_request(run: Run) -> None:
     sessions = run.report["sessions"]
     traces = run.traces()
-    assert len(traces) == 6, "three query() sessions, a client's two queries, and a session with a subagent"
+    assert len(traces) == 7, "three query() sessions, a client's two, one with a subagent, one instrumented again"
     requests = [len(s["arrivals"]) for s in sessions[:3]] + [3, 1]
     assert len(sessions[3]["arrivals"]) == 4, "the client's second query is answered in one call"
     for spans, expected in zip(traces[:5], requests, strict=True):
@@ -155,7 +155,7 @@ def test_the_clis_own_traces_join_ours_and_merge(run: Run) -> None:
 
 
 def test_the_users_code_sees_what_it_asked_for(run: Run) -> None:
-    plain, partial, _, client, _ = run.report["sessions"]
+    plain, partial, _, client, _, _ = run.report["sessions"]
     assert "StreamEvent" not in plain["messages"] and partial["messages"]["StreamEvent"] > 0
     assert plain["hooks"] == partial["hooks"] == ["Read", "Bash", "Bash"], "the user's own hook ran for each tool"
     assert plain["messages"]["ResultMessage"] == 1 and client["results"] == 2
@@ -188,3 +188,10 @@ def test_a_subagent_is_an_agent_of_its_own_beside_the_tool_use_that_started_it(r
     assert run_reader.parent_agent_id == run_main.span_id
     assert (run_reader.llm_calls, run_reader.tool_calls) == (3, 2)
     assert run_reader.end_ns - run_reader.start_ns == reader.end_ns - reader.start_ns, "not cut to its tool use"
+
+
+def test_uninstrumented_nothing_and_instrumented_again_once(run: Run) -> None:
+    again = run.report["sessions"][5]
+    assert again["spans_bare"] == 0
+    assert again["spans_traced"] == ["chat", "invoke_agent"], "one set of spans, however often instrumented"
+    assert again["messages"][0] == again["messages"][1], "the user's code gets the same messages either way"
