@@ -174,6 +174,38 @@ def test_raw_event_sequence_includes_ping(sim: SimServer) -> None:
     ]
 
 
+def test_a_request_shaped_as_the_claude_code_cli_sends_it(sim: SimServer) -> None:
+    """``?beta=true``, adaptive thinking, context management, an output config, 128,000 max tokens, a
+    mid-conversation system message under its beta: answered as the API would, thinking first."""
+    body = {
+        "model": "claude-opus-4-6",
+        "max_tokens": 128000,
+        "stream": True,
+        "thinking": {"type": "adaptive"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "output_config": {"effort": "medium"},
+        "system": [{"type": "text", "text": "You are Claude Code."}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "What do my notes say?"}]},
+            {"role": "system", "content": "The user is in /tmp/notes."},
+        ],
+        "tools": [
+            {"name": "Read", "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}}}
+        ],
+    }
+    headers = {
+        **HEADERS,
+        "x-sim-thinking-tokens": "3",
+        "anthropic-beta": "claude-code-20250219,per-turn-control-2026-07-01",
+    }
+    with httpx2.stream("POST", f"{sim.base_url}/v1/messages?beta=true", json=body, headers=headers) as response:
+        text = response.read().decode()
+    assert response.status_code == 200, text
+    starts = [json.loads(line[6:]) for line in text.splitlines() if '"content_block_start"' in line]
+    assert [s["content_block"]["type"] for s in starts] == ["thinking", "text", "tool_use"]
+    assert starts[2]["content_block"]["name"] == "Read"
+
+
 def test_max_tokens_stops_the_answer(sim: SimServer) -> None:
     client = anthropic.Anthropic(base_url=sim.base_url, api_key="k", max_retries=0)
     message = client.messages.create(
