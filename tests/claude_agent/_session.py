@@ -205,11 +205,19 @@ def instrumented_again(sim: SimServer, folder: Path, provider: TracerProvider) -
     uninstrument_claude_agent()
     bare = asyncio.run(answers(sim, folder))
     spans_bare = len(counted.get_finished_spans())
+    headers_bare = sim.received[-1].headers
     instrument_claude_agent(tracer_provider=provider)
     instrument_claude_agent(tracer_provider=provider)  # a second time: no second set of wrappers
     traced = asyncio.run(answers(sim, folder))
     names = sorted(span.name.split(" ")[0] for span in counted.get_finished_spans()[spans_bare:])
-    return {"kind": "again", "messages": [bare, traced], "spans_bare": spans_bare, "spans_traced": names}
+    headers_traced = sim.received[-1].headers
+    return {
+        "kind": "again",
+        "messages": [bare, traced],
+        "spans_bare": spans_bare,
+        "spans_traced": names,
+        "headers": [{k: v for k, v in h.items() if k != "content-length"} for h in (headers_bare, headers_traced)],
+    }
 
 
 def main() -> None:

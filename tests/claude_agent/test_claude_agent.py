@@ -195,3 +195,5 @@ def test_uninstrumented_nothing_and_instrumented_again_once(run: Run) -> None:
     assert again["spans_bare"] == 0
     assert again["spans_traced"] == ["chat", "invoke_agent"], "one set of spans, however often instrumented"
     assert again["messages"][0] == again["messages"][1], "the user's code gets the same messages either way"
+    bare, traced = ({k: v for k, v in h.items() if k != "x-claude-code-session-id"} for h in again["headers"])
+    assert bare == traced, "the CLI's API requests carry the same headers, traced or not"
