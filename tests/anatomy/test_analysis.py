@@ -267,3 +267,19 @@ def test_thinking_is_a_phase_of_its_own_and_the_answer_appears_after_it() -> Non
     text = Anatomy([tree]).render(color=False, width=200)
     assert "TTFT: 400 ms → thinking 1,600 ms → the answer starts" in text
     assert "LLM, thinking" in text
+
+
+def test_a_parallelise_what_if_names_the_time_between_sequential_tools() -> None:
+    """The saving is the batch's wall time less its slowest tool: the time between the tools goes too, and the
+    text says so, or 100 ms + 250 ms would seem to save only 100 ms."""
+    root = span("invoke_agent support", 0, 700)
+    spans = [
+        root,
+        llm("claude-sonnet-4-6", 0, 100, root, ttft=50),
+        span("execute_tool lookup", 100, 200, root),
+        span("execute_tool history", 240, 490, root),
+        llm("claude-sonnet-4-6", 490, 700, root, ttft=50),
+    ]
+    [suggestion] = [s for s in Anatomy([TraceTree(TRACE, spans)]).what_if() if s.kind == "parallelise"]
+    assert suggestion.saving_ns == 140 * MS
+    assert "(100 ms + 250 ms, 40 ms between them)" in suggestion.explanation

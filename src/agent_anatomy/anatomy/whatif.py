@@ -16,6 +16,7 @@ import dataclasses
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from .analysis import Batch, LLMCall, ToolCall, TraceAnalysis
 
@@ -134,6 +135,10 @@ class _CriticalPath:
         return _union(pieces)
 
 
+_GAP_NAMED_NS: Final = 10_000_000
+"""Time between sequential tools that a parallelise what-if names (the caller's work between them, saved too)."""
+
+
 def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
     if batch.mode not in ("sequential", "mixed") or batch.parallel_saving_ns < _MIN_SAVING_NS:
         return None
@@ -141,6 +146,9 @@ def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
     durations = [_ms(t.duration_ns) for t in batch.tools]
     claimed = path.time_of([t.span_id for t in batch.tools], batch.start_ns + batch.max_ns, batch.end_ns)
     how = " + ".join(durations) if batch.mode == "sequential" else f"{_ms(batch.wall_ns)} in all"
+    between = batch.wall_ns - batch.sum_ns
+    if batch.mode == "sequential" and between >= _GAP_NAMED_NS:  # saved too: say so, or the sum looks wrong
+        how += f", {_ms(between)} between them"
     return Suggestion(
         "parallelise",
         f"Parallelise tool batch {batch.index} ({names})",
