@@ -22,6 +22,14 @@ import pytest
 
 from agent_anatomy import semconv
 from agent_anatomy.anatomy import Anatomy, SpanRecord
+from agent_anatomy.anatomy.analysis import (
+    PHASE_GAP,
+    PHASE_GENERATION,
+    PHASE_LLM_UNSPLIT,
+    PHASE_THINKING,
+    PHASE_TOOL,
+    PHASE_TTFT,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -132,6 +140,13 @@ def test_the_anatomy_of_a_session(run: Run, session: int) -> None:
     labels = [s["label"].split(" ·")[0] for s in steps if s["kind"] == "llm"]
     assert labels == ["LLM call 1", "LLM call 2", "LLM call 3"]
     assert not any("claude_code" in s["label"] for s in steps)
+    # What the CLI waited for: three first tokens (400 ms injected each), its tools, its own start and code.
+    phases = analysis.phases
+    injected_ns = run.report["ttft_ms"] * 1_000_000
+    assert 3 * injected_ns <= phases[PHASE_TTFT] <= 3 * injected_ns * 1.5
+    assert phases[PHASE_THINKING] > 0 and phases[PHASE_GENERATION] > 0 and phases[PHASE_TOOL] > 0
+    assert phases[PHASE_LLM_UNSPLIT] == 0 and phases[PHASE_GAP] == 0
+    assert sum(phases.values()) == analysis.wall_ns
 
 
 def test_the_clis_own_traces_join_ours_and_merge(run: Run) -> None:
