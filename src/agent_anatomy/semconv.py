@@ -156,6 +156,9 @@ ANATOMY_LLM_CANCELLED: Final = "anatomy.llm.cancelled"
 """True on an LLM call the application cancelled; such a call is not an error."""
 
 EVENT_FIRST_TOKEN: Final = "anatomy.first_token"
+EVENT_AGENT_READY: Final = "anatomy.agent.ready"
+"""On an agent span: the runtime that runs the agent is ready (the Claude Code CLI started and initialised);
+the agent's own time before it is its start-up."""
 """Span event at the moment the first content delta of a stream arrived."""
 
 ANATOMY_TOOL_INPUT_HASH: Final = "anatomy.tool.input_hash"

@@ -14,8 +14,9 @@ import pytest
 from agent_anatomy import semconv
 from agent_anatomy.anatomy import Anatomy, SpanRecord, TraceTree
 from agent_anatomy.anatomy.analysis import analyse_trace, find_agent
+from agent_anatomy.anatomy.model import EventRecord
 from agent_anatomy.anatomy.sources import records_from_document
-from tests.anatomy._build import TRACE, llm, span
+from tests.anatomy._build import TRACE, llm, ms, span
 
 MS = 1_000_000
 
@@ -340,3 +341,20 @@ def test_the_clis_spans_alone_time_no_first_token() -> None:
     assert [c.ttft_ns for c in analysis.llm_calls] == [None, None]
     assert any("instrument the Agent SDK" in note for note in analysis.notes)
     assert [[t.name for t in b.tools] for b in analysis.batches] == [["Read"]]
+
+
+def test_the_agents_time_before_its_runtime_was_ready_is_its_start_up() -> None:
+    """``anatomy.agent.ready`` on the agent span (the Claude Code CLI initialised): the agent's own time
+    before it is start-up; after it, agent code as before; without it, no start-up at all."""
+    agent = span("invoke_agent claude-code", 0, 1000)
+    call = llm("claude-opus-4-6", 320, 980, agent, ttft=300)
+    ready = dataclasses.replace(agent, events=(EventRecord(semconv.EVENT_AGENT_READY, ms(300)),))
+    steps = Anatomy([TraceTree(TRACE, [ready, dataclasses.replace(call)])]).to_dict()["traces"][0]["steps"]
+    assert [(s["label"].split(" ·")[0], s["duration_ms"]) for s in steps] == [
+        ("start-up", 300.0),
+        ("agent code", 20.0),
+        ("LLM call 1", 660.0),
+        ("agent code", 20.0),
+    ]
+    plain = Anatomy([TraceTree(TRACE, [agent, call])]).to_dict()["traces"][0]["steps"]
+    assert [s["label"].split(" ·")[0] for s in plain] == ["agent code", "LLM call 1", "agent code"]

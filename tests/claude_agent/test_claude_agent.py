@@ -140,6 +140,7 @@ def test_the_anatomy_of_a_session(run: Run, session: int) -> None:
     labels = [s["label"].split(" ·")[0] for s in steps if s["kind"] == "llm"]
     assert labels == ["LLM call 1", "LLM call 2", "LLM call 3"]
     assert not any("claude_code" in s["label"] for s in steps)
+    assert steps[0]["label"] == "start-up" and steps[0]["duration_ms"] > 0, "the CLI starting, before its first turn"
     # What the CLI waited for: three first tokens (400 ms injected each), its tools, its own start and code.
     phases = analysis.phases
     injected_ns = run.report["ttft_ms"] * 1_000_000

@@ -726,7 +726,24 @@ def step_items(analysis: TraceAnalysis) -> list[StepItem]:
             items[-1] = StepItem(previous.label, previous.span, previous.start_ns, item.end_ns, previous.kind)
         else:
             items.append(item)
-    return items
+    return _with_start_up(items, agent)
+
+
+def _with_start_up(items: list[StepItem], agent: SpanRecord | None) -> list[StepItem]:
+    """The agent's own time before its runtime said it was ready (``anatomy.agent.ready``: the Claude Code
+    CLI starting) is its start-up, not its code."""
+    ready = next((e.time_ns for e in agent.events if e.name == semconv.EVENT_AGENT_READY), None) if agent else None
+    if ready is None:
+        return items
+    result = []
+    for item in items:
+        if item.kind == "agent" and item.start_ns < ready:
+            result.append(StepItem("start-up", None, item.start_ns, min(item.end_ns, ready), "agent"))
+            if item.end_ns > ready:
+                result.append(StepItem(item.label, None, ready, item.end_ns, "agent"))
+        else:
+            result.append(item)
+    return result
 
 
 def _outside_item(tree: TraceTree, span: SpanRecord, agent: SpanRecord | None, segment: Segment) -> StepItem:

@@ -102,6 +102,8 @@ class ClaudeSession:
         self._reported: dict[str, AttributeValue] = {}
         """What the results of the agent span's turns said, for its end."""
         self._failed: str | None = None
+        self._ready_marked: Invocation | None = None
+        """The agent span that has its ``anatomy.agent.ready`` event."""
 
     # --- options and lifetime -----------------------------------------------------------------------------
 
@@ -224,8 +226,12 @@ class ClaudeSession:
             self._model = model
         session_id = data.get("session_id")
         agent = self._agent
-        if agent is not None and isinstance(session_id, str) and agent.span.is_recording():
-            agent.span.set_attribute(semconv.GEN_AI_CONVERSATION_ID, session_id)
+        if agent is not None and agent.span.is_recording():
+            if agent is not self._ready_marked:  # the CLI's start-up ends here (its first turn only)
+                self._ready_marked = agent
+                agent.span.add_event(semconv.EVENT_AGENT_READY, timestamp=self._ready[None][1])
+            if isinstance(session_id, str):
+                agent.span.set_attribute(semconv.GEN_AI_CONVERSATION_ID, session_id)
             if model:
                 agent.span.set_attribute(semconv.GEN_AI_REQUEST_MODEL, model)
 
