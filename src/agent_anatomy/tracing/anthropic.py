@@ -44,7 +44,7 @@ from ._llm_call import (
     warn_once,
 )
 from ._package import _instruments
-from .handler import TelemetryHandler, get_handler
+from .handler import InstrumentorHandler
 from .llm_scope import current_llm_scope
 from .streams import AsyncStreamManagerProxy, StreamManagerProxy, complete
 
@@ -138,20 +138,8 @@ class _Calls:
         meter_provider: MeterProvider | None,
         capture_content: bool | None,
     ) -> None:
-        given = (tracer_provider, meter_provider, capture_content)
-        self._given = given if any(value is not None for value in given) else None
-        self._own: tuple[TelemetryHandler, TelemetryHandler] | None = None
+        self._handler = InstrumentorHandler(tracer_provider, meter_provider, capture_content)
         self._clients: weakref.WeakKeyDictionary[Any, _ClientFacts] = weakref.WeakKeyDictionary()
-
-    def _handler(self) -> TelemetryHandler:
-        """The configured handler, or one on the providers ``instrument()`` was given (the rest from it)."""
-        handler = get_handler()
-        if self._given is None:
-            return handler
-        own = self._own
-        if own is None or own[0] is not handler:
-            own = self._own = (handler, TelemetryHandler.from_providers(*self._given, fallback=handler))
-        return own[1]
 
     def begin(
         self, instance: object, kwargs: Mapping[str, Any], api: str, stream: bool | None = None

@@ -40,7 +40,7 @@ from opentelemetry.trace import TracerProvider
 from ._claude_session import ClaudeSession
 from ._llm_call import warn_once
 from ._package import _claude_agent_instruments
-from .handler import TelemetryHandler, get_handler
+from .handler import InstrumentorHandler
 
 __all__ = ["ClaudeAgentInstrumentor", "instrument_claude_agent", "uninstrument_claude_agent"]
 
@@ -59,15 +59,11 @@ class _Sessions:
         capture_content: bool | None,
     ) -> None:
         self.sdk = sdk
-        given = (tracer_provider, meter_provider, capture_content)
-        self._given = given if any(value is not None for value in given) else None
+        self._handler = InstrumentorHandler(tracer_provider, meter_provider, capture_content)
         self._clients: weakref.WeakKeyDictionary[Any, ClaudeSession] = weakref.WeakKeyDictionary()
 
     def new(self, *, whole: bool) -> ClaudeSession:
-        handler = get_handler()
-        if self._given is not None:
-            handler = TelemetryHandler.from_providers(*self._given, fallback=handler)
-        return ClaudeSession(handler, self.sdk, whole=whole)
+        return ClaudeSession(self._handler(), self.sdk, whole=whole)
 
     def of_client(self, client: Any) -> ClaudeSession:
         session = self._clients.get(client)

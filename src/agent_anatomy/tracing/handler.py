@@ -22,7 +22,7 @@ from ._instruments import DurationTimer, Instruments, InvocationInstruments
 from ._invocation import Invocation
 from .ambient import with_ambient
 
-__all__ = ["TelemetryHandler", "get_handler"]
+__all__ = ["InstrumentorHandler", "TelemetryHandler", "get_handler"]
 
 
 class TelemetryHandler:
@@ -130,3 +130,27 @@ def get_handler() -> TelemetryHandler:
     handler = TelemetryHandler.from_installation(setup)
     _current = (setup, handler)
     return handler
+
+
+class InstrumentorHandler:
+    """The handler an instrumentor starts its spans with: the configured one, or one on the providers its
+    ``instrument()`` was given (the rest taken from the configured one), built once per ``configure()``."""
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        capture_content: bool | None,
+    ) -> None:
+        given = (tracer_provider, meter_provider, capture_content)
+        self._given = given if any(value is not None for value in given) else None
+        self._own: tuple[TelemetryHandler, TelemetryHandler] | None = None
+
+    def __call__(self) -> TelemetryHandler:
+        handler = get_handler()
+        if self._given is None:
+            return handler
+        own = self._own
+        if own is None or own[0] is not handler:
+            own = self._own = (handler, TelemetryHandler.from_providers(*self._given, fallback=handler))
+        return own[1]
