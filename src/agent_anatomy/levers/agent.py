@@ -17,7 +17,7 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ..telemetry.recorder import format_trace_id
-from ..tracing import client_provider, get_handler, value_json, with_agent
+from ..tracing import client_provider, get_handler, value_json
 from ._tools import ToolSpec
 from .executor import ParallelExecutor
 from .router import ModelRouter
@@ -177,17 +177,11 @@ async def run_agent(
     )
     if definitions:
         request["tools"] = definitions
-    agent_attributes: dict[str, AttributeValue] = {
-        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
-        semconv.GEN_AI_AGENT_NAME: name,
-        semconv.GEN_AI_PROVIDER_NAME: client_provider(client),
-    }
+    agent_attributes: dict[str, AttributeValue] = {}
     if model is not None and router is None:
         agent_attributes[semconv.GEN_AI_REQUEST_MODEL] = model
     step_for = _step_namer(steps, bool(definitions), max_iterations)
-    invocation = get_handler().start(
-        semconv.span_name(semconv.OPERATION_INVOKE_AGENT, name), attributes=agent_attributes, parent=with_agent(name)
-    )
+    invocation = get_handler().start_agent(name, provider=client_provider(client), attributes=agent_attributes)
     context = invocation.span.get_span_context()
     result = AgentResult(
         text="",

@@ -22,7 +22,6 @@ from .. import semconv
 from ._invocation import Invocation
 from ._llm_call import LLMCall, api_call_attributes, start_llm_call, warn_once
 from ._wrappers import _Call
-from .ambient import with_agent
 from .decorators import ToolSpanOptions, tool_span
 from .handler import TelemetryHandler
 
@@ -122,17 +121,10 @@ class ClaudeSession:
         """Start the agent span of a query, unless one is under way."""
         if self._agent is not None:
             return
-        attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
-            semconv.GEN_AI_AGENT_NAME: semconv.CLAUDE_CODE_AGENT,
-            semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
-        }
-        if self._model:
-            attributes[semconv.GEN_AI_REQUEST_MODEL] = self._model
-        self._agent = self._handler.start(
-            semconv.span_name(semconv.OPERATION_INVOKE_AGENT, semconv.CLAUDE_CODE_AGENT),
-            attributes=attributes,
-            parent=with_agent(semconv.CLAUDE_CODE_AGENT),
+        self._agent = self._handler.start_agent(
+            semconv.CLAUDE_CODE_AGENT,
+            provider=semconv.PROVIDER_ANTHROPIC,
+            attributes={semconv.GEN_AI_REQUEST_MODEL: self._model} if self._model else None,
             attach_now=False,
         )
         self._ready[None] = _now()
@@ -418,19 +410,11 @@ class ClaudeSession:
         # Beside the tool use, under the agent that made it: the CLI may run the subagent in the background,
         # its tool use over at once, and a span that outlived its parent would be cut to it.
         parent = self._context_of_tool_use(self._tools[launcher][2] if launcher is not None else None)
-        attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
-            semconv.GEN_AI_AGENT_NAME: agent_type,
-            semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
-            semconv.ANATOMY_AGENT_ID: agent_id,
-        }
+        attributes: dict[str, AttributeValue] = {semconv.ANATOMY_AGENT_ID: agent_id}
         if launcher is not None:
             attributes[semconv.ANATOMY_AGENT_TOOL_CALL_ID] = launcher
-        self._subagents[agent_id] = self._handler.start(
-            semconv.span_name(semconv.OPERATION_INVOKE_AGENT, agent_type),
-            attributes=attributes,
-            parent=with_agent(agent_type, parent),
-            attach_now=False,
+        self._subagents[agent_id] = self._handler.start_agent(
+            agent_type, provider=semconv.PROVIDER_ANTHROPIC, attributes=attributes, parent=parent, attach_now=False
         )
         if launcher is not None:
             self._subagent_of_tool[launcher] = agent_id

@@ -20,7 +20,7 @@ from ..telemetry import Installation, installation
 from ..version import __version__
 from ._instruments import DurationTimer, Instruments, InvocationInstruments
 from ._invocation import Invocation
-from .ambient import with_ambient
+from .ambient import with_agent, with_ambient
 
 __all__ = ["InstrumentorHandler", "TelemetryHandler", "get_handler"]
 
@@ -106,6 +106,30 @@ class TelemetryHandler:
         start_attributes = with_ambient(attributes or {}, parent)
         span = self.tracer.start_span(name, context=parent, kind=kind, attributes=start_attributes)
         return invocation(span, parent, attach_now=attach_now, timer=self.timer(start_attributes))
+
+    def start_agent(
+        self,
+        name: str,
+        *,
+        provider: str,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        parent: Context | None = None,
+        attach_now: bool = True,
+    ) -> Invocation:
+        """Start an ``invoke_agent {name}`` span (operation, agent name, provider, then ``attributes``), under
+        which the spans of the agent's tools carry its name: the agent loops' and sessions' one builder."""
+        agent_attributes: dict[str, AttributeValue] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
+            semconv.GEN_AI_AGENT_NAME: name,
+            semconv.GEN_AI_PROVIDER_NAME: provider,
+            **(attributes or {}),
+        }
+        return self.start(
+            semconv.span_name(semconv.OPERATION_INVOKE_AGENT, name),
+            attributes=agent_attributes,
+            parent=with_agent(name, parent),
+            attach_now=attach_now,
+        )
 
     def timer(self, attributes: Mapping[str, AttributeValue] | None) -> DurationTimer | None:
         """The duration metric of an agent, tool or workflow span, started now (newest conventions only)."""
