@@ -225,6 +225,8 @@ ANATOMY_AGENT_ITERATIONS: Final = "anatomy.agent.iterations"
 ANATOMY_AGENT_STOP_REASON: Final = "anatomy.agent.stop_reason"
 
 # A Claude Agent SDK session (the Claude Code CLI ran the agent; these are what its result reports).
+CLAUDE_CODE_SUBAGENT_TOOLS: Final = frozenset({"Agent", "Task"})
+"""The Claude Code CLI's tools that start a subagent."""
 CLAUDE_CODE_AGENT: Final = "claude-code"
 """``gen_ai.agent.name`` of a Claude Agent SDK session's main agent (a subagent carries its own type)."""
 ANATOMY_AGENT_TURNS: Final = "anatomy.agent.turns"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from .. import semconv
 from ..errors import ConfigurationError
 from .profiles import Timing
 from .protocol import Block, json_pieces, new_id, thinking_requested
@@ -70,7 +71,7 @@ DEFAULT_SCENARIO: Final = Scenario(
 )
 """The seed article's support agent: two rounds of lookups, then the answer."""
 
-SUBAGENT_TOOLS: Final = frozenset({"Agent", "Task"})
+SUBAGENT_TOOLS: Final = semconv.CLAUDE_CODE_SUBAGENT_TOOLS
 """Tools with which the Claude Code CLI starts a subagent (which calls the API again, on and on): called only
 when a scenario names them."""
 

@@ -28,8 +28,6 @@ from .handler import TelemetryHandler
 __all__ = ["ClaudeSession"]
 
 _HOOK_EVENTS: Final = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop")
-_SUBAGENT_TOOLS: Final = frozenset({"Agent", "Task"})
-"""The CLI's tools that start a subagent: a ``SubagentStart`` goes under the latest such tool use."""
 _MCP_TOOL_PREFIX: Final = "mcp__"
 _CLI_API: Final = "claude_code.messages"
 """``anatomy.llm.api`` of a call the CLI made (not one of the anthropic SDK's methods)."""
@@ -388,9 +386,9 @@ class ClaudeSession:
         if entry is None:
             return
         _, call, key = entry
-        duration = data.get("duration_ms")
-        if isinstance(duration, int | float) and not isinstance(duration, bool) and call.span.is_recording():
-            call.span.set_attribute(semconv.ANATOMY_TOOL_REPORTED_DURATION, duration / 1000)
+        duration = _number(data.get("duration_ms"), 1000)
+        if duration is not None and call.span.is_recording():
+            call.span.set_attribute(semconv.ANATOMY_TOOL_REPORTED_DURATION, duration)
         if failed:
             call.returned_error(semconv.TOOL_ERROR, data.get("error"))
         else:
@@ -403,7 +401,7 @@ class ClaudeSession:
             (
                 tool_use_id
                 for tool_use_id, (name, _, _) in reversed(self._tools.items())
-                if name in _SUBAGENT_TOOLS and tool_use_id not in self._subagent_of_tool
+                if name in semconv.CLAUDE_CODE_SUBAGENT_TOOLS and tool_use_id not in self._subagent_of_tool
             ),
             None,
         )
