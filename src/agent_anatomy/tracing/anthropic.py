@@ -27,8 +27,7 @@ from typing import Any, Final, NamedTuple
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
-from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import NonRecordingSpan, SpanKind, TracerProvider
+from opentelemetry.trace import NonRecordingSpan, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
@@ -132,13 +131,8 @@ def _restore_sdk_spans() -> None:
 class _Calls:
     """Built once per ``instrument()``: the telemetry handler calls start their spans with, and client facts."""
 
-    def __init__(
-        self,
-        tracer_provider: TracerProvider | None,
-        meter_provider: MeterProvider | None,
-        capture_content: bool | None,
-    ) -> None:
-        self._handler = InstrumentorHandler(tracer_provider, meter_provider, capture_content)
+    def __init__(self, handler: InstrumentorHandler) -> None:
+        self._handler = handler
         self._clients: weakref.WeakKeyDictionary[Any, _ClientFacts] = weakref.WeakKeyDictionary()
 
     def begin(
@@ -400,7 +394,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        calls = _Calls(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), kwargs.get("capture_content"))
+        calls = _Calls(InstrumentorHandler.from_options(kwargs))
         # Found before any is wrapped: a copy is recognised by being the first-party function itself.
         self._wrapped = _targets()
         for cls, method, kind, api in self._wrapped:

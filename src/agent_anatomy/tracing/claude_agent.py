@@ -34,8 +34,6 @@ from typing import Any, Final
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
-from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import TracerProvider
 
 from ._claude_session import ClaudeSession
 from ._llm_call import warn_once
@@ -51,15 +49,9 @@ __all__ = ["ClaudeAgentInstrumentor", "instrument_claude_agent", "uninstrument_c
 class _Sessions:
     """Built once per ``instrument()``: the handler sessions start their spans with, and each client's session."""
 
-    def __init__(
-        self,
-        sdk: Any,
-        tracer_provider: TracerProvider | None,
-        meter_provider: MeterProvider | None,
-        capture_content: bool | None,
-    ) -> None:
+    def __init__(self, sdk: Any, handler: InstrumentorHandler) -> None:
         self.sdk = sdk
-        self._handler = InstrumentorHandler(tracer_provider, meter_provider, capture_content)
+        self._handler = handler
         self._clients: weakref.WeakKeyDictionary[Any, ClaudeSession] = weakref.WeakKeyDictionary()
 
     def new(self, *, whole: bool) -> ClaudeSession:
@@ -202,12 +194,7 @@ class ClaudeAgentInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _claude_agent_instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        sessions = _Sessions(
-            importlib.import_module("claude_agent_sdk"),
-            kwargs.get("tracer_provider"),
-            kwargs.get("meter_provider"),
-            kwargs.get("capture_content"),
-        )
+        sessions = _Sessions(importlib.import_module("claude_agent_sdk"), InstrumentorHandler.from_options(kwargs))
         for module, cls, method, wrapper in _WRAPPED:
             wrapt.wrap_function_wrapper(module, f"{cls}.{method}", functools.partial(wrapper, sessions=sessions))
 

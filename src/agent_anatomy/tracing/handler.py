@@ -9,6 +9,7 @@ force, built once per installation; ``AnthropicInstrumentor.instrument(tracer_pr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.metrics import Meter, MeterProvider
@@ -169,6 +170,11 @@ class InstrumentorHandler:
         given = (tracer_provider, meter_provider, capture_content)
         self._given = given if any(value is not None for value in given) else None
         self._own: tuple[TelemetryHandler, TelemetryHandler] | None = None
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> InstrumentorHandler:
+        """From ``instrument()``'s keyword arguments (``tracer_provider``, ``meter_provider``, ``capture_content``)."""
+        return cls(options.get("tracer_provider"), options.get("meter_provider"), options.get("capture_content"))
 
     def __call__(self) -> TelemetryHandler:
         handler = get_handler()
