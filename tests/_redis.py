@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests._processes import reap
 from tests._receivers import free_port
 
 REQUIRE_ENV = "AGENT_ANATOMY_REQUIRE_REDIS"
 
 
 class RedisProcess:
+    """One redis-server on a fixed port; ``stop()`` kills it as a crash would, ``start()`` brings it back."""
+
     def __init__(self, binary: str, directory: Path) -> None:
         self.binary = binary
         self.directory = directory
@@ -54,16 +60,18 @@ class RedisProcess:
                         return
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"redis-server did not start on port {self.port}")
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
+            reap(self.process, stop=signal.SIGKILL)
             self.process = None
 
 
-def start_redis(directory: Path) -> RedisProcess:
+@contextmanager
+def started_redis(directory: Path) -> Iterator[RedisProcess]:
+    """A running redis-server for the block, stopped however it ends (skipped, or failed in CI, if not installed)."""
     binary = shutil.which("redis-server")
     if binary is None:
         message = "redis-server is not installed (Debian: apt-get install redis-server)"
@@ -71,5 +79,8 @@ def start_redis(directory: Path) -> RedisProcess:
             pytest.fail(message)
         pytest.skip(message)
     redis = RedisProcess(binary, directory)
-    redis.start()
-    return redis
+    try:
+        redis.start()
+        yield redis
+    finally:
+        redis.stop()

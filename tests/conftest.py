@@ -16,7 +16,9 @@ from opentelemetry.util._once import Once
 import agent_anatomy as aa
 from agent_anatomy.sim import SimProfile, SimServer
 from agent_anatomy.telemetry import _configure, _runtime
-from tests._redis import RedisProcess, start_redis
+from tests._redis import RedisProcess, started_redis
+
+pytest_plugins = ["tests._leak_guard"]  # fails the test that leaves a child process or a pipe behind
 
 
 @pytest.fixture(autouse=True)
@@ -112,9 +114,8 @@ def traced_with_content() -> Traced:
 @pytest.fixture
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
     """A fresh redis-server for the test, on 127.0.0.1 (skipped locally when not installed)."""
-    server = start_redis(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
+    with started_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 # --- the real backends a newcomer's machine may lack ---------------------------------------------------------

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._processes import running
+
 FIXTURES = Path(__file__).parent / "anatomy" / "fixtures"
 JAEGER = FIXTURES / "jaeger_v1.json"
 TRACE = "5b8aa5a2d2c872e8321cf37308d69df2"
@@ -89,7 +91,7 @@ def test_simulator_profile_that_is_binary() -> None:
 
 
 def test_simulator_refuses_a_port_another_process_serves() -> None:
-    with subprocess.Popen(
+    with running(
         [sys.executable, "-m", "agent_anatomy.cli", "sim", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -139,7 +141,7 @@ def test_otlp_timeout_in_the_cli_is_one_line() -> None:
 
 
 def test_ctrl_c_during_the_demo_exits_130_quietly() -> None:
-    with subprocess.Popen(
+    with running(
         [sys.executable, "-m", "agent_anatomy.cli", "demo", "--no-color"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

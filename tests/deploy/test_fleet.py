@@ -6,6 +6,7 @@ skipped (``make backends`` installs it), or fail when ``AGENT_ANATOMY_REQUIRE_PR
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from agent_anatomy.anatomy.metrics import BUCKETS_S
 from agent_anatomy.sim import SimServer
 from agent_anatomy.sim.profiles import ModelProfile, SimProfile
 from agent_anatomy.stats import percentile
+from tests._processes import running
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -62,28 +64,28 @@ def _free_port() -> int:
 
 
 class Prometheus:
-    """Debian's Prometheus on loopback, scraping one target every second."""
+    """Debian's Prometheus on loopback, scraping one target every second; stopped when its block ends."""
 
-    def __init__(self, target: str, directory: Path) -> None:
+    def __init__(self, binary: str, target: str, directory: Path) -> None:
         self.port = _free_port()
-        config = directory / "prometheus.yml"
-        config.write_text(
+        self.config = directory / "prometheus.yml"
+        self.config.write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
             f"rule_files:\n  - {DEPLOY / 'prometheus-rules.yml'}\n"
             f"scrape_configs:\n  - job_name: fleet-agent\n    static_configs:\n      - targets: ['{target}']\n"
         )
-        self.process = subprocess.Popen(
-            [
-                _binary("prometheus"),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={directory / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--log.level=warn",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.argv = [
+            binary,
+            f"--config.file={self.config}",
+            f"--storage.tsdb.path={directory / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[Prometheus]:
+        with running(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+            yield self
 
     def query(self, expression: str) -> list[dict[str, Any]]:
         url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
@@ -108,14 +110,6 @@ class Prometheus:
                 return
             time.sleep(0.5)
         raise AssertionError(f"{expression} was {seen}, not {wanted}, after {timeout_s:g} s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
 
 
 @pytest.fixture
@@ -147,22 +141,12 @@ def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: 
     """200 agent turns, scraped by a real Prometheus: its quantiles of time to first token per model fall in
     the bucket of the in-process anatomies' own, and its per-phase sums equal theirs."""
     metrics_port, spans = _free_port(), tmp_path / "spans.jsonl"
-    agent = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).parent / "_fleet_agent.py"),
-            sim.base_url,
-            str(metrics_port),
-            str(spans),
-            str(TURNS),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    prometheus = Prometheus(f"127.0.0.1:{metrics_port}", tmp_path)
-    try:
+    prometheus = Prometheus(_binary("prometheus"), f"127.0.0.1:{metrics_port}", tmp_path)
+    agent_argv = [sys.executable, Path(__file__).parent / "_fleet_agent.py", sim.base_url, metrics_port, spans, TURNS]
+    with (
+        running(agent_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as agent,
+        prometheus.serving(),
+    ):
         assert agent.stdout is not None and agent.stdout.readline().strip() == "done", agent.stderr.read()  # type: ignore[union-attr]
         prometheus.wait_for("sum(agent_anatomy_trace_duration_seconds_count)", TURNS, timeout_s=60)
 
@@ -211,9 +195,6 @@ def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: 
             if any(word in expression for word in ("dropped", "lever", "whatif")):
                 continue  # nothing was dropped, no lever ran, one streamed call leaves no what-if
             assert prometheus.query(expression), f"{title}: {expression} has no data"
-    finally:
-        prometheus.stop()
-        agent.communicate(timeout=30)
 
 
 def test_the_stack_loads_the_recording_rules() -> None:

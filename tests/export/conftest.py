@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._processes import running
 from tests._receivers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,16 +45,18 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
         "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
         "PHOENIX_TELEMETRY_ENABLED": "false",
     }
-    log = (workdir / "phoenix.log").open("w")
-    process = subprocess.Popen(
-        [str(PHOENIX_PYTHON), str(Path(__file__).with_name("_phoenix_launch.py"))],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{http_port}"
     deadline = time.monotonic() + 90
-    try:
+    with (
+        (workdir / "phoenix.log").open("w") as log,
+        running(
+            [PHOENIX_PYTHON, Path(__file__).with_name("_phoenix_launch.py")],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            grace_s=15,
+        ) as process,
+    ):
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/healthz", timeout=1):
@@ -64,11 +67,3 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
                     pytest.fail(f"Phoenix did not start:\n{(workdir / 'phoenix.log').read_text()[-3000:]}")
                 time.sleep(0.2)
         yield Phoenix(url=url, grpc_endpoint=f"http://127.0.0.1:{grpc_port}")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from agent_anatomy.errors import SimulatorError
 from agent_anatomy.sim import SimProfile, SimServer
 from agent_anatomy.sim.profiles import FaultProfile
+from tests._processes import running
 
 HEADERS = {"x-api-key": "test", "anthropic-version": "2023-06-01", "x-sim-ttft-ms": "0", "x-sim-generation-ms": "0"}
 BODY = {"model": "claude-haiku-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
@@ -356,21 +358,18 @@ def test_cli_sim_serves_until_interrupted(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    process = subprocess.Popen(
+    with running(
         [sys.executable, "-m", "agent_anatomy.cli", "sim", "--port", str(port), "--profile", str(profile)],
+        stop=signal.SIGINT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
+    ) as process:
         line = process.stdout.readline()
         assert f"http://127.0.0.1:{port}" in line and "loopback only" in line
         response = httpx2.post(f"http://127.0.0.1:{port}/v1/messages", json=BODY, headers=HEADERS, timeout=10)
         assert response.status_code == 200 and response.json()["type"] == "message"
-    finally:
-        process.send_signal(2)
-        process.communicate(timeout=10)
-    assert process.returncode == 0
+    assert process.returncode == 0, "SIGINT ends the simulator cleanly"
 
 
 def test_cli_sim_bad_profile_exits_2(tmp_path: Path) -> None:

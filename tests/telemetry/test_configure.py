@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import agent_anatomy as aa
 from agent_anatomy import semconv
+from tests._processes import running
 from tests._receivers import GrpcReceiver, HttpReceiver, SilentPort, closed_port
 
 
@@ -268,9 +269,7 @@ def test_exit_is_bounded_with_a_dead_endpoint(tmp_path: Path) -> None:
     # Timed from the script's last line to the process's exit: the interval the bounded shutdown owns
     # (importing the SDK before it can take seconds on a loaded machine, and is not what is checked here).
     try:
-        with subprocess.Popen(
-            [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ) as process:
+        with running([sys.executable, script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
             assert process.stdout is not None
             last_line = process.stdout.readline()
             done_at = time.monotonic()

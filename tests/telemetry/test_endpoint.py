@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 import agent_anatomy as aa
 from agent_anatomy.telemetry._endpoint import EndpointWatch
 from agent_anatomy.telemetry._pipeline import GuardedExporter
+from tests._processes import running
 from tests._receivers import closed_port
 
 
@@ -87,7 +88,7 @@ def test_configure_notices_a_missing_collector_without_the_application_waiting(
 
 def test_demo_exporting_to_no_collector_says_so_once_and_exits_promptly() -> None:
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{closed_port()}"}
-    with subprocess.Popen(
+    with running(
         [sys.executable, "-m", "agent_anatomy.cli", "demo", "--export", "otlp", "--no-color"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
