@@ -18,7 +18,7 @@ OPENINFERENCE_VERSION ?= 3.1.0
 CLAUDE_VENV ?= .venv-claude
 CLAUDE_AGENT_SDK_VERSION ?= 0.2.189
 
-.PHONY: demo test test-fast test-busy lint bench bench-venvs claude-venv install phoenix-venv backends venv-matches screenshot clean
+.PHONY: demo test test-fast test-busy lint bench bench-venvs claude-venv install phoenix-venv backends venv-matches screenshot dist wheel-smoke clean
 
 # Run as root, or through sudo when there is one.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && echo sudo)
@@ -99,6 +99,17 @@ screenshot: $(INSTALLED)
 bench: $(INSTALLED) bench-venvs
 	$(BIN)/python benchmarks/suite.py --readme
 
+# The sdist, and the wheel built from it (as an installer would), in dist/; their metadata checked as an
+# index would check it.
+dist: $(INSTALLED)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# The wheel installed as a user installs it (not editable, no dev extras) into a clean virtualenv, where
+# the demo and the quickstart run and their traces are reported.
+wheel-smoke: dist
+	$(BIN)/python tests/wheel_smoke.py dist
 
 clean:
 	rm -rf $(VENV) .venv-py3.* $(PHOENIX_VENV) $(BENCH_VENVS) $(CLAUDE_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

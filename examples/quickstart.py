@@ -5,10 +5,12 @@ No API key and no collector: the real anthropic SDK talks to the simulated Anthr
 script prints the trace as a tree with each span's duration and each LLM call's time to first token.
 
     python examples/quickstart.py
+    python examples/quickstart.py --export jsonl:trace.jsonl   # also write the trace for `agent-anatomy report`
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 
 import anthropic
@@ -74,8 +76,8 @@ def print_tree(spans: list[ReadableSpan]) -> None:
     show(None, 0)
 
 
-async def main() -> None:
-    telemetry = aa.configure(service_name="quickstart", exporter="none")  # also instruments anthropic
+async def main(export: str) -> None:
+    telemetry = aa.configure(service_name="quickstart", exporter=export)  # also instruments anthropic
     with SimServer() as sim:
         async with anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="sim") as client:
             answer = await support_agent(client, "Where is my refund?")
@@ -85,4 +87,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description="A small traced agent that prints its own trace.")
+    parser.add_argument("--export", default="none", help="where else the spans go, e.g. jsonl:trace.jsonl")
+    asyncio.run(main(parser.parse_args().export))

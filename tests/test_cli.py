@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_anatomy.anatomy import Anatomy
 from agent_anatomy.cli import main
 
 FIXTURES = Path(__file__).parent / "anatomy" / "fixtures"
@@ -53,9 +54,9 @@ def test_report_errors_exit_2_with_a_message(argv: list[str], message: str, caps
 
 
 def test_demo_reproduces_the_seed_anatomy(tmp_path: Path) -> None:
-    page = tmp_path / "demo.html"
+    page, spans = tmp_path / "demo.html", tmp_path / "demo.jsonl"
     result = subprocess.run(
-        [sys.executable, "-m", "agent_anatomy.cli", "demo", "--no-color", "--html", str(page)],
+        [sys.executable, "-m", "agent_anatomy.cli", "demo", "--no-color", "--html", page, "--export", f"jsonl:{spans}"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -89,6 +90,8 @@ def test_demo_reproduces_the_seed_anatomy(tmp_path: Path) -> None:
     assert re.search(r"~ LLM call 1 .* model claude-sonnet-4-6 →", compared)
     assert page.read_text().count("invoke_agent support") >= 1
     assert '"before_source": "naive"' in page.read_text()
+    exported = sorted(round(t.wall_ns / 1e6) for t in Anatomy.from_file(spans).traces if t.wall_ns > 1000e6)
+    assert [abs(a - b) <= 1 for a, b in zip(exported, sorted(totals), strict=True)] == [True, True], "the same two"
 
 
 def test_demo_real_without_a_key_is_a_clear_error(

@@ -64,10 +64,21 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         description="Runs on the embedded simulated Anthropic API (no API key) unless --real is given.",
     )
     demo.add_argument("--real", action="store_true", help="use the real Anthropic API (needs ANTHROPIC_API_KEY)")
-    demo.add_argument("--export", choices=["otlp", "console"], help="also export the spans (otlp: to a collector)")
+    demo.add_argument(
+        "--export",
+        type=_demo_export,
+        metavar="{otlp,console,jsonl:PATH}",
+        help="also export the spans (otlp: to a collector; jsonl:PATH: to a file that report reads)",
+    )
     demo.add_argument("--html", metavar="PATH", help="write both anatomies as one HTML page")
     demo.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     demo.set_defaults(run=_run_demo)
+
+
+def _demo_export(value: str) -> str:
+    if value in ("otlp", "console") or (value.startswith("jsonl:") and value != "jsonl:"):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r} is not otlp, console or jsonl:PATH")
 
 
 def _run_demo(args: argparse.Namespace) -> int:
