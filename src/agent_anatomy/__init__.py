@@ -3,6 +3,7 @@ of where the time went."""
 
 from . import anatomy, semconv
 from .anatomy import Anatomy, anatomy_for, last_anatomy
+from .configuration import configure
 from .errors import (
     AgentAnatomyError,
     ConfigurationError,
@@ -22,7 +23,7 @@ from .levers import (
     run_agent,
     run_agent_sync,
 )
-from .telemetry import JsonlSpanExporter, SpanRecorder, Telemetry, configure, last_trace, trace_spans
+from .telemetry import JsonlSpanExporter, SpanRecorder, Telemetry, last_trace, trace_spans
 from .tracing import (
     AnthropicInstrumentor,
     ContextThreadPoolExecutor,

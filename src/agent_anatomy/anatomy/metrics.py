@@ -30,7 +30,6 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_s
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..telemetry.extensions import ANATOMY_METRICS, register_processor
 from ..version import __version__
 from .analysis import PHASE_GAP, PHASES, TraceAnalysis, analyse_trace
 from .model import group_traces
@@ -153,12 +152,7 @@ class AnatomyMetricsProcessor(SpanProcessor):
         max_spans: int = 2000,
         sample_ratio: float = 1.0,
     ) -> None:
-        if grace_s < 0 or max_traces < 1 or max_spans < 1 or not 0 < sample_ratio <= 1:
-            raise ValueError(
-                f"grace_s={grace_s!r}, max_traces={max_traces!r}, max_spans={max_spans!r}, "
-                f"sample_ratio={sample_ratio!r}: a grace of 0 s or more, room for at least one trace and span, "
-                "and a ratio above 0 and at most 1 are needed"
-            )
+        self.check_options(grace_s=grace_s, max_traces=max_traces, max_spans=max_spans, sample_ratio=sample_ratio)
         self.sample_ratio = sample_ratio
         self._sample_below = round(sample_ratio * _TRACE_ID_SPACE)
         provider = meter_provider or metrics.get_meter_provider()
@@ -174,6 +168,18 @@ class AnatomyMetricsProcessor(SpanProcessor):
         self._stopped = False
         self._warned = False
         self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def check_options(
+        *, grace_s: float = 1.0, max_traces: int = 1000, max_spans: int = 2000, sample_ratio: float = 1.0
+    ) -> None:
+        """ValueError unless the options make a processor (``TypeError`` for an option it does not take)."""
+        if grace_s < 0 or max_traces < 1 or max_spans < 1 or not 0 < sample_ratio <= 1:
+            raise ValueError(
+                f"grace_s={grace_s!r}, max_traces={max_traces!r}, max_spans={max_spans!r}, "
+                f"sample_ratio={sample_ratio!r}: a grace of 0 s or more, room for at least one trace and span, "
+                "and a ratio above 0 and at most 1 are needed"
+            )
 
     # --- SpanProcessor: on the application's threads, never waiting for an analysis --------------------
 
@@ -304,6 +310,3 @@ class AnatomyMetricsProcessor(SpanProcessor):
     def pending_traces(self) -> Sequence[int]:
         with self._lock:
             return list(self._pending)
-
-
-register_processor(ANATOMY_METRICS, AnatomyMetricsProcessor)

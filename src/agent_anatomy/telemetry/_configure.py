@@ -1,21 +1,20 @@
-"""``configure()``: providers, exporters and the recorder in one call, and the handle it returns."""
+"""Providers, exporters and the recorder put in place from resolved settings, and the ``Telemetry`` handle.
+
+``configure_pipeline`` is the setup layer's half of ``agent_anatomy.configure()``, which resolves the
+settings, adds the span processors of the layers above (the fleet view's) and turns on the instrumentations.
+"""
 
 from __future__ import annotations
 
 import atexit
 import dataclasses
 import logging
-import os
 import threading
 import time
-from collections.abc import Mapping
-from importlib.metadata import entry_points
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Final
 
 from opentelemetry import metrics, trace
-from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
-from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_DISABLED_INSTRUMENTATIONS
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -23,7 +22,6 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, TracerProvider
 
 from ..errors import ConfigurationError
@@ -38,14 +36,10 @@ from ._pipeline import (
     run_bounded,
     shutdown_pipeline,
 )
-from ._settings import ExporterArg, Settings, resolve
-from .extensions import ANATOMY_METRICS, registered_processor
+from ._settings import Settings
 from .recorder import SpanRecorder
 
-_INSTRUMENTOR_GROUP: Final = "opentelemetry_instrumentor"
-_DISTRIBUTION: Final = "agent-anatomy"
-
-__all__ = ["Telemetry", "active_telemetry", "configure"]
+__all__ = ["DEFAULT_SHUTDOWN_TIMEOUT_S", "ProcessorArg", "Telemetry", "active_telemetry", "configure_pipeline"]
 
 _logger = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -54,6 +48,10 @@ _owned_tracer_provider: SdkTracerProvider | None = None
 _atexit_registered = False
 
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
+
+ProcessorArg = SpanProcessor | Callable[[MeterProvider], SpanProcessor]
+"""A span processor for ``configure(span_processors=...)``, or a function that makes one given the meter
+provider ``configure()`` settled on (for a processor that records metrics)."""
 
 
 class Telemetry:
@@ -166,55 +164,18 @@ class Telemetry:
         return f"<Telemetry {state} exporters={kinds} capture_content={self.settings.capture_content}>"
 
 
-def configure(
-    service_name: str | None = None,
-    exporter: ExporterArg | None = None,
-    endpoint: str | None = None,
-    protocol: str | None = None,
-    capture_content: bool | None = None,
-    sampler: Sampler | str | None = None,
+def configure_pipeline(
+    settings: Settings,
     *,
-    sampler_arg: float | None = None,
-    headers: Mapping[str, str] | str | None = None,
-    resource_attributes: Mapping[str, str | bool | int | float] | None = None,
-    metrics: bool | None = None,
     recorder: bool | SpanRecorder = True,
     tracer_provider: SdkTracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
-    max_queue_size: int | None = None,
-    max_export_batch_size: int | None = None,
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
-    instrument: bool = True,
-    anatomy_metrics: bool | None = None,
+    span_processors: Sequence[ProcessorArg] = (),
 ) -> Telemetry:
-    """Set up tracing (and GenAI metrics) for agent-anatomy and the application, in one call.
-
-    Arguments left as None come from the ``OTEL_*`` environment, then from the OTel SDK's defaults
-    (OTLP over gRPC to localhost:4317). A TracerProvider the application already installed is kept and
-    gets our processors; a second call replaces the first one's exporters rather than adding to them.
-    With ``instrument=True`` (the default) the anthropic SDK is instrumented too, unless
-    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` lists ``anthropic``. ``anatomy_metrics=True`` (or
-    ``AGENT_ANATOMY_METRICS=true``) records each finished trace's anatomy as metrics (the fleet view).
-    ``OTEL_SDK_DISABLED=true`` makes this a no-op that returns a disabled handle. Invalid values raise
-    ``ConfigurationError`` (a ``ValueError``) naming the setting and the accepted values.
-    """
+    """Put ``settings`` in force: the providers, the recorder, the exporters and ``span_processors`` after
+    them; a previous call's pipeline (its processors too) is replaced and shut down, never added to."""
     global _active
-    settings = resolve(
-        service_name=service_name,
-        exporter=exporter,
-        endpoint=endpoint,
-        protocol=protocol,
-        capture_content=capture_content,
-        sampler=sampler,
-        sampler_arg=sampler_arg,
-        headers=headers,
-        resource_attributes=resource_attributes,
-        metrics=metrics,
-        max_queue_size=max_queue_size,
-        max_export_batch_size=max_export_batch_size,
-        instrument=instrument,
-        anatomy_metrics=anatomy_metrics,
-    )
     if tracer_provider is not None and not isinstance(tracer_provider, SdkTracerProvider):
         raise ConfigurationError(
             f"tracer_provider must be an opentelemetry.sdk.trace.TracerProvider, got {type(tracer_provider).__name__}",
@@ -227,40 +188,16 @@ def configure(
             handle = _disabled_handle(settings, shutdown_timeout_s)
             retired: tuple[tuple[SpanProcessor, ...], tuple[GuardedExporter, ...]] = ((), ())
         else:
-            handle, retired = _enabled_handle(settings, recorder, tracer_provider, meter_provider, shutdown_timeout_s)
+            handle, retired = _enabled_handle(
+                settings, recorder, tracer_provider, meter_provider, shutdown_timeout_s, span_processors
+            )
         if previous is not None and not previous._shut_down:
             if previous._processor is not None and previous._processor is not handle._processor:
                 retired = previous._processor.replace((), ())
             previous._retire(*retired)
         _active = handle
         _register_atexit()
-    _instrument(settings)
     return handle
-
-
-def _instrument(settings: Settings) -> None:
-    """Turn on this distribution's instrumentations, found as ``opentelemetry-instrument`` finds them: through
-    the ``opentelemetry_instrumentor`` entry point, skipping those the environment disables and those whose
-    library is not installed."""
-    if not settings.instrument or settings.disabled:
-        return
-    disabled = {name.strip() for name in os.environ.get(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS, "").split(",")}
-    for entry_point in entry_points(group=_INSTRUMENTOR_GROUP):
-        if entry_point.dist is None or entry_point.dist.name != _DISTRIBUTION or entry_point.name in disabled:
-            continue
-        try:
-            instrumentor = entry_point.load()()
-            if instrumentor.is_instrumented_by_opentelemetry:
-                continue
-            conflict = get_dependency_conflicts(instrumentor.instrumentation_dependencies())
-            if conflict is not None:
-                _logger.debug("agent-anatomy: not instrumenting %s: %s", entry_point.name, conflict)
-                continue
-            instrumentor.instrument()
-        except Exception:
-            _logger.warning(
-                "agent-anatomy: could not instrument %s; tracing goes on without it", entry_point.name, exc_info=True
-            )
 
 
 def _disabled_handle(settings: Settings, shutdown_timeout_s: float) -> Telemetry:
@@ -284,6 +221,7 @@ def _enabled_handle(
     tracer_provider: SdkTracerProvider | None,
     meter_provider: MeterProvider | None,
     shutdown_timeout_s: float,
+    span_processors: Sequence[ProcessorArg],
 ) -> tuple[Telemetry, tuple[tuple[SpanProcessor, ...], tuple[GuardedExporter, ...]]]:
     recorder = recorder_arg if isinstance(recorder_arg, SpanRecorder) else (SpanRecorder() if recorder_arg else None)
     resource = _resource(settings)
@@ -318,8 +256,8 @@ def _enabled_handle(
                     metrics.set_meter_provider(owned_meter_provider)
                 meter_provider = owned_meter_provider
 
-    if settings.anatomy_metrics:  # it records on the meter provider: made once that is known
-        pipeline.processors.append(registered_processor(ANATOMY_METRICS)(meter_provider))
+    for given in span_processors:  # a factory records on the meter provider: made once that is known
+        pipeline.processors.append(given if isinstance(given, SpanProcessor) else given(meter_provider))
     processor = processor_for(provider)
     processor.shutdown_timeout_s = shutdown_timeout_s
     retired = processor.replace(pipeline.processors, pipeline.exporters)

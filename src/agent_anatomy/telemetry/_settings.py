@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 from urllib.parse import unquote, urlsplit
 
 from opentelemetry.environment_variables import OTEL_METRICS_EXPORTER, OTEL_TRACES_EXPORTER
@@ -98,8 +98,9 @@ class Settings:
     """Instrument the anthropic SDK as part of ``configure()``."""
     exporters_explicit: bool = True
     """False when the exporters came from ``OTEL_TRACES_EXPORTER`` or the default, not from an argument."""
-    anatomy_metrics: bool = False
-    """Record each finished trace's anatomy as metrics (``AGENT_ANATOMY_METRICS``)."""
+    anatomy_metrics: Mapping[str, Any] | None = None
+    """The options of the processor that records each finished trace's anatomy as metrics (empty: its
+    defaults); None when that is off (``AGENT_ANATOMY_METRICS``)."""
 
     @property
     def exports_otlp(self) -> bool:
@@ -351,7 +352,7 @@ def resolve(
     max_queue_size: int | None,
     max_export_batch_size: int | None,
     instrument: bool = True,
-    anatomy_metrics: bool | None = None,
+    anatomy_metrics: bool | Mapping[str, Any] | None = None,
 ) -> Settings:
     """Merge the arguments of ``configure()`` with the environment; raise ConfigurationError on bad values."""
     disabled = parse_bool_flag(os.environ.get(OTEL_SDK_DISABLED, ""), setting=OTEL_SDK_DISABLED)
@@ -364,8 +365,6 @@ def resolve(
         metrics = os.environ.get(OTEL_METRICS_EXPORTER, "").strip().lower() != "none"
     if capture_content is None:
         capture_content = capture_content_from_env()
-    if anatomy_metrics is None:
-        anatomy_metrics = parse_bool_flag(os.environ.get(AGENT_ANATOMY_METRICS, ""), setting=AGENT_ANATOMY_METRICS)
     if any(spec.kind == "otlp" for spec in exporters):
         check_otlp_timeouts()
     return Settings(
@@ -384,5 +383,22 @@ def resolve(
         max_export_batch_size=_positive(max_export_batch_size, setting="max_export_batch_size"),
         instrument=instrument,
         exporters_explicit=exporter is not None,
-        anatomy_metrics=anatomy_metrics,
+        anatomy_metrics=_anatomy_metrics(anatomy_metrics),
+    )
+
+
+def _anatomy_metrics(value: bool | Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """``configure(anatomy_metrics=...)``: True (or ``AGENT_ANATOMY_METRICS=true`` when None) for the processor's
+    defaults, a mapping of its options, or False."""
+    if value is None:
+        value = parse_bool_flag(os.environ.get(AGENT_ANATOMY_METRICS, ""), setting=AGENT_ANATOMY_METRICS)
+    if isinstance(value, bool):
+        return {} if value else None
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        return dict(value)
+    raise ConfigurationError(
+        f"anatomy_metrics={value!r} is not True, False or a mapping of the processor's options "
+        "(grace_s, max_traces, max_spans, sample_ratio)",
+        setting="anatomy_metrics",
+        value=value,
     )
