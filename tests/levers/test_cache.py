@@ -244,6 +244,21 @@ async def test_a_failure_is_shared_and_not_cached() -> None:
     assert calls == 2, "the exception was not cached"
 
 
+@pytest.mark.parametrize("error", [StopIteration("no more"), KeyboardInterrupt(), ValueError("bad")])
+def test_the_functions_own_exception_comes_out_unchanged(traced: Traced, error: BaseException) -> None:
+    """Whatever the function raises reaches the caller as it was raised (not a RuntimeError, no added context),
+    and its lookup span is recorded all the same."""
+
+    @aa.ResultCache().cached
+    def failing() -> None:
+        raise error
+
+    with pytest.raises(type(error)) as raised:
+        failing()
+    assert raised.value is error and raised.value.__context__ is None
+    assert [s.attributes[semconv.ANATOMY_CACHE_HIT] for s in _lookups(traced)] == [False]
+
+
 def test_threads_share_one_computation() -> None:
     calls = 0
     barrier = threading.Barrier(8)

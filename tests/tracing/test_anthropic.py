@@ -525,7 +525,7 @@ def test_broken_extraction_is_logged_once_and_the_call_returns(
     def broken(self: Any, message: object) -> None:
         raise RuntimeError("extraction bug")
 
-    monkeypatch.setattr(_llm_call.LLMCall, "_take_message", broken)
+    monkeypatch.setattr(_llm_call.LLMInvocation, "_take_message", broken)
     monkeypatch.setattr(_llm_call, "_warned", set())
     with caplog.at_level(logging.WARNING):
         for _ in range(2):

@@ -7,13 +7,13 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 from agent_anatomy import semconv
-from agent_anatomy.tracing import Invocation, get_handler
+from agent_anatomy.tracing import Invocation, default_handler
 from agent_anatomy.tracing._invocation import fq_exception_type
 from tests.conftest import Traced
 
 
 def test_stop_ends_once_and_restores_context(traced: Traced) -> None:
-    call = get_handler().start("op")
+    call = default_handler().start("op")
     assert trace.get_current_span() is call.span
     call.stop({"a": 1})
     call.stop({"b": 2})
@@ -25,7 +25,7 @@ def test_stop_ends_once_and_restores_context(traced: Traced) -> None:
 
 
 def test_suspend_then_enter_for_steps(traced: Traced) -> None:
-    call = get_handler().start("stream")
+    call = default_handler().start("stream")
     call.suspend()
     assert trace.get_current_span() is trace.INVALID_SPAN
     token = call.enter()
@@ -37,14 +37,14 @@ def test_suspend_then_enter_for_steps(traced: Traced) -> None:
 
 
 def test_not_attached_when_asked(traced: Traced) -> None:
-    call = get_handler().start("background", attach_now=False)
+    call = default_handler().start("background", attach_now=False)
     assert trace.get_current_span() is trace.INVALID_SPAN
     call.stop()
     assert traced.span("background").end_time is not None
 
 
 def test_generator_exit_is_not_an_error(traced: Traced) -> None:
-    call = get_handler().start("gen")
+    call = default_handler().start("gen")
     call.fail(GeneratorExit())
     span = traced.span("gen")
     assert span.status.status_code is StatusCode.UNSET
@@ -79,7 +79,7 @@ def test_fq_exception_type(exc: BaseException, expected: str) -> None:
 def test_an_ended_invocation_lets_go_of_its_span(traced: Traced) -> None:
     """An ended call may live on in a reference cycle (a MessageStream holds its stream proxy): it keeps no
     span or context for the cyclic collector to wait for, and the span it ended is exported whole."""
-    call = get_handler().start("op", attributes={"k": 1})
+    call = default_handler().start("op", attributes={"k": 1})
     call.stop({"done": True})
     assert call.finished
     assert call.span is trace.INVALID_SPAN

@@ -118,6 +118,23 @@ async def test_content_capture_records_arguments_and_result(tmp_path: Path) -> N
     assert "refund for o-9" in tool.attributes[semconv.GEN_AI_TOOL_CALL_RESULT]
 
 
+@pytest.mark.slow
+async def test_instrumented_on_its_own_provider_its_spans_go_there(traced: Traced, tmp_path: Path) -> None:
+    """``instrument(tracer_provider=...)`` builds the instrumentor's handler on that provider."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    aa.tracing.uninstrument_mcp()
+    aa.tracing.McpInstrumentor().instrument(tracer_provider=provider)
+    await _call(tmp_path / "server.jsonl", ("refund_status", {"order_id": "o-2"}))
+    assert [s.name for s in exporter.get_finished_spans()] == ["execute_tool refund_status"]
+    assert [s.name for s in traced.spans()] == ["invoke_agent support"], "the configured provider has the agent only"
+
+
 def test_continue_trace_takes_a_meta_mapping_or_a_context_holding_it(traced: Traced) -> None:
     with aa.span("caller") as caller:
         meta: dict[str, str] = {}

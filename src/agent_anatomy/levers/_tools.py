@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
-from ..tracing import ToolSpanOptions, TracedSpec, tool_info, tool_span
+from ..tracing import SpanSpec, ToolSpanOptions, tool_info, tool_spec
 from ._canonical import json_encoder
 
-__all__ = ["ToolCall", "ToolInputError", "ToolSpec", "parse_call", "resolve_tools", "result_text"]
+__all__ = ["ToolInputError", "ToolSpec", "ToolUse", "parse_call", "resolve_tools", "result_text"]
 
 _JSON_TYPES: Final[Mapping[type, str]] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
@@ -27,21 +27,22 @@ class ToolInputError(ValueError):
     """A tool call's input does not fit the tool; the message is what the model is told."""
 
 
-class ToolCall(NamedTuple):
-    """One tool call from a model turn: its id, the tool's name, and its input (a tuple: made per call)."""
+class ToolUse(NamedTuple):
+    """One tool call a model turn asked for (a ``tool_use`` block): its id, the tool's name, and its input (a
+    tuple: made per call)."""
 
     id: str
     name: str
     input: Any
 
 
-def parse_call(call: object, index: int) -> ToolCall:
-    """A ToolCall from an anthropic ``ToolUseBlock`` or a ``{"id", "name", "input"}`` mapping."""
+def parse_call(call: object, index: int) -> ToolUse:
+    """A ToolUse from an anthropic ``ToolUseBlock`` or a ``{"id", "name", "input"}`` mapping."""
     if type(call) is dict or isinstance(call, Mapping):  # a plain dict skips the ABC check: per tool call
         call_id, name, tool_input = call.get("id"), call.get("name"), call.get("input", {})
     else:
         call_id, name, tool_input = (getattr(call, "id", None), getattr(call, "name", None), getattr(call, "input", {}))
-    return ToolCall(str(call_id) if call_id else f"call_{index}", str(name or ""), tool_input)
+    return ToolUse(str(call_id) if call_id else f"call_{index}", str(name or ""), tool_input)
 
 
 def _schema_for(annotation: Any) -> dict[str, Any]:
@@ -96,7 +97,7 @@ class ToolSpec:
     signature: inspect.Signature | None = field(default=None, repr=False)
     options: ToolSpanOptions = field(default_factory=ToolSpanOptions, repr=False)
     """``@tool``'s span options, which hold when an executor runs the tool (``record_args=False``...)."""
-    span: TracedSpec = field(init=False, repr=False)
+    span: SpanSpec = field(init=False, repr=False)
     """The tool's ``execute_tool`` span, built by the tracing layer's one builder."""
     _required: frozenset[str] = field(default=frozenset(), repr=False)
     _allowed: frozenset[str] | None = field(default=None, repr=False)
@@ -105,7 +106,7 @@ class ToolSpec:
     """True when keyword arguments alone can fill the signature, so the name checks replace ``bind``."""
 
     def __post_init__(self) -> None:
-        span = tool_span(
+        span = tool_spec(
             self.name,
             description=self.description,
             side_effects=self.side_effects,

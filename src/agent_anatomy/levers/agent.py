@@ -17,7 +17,15 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ..telemetry.recorder import format_trace_id
-from ..tracing import client_provider, get_handler, value_json
+from ..tracing import (
+    NO_INPUT,
+    USAGE_FIELDS,
+    TelemetryHandler,
+    agent_spec,
+    client_provider,
+    default_handler,
+    input_total,
+)
 from ._tools import ToolSpec
 from .executor import ParallelExecutor
 from .router import ModelRouter
@@ -26,8 +34,6 @@ __all__ = ["STEP_FINAL_SYNTHESIS", "STEP_TOOL_DECISION", "AgentResult", "run_age
 
 TextCallback = Callable[[str], None] | Callable[[str], Awaitable[None]]
 ToolsArg = ParallelExecutor | Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any] | ToolSpec]
-
-_USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
 @dataclass
@@ -147,6 +153,7 @@ async def run_agent(
     stream: bool = True,
     on_text: TextCallback | None = None,
     name: str = "agent",
+    handler: TelemetryHandler | None = None,
     **request_options: Any,
 ) -> AgentResult:
     """Run the agent loop with ``client`` (``anthropic.AsyncAnthropic``, or a sync ``Anthropic``).
@@ -156,14 +163,19 @@ async def run_agent(
     With a ``router``, each LLM call goes through it under a step name: ``steps`` gives them (a list,
     one per call, the last repeating, or a function of the call's index and the conversation); by
     default ``tool_decision`` while tools may still be called and ``final_synthesis`` for the last
-    allowed call. Without a router, ``model`` is required. Further keyword arguments
-    (``extra_headers``, ``tool_choice``, ``metadata``...) go to every call.
+    allowed call. Without a router, ``model`` is required. ``handler``: the telemetry handler the run's spans
+    start with (default: the executor's when one is given, else the process's), resolved once for the run.
+    Further keyword arguments (``extra_headers``, ``tool_choice``, ``metadata``...) go to every call.
     """
     if max_iterations < 1:
         raise ValueError(f"max_iterations={max_iterations!r} must be at least 1")
     if model is None and router is None:
         raise ValueError("run_agent needs model=... or router=...")
-    executor = tools if isinstance(tools, ParallelExecutor) or tools is None else ParallelExecutor(tools)
+    if handler is None:
+        handler = tools.handler if isinstance(tools, ParallelExecutor) else default_handler()
+    executor = (
+        tools if isinstance(tools, ParallelExecutor) or tools is None else ParallelExecutor(tools, handler=handler)
+    )
     conversation = [dict(message) for message in messages]
     request: dict[str, Any] = {"max_tokens": max_tokens, **request_options}
     if router is None:
@@ -181,12 +193,13 @@ async def run_agent(
     if model is not None and router is None:
         agent_attributes[semconv.GEN_AI_REQUEST_MODEL] = model
     step_for = _step_namer(steps, bool(definitions), max_iterations)
-    invocation = get_handler().start_agent(name, provider=client_provider(client), attributes=agent_attributes)
+    spec = agent_spec(name, provider=client_provider(client), attributes=agent_attributes)
+    invocation = handler.start_agent(spec, raw_input=NO_INPUT)
     context = invocation.span.get_span_context()
     result = AgentResult(
         text="",
         messages=conversation,
-        usage=dict.fromkeys(_USAGE_FIELDS, 0),
+        usage=dict.fromkeys(USAGE_FIELDS, 0),
         trace_id=format_trace_id(context.trace_id) if context.is_valid else None,
     )
     try:
@@ -194,10 +207,7 @@ async def run_agent(
     except BaseException as exc:
         invocation.fail(exc, _summary(result))
         raise
-    summary = _summary(result)
-    if get_handler().capture_content:
-        summary[semconv.ANATOMY_OUTPUT] = value_json(result.text)
-    invocation.stop(summary)
+    invocation.returned(result.text, _summary(result))
     return result
 
 
@@ -217,7 +227,7 @@ async def _loop(
         step = step_for(iteration, conversation)
         message = await _llm_call(client, {**request, "messages": conversation}, stream, on_text, router, step)
         result.iterations = iteration + 1
-        for name in _USAGE_FIELDS:
+        for name in USAGE_FIELDS:
             result.usage[name] += getattr(message.usage, name, 0) or 0
         conversation.append({"role": "assistant", "content": _content_blocks(message)})
         result.text = _text(message)
@@ -237,9 +247,7 @@ def _summary(result: AgentResult) -> dict[str, AttributeValue]:
     return {
         semconv.ANATOMY_AGENT_ITERATIONS: result.iterations,
         semconv.ANATOMY_AGENT_STOP_REASON: result.stop_reason,
-        semconv.GEN_AI_USAGE_INPUT_TOKENS: result.usage["input_tokens"]
-        + result.usage["cache_read_input_tokens"]
-        + result.usage["cache_creation_input_tokens"],
+        semconv.GEN_AI_USAGE_INPUT_TOKENS: input_total(result.usage),
         semconv.GEN_AI_USAGE_OUTPUT_TOKENS: result.usage["output_tokens"],
     }
 

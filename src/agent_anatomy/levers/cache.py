@@ -17,14 +17,14 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar, overload
 
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..tracing import get_handler
+from ..tracing import TelemetryHandler, cache_lookup_spec, default_handler
 from ._canonical import NotCanonical, canonical_json, digest
 from .cache_backends import CacheBackend, CacheBackendError, CacheEntry, MemoryBackend
 
@@ -106,7 +106,8 @@ class ResultCache:
 
     ``backend`` defaults to an in-process ``MemoryBackend``; ``RedisBackend`` shares entries across
     processes. ``default_ttl_s`` applies where ``cached(ttl_s=...)`` gives none; ``namespace`` keeps
-    caches of different applications apart in a shared backend.
+    caches of different applications apart in a shared backend. ``handler``: the telemetry handler the
+    lookups' spans start with (default: the process's, which follows ``configure()``).
     """
 
     def __init__(
@@ -115,10 +116,12 @@ class ResultCache:
         *,
         default_ttl_s: float = 300.0,
         namespace: str = "agent-anatomy",
+        handler: TelemetryHandler | None = None,
     ) -> None:
         if default_ttl_s <= 0:
             raise ValueError(f"default_ttl_s={default_ttl_s!r} must be positive")
         self.backend: CacheBackend = backend if backend is not None else MemoryBackend()
+        self.handler = handler or default_handler()
         self.default_ttl_s = default_ttl_s
         self.namespace = namespace
         self._flights: dict[str, _Flight] = {}
@@ -202,8 +205,33 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
         future.set_result(value)
 
 
+_WAIT: Final = "wait"
+"""A miss's step: wait for the leader of the flight (the step's value) and take its outcome."""
+_LEAD: Final = "lead"
+"""A miss's step: this caller leads the flight (the step's value; an async caller gives it a future)."""
+_CALL: Final = "call"
+"""A miss's step: call the function."""
+_STORE: Final = "store"
+"""A miss's step: store the entry (the step's value) in the backend."""
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """How a step went, sent back to the miss's flow (which never has an exception thrown into it)."""
+
+    value: Any = None
+    error: BaseException | None = None
+
+
+_Miss = Generator[tuple[str, Any], _Outcome | None, _Outcome]
+
+
 class _CachedFunction:
-    """The machinery behind one ``@cached`` function; ``wrapper()`` gives the sync or async wrapper."""
+    """The machinery behind one ``@cached`` function; ``wrapper()`` gives the sync or async wrapper.
+
+    Every decision is in synchronous, I/O-free code (the key, the span, the single flight, what to store);
+    ``call`` and ``acall`` only do the I/O each step of a lookup asks for, the same steps in the same order.
+    """
 
     def __init__(
         self,
@@ -219,13 +247,10 @@ class _CachedFunction:
         self.ttl_s = ttl_s
         identity = f"{function.__module__}.{function.__qualname__}" + (f"@{version}" if version is not None else "")
         self.keyer = _Keyer(function, f"{cache.namespace}:{identity}", key)
-        self.span_name = semconv.span_name(semconv.OPERATION_CACHE_LOOKUP, name or function.__name__)
+        self.spec = cache_lookup_spec(
+            name or function.__name__, function=identity, backend=cache.backend.name, ttl_s=ttl_s
+        )
         self.store_warned = False
-        self.attributes: dict[str, AttributeValue] = {
-            semconv.ANATOMY_CACHE_FUNCTION: identity,
-            semconv.ANATOMY_CACHE_BACKEND: cache.backend.name,
-            semconv.ANATOMY_CACHE_TTL: ttl_s,
-        }
 
     def wrapper(self) -> Callable[..., Any]:
         function = self.function
@@ -249,18 +274,15 @@ class _CachedFunction:
         """The key a call with these arguments is stored under: the same in every process and on every run."""
         return self.keyer(args, kwargs)[0]
 
-    # --- the lookup span (sync, I/O-free) --------------------------------------------------------------
-    # A lookup has no children, so its span is made whole once the lookup is over, with an explicit start
-    # time: one pass over the attributes instead of a start and a set.
+    # --- the lookup's span (sync, I/O-free) ------------------------------------------------------------
 
-    def _record(self, started_ns: int, key: str, text: str, extra: dict[str, AttributeValue]) -> None:
-        handler = get_handler()
-        attributes = {**self.attributes, semconv.ANATOMY_CACHE_KEY_HASH: key[key.rindex(":") + 1 :], **extra}
-        if handler.capture_content:
-            attributes[semconv.ANATOMY_CACHE_KEY] = text
-        handler.start_span(self.span_name, start_time=started_ns, attributes=attributes).end()
+    def _record(self, started_ns: int, key: str, text: str, outcome: dict[str, AttributeValue]) -> None:
+        self.cache.handler.record_cache_lookup(
+            self.spec, outcome, key=text, key_hash=key[key.rindex(":") + 1 :], started_ns=started_ns
+        )
 
-    def _found(self, started_ns: int, key: str, text: str, entry: CacheEntry) -> None:
+    def _found(self, started_ns: int, key: str, text: str, entry: CacheEntry) -> Any:
+        """A hit: its span, and the value to return."""
         self._record(
             started_ns,
             key,
@@ -271,6 +293,7 @@ class _CachedFunction:
                 semconv.ANATOMY_CACHE_SAVED_TIME: entry.compute_s,
             },
         )
+        return entry.value
 
     def _missed(self, started_ns: int, key: str, text: str, error: CacheBackendError | None, waited: bool) -> None:
         extra: dict[str, AttributeValue] = {semconv.ANATOMY_CACHE_HIT: False}
@@ -280,87 +303,112 @@ class _CachedFunction:
             extra[semconv.ANATOMY_CACHE_ERROR] = str(error)
         self._record(started_ns, key, text, extra)
 
-    def _store_failed(self, error: CacheBackendError) -> None:
-        """The value is returned all the same; the first failure per function is logged."""
-        if not self.store_warned:
-            self.store_warned = True
-            _logger.warning("agent-anatomy: could not cache a result of %s: %s", self.span_name, error)
+    # --- a miss, step by step (sync, I/O-free) -----------------------------------------------------------
 
-    def _entry(self, value: Any, started: float) -> CacheEntry:
-        return CacheEntry(value, time.time(), time.perf_counter() - started, self.ttl_s)
+    def _miss(self, key: str, text: str, started_ns: int, error: CacheBackendError | None, owner: object) -> _Miss:
+        """What a miss does, as steps for the sync or async caller to carry out: follow another caller's
+        computation of the same key, or lead it (call the function, share its outcome, store its value).
+        Its result is the call's outcome."""
+        flight, leader = self.cache._join(key, owner)
+        if not leader and flight is not None:
+            followed = yield _WAIT, flight
+            self._missed(started_ns, key, text, error, waited=True)
+            return followed  # type: ignore[return-value]
+        if flight is not None:
+            yield _LEAD, flight
+        self._missed(started_ns, key, text, error, waited=False)
+        started = time.perf_counter()
+        called = yield _CALL, None
+        assert called is not None
+        if called.error is not None:
+            self.cache._land(key, flight, error=called.error)
+            return called
+        self.cache._land(key, flight, value=called.value)
+        if error is None:
+            stored = yield _STORE, CacheEntry(called.value, time.time(), time.perf_counter() - started, self.ttl_s)
+            failure = stored.error if stored is not None else None
+            if isinstance(failure, CacheBackendError):
+                if not self.store_warned:  # the value is returned all the same; the first failure is logged
+                    self.store_warned = True
+                    _logger.warning("agent-anatomy: could not cache a result of %s: %s", self.spec.name, failure)
+            elif failure is not None:
+                return stored  # type: ignore[return-value]
+        return called
 
     # --- sync ------------------------------------------------------------------------------------------
 
     def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         key, text = self.keyer(args, kwargs)
         started_ns = time.time_ns()
-        backend = self.cache.backend
         error: CacheBackendError | None = None
         try:
-            entry = backend.get(key)
+            entry = self.cache.backend.get(key)
         except CacheBackendError as exc:
             entry, error = None, exc
         if entry is not None:
-            self._found(started_ns, key, text, entry)
-            return entry.value
-        flight, leader = self.cache._join(key, threading.get_ident())
-        if not leader and flight is not None:
-            flight.done.wait()
-            self._missed(started_ns, key, text, error, waited=True)
-            if flight.error is not None:
-                raise flight.error
-            return flight.value
-        self._missed(started_ns, key, text, error, waited=False)
-        started = time.perf_counter()
-        try:
-            value = self.function(*args, **kwargs)
-        except BaseException as exc:
-            self.cache._land(key, flight, error=exc)
-            raise
-        self.cache._land(key, flight, value=value)
-        if error is None:
+            return self._found(started_ns, key, text, entry)
+        miss = self._miss(key, text, started_ns, error, threading.get_ident())
+        outcome: _Outcome | None = None
+        while True:
             try:
-                backend.set(key, self._entry(value, started))
-            except CacheBackendError as exc:
-                self._store_failed(exc)
-        return value
+                step, value = miss.send(outcome)
+            except StopIteration as done:
+                outcome = done.value
+                break
+            try:
+                if step == _WAIT:
+                    value.done.wait()
+                    outcome = _Outcome(value.value, value.error)
+                elif step == _CALL:
+                    outcome = _Outcome(self.function(*args, **kwargs))
+                else:
+                    if step == _STORE:
+                        self.cache.backend.set(key, value)
+                    outcome = _Outcome()
+            except BaseException as exc:
+                outcome = _Outcome(error=exc)
+        assert outcome is not None
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value
 
     # --- async: the same steps, awaited ----------------------------------------------------------------
 
     async def acall(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         key, text = self.keyer(args, kwargs)
         started_ns = time.time_ns()
-        backend = self.cache.backend
         error: CacheBackendError | None = None
         try:
-            entry = await backend.aget(key)
+            entry = await self.cache.backend.aget(key)
         except CacheBackendError as exc:
             entry, error = None, exc
         if entry is not None:
-            self._found(started_ns, key, text, entry)
-            return entry.value
-        flight, leader = self.cache._join(key, asyncio.current_task())
-        if not leader and flight is not None:
+            return self._found(started_ns, key, text, entry)
+        miss = self._miss(key, text, started_ns, error, asyncio.current_task())
+        outcome: _Outcome | None = None
+        while True:
             try:
-                return await _follow(flight)
-            finally:
-                self._missed(started_ns, key, text, error, waited=True)
-        if flight is not None:
-            flight.future = asyncio.get_running_loop().create_future()
-        self._missed(started_ns, key, text, error, waited=False)
-        started = time.perf_counter()
-        try:
-            value = await self.function(*args, **kwargs)
-        except BaseException as exc:
-            self.cache._land(key, flight, error=exc)
-            raise
-        self.cache._land(key, flight, value=value)
-        if error is None:
+                step, value = miss.send(outcome)
+            except StopIteration as done:
+                outcome = done.value
+                break
             try:
-                await backend.aset(key, self._entry(value, started))
-            except CacheBackendError as exc:
-                self._store_failed(exc)
-        return value
+                if step == _WAIT:
+                    outcome = _Outcome(await _follow(value))
+                elif step == _CALL:
+                    outcome = _Outcome(await self.function(*args, **kwargs))
+                else:
+                    if step == _STORE:
+                        await self.cache.backend.aset(key, value)
+                    elif step == _LEAD:
+                        value.future = asyncio.get_running_loop().create_future()
+                    outcome = _Outcome()
+            except BaseException as exc:
+                outcome = _Outcome(error=exc)
+        assert outcome is not None
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value
 
 
 async def _follow(flight: _Flight) -> Any:

@@ -18,13 +18,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Literal
 
-from opentelemetry.trace import SpanKind
-from opentelemetry.util.types import AttributeValue
-
 from .. import semconv
-from ..tracing import TelemetryHandler, fq_exception_type, get_handler, tool_span
+from ..tracing import TelemetryHandler, default_handler, fq_exception_type, tool_spec
 from ._canonical import NotCanonical, canonical_json, digest, json_encoder
-from ._tools import ToolCall, ToolInputError, ToolSpec, parse_call, resolve_tools, result_text
+from ._tools import ToolInputError, ToolSpec, ToolUse, parse_call, resolve_tools, result_text
 
 __all__ = ["ParallelExecutor", "ToolResult"]
 
@@ -33,7 +30,6 @@ ToolResult = dict[str, Any]
 
 Mode = Literal["parallel", "sequential"]
 _MODES: Final = ("parallel", "sequential")
-_BATCH_SPAN: Final = semconv.span_name(semconv.OPERATION_TOOL_BATCH, None)
 
 
 _hash_text: Final = json_encoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -51,7 +47,7 @@ def input_hash(tool_input: object) -> str | None:
     return digest(text, 16)
 
 
-def _result(call: ToolCall, content: str, is_error: bool) -> ToolResult:
+def _result(call: ToolUse, content: str, is_error: bool) -> ToolResult:
     return {"type": "tool_result", "tool_use_id": call.id, "content": content, "is_error": is_error}
 
 
@@ -73,7 +69,8 @@ class ParallelExecutor:
     in order, for comparison. ``max_concurrency`` caps tools running at once; ``tool_timeout_s`` and
     ``batch_timeout_s`` bound one tool and the whole batch. Sync tools run in a thread pool with the
     trace context carried over (a thread cannot be stopped: a sync tool past its timeout keeps running
-    in the background while its call is answered with a timeout error).
+    in the background while its call is answered with a timeout error). ``handler``: the telemetry
+    handler its spans start with (default: the process's, which follows ``configure()``).
     """
 
     def __init__(
@@ -86,6 +83,7 @@ class ParallelExecutor:
         batch_timeout_s: float | None = None,
         reads_overlap_writes: bool = False,
         thread_pool: ThreadPoolExecutor | None = None,
+        handler: TelemetryHandler | None = None,
     ) -> None:
         if mode not in _MODES:
             raise ValueError(f"mode={mode!r} is not one of {', '.join(_MODES)}")
@@ -100,6 +98,7 @@ class ParallelExecutor:
         self.tool_timeout_s = tool_timeout_s
         self.batch_timeout_s = batch_timeout_s
         self.reads_overlap_writes = reads_overlap_writes
+        self.handler = handler or default_handler()
         self._pool = thread_pool
 
     # --- what to tell the model ----------------------------------------------------------------------
@@ -115,14 +114,13 @@ class ParallelExecutor:
         calls = [parse_call(call, index) for index, call in enumerate(tool_calls)]
         if not calls:
             return []
-        handler = get_handler()
-        batch = handler.start(_BATCH_SPAN, kind=SpanKind.INTERNAL)
+        batch = self.handler.start_tool_batch()
         started = time.perf_counter()
         durations: list[float] = [0.0] * len(calls)
         results: list[ToolResult | None] = [None] * len(calls)
         limit = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
         try:
-            work = self._schedule(calls, results, durations, limit, handler)
+            work = self._schedule(calls, results, durations, limit)
             if self.batch_timeout_s is None:
                 await work
             else:
@@ -159,7 +157,7 @@ class ParallelExecutor:
 
     # --- scheduling ------------------------------------------------------------------------------------
 
-    def _stages(self, calls: Sequence[ToolCall]) -> list[list[int]]:
+    def _stages(self, calls: Sequence[ToolUse]) -> list[list[int]]:
         """Groups of call indexes that may run together, in order; writes alone (sequential: each alone)."""
         if self.mode == "sequential":
             return [[index] for index in range(len(calls))]
@@ -180,19 +178,18 @@ class ParallelExecutor:
 
     def _schedule(
         self,
-        calls: Sequence[ToolCall],
+        calls: Sequence[ToolUse],
         results: list[ToolResult | None],
         durations: list[float],
         limit: asyncio.Semaphore | None,
-        handler: TelemetryHandler,
     ) -> Awaitable[Any]:
         """The whole batch as one awaitable, in stages as ``_stages`` says (built here, so no coroutine of its
         own runs per batch)."""
 
         def one(index: int) -> Any:
             if limit is None:  # one coroutine less per call on the common path
-                return self._execute(calls[index], index, results, durations, handler)
-            return self._run_one(calls[index], index, results, durations, limit, handler)
+                return self._execute(calls[index], index, results, durations)
+            return self._run_one(calls[index], index, results, durations, limit)
 
         run_all: Awaitable[Any]
         if self.mode == "parallel" and self.reads_overlap_writes:
@@ -223,7 +220,7 @@ class ParallelExecutor:
 
     @staticmethod
     async def _within_batch_timeout(
-        run_all: Awaitable[Any], calls: Sequence[ToolCall], results: list[ToolResult | None], timeout_s: float
+        run_all: Awaitable[Any], calls: Sequence[ToolUse], results: list[ToolResult | None], timeout_s: float
     ) -> None:
         """Await the batch for ``timeout_s`` at most; the calls still running then are answered as timed out."""
         work = asyncio.ensure_future(run_all)
@@ -246,31 +243,27 @@ class ParallelExecutor:
 
     async def _run_one(
         self,
-        call: ToolCall,
+        call: ToolUse,
         index: int,
         results: list[ToolResult | None],
         durations: list[float],
         limit: asyncio.Semaphore,
-        handler: TelemetryHandler,
     ) -> None:
         async with limit:
-            await self._execute(call, index, results, durations, handler)
+            await self._execute(call, index, results, durations)
 
     async def _execute(
         self,
-        call: ToolCall,
+        call: ToolUse,
         index: int,
         results: list[ToolResult | None],
         durations: list[float],
-        handler: TelemetryHandler,
     ) -> None:
         spec = self.tools.get(call.name)
-        attributes: dict[str, AttributeValue] = {semconv.GEN_AI_TOOL_CALL_ID: call.id}
-        hashed = input_hash(call.input)
-        if hashed is not None:
-            attributes[semconv.ANATOMY_TOOL_INPUT_HASH] = hashed
-        span = spec.span if spec is not None else tool_span(call.name)  # an unknown tool still gets its span
-        invocation = span.begin((), {}, attributes=attributes, raw_arguments=call.input, handler=handler)
+        span = spec.span if spec is not None else tool_spec(call.name)  # an unknown tool still gets its span
+        invocation = self.handler.start_tool(
+            span, raw_input=call.input, call_id=call.id, input_hash=input_hash(call.input)
+        )
         started = time.perf_counter()
         try:
             # One coroutine per call, this one: the checks before and after the tool are synchronous.
@@ -293,7 +286,7 @@ class ParallelExecutor:
         results[index] = _result(call, content, False)
         invocation.returned(content)
 
-    def _prepare(self, spec: ToolSpec | None, call: ToolCall) -> tuple[ToolSpec, dict[str, Any]]:
+    def _prepare(self, spec: ToolSpec | None, call: ToolUse) -> tuple[ToolSpec, dict[str, Any]]:
         """The tool and its keyword arguments; _Failure when the model named no tool or sent input that does
         not fit."""
         if spec is None:
@@ -312,7 +305,7 @@ class ParallelExecutor:
         run = functools.partial(contextvars.copy_context().run, spec.function, **arguments)
         return asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._threads(), run), self.tool_timeout_s)
 
-    def _failure(self, call: ToolCall, exc: Exception) -> _Failure:
+    def _failure(self, call: ToolUse, exc: Exception) -> _Failure:
         """What the model is told about a tool that raised or ran out of time."""
         if isinstance(exc, TimeoutError):
             if self.tool_timeout_s is None:  # the tool's own timeout, not ours
@@ -321,7 +314,7 @@ class ParallelExecutor:
         return _Failure(f"Tool {call.name!r} failed: {type(exc).__name__}: {exc}", fq_exception_type(exc), exc)
 
     @staticmethod
-    def _text(call: ToolCall, value: object) -> str:
+    def _text(call: ToolUse, value: object) -> str:
         """The result as ``tool_result`` content; _Failure when it cannot be serialised."""
         try:
             return result_text(value)

@@ -15,19 +15,20 @@ its role (``primary``, ``fallback``, ``hedge``) and, when hedged, whether it ``w
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
+import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Generator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, cast
 
-import httpx2
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ..tracing import Invocation, get_handler
+from ..tracing import Invocation, TelemetryHandler, default_handler
 from ..tracing.llm_scope import LLMScope, llm_scope
 from ._latency import LatencyWindow, ModelStats
 
@@ -36,13 +37,24 @@ __all__ = ["ModelRouter", "RouteDecision"]
 _RETRYABLE_STATUS: Final = frozenset({408, 409, 429})
 
 
+@functools.cache
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """The transport error of the HTTP library the anthropic SDK is built on (httpx; httpx2 in SDK 2.x), found
+    through the SDK's own client class: that library is the SDK's dependency, not ours to import."""
+    import anthropic
+
+    library = sys.modules.get(anthropic.DefaultHttpxClient.__mro__[1].__module__.partition(".")[0])
+    error = getattr(library, "TransportError", None)
+    return (error,) if isinstance(error, type) and issubclass(error, BaseException) else ()
+
+
 def can_fall_back(exc: BaseException) -> bool:
     """Errors another model may not have: rate limits, overload, 5xx, connection trouble, timeouts."""
     import anthropic
 
     if isinstance(exc, anthropic.APIStatusError):
         return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
-    return isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError | TimeoutError)
+    return isinstance(exc, (anthropic.APIConnectionError, TimeoutError, *_transport_errors()))
 
 
 @dataclass(frozen=True)
@@ -59,8 +71,8 @@ class RouteDecision:
 
 
 @dataclass
-class _Progress:
-    """How far the opening of a routed call got: what the route span says if every attempt fails."""
+class _RouteState:
+    """How far the opening of a routed call got: what the route span says when it ends, however it ends."""
 
     model: str
     reason: str
@@ -83,16 +95,12 @@ class _Attempts:
     """The attempts of one routed call, sync or async alike: which model to try next and in which role,
     when to hedge and to which model, when to stop, and the count the route span reports. I/O-free."""
 
-    def __init__(self, decision: RouteDecision, progress: _Progress, fallback: bool) -> None:
+    def __init__(self, decision: RouteDecision, state: _RouteState, fallback: bool) -> None:
         self.models = decision.models
-        self.progress = progress
+        self.state = state
         self.fallback = fallback
         self.index = -1
         self.error: BaseException | None = None
-
-    def client(self, client: Any) -> Any:
-        """With models to fall back to, the SDK's own retries are off: a failure moves to the next model."""
-        return client.with_options(max_retries=0) if self.fallback and len(self.models) > 1 else client
 
     def next(self) -> tuple[str, str] | None:
         """(model, role) of the next attempt; None when the last failure ends the call."""
@@ -103,23 +111,23 @@ class _Attempts:
         self.index += 1
         model = self.models[self.index]
         if self.index:
-            self.progress.reason = semconv.ROUTE_REASON_FALLBACK
-        self.progress.model = model
-        self.progress.attempts += 1
+            self.state.reason = semconv.ROUTE_REASON_FALLBACK
+        self.state.model = model
+        self.state.attempts += 1
         return model, semconv.ROUTE_ROLE_PRIMARY if self.index == 0 else semconv.ROUTE_ROLE_FALLBACK
 
     def hedge(self, delay: float) -> str:
         """The model a hedge started after ``delay`` seconds races on: the next one, or the same."""
-        self.progress.hedge_delay = delay
-        self.progress.attempts += 1
+        self.state.hedge_delay = delay
+        self.state.attempts += 1
         following = self.index + 1
         return self.models[following] if following < len(self.models) else self.models[self.index]
 
     def won(self, model: str, role: str, raced: bool) -> None:
         if raced:
             hedge_won = role == semconv.ROUTE_ROLE_HEDGE
-            self.progress.reason = semconv.ROUTE_REASON_HEDGE_WON if hedge_won else semconv.ROUTE_REASON_HEDGE_LOST
-        self.progress.model = model
+            self.state.reason = semconv.ROUTE_REASON_HEDGE_WON if hedge_won else semconv.ROUTE_REASON_HEDGE_LOST
+        self.state.model = model
 
     def failed(self, error: BaseException) -> None:
         self.error = error
@@ -157,6 +165,27 @@ class _Race:
                     span.set_attribute(semconv.ANATOMY_ROUTE_OUTCOME, outcome)
 
 
+_ATTEMPT: Final = "attempt"
+"""An opening step: start an attempt on (model, role), and race a hedge after ``delay`` seconds if not None."""
+_HEDGE: Final = "hedge"
+"""An opening step: the attempt under way has not opened after its delay; race one on this model beside it."""
+
+
+@dataclass(slots=True)
+class _Reply:
+    """What became of a step, sent back to the opening flow: the attempt opened (by the race's winner, in
+    ``role``), failed (``error``; neither when every race was cancelled), or is waiting for a hedge."""
+
+    opened: _Opened | None = None
+    role: str = semconv.ROUTE_ROLE_PRIMARY
+    raced: bool = False
+    error: BaseException | None = None
+    hedge: bool = False
+
+
+_Opening = Generator[tuple[str, Any], _Reply | None, _Opened]
+
+
 class ModelRouter:
     """Chooses a model per step and calls the Anthropic client with it.
 
@@ -165,8 +194,9 @@ class ModelRouter:
     that try another acceptable model than the fastest. ``window``: observations kept per model.
     ``hedge_after_s``: seconds to wait for a first token before hedging, or ``"p95"`` for the
     primary model's observed p95 (``hedge_default_s`` until it has ``min_observations``); hedging is
-    off when None and limited to ``hedge_steps`` when given. ``fallback=False`` raises on the first
-    error instead of trying the next model.
+    off when None and limited to ``hedge_steps`` when given (sync clients never hedge). ``fallback=False``
+    raises on the first error instead of trying the next model. ``handler``: the telemetry handler the
+    routed calls' spans start with (default: the process's, which follows ``configure()``).
     """
 
     def __init__(
@@ -182,6 +212,7 @@ class ModelRouter:
         min_observations: int = 5,
         fallback: bool = True,
         seed: int | None = None,
+        handler: TelemetryHandler | None = None,
     ) -> None:
         if not 0.0 <= explore <= 1.0:
             raise ValueError(f"explore={explore!r} must be between 0 and 1")
@@ -210,6 +241,7 @@ class ModelRouter:
         self._windows: dict[str, LatencyWindow] = {}
         self._windows_lock = threading.Lock()
         self._random = random.Random(seed)
+        self.handler = handler or default_handler()
 
     # --- decisions -----------------------------------------------------------------------------------
 
@@ -263,18 +295,52 @@ class ModelRouter:
             return self.hedge_default_s
         return float(self.hedge_after_s)
 
-    # --- spans ----------------------------------------------------------------------------------------
-
-    def _route_span(self, decision: RouteDecision) -> Invocation:
-        attributes: dict[str, AttributeValue] = {
-            semconv.ANATOMY_ROUTE_STEP: decision.step,
-            semconv.ANATOMY_ROUTE_ALTERNATIVES: list(decision.models[1:]),
-        }
-        return get_handler().start(semconv.span_name(semconv.OPERATION_ROUTE, decision.step), attributes=attributes)
+    # --- opening a routed call: the decisions, I/O-free ------------------------------------------------
 
     @staticmethod
     def _scope_attributes(step: str, role: str) -> dict[str, AttributeValue]:
         return {semconv.ANATOMY_ROUTE_STEP: step, semconv.ANATOMY_ROUTE_ROLE: role}
+
+    def _begin(self, step: str, request: dict[str, Any]) -> tuple[RouteDecision, Invocation, _RouteState]:
+        """The decision for ``step`` and its route span; ``request`` loses the model and stream the router sets."""
+        request.pop("model", None)
+        request.pop("stream", None)
+        decision = self.decide(step)
+        route = self.handler.start_route(decision.step, decision.models[1:])
+        return decision, route, _RouteState(decision.model, decision.reason)
+
+    def _client(self, client: Any, decision: RouteDecision) -> Any:
+        """With models to fall back to, the SDK's own retries are off: a failure moves to the next model."""
+        return client.with_options(max_retries=0) if self.fallback and len(decision.models) > 1 else client
+
+    def _opening(self, decision: RouteDecision, state: _RouteState) -> _Opening:
+        """The opening of a routed call, as steps for a sync or async caller to carry out: each attempt in turn
+        (racing a hedge beside it when hedging is on and the caller can race), until one opens its stream or a
+        failure ends the call. Every error of an attempt comes back here, so the two callers fall back on the
+        same errors."""
+        attempts = _Attempts(decision, state, self.fallback)
+        while (attempt := attempts.next()) is not None:
+            model, role = attempt
+            delay = self._hedge_delay(decision.step, model)
+            reply = yield _ATTEMPT, (model, role, delay)
+            while reply is not None and reply.hedge:
+                reply = yield _HEDGE, attempts.hedge(delay or 0.0)
+            assert reply is not None
+            if reply.opened is not None:
+                attempts.won(reply.opened.model, reply.role, reply.raced)
+                return reply.opened
+            if reply.error is not None:
+                attempts.failed(reply.error)
+        raise attempts.last_error()
+
+    def _finish(
+        self, route: Invocation, opened: _Opened, summary: dict[str, AttributeValue], error: BaseException | None
+    ) -> None:
+        if error is None:
+            self.observe(opened.model, opened.first_token_at - opened.started, time.perf_counter() - opened.started)
+            route.stop(summary)
+        else:
+            route.fail(error, summary)
 
     # --- async -----------------------------------------------------------------------------------------
 
@@ -288,17 +354,13 @@ class ModelRouter:
         """``async with router.astream(client, step=..., **kwargs) as stream:`` an ``AsyncMessageStream``."""
         from anthropic.lib.streaming import AsyncMessageStream
 
-        request.pop("model", None)
-        request.pop("stream", None)
-        decision = self.decide(step)
-        route = self._route_span(decision)
-        progress = _Progress(decision.model, decision.reason)
+        decision, route, state = self._begin(step, request)
         try:
-            opened = await self._aopen(client, decision, request, progress)
+            opened = await self._aopen(self._client(client, decision), decision, request, state)
         except BaseException as exc:
-            route.fail(exc, progress.summary())
+            route.fail(exc, state.summary())
             raise
-        summary = progress.summary()
+        summary = state.summary()
         raw = _AsyncRoutedStream(opened, lambda error: self._finish(route, opened, summary, error))
         route.suspend()
         # The SDK's helper takes any object that iterates raw events like its AsyncStream does.
@@ -309,34 +371,40 @@ class ModelRouter:
             await raw.close()
 
     async def _aopen(
-        self, client: Any, decision: RouteDecision, request: dict[str, Any], progress: _Progress
+        self, client: Any, decision: RouteDecision, request: dict[str, Any], state: _RouteState
     ) -> _Opened:
-        attempts = _Attempts(decision, progress, self.fallback)
-        client = attempts.client(client)
-        while (attempt := attempts.next()) is not None:
-            model, role = attempt
-            races = [self._start_race(client, decision.step, request, model, role)]
-            delay = self._hedge_delay(decision.step, model)
-            if delay is not None:
-                done, _ = await asyncio.wait([races[0].task], timeout=delay)
-                if not done:
-                    backup = attempts.hedge(delay)
-                    races.append(self._start_race(client, decision.step, request, backup, semconv.ROUTE_ROLE_HEDGE))
+        """Carry out the opening's steps, racing attempts as tasks."""
+        opening = self._opening(decision, state)
+        reply: _Reply | None = None
+        races: list[_Race] = []
+        while True:
+            try:
+                step, payload = opening.send(reply)
+            except StopIteration as done:
+                opened: _Opened = done.value
+                return opened
+            if step == _ATTEMPT:
+                model, role, delay = payload
+                races = [self._start_race(client, decision.step, request, model, role)]
+                if delay is not None:
+                    finished, _ = await asyncio.wait([races[0].task], timeout=delay)
+                    if not finished:
+                        reply = _Reply(hedge=True)
+                        continue
+            else:
+                races.append(self._start_race(client, decision.step, request, payload, semconv.ROUTE_ROLE_HEDGE))
             try:
                 winner, error = await _first_to_open(races)
             except BaseException:
                 for race in races:
                     race.task.cancel()
                 raise
-            if winner is not None:
-                if len(races) > 1:
-                    winner.mark(semconv.ROUTE_OUTCOME_WON)
-                opened: _Opened = winner.task.result()
-                attempts.won(opened.model, winner.role, len(races) > 1)
-                return opened
-            if error is not None:
-                attempts.failed(error)
-        raise attempts.last_error()
+            if winner is None:
+                reply = _Reply(error=error)
+                continue
+            if len(races) > 1:
+                winner.mark(semconv.ROUTE_OUTCOME_WON)
+            reply = _Reply(opened=winner.task.result(), role=winner.role, raced=len(races) > 1)
 
     def _start_race(self, client: Any, step: str, request: dict[str, Any], model: str, role: str) -> _Race:
         scope_box: list[LLMScope] = []
@@ -355,13 +423,13 @@ class ModelRouter:
                 async for event in stream:
                     buffered.append(event)
                     if event.type == "content_block_delta":
-                        return _Opened(model, stream, buffered, started, time.perf_counter(), scope)
-                return _Opened(model, stream, buffered, started, time.perf_counter(), scope)
+                        break
             except BaseException:
                 await asyncio.shield(stream.close())
                 raise
+            return _Opened(model, stream, buffered, started, time.perf_counter(), scope)
 
-    # --- sync: routing and fallback, no hedging (the same attempts, without the race) ----------------------
+    # --- sync: routing and fallback, no hedging (the same opening, without the race) ------------------------
 
     def create(self, client: Any, *, step: str, **request: Any) -> Any:
         """The routed call's final message, for sync clients (streamed underneath, first token timed)."""
@@ -373,17 +441,13 @@ class ModelRouter:
         """``with router.stream(client, step=..., **kwargs) as stream:`` a ``MessageStream``."""
         from anthropic.lib.streaming import MessageStream
 
-        request.pop("model", None)
-        request.pop("stream", None)
-        decision = self.decide(step)
-        route = self._route_span(decision)
-        progress = _Progress(decision.model, decision.reason)
+        decision, route, state = self._begin(step, request)
         try:
-            opened = self._open(client, decision, request, progress)
+            opened = self._open(self._client(client, decision), decision, request, state)
         except BaseException as exc:
-            route.fail(exc, progress.summary())
+            route.fail(exc, state.summary())
             raise
-        summary = progress.summary()
+        summary = state.summary()
         raw = _SyncRoutedStream(opened, lambda error: self._finish(route, opened, summary, error))
         route.suspend()
         message_stream = MessageStream(cast(Any, raw), output_format=_not_given())
@@ -392,19 +456,20 @@ class ModelRouter:
         finally:
             raw.close()
 
-    def _open(self, client: Any, decision: RouteDecision, request: dict[str, Any], progress: _Progress) -> _Opened:
-        attempts = _Attempts(decision, progress, self.fallback)
-        client = attempts.client(client)
-        while (attempt := attempts.next()) is not None:
-            model, role = attempt
+    def _open(self, client: Any, decision: RouteDecision, request: dict[str, Any], state: _RouteState) -> _Opened:
+        """Carry out the opening's steps one attempt at a time (a sync caller cannot race: no hedge is asked)."""
+        opening = self._opening(decision, state)
+        reply: _Reply | None = None
+        while True:
             try:
-                opened = self._attempt(client, decision.step, request, model, role)
-            except Exception as exc:
-                attempts.failed(exc)
-                continue
-            attempts.won(opened.model, role, raced=False)
-            return opened
-        raise attempts.last_error()
+                _, (model, role, _) = opening.send(reply)
+            except StopIteration as done:
+                opened: _Opened = done.value
+                return opened
+            try:
+                reply = _Reply(opened=self._attempt(client, decision.step, request, model, role), role=role)
+            except BaseException as exc:
+                reply = _Reply(error=exc)
 
     def _attempt(self, client: Any, step: str, request: dict[str, Any], model: str, role: str) -> _Opened:
         with llm_scope(self._scope_attributes(step, role)) as scope:
@@ -420,17 +485,6 @@ class ModelRouter:
                 stream.close()
                 raise
             return _Opened(model, stream, buffered, started, time.perf_counter(), scope)
-
-    # --- the end of a routed call ----------------------------------------------------------------------
-
-    def _finish(
-        self, route: Invocation, opened: _Opened, summary: dict[str, AttributeValue], error: BaseException | None
-    ) -> None:
-        if error is None:
-            self.observe(opened.model, opened.first_token_at - opened.started, time.perf_counter() - opened.started)
-            route.stop(summary)
-        else:
-            route.fail(error, summary)
 
 
 async def _first_to_open(races: Sequence[_Race]) -> tuple[_Race | None, BaseException | None]:
@@ -460,8 +514,9 @@ def _not_given() -> Any:
     return NOT_GIVEN
 
 
-class _AsyncRoutedStream:
-    """The winning attempt's raw events: those read while racing, then the rest; ends the route span."""
+class _RoutedStream:
+    """The winning attempt's raw events: those read while opening it, then the rest; its end ends the route
+    span, once. The sync and async twins differ only in how they read and close."""
 
     def __init__(self, opened: _Opened, finish: Callable[[BaseException | None], None]) -> None:
         self._stream = opened.stream
@@ -473,6 +528,13 @@ class _AsyncRoutedStream:
     def response(self) -> Any:
         return self._stream.response
 
+    def _end(self, error: BaseException | None) -> None:
+        if not self._done:
+            self._done = True
+            self._finish(error)
+
+
+class _AsyncRoutedStream(_RoutedStream):
     def __aiter__(self) -> _AsyncRoutedStream:
         return self
 
@@ -494,25 +556,8 @@ class _AsyncRoutedStream:
         finally:
             self._end(None)
 
-    def _end(self, error: BaseException | None) -> None:
-        if not self._done:
-            self._done = True
-            self._finish(error)
 
-
-class _SyncRoutedStream:
-    """The sync twin of _AsyncRoutedStream."""
-
-    def __init__(self, opened: _Opened, finish: Callable[[BaseException | None], None]) -> None:
-        self._stream = opened.stream
-        self._buffered = list(opened.buffered)
-        self._finish = finish
-        self._done = False
-
-    @property
-    def response(self) -> Any:
-        return self._stream.response
-
+class _SyncRoutedStream(_RoutedStream):
     def __iter__(self) -> _SyncRoutedStream:
         return self
 
@@ -533,8 +578,3 @@ class _SyncRoutedStream:
             self._stream.close()
         finally:
             self._end(None)
-
-    def _end(self, error: BaseException | None) -> None:
-        if not self._done:
-            self._done = True
-            self._finish(error)

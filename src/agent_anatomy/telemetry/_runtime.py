@@ -1,14 +1,18 @@
-"""What ``configure()`` installed, as one object the tracing layer reads: the ``Installation``.
+"""What spans are made with, as one object the tracing layer holds: the ``Installation``.
 
-``configure()`` replaces it; before it runs, the tracer and meter come from the global OTel providers (so
-spans follow whatever provider the application sets) and content capture follows
-``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``. The tracing layer builds its telemetry handler from
-the installation in force and rebuilds it when ``configure()`` installs another.
+The process has one, which ``configure()`` rebinds in place, so a telemetry handler built on it (at
+import, when a decorator is applied, when a lever is built) follows every ``configure()`` without looking
+anything up at span time. Before ``configure()`` runs, the tracer and meter come from the global OTel
+providers (so spans follow whatever provider the application sets) and content capture follows
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``. ``derived()`` gives an installation that fixes some
+of these (an instrumentor's own providers) and takes the rest from the process's, as they change.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
+from typing import Protocol
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Meter, MeterProvider
@@ -21,19 +25,41 @@ from ..version import __version__
 from ._settings import capture_content_from_env, genai_latest_conventions
 from .recorder import SpanRecorder
 
-__all__ = ["Installation", "active_recorder", "install", "installation", "last_trace", "reset", "trace_spans"]
+__all__ = [
+    "Installation",
+    "Watcher",
+    "active_recorder",
+    "install",
+    "installation",
+    "last_trace",
+    "reset",
+    "trace_spans",
+]
 
 _logger = logging.getLogger(__name__)
 
 
+class Watcher(Protocol):
+    """What holds values read from an installation (a telemetry handler): told when they may have changed."""
+
+    def installation_changed(self) -> None: ...
+
+
 class Installation:
-    """The providers, recorder and content setting in force: one per ``configure()`` (or the defaults)."""
+    """The providers, recorder and content setting spans are made with.
+
+    A setting left None is the process installation's (``base``), or, on the process's own, the global
+    provider or the environment's.
+    """
 
     __slots__ = (
+        "__weakref__",
+        "_base",
         "_capture_content",
         "_genai_latest",
         "_meter",
         "_tracer",
+        "_watchers",
         "meter_provider",
         "recorder",
         "tracer_provider",
@@ -46,6 +72,20 @@ class Installation:
         meter_provider: MeterProvider | None = None,
         recorder: SpanRecorder | None = None,
         capture_content: bool | None = None,
+        base: Installation | None = None,
+    ) -> None:
+        self._base = base
+        self._watchers: weakref.WeakSet[Watcher] = weakref.WeakSet()
+        self._bind(tracer_provider, meter_provider, recorder, capture_content)
+        if base is not None:
+            base.watch(self)
+
+    def _bind(
+        self,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        recorder: SpanRecorder | None,
+        capture_content: bool | None,
     ) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
@@ -54,12 +94,38 @@ class Installation:
         self._genai_latest: bool | None = None
         self._tracer: Tracer | None = None
         self._meter: Meter | None = None
+        self.installation_changed()
+
+    def watch(self, watcher: Watcher) -> None:
+        """Tell ``watcher`` whenever this installation is rebound (or the one it takes settings from is)."""
+        self._watchers.add(watcher)
+
+    def installation_changed(self) -> None:
+        for watcher in list(self._watchers):
+            watcher.installation_changed()
+
+    def derived(
+        self,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        capture_content: bool | None = None,
+    ) -> Installation:
+        """An installation with these settings, taking every other from this one as it is at span time."""
+        return Installation(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            capture_content=capture_content,
+            base=self,
+        )
 
     @property
     def tracer(self) -> Tracer:
         """agent-anatomy's tracer on the installed provider (the global one unless ``configure()`` named one)."""
         tracer = self._tracer
         if tracer is None:
+            if self.tracer_provider is None and self._base is not None:
+                return self._base.tracer
             provider = self.tracer_provider or trace.get_tracer_provider()
             tracer = self._tracer = provider.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__)
         return tracer
@@ -68,6 +134,8 @@ class Installation:
     def meter(self) -> Meter:
         meter = self._meter
         if meter is None:
+            if self.meter_provider is None and self._base is not None:
+                return self._base.meter
             provider = self.meter_provider or metrics.get_meter_provider()
             meter = self._meter = provider.get_meter(semconv.INSTRUMENTATION_SCOPE, __version__)
         return meter
@@ -77,6 +145,8 @@ class Installation:
         """Whether prompts, completions, tool arguments and results may be written to spans."""
         capture = self._capture_content
         if capture is None:
+            if self._base is not None:
+                return self._base.capture_content
             try:
                 capture = capture_content_from_env()
             except ConfigurationError as exc:
@@ -88,6 +158,8 @@ class Installation:
     @property
     def genai_latest(self) -> bool:
         """Whether metrics follow the newest GenAI conventions (``OTEL_SEMCONV_STABILITY_OPT_IN``)."""
+        if self._base is not None:
+            return self._base.genai_latest
         latest = self._genai_latest
         if latest is None:
             latest = self._genai_latest = genai_latest_conventions()
@@ -105,17 +177,11 @@ def install(
     capture_content: bool | None,
 ) -> None:
     """Make these the providers, recorder and content setting that instrumentation uses from now on."""
-    global _installation
-    _installation = Installation(
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-        recorder=recorder,
-        capture_content=capture_content,
-    )
+    _installation._bind(tracer_provider, meter_provider, recorder, capture_content)
 
 
 def installation() -> Installation:
-    """The installation in force (a global read: instrumentation asks once per span)."""
+    """The process's installation: one object for the life of the process, rebound by every ``configure()``."""
     return _installation
 
 

@@ -19,11 +19,10 @@ from opentelemetry.context import Context, attach, detach
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from ._invocation import Invocation
-from ._llm_call import LLMCall, api_call_attributes, start_llm_call, warn_once
-from ._wrappers import _Call
-from .decorators import ToolSpanOptions, tool_span
+from ._invocation import FunctionCall, Invocation
+from ._llm_call import LLMInvocation, api_call_attributes, warn_once
 from .handler import TelemetryHandler
+from .specs import NO_INPUT, ToolSpanOptions, agent_spec, tool_spec
 
 __all__ = ["ClaudeSession"]
 
@@ -82,12 +81,12 @@ class ClaudeSession:
         self._ready: dict[str | None, tuple[float, int]] = {None: _now()}
         """When the agent last had all its next API call needs: the call starts there (for the main agent, the
         CLI's ``requesting`` status)."""
-        self._calls: dict[str | None, LLMCall] = {}
+        self._calls: dict[str | None, LLMInvocation] = {}
         """Its call under way."""
         self._message_ids: dict[str | None, str] = {}
         """A subagent's call under way, by message id: the CLI forwards no stream events of subagents, only
         their messages, so their calls are read from those (no first token)."""
-        self._tools: dict[str, tuple[str, _Call, str | None]] = {}
+        self._tools: dict[str, tuple[str, FunctionCall, str | None]] = {}
         """Tool uses under way: name, span, and the agent (key) that made them."""
         self._subagents: dict[str, Invocation] = {}
         self._subagent_of_tool: dict[str, str] = {}
@@ -119,12 +118,12 @@ class ClaudeSession:
         """Start the agent span of a query, unless one is under way."""
         if self._agent is not None:
             return
-        self._agent = self._handler.start_agent(
+        spec = agent_spec(
             semconv.CLAUDE_CODE_AGENT,
             provider=semconv.PROVIDER_ANTHROPIC,
             attributes={semconv.GEN_AI_REQUEST_MODEL: self._model} if self._model else None,
-            attach_now=False,
         )
+        self._agent = self._handler.start_agent(spec, raw_input=NO_INPUT, attach_now=False)
         self._ready[None] = _now()
         self._since = dict(self._totals)
 
@@ -266,7 +265,7 @@ class ClaudeSession:
             self._calls.pop(key).end()
             self._ready[key] = _now()
 
-    def _start_call(self, model: object, key: str | None, *, headers: bool = True) -> LLMCall:
+    def _start_call(self, model: object, key: str | None, *, headers: bool = True) -> LLMInvocation:
         host, port = self._server
         attributes = api_call_attributes(
             {"model": model if isinstance(model, str) and model else self._model},
@@ -277,8 +276,8 @@ class ClaudeSession:
         )
         attributes[semconv.GEN_AI_REQUEST_STREAM] = True
         started = self._ready.get(key) or _now()
-        call = start_llm_call(
-            self._handler, attributes, stream=True, started=started, parent=self._context_of_tool_use(key)
+        call = self._handler.start_llm_call(
+            attributes, stream=True, started=started, parent=self._context_of_tool_use(key)
         )
         if headers:
             call.on_headers()  # the stream opened: the time to it is the request's way out and the queue
@@ -369,13 +368,11 @@ class ClaudeSession:
             self._end_subagent_call(key)  # the subagent's answer asked for this tool: its call is over
         token = attach(self._context_of_agent(data.get("agent_id")))
         try:
-            call = tool_span(name, options=ToolSpanOptions(tool_type=kind)).begin(
-                (),
-                {},
+            call = self._handler.start_tool(
+                tool_spec(name, options=ToolSpanOptions(tool_type=kind)),
+                raw_input=data.get("tool_input"),
+                call_id=tool_use_id,
                 attach_now=False,
-                attributes={semconv.GEN_AI_TOOL_CALL_ID: tool_use_id},
-                raw_arguments=data.get("tool_input"),
-                handler=self._handler,
             )
         finally:
             detach(token)
@@ -411,9 +408,8 @@ class ClaudeSession:
         attributes: dict[str, AttributeValue] = {semconv.ANATOMY_AGENT_ID: agent_id}
         if launcher is not None:
             attributes[semconv.ANATOMY_AGENT_TOOL_CALL_ID] = launcher
-        self._subagents[agent_id] = self._handler.start_agent(
-            agent_type, provider=semconv.PROVIDER_ANTHROPIC, attributes=attributes, parent=parent, attach_now=False
-        )
+        spec = agent_spec(agent_type, provider=semconv.PROVIDER_ANTHROPIC, attributes=attributes)
+        self._subagents[agent_id] = self._handler.start_agent(spec, raw_input=NO_INPUT, parent=parent, attach_now=False)
         if launcher is not None:
             self._subagent_of_tool[launcher] = agent_id
             self._tool_of_subagent[agent_id] = launcher

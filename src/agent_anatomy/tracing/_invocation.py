@@ -21,9 +21,10 @@ from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode, set_span
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
+from ._content import value_json
 from ._instruments import DurationTimer
 
-__all__ = ["Invocation", "fq_exception_type"]
+__all__ = ["FunctionCall", "Invocation", "fq_exception_type"]
 
 _ENDED: Final = Context()
 """The context of an ended invocation: it no longer holds its span's."""
@@ -156,3 +157,25 @@ class Invocation:
         if self._error_type is not None:
             attributes = {**attributes, semconv.ERROR_TYPE: self._error_type}
         histogram.record(timeit.default_timer() - started, attributes, self._context)
+
+
+class FunctionCall(Invocation):
+    """An Invocation that may write what it returned as content: a decorated function's call, a tool call."""
+
+    __slots__ = ("output_key",)
+    output_key: str | None
+    """Where the return value goes when recorded (set when the handler starts it); None: not recorded."""
+
+    def returned(self, value: object, attributes: Mapping[str, AttributeValue] | None = None) -> None:
+        self._record_output(value)
+        self.stop(attributes)
+
+    def returned_error(self, error_type: str, value: object) -> None:
+        """The function returned a value that says it failed (a tool's error result): an error, no exception."""
+        self._record_output(value)
+        self.stop_failed(error_type)
+
+    def _record_output(self, value: object) -> None:
+        key = self.output_key
+        if key is not None and value is not None and self.span.is_recording():
+            self.span.set_attribute(key, value_json(value))

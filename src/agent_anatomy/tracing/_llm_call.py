@@ -1,6 +1,7 @@
 """One LLM call from request to last token: attributes, first-token timing, usage and metrics.
 
-``LLMCall`` is the Invocation of a ``chat {model}`` span. The wrappers and stream proxies report to
+``LLMInvocation`` is the Invocation of a ``chat {model}`` span (the telemetry handler's ``start_llm_call``
+starts it). The wrappers and stream proxies report to
 it (headers arrived, an event arrived with its arrival time, the response, an end, an error); it
 owns every attribute, event and metric. All synchronous and I/O-free, and no method raises: a
 failure to extract something is logged once and the user's call goes on.
@@ -13,10 +14,10 @@ import logging
 import time
 import timeit
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from opentelemetry.context import Context, create_key, get_value, set_value
-from opentelemetry.trace import Span, SpanKind, get_current_span
+from opentelemetry.trace import Span, get_current_span
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
@@ -30,17 +31,16 @@ from ._genai_content import (
 )
 from ._instruments import Instruments
 from ._invocation import Invocation, fq_exception_type
-
-if TYPE_CHECKING:  # the handler module imports this one's siblings: a type only, to keep the import one-way
-    from .handler import TelemetryHandler
+from .usage import Usage
 
 __all__ = [
-    "LLMCall",
+    "LLMInvocation",
     "api_call_attributes",
     "api_call_context",
+    "api_error_type",
     "current_api_span",
     "request_attributes",
-    "start_llm_call",
+    "warn_once",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -159,7 +159,6 @@ _NUMERIC_PARAMETERS: Final = (
 """Sampling parameters recorded when the call gives them, by (attribute, keyword argument): as arguments (SDKs
 that still take them) or in ``extra_body`` (the newest SDK dropped them from its signature)."""
 
-_USAGE_FIELDS: Final = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 _REASONING_DELTAS: Final = frozenset({"thinking_delta", "signature_delta"})
 _REASONING_BLOCKS: Final = frozenset({"thinking", "redacted_thinking"})
 
@@ -177,7 +176,7 @@ def api_error_type(exc: BaseException) -> str | None:
     return None
 
 
-class LLMCall(Invocation):
+class LLMInvocation(Invocation):
     """The lifecycle of one ``chat {model}`` span."""
 
     __slots__ = (
@@ -225,7 +224,7 @@ class LLMCall(Invocation):
         self._response_id: str | None = None
         self._response_model: str | None = None
         self._stop_reason: str | None = None
-        self._usage: dict[str, int] = {}
+        self._usage = Usage()
         self._output_tokens: int | None = None
         self._content: StreamedContent | None = StreamedContent() if capture and stream else None
         self.wants_deltas = True
@@ -312,20 +311,7 @@ class LLMCall(Invocation):
         self._take_usage(field(message, "usage"))
 
     def _take_usage(self, usage: object) -> None:
-        if usage is None:
-            return
-        # An SDK model keeps its fields in its __dict__: read there, as from decoded JSON (runs twice a stream).
-        fields = usage if isinstance(usage, dict) else getattr(usage, "__dict__", None)
-        if not isinstance(fields, dict):
-            fields = {name: getattr(usage, name, None) for name in (*_USAGE_FIELDS, "output_tokens_details")}
-        for name in _USAGE_FIELDS:
-            value = fields.get(name)
-            if isinstance(value, int):
-                self._usage[name] = value
-        details = fields.get("output_tokens_details")
-        thinking = field(details, "thinking_tokens") if details is not None else None
-        if isinstance(thinking, int):
-            self._usage["thinking_tokens"] = thinking
+        self._usage.take(usage)
 
     # --- ends ----------------------------------------------------------------------------------------
 
@@ -384,17 +370,7 @@ class LLMCall(Invocation):
             attributes[semconv.GEN_AI_RESPONSE_MODEL] = self._response_model
         if self._stop_reason:
             attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [self._stop_reason]
-        usage = self._usage
-        if usage:
-            cache_read = usage.get("cache_read_input_tokens", 0)
-            cache_write = usage.get("cache_creation_input_tokens", 0)
-            attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] = usage.get("input_tokens", 0) + cache_read + cache_write
-            attributes[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
-            attributes[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = cache_write
-            if "output_tokens" in usage:
-                attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = usage["output_tokens"]
-            if "thinking_tokens" in usage:
-                attributes[semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage["thinking_tokens"]
+        attributes.update(self._usage.attributes())
         if self._headers_at is not None:
             attributes[semconv.ANATOMY_LLM_TIME_TO_HEADERS] = self._headers_at - self._start
         if self._first_at is not None:
@@ -417,7 +393,7 @@ class LLMCall(Invocation):
             times[semconv.ANATOMY_LLM_TIME_TO_FIRST_TEXT] = text_at - self._start
         if self._thought:
             times[semconv.ANATOMY_LLM_THINKING_TIME] = max(visible - first, 0.0)
-        output = self._usage.get("output_tokens")
+        output = self._usage.output
         if output and end > first:
             times[semconv.ANATOMY_LLM_OUTPUT_TOKENS_PER_SECOND] = output / (end - first)
         return times
@@ -439,17 +415,14 @@ class LLMCall(Invocation):
             self._record_latest_usage(instruments, metric_attributes)
             return
         if usage and instruments.token_usage is not None:
-            input_total = (
-                usage.get("input_tokens", 0)
-                + usage.get("cache_read_input_tokens", 0)
-                + usage.get("cache_creation_input_tokens", 0)
-            )
             instruments.token_usage.record(
-                input_total, {**metric_attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT}, context
+                usage.input_total,
+                {**metric_attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT},
+                context,
             )
-            if "output_tokens" in usage:
+            if usage.output is not None:
                 instruments.token_usage.record(
-                    usage["output_tokens"],
+                    usage.output,
                     {**metric_attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
                     context,
                 )
@@ -458,15 +431,7 @@ class LLMCall(Invocation):
         """The newest conventions: every call counts its tokens, a failed one too (0, modality ``unknown``,
         when it received no usage at all)."""
         usage = self._usage
-        cache_read = usage.get("cache_read_input_tokens", 0)
-        cache_write = usage.get("cache_creation_input_tokens", 0)
-        counts = {
-            "input": usage.get("input_tokens", 0) + cache_read + cache_write,
-            "output": usage.get("output_tokens", 0),
-            "cache_read": cache_read,
-            "cache_write": cache_write,
-            "reasoning": usage.get("thinking_tokens", 0),
-        }
+        counts = usage.by_kind()
         modality = semconv.TOKEN_MODALITY_TEXT if usage else semconv.TOKEN_MODALITY_UNKNOWN
         counted = {k: v for k, v in metric_attributes.items() if k != semconv.ERROR_TYPE}
         counted[semconv.GEN_AI_TOKEN_MODALITY] = modality
@@ -475,36 +440,3 @@ class LLMCall(Invocation):
             counter.add(counts[key], counted, context)
         for key, histogram in instruments.operation_tokens.items():
             histogram.record(counts[key], metric_attributes, context)
-
-
-def start_llm_call(
-    handler: TelemetryHandler,
-    attributes: Mapping[str, AttributeValue],
-    *,
-    stream: bool,
-    started: tuple[float, int] | None = None,
-    parent: Context | None = None,
-) -> LLMCall:
-    """The one place a ``chat {model}`` CLIENT span starts, whoever saw the call (the SDK's wrappers, a session
-    of the Claude Agent SDK).
-
-    ``started``: when the call began, as (``timeit.default_timer()``, ``time.time_ns()``), for a call seen only
-    once it is under way; None: now. ``parent``: the context to start it in (None: the current one).
-    """
-    start = timeit.default_timer() if started is None else started[0]
-    model = attributes.get(semconv.GEN_AI_REQUEST_MODEL)
-    span = handler.start_span(
-        semconv.span_name(semconv.OPERATION_CHAT, model if isinstance(model, str) else None),
-        kind=SpanKind.CLIENT,
-        attributes=attributes,
-        context=parent,
-        start_time=None if started is None else started[1],
-    )
-    return LLMCall(
-        span,
-        handler.instruments,
-        start=start,
-        metric_attributes=attributes,
-        capture=handler.capture_content,
-        stream=stream,
-    )

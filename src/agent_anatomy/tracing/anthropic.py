@@ -27,23 +27,21 @@ from typing import Any, Final, NamedTuple
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
-from opentelemetry.trace import NonRecordingSpan, SpanKind
+from opentelemetry.trace import NonRecordingSpan
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ._invocation import Invocation
 from ._llm_call import (
-    LLMCall,
+    LLMInvocation,
     api_call_attributes,
-    api_call_context,
     api_error_type,
     current_api_span,
     request_attributes,
-    start_llm_call,
     warn_once,
 )
 from ._package import _instruments
-from .handler import InstrumentorHandler
+from .handler import TelemetryHandler
 from .llm_scope import current_llm_scope
 from .streams import AsyncStreamManagerProxy, StreamManagerProxy, complete
 
@@ -131,13 +129,13 @@ def _restore_sdk_spans() -> None:
 class _Calls:
     """Built once per ``instrument()``: the telemetry handler calls start their spans with, and client facts."""
 
-    def __init__(self, handler: InstrumentorHandler) -> None:
+    def __init__(self, handler: TelemetryHandler) -> None:
         self._handler = handler
         self._clients: weakref.WeakKeyDictionary[Any, _ClientFacts] = weakref.WeakKeyDictionary()
 
     def begin(
         self, instance: object, kwargs: Mapping[str, Any], api: str, stream: bool | None = None
-    ) -> LLMCall | None:
+    ) -> LLMInvocation | None:
         """Start the call's span (current until the response or stream is handed back); None to not trace.
 
         ``stream``: whether the call streams; None to read it from its ``stream`` argument.
@@ -159,8 +157,7 @@ class _Calls:
             scope = current_llm_scope()
             if scope is not None:
                 attributes.update(scope.attributes)
-            handler = self._handler()
-            call = start_llm_call(handler, attributes, stream=stream)
+            call = self._handler.start_llm_call(attributes, stream=stream)
             if scope is not None:
                 scope.spans.append(call.span)
         except Exception:
@@ -184,13 +181,7 @@ class _Calls:
                 server_port=client.port,
                 provider=client.provider,
             )
-            model = kwargs.get("model")
-            span = self._handler().start_span(
-                semconv.span_name(operation, model if isinstance(model, str) else None),
-                kind=SpanKind.CLIENT,
-                attributes=attributes,
-            )
-            return _APIRequest(span, api_call_context(span))
+            return self._handler.start_api_request(operation, attributes, _APIRequest)
         except Exception:
             warn_once("start the span of an API request")
             return None
@@ -313,7 +304,7 @@ def _stream(
     *,
     calls: _Calls,
     api: str,
-    proxy: Callable[[Any, Callable[[], LLMCall | None]], Any],
+    proxy: Callable[[Any, Callable[[], LLMInvocation | None]], Any],
 ) -> Any:
     """``messages.stream()``: its manager, proxied so the span starts when the ``with`` block is entered."""
     return proxy(wrapped(*args, **kwargs), functools.partial(calls.begin, instance, kwargs, api, True))
@@ -385,16 +376,16 @@ def _targets() -> list[tuple[type, str, str, str]]:
 class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the anthropic SDK's Messages API.
 
-    ``instrument(tracer_provider=None, meter_provider=None, capture_content=None)``: providers default
-    to the ones ``agent_anatomy.configure()`` set up (or the global ones), and content capture to the
-    configured setting.
+    ``instrument(tracer_provider=None, meter_provider=None, capture_content=None)``: the handler its spans
+    start with is built here, on these; what is not given follows ``agent_anatomy.configure()`` (or the
+    global providers, and the environment's content setting).
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        calls = _Calls(InstrumentorHandler.from_options(kwargs))
+        calls = _Calls(TelemetryHandler.for_instrumentor(kwargs))
         # Found before any is wrapped: a copy is recognised by being the first-party function itself.
         self._wrapped = _targets()
         for cls, method, kind, api in self._wrapped:

@@ -38,7 +38,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from ._claude_session import ClaudeSession
 from ._llm_call import warn_once
 from ._package import _claude_agent_instruments
-from .handler import InstrumentorHandler
+from .handler import TelemetryHandler
 
 __all__ = ["ClaudeAgentInstrumentor", "instrument_claude_agent", "uninstrument_claude_agent"]
 
@@ -49,13 +49,13 @@ __all__ = ["ClaudeAgentInstrumentor", "instrument_claude_agent", "uninstrument_c
 class _Sessions:
     """Built once per ``instrument()``: the handler sessions start their spans with, and each client's session."""
 
-    def __init__(self, sdk: Any, handler: InstrumentorHandler) -> None:
+    def __init__(self, sdk: Any, handler: TelemetryHandler) -> None:
         self.sdk = sdk
         self._handler = handler
         self._clients: weakref.WeakKeyDictionary[Any, ClaudeSession] = weakref.WeakKeyDictionary()
 
     def new(self, *, whole: bool) -> ClaudeSession:
-        return ClaudeSession(self._handler(), self.sdk, whole=whole)
+        return ClaudeSession(self._handler, self.sdk, whole=whole)
 
     def of_client(self, client: Any) -> ClaudeSession:
         session = self._clients.get(client)
@@ -194,7 +194,7 @@ class ClaudeAgentInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _claude_agent_instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        sessions = _Sessions(importlib.import_module("claude_agent_sdk"), InstrumentorHandler.from_options(kwargs))
+        sessions = _Sessions(importlib.import_module("claude_agent_sdk"), TelemetryHandler.for_instrumentor(kwargs))
         for module, cls, method, wrapper in _WRAPPED:
             wrapt.wrap_function_wrapper(module, f"{cls}.{method}", functools.partial(wrapper, sessions=sessions))
 

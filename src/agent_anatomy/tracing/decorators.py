@@ -8,6 +8,7 @@ arguments and results reach the span only when content capture is on (or ``recor
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,74 +20,25 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ._invocation import Invocation
-from ._wrappers import TracedSpec, traced
-from .handler import get_handler
+from ._wrappers import traced
+from .handler import TelemetryHandler, default_handler
+from .specs import DEFAULT_TOOL_OPTIONS, SpanSpec, ToolSpanOptions, agent_spec, step_spec, tool_spec, workflow_spec
 
 __all__ = [
     "SpanDecorator",
     "SpanScope",
     "ToolInfo",
-    "ToolSpanOptions",
     "agent",
     "span",
     "step",
     "tool",
     "tool_info",
-    "tool_span",
     "workflow",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 TOOL_INFO_ATTRIBUTE: Final = "__agent_anatomy_tool__"
-
-
-@dataclass(frozen=True, slots=True)
-class ToolSpanOptions:
-    """The options of ``@tool`` that shape its span; they hold wherever the tool runs."""
-
-    tool_type: str = "function"
-    record_args: bool | None = None
-    """True: always record the arguments; False: never (even with content capture on); None: with capture."""
-    record_result: bool | None = None
-    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
-
-
-_DEFAULT_TOOL_OPTIONS: Final = ToolSpanOptions()
-
-
-def tool_span(
-    name: str,
-    *,
-    description: str | None = None,
-    side_effects: bool = False,
-    options: ToolSpanOptions = _DEFAULT_TOOL_OPTIONS,
-    signature: inspect.Signature | None = None,
-) -> TracedSpec:
-    """The one definition of an ``execute_tool {name}`` span, whoever runs the tool: ``@tool``, an executor.
-
-    Callers pass facts (the tool, its options); each call's own facts (its id) go to ``begin``.
-    """
-    attributes: dict[str, AttributeValue] = {
-        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL,
-        semconv.GEN_AI_TOOL_NAME: name,
-        semconv.GEN_AI_TOOL_TYPE: options.tool_type,
-    }
-    if description:
-        attributes[semconv.GEN_AI_TOOL_DESCRIPTION] = description
-    if side_effects:
-        attributes[semconv.ANATOMY_TOOL_SIDE_EFFECTS] = True
-    attributes.update(options.attributes)
-    return TracedSpec(
-        name=semconv.span_name(semconv.OPERATION_EXECUTE_TOOL, name),
-        kind=SpanKind.INTERNAL,
-        attributes=attributes,
-        input_key=semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
-        output_key=semconv.GEN_AI_TOOL_CALL_RESULT,
-        record_args=options.record_args,
-        record_result=options.record_result,
-        signature=signature,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +55,8 @@ class ToolInfo:
     carries the tool call's id."""
     input_schema: Mapping[str, Any] | None = None
     """The JSON schema of the tool's input when given to ``@tool``; executors derive one otherwise."""
-    options: ToolSpanOptions = _DEFAULT_TOOL_OPTIONS
-    """How its span looks (``tool_span``): executors build the tool's span with the same options."""
+    options: ToolSpanOptions = DEFAULT_TOOL_OPTIONS
+    """How its span looks (``tool_spec``): executors build the tool's span with the same options."""
 
 
 def tool_info(function: Callable[..., Any]) -> ToolInfo | None:
@@ -155,33 +107,6 @@ def _decorate(
 # --- the public decorators ---------------------------------------------------------------------------
 
 
-def _spec(
-    f: Callable[..., Any],
-    operation: str,
-    target: str,
-    attributes: Mapping[str, AttributeValue],
-    *,
-    content_keys: tuple[str, str],
-    record_args: bool | None,
-    record_result: bool | None,
-    agent_name: str | None = None,
-) -> TracedSpec:
-    return TracedSpec(
-        name=semconv.span_name(operation, target),
-        kind=SpanKind.INTERNAL,
-        attributes=attributes,
-        input_key=content_keys[0],
-        output_key=content_keys[1],
-        record_args=record_args,
-        record_result=record_result,
-        signature=_signature(f),
-        agent_name=agent_name,
-    )
-
-
-_OTHER_CONTENT: Final = (semconv.ANATOMY_INPUT, semconv.ANATOMY_OUTPUT)
-
-
 @overload
 def tool(fn: F, /) -> F: ...
 @overload
@@ -222,10 +147,10 @@ def tool(
 
     def build(f: Callable[..., Any], tool_name: str) -> Callable[..., Any]:
         desc = description if description is not None else _first_doc_line(f)
-        spec = tool_span(
+        spec = tool_spec(
             tool_name, description=desc, side_effects=side_effects, options=options, signature=_signature(f)
         )
-        wrapper = traced(f, spec)
+        wrapper = traced(f, functools.partial(default_handler().start_tool, spec))
         info = ToolInfo(
             name=tool_name,
             description=desc,
@@ -261,8 +186,15 @@ class SpanDecorator(Protocol):
     ) -> Callable[[F], F]: ...
 
 
-def _named_decorator(public_name: str, operation: str, name_key: str, description_key: str, doc: str) -> SpanDecorator:
-    """A decorator whose spans are ``{operation} {name}`` carrying the name and description under these keys."""
+def _named_decorator(
+    public_name: str,
+    make_spec: Callable[..., SpanSpec],
+    start: Callable[[TelemetryHandler], Callable[..., Any]],
+    doc: str,
+    **spec_options: Any,
+) -> SpanDecorator:
+    """A decorator whose spans ``make_spec`` describes (with the decorated function's name, description and
+    signature) and the handler's ``start`` method of that kind starts."""
 
     def decorator(
         fn: Callable[..., Any] | str | None = None,
@@ -275,26 +207,16 @@ def _named_decorator(public_name: str, operation: str, name_key: str, descriptio
         attributes: Mapping[str, AttributeValue] | None = None,
     ) -> Any:
         def build(f: Callable[..., Any], target: str) -> Callable[..., Any]:
-            attrs: dict[str, AttributeValue] = {semconv.GEN_AI_OPERATION_NAME: operation, name_key: target}
-            is_agent = operation == semconv.OPERATION_INVOKE_AGENT
-            if is_agent:  # the conventions want a provider on invoke_agent; an @agent's calls go to Anthropic
-                attrs[semconv.GEN_AI_PROVIDER_NAME] = semconv.PROVIDER_ANTHROPIC
-            if description:
-                attrs[description_key] = description
-            attrs.update(attributes or {})
-            return traced(
-                f,
-                _spec(
-                    f,
-                    operation,
-                    target,
-                    attrs,
-                    content_keys=_OTHER_CONTENT,
-                    record_args=record_args,
-                    record_result=record_result,
-                    agent_name=target if is_agent else None,
-                ),
+            spec = make_spec(
+                target,
+                description=description,
+                attributes=attributes,
+                signature=_signature(f),
+                record_args=record_args,
+                record_result=record_result,
+                **spec_options,
             )
+            return traced(f, functools.partial(start(default_handler()), spec))
 
         return _decorate(fn, name, build)
 
@@ -305,17 +227,17 @@ def _named_decorator(public_name: str, operation: str, name_key: str, descriptio
 
 agent: SpanDecorator = _named_decorator(
     "agent",
-    semconv.OPERATION_INVOKE_AGENT,
-    semconv.GEN_AI_AGENT_NAME,
-    semconv.GEN_AI_AGENT_DESCRIPTION,
+    agent_spec,
+    lambda handler: handler.start_agent,
     "Trace an agent run: each call is an ``invoke_agent {name}`` span (INTERNAL, in-process).",
+    # the conventions want a provider on invoke_agent; an @agent's calls go to Anthropic
+    provider=semconv.PROVIDER_ANTHROPIC,
 )
 
 workflow: SpanDecorator = _named_decorator(
     "workflow",
-    semconv.OPERATION_INVOKE_WORKFLOW,
-    semconv.GEN_AI_WORKFLOW_NAME,
-    semconv.ANATOMY_DESCRIPTION,
+    workflow_spec,
+    lambda handler: handler.start_workflow,
     "Trace a workflow: each call is an ``invoke_workflow {name}`` span (INTERNAL).",
 )
 
@@ -353,22 +275,16 @@ def step(
     """
 
     def build(f: Callable[..., Any], step_name: str) -> Callable[..., Any]:
-        attrs: dict[str, AttributeValue] = {semconv.ANATOMY_STEP_NAME: step_name}
-        if step_type:
-            attrs[semconv.ANATOMY_STEP_TYPE] = step_type
-        if description:
-            attrs[semconv.ANATOMY_DESCRIPTION] = description
-        attrs.update(attributes or {})
-        spec = _spec(
-            f,
-            semconv.OPERATION_STEP,
+        spec = step_spec(
             step_name,
-            attrs,
-            content_keys=_OTHER_CONTENT,
+            step_type=step_type,
+            description=description,
+            attributes=attributes,
+            signature=_signature(f),
             record_args=record_args,
             record_result=record_result,
         )
-        return traced(f, spec)
+        return traced(f, functools.partial(default_handler().start_step, spec))
 
     return _decorate(fn, name, build)
 
@@ -383,16 +299,18 @@ class SpanScope:
     block is recorded on it and propagates unchanged.
     """
 
-    __slots__ = ("_attributes", "_call", "_kind", "_name")
+    __slots__ = ("_attributes", "_call", "_handler", "_kind", "_name")
 
-    def __init__(self, name: str, kind: SpanKind, attributes: Mapping[str, AttributeValue] | None) -> None:
-        self._name, self._kind, self._attributes = name, kind, attributes
+    def __init__(
+        self, name: str, kind: SpanKind, attributes: Mapping[str, AttributeValue] | None, handler: TelemetryHandler
+    ) -> None:
+        self._name, self._kind, self._attributes, self._handler = name, kind, attributes, handler
         self._call: Invocation | None = None
 
     def __enter__(self) -> Span:
         if self._call is not None:
             raise RuntimeError(f"span({self._name!r}) was entered twice; create a new span() for each block")
-        self._call = get_handler().start(self._name, kind=self._kind, attributes=self._attributes)
+        self._call = self._handler.start(self._name, kind=self._kind, attributes=self._attributes)
         return self._call.span
 
     def __exit__(
@@ -430,4 +348,4 @@ def span(
     """A span around a block of code, current inside it; works with ``with`` and ``async with``."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"span() needs a non-empty name, got {name!r}")
-    return SpanScope(name, kind, attributes)
+    return SpanScope(name, kind, attributes, default_handler())

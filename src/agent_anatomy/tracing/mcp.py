@@ -1,7 +1,7 @@
 """``McpInstrumentor``: an ``execute_tool {name}`` span for every tool an agent calls on an MCP server.
 
 Wraps the ``mcp`` package's ``ClientSession.call_tool``. The span is the one every tool gets
-(``tool_span``), with ``gen_ai.tool.type = extension``, ``mcp.method.name = tools/call`` and the server's
+(``tool_spec``), with ``gen_ai.tool.type = extension``, ``mcp.method.name = tools/call`` and the server's
 own name; a result the server marks ``isError`` fails it with ``tool_error``. The request's ``_meta``
 carries W3C trace context (``traceparent`` / ``tracestate``), so the server's spans join the agent's
 trace: mcp 2 servers continue it by themselves, and ``continue_trace()`` does it inside any other.
@@ -27,7 +27,8 @@ from opentelemetry.trace import get_current_span
 from .. import semconv
 from ._llm_call import warn_once
 from ._package import _mcp_instruments
-from .decorators import ToolSpanOptions, tool_span
+from .handler import TelemetryHandler
+from .specs import ToolSpanOptions, tool_spec
 
 __all__ = ["McpInstrumentor", "continue_trace", "instrument_mcp", "uninstrument_mcp"]
 
@@ -64,7 +65,13 @@ def _result_json(result: object) -> object:
 
 
 async def _call_tool(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, takes_meta: bool
+    wrapped: Callable[..., Any],
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    takes_meta: bool,
+    handler: TelemetryHandler,
 ) -> Any:
     if not is_instrumentation_enabled():
         return await wrapped(*args, **kwargs)
@@ -76,7 +83,7 @@ async def _call_tool(
         if server:
             attributes[semconv.ANATOMY_MCP_SERVER_NAME] = server
         options = ToolSpanOptions(tool_type=semconv.TOOL_TYPE_EXTENSION, attributes=attributes)
-        call = tool_span(str(name), options=options).begin((), {}, raw_arguments=arguments)
+        call = handler.start_tool(tool_spec(str(name), options=options), raw_input=arguments)
     except Exception:
         warn_once("start the span of an MCP tool call")
         return await wrapped(*args, **kwargs)
@@ -124,7 +131,10 @@ def continue_trace(request: Mapping[str, Any] | object | None) -> Iterator[None]
 
 
 class McpInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Instruments the ``mcp`` package's client: ``ClientSession.call_tool`` (idempotent, reversible)."""
+    """Instruments the ``mcp`` package's client: ``ClientSession.call_tool`` (idempotent, reversible).
+
+    ``instrument(tracer_provider=..., meter_provider=..., capture_content=...)`` as ``AnthropicInstrumentor``.
+    """
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _mcp_instruments
@@ -132,7 +142,9 @@ class McpInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         session = getattr(importlib.import_module(_SESSION_MODULE), _SESSION_CLASS)
         takes_meta = "meta" in inspect.signature(session.call_tool).parameters
-        wrapt.wrap_function_wrapper(session, "call_tool", functools.partial(_call_tool, takes_meta=takes_meta))
+        handler = TelemetryHandler.for_instrumentor(kwargs)
+        wrapper = functools.partial(_call_tool, takes_meta=takes_meta, handler=handler)
+        wrapt.wrap_function_wrapper(session, "call_tool", wrapper)
         self._session = session
 
     def _uninstrument(self, **kwargs: Any) -> None:
@@ -142,13 +154,14 @@ class McpInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._session = None
 
 
-def instrument_mcp() -> McpInstrumentor:
-    """Instrument the ``mcp`` client (idempotent); nothing happens when ``mcp`` is not installed."""
+def instrument_mcp(**kwargs: Any) -> McpInstrumentor:
+    """Instrument the ``mcp`` client (idempotent); nothing happens when ``mcp`` is not installed. Keyword
+    arguments go to ``McpInstrumentor.instrument``."""
     instrumentor = McpInstrumentor()
     if importlib.util.find_spec("mcp") is None:
         return instrumentor
     if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument()
+        instrumentor.instrument(**kwargs)
     return instrumentor
 
 

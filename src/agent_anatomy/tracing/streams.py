@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import wrapt
 
 from .. import semconv
-from ._llm_call import LLMCall, warn_once
+from ._llm_call import LLMInvocation, warn_once
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -36,9 +36,9 @@ class _HasRawStream(Protocol):
 
 
 class SyncStreamProxy(ObjectProxy):
-    """A raw event stream whose events are reported to an LLMCall."""
+    """A raw event stream whose events are reported to an LLMInvocation."""
 
-    def __init__(self, stream: Any, call: LLMCall) -> None:
+    def __init__(self, stream: Any, call: LLMInvocation) -> None:
         super().__init__(stream)
         self._self_call = call
         self._self_events: Iterator[Any] | None = None
@@ -75,7 +75,7 @@ class SyncStreamProxy(ObjectProxy):
 class AsyncStreamProxy(ObjectProxy):
     """The async twin of SyncStreamProxy: the same calls, awaited."""
 
-    def __init__(self, stream: Any, call: LLMCall) -> None:
+    def __init__(self, stream: Any, call: LLMInvocation) -> None:
         super().__init__(stream)
         self._self_call = call
         self._self_events: AsyncIterator[Any] | None = None
@@ -111,7 +111,7 @@ class AsyncStreamProxy(ObjectProxy):
 # third of a Python method called through the proxy (0.1 against 0.3 µs), on the commonest path of a stream.
 
 
-def _events(stream: Any, call: LLMCall, proxy: object = None) -> Iterator[Any]:
+def _events(stream: Any, call: LLMInvocation, proxy: object = None) -> Iterator[Any]:
     """The stream's events, reported to ``call`` as they arrive (text deltas only while it still wants them);
     the call ends with the stream. ``proxy`` is only held: alive while the events are read."""
     # ``for`` over the stream's own iterator: the read costs no Python call of ``__next__`` per event.
@@ -134,7 +134,7 @@ def _events(stream: Any, call: LLMCall, proxy: object = None) -> Iterator[Any]:
     call.end(semconv.STREAM_END_COMPLETED)
 
 
-async def _aevents(stream: Any, call: LLMCall, proxy: object = None) -> AsyncIterator[Any]:
+async def _aevents(stream: Any, call: LLMInvocation, proxy: object = None) -> AsyncIterator[Any]:
     """The async twin of ``_events``: the same, awaited."""
     events = aiter(stream)
     try:
@@ -156,7 +156,7 @@ async def _aevents(stream: Any, call: LLMCall, proxy: object = None) -> AsyncIte
 
 
 def adopt_raw_stream(
-    message_stream: _HasRawStream, call: LLMCall, proxy: Callable[[Any, LLMCall], ObjectProxy]
+    message_stream: _HasRawStream, call: LLMInvocation, proxy: Callable[[Any, LLMInvocation], ObjectProxy]
 ) -> None:
     """Put a proxy on the raw event stream a ``MessageStream`` iterates (its one private attribute we touch)."""
     try:
@@ -172,7 +172,7 @@ def adopt_raw_stream(
 class StreamManagerProxy(ObjectProxy):
     """``messages.stream(...)``'s manager: the span starts at ``__enter__``, as the request does."""
 
-    def __init__(self, manager: Any, begin: Callable[[], LLMCall | None]) -> None:
+    def __init__(self, manager: Any, begin: Callable[[], LLMInvocation | None]) -> None:
         super().__init__(manager)
         self._self_begin = begin
 
@@ -197,7 +197,7 @@ class StreamManagerProxy(ObjectProxy):
 class AsyncStreamManagerProxy(ObjectProxy):
     """The async twin of StreamManagerProxy: ``async with client.messages.stream(...)``."""
 
-    def __init__(self, manager: Any, begin: Callable[[], LLMCall | None]) -> None:
+    def __init__(self, manager: Any, begin: Callable[[], LLMInvocation | None]) -> None:
         super().__init__(manager)
         self._self_begin = begin
 
@@ -219,7 +219,7 @@ class AsyncStreamManagerProxy(ObjectProxy):
         return await self.__wrapped__.__aexit__(exc_type, exc, tb)
 
 
-def complete(call: LLMCall, result: Any) -> Any:
+def complete(call: LLMInvocation, result: Any) -> Any:
     """What a wrapped ``create`` returns: a proxied stream, or the result after its span ended.
 
     The result's kind is read off its class: asking a pydantic message for a missing attribute costs
@@ -242,7 +242,7 @@ def complete(call: LLMCall, result: Any) -> Any:
     return result
 
 
-def _complete_raw(call: LLMCall, http_response: Any) -> None:
+def _complete_raw(call: LLMInvocation, http_response: Any) -> None:
     """A raw response: its body is decoded when already read, else the span ends at headers."""
     call.on_headers()
     if getattr(http_response, "is_closed", False) and "json" in http_response.headers.get("content-type", ""):
