@@ -14,12 +14,11 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, TextIO
 
 import anthropic
-import httpx2
 
 from . import configure
 from .anatomy import Anatomy, anatomy_for
@@ -68,7 +67,7 @@ get_product_catalog = tool(name="get_product_catalog")(_product_catalog)
 # --- progress ------------------------------------------------------------------------------------------
 
 
-class _Progress:
+class _StatusLine:
     """One status line, redrawn on a terminal, printed once when piped."""
 
     def __init__(self, out: TextIO) -> None:
@@ -110,12 +109,12 @@ class _Progress:
 
 
 class _ArticleLatency:
-    """An httpx request hook asking the simulator for the article's latency, call by call."""
+    """A request hook of the SDK's HTTP client asking the simulator for the article's latency, call by call."""
 
     def __init__(self) -> None:
         self.turn = 0
 
-    async def __call__(self, request: httpx2.Request) -> None:
+    async def __call__(self, request: Any) -> None:
         if "x-sim-ttft-ms" in request.headers:  # a call that set its own latency (the warm-up)
             return
         ttft, generation = ARTICLE_TURNS[min(self.turn, len(ARTICLE_TURNS) - 1)]
@@ -143,10 +142,11 @@ class DemoResult:
     optimised: Anatomy
 
 
-async def _run(base_url: str | None, api_key: str | None, progress: _Progress) -> DemoResult:
+async def _run(base_url: str | None, api_key: str | None, progress: _StatusLine) -> DemoResult:
     messages: Any = [{"role": "user", "content": QUESTION}]
     simulated = api_key is None
-    naive_http = httpx2.AsyncClient(event_hooks={"request": [_ArticleLatency()]}) if simulated else None
+    hooks: dict[str, list[Callable[..., Any]]] = {"request": [_ArticleLatency()]}
+    naive_http = anthropic.DefaultAsyncHttpxClient(event_hooks=hooks) if simulated else None
     async with anthropic.AsyncAnthropic(
         base_url=base_url, api_key=api_key or "sim", max_retries=2, http_client=naive_http
     ) as client:
@@ -238,7 +238,7 @@ def run_demo(
         )
     exporters = "none" if export is None else export
     telemetry = configure(service_name="agent-anatomy-demo", exporter=exporters, metrics=export is not None)
-    progress = _Progress(out)
+    progress = _StatusLine(out)
     try:
         if real:
             result = asyncio.run(_run(None, api_key, progress))
