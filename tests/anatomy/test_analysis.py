@@ -8,10 +8,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_anatomy.anatomy import Anatomy, SpanRecord, TraceTree
-from agent_anatomy.anatomy.analysis import PHASES, analyse_trace, critical_path, phases
+from agent_anatomy.anatomy.agents import find_agent
+from agent_anatomy.anatomy.analysis import analyse_trace
+from agent_anatomy.anatomy.calls import llm_calls
+from agent_anatomy.anatomy.critical_path import critical_path
+from agent_anatomy.anatomy.phases import PHASES
+from agent_anatomy.anatomy.timeline import phases as phases_of
 from tests.anatomy._build import T0, TRACE, llm, ms, seed_trace, span
 
 MS = 1_000_000
+
+
+def phases(tree: TraceTree) -> dict[str, int]:
+    """The phases of a tree, its agent and LLM calls found as the analysis finds them."""
+    return phases_of(tree, find_agent(tree), llm_calls(tree)[0])
 
 
 def test_seed_phases_add_up_to_the_wall_time() -> None:

@@ -13,7 +13,8 @@ import pytest
 
 from agent_anatomy import semconv
 from agent_anatomy.anatomy import Anatomy, SpanRecord, TraceTree
-from agent_anatomy.anatomy.analysis import analyse_trace, find_agent
+from agent_anatomy.anatomy.agents import find_agent
+from agent_anatomy.anatomy.analysis import analyse_trace
 from agent_anatomy.anatomy.model import EventRecord
 from agent_anatomy.anatomy.sources import records_from_document
 from tests.anatomy._build import TRACE, llm, ms, span

@@ -14,7 +14,8 @@ from ..errors import ConfigurationError, SourceError, TraceNotFoundError
 from ..telemetry import active_recorder
 from ..telemetry.recorder import format_trace_id, parse_trace_id
 from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, path_shape, phase_stats
-from .analysis import Segment, TraceAnalysis, analyse_trace
+from .analysis import TraceAnalysis, analyse_trace
+from .critical_path import Segment
 from .large import TraceFigures, TraceIndex, figures_of_file, index_file
 from .model import SpanRecord, TraceTree, group_traces
 from .sources import (

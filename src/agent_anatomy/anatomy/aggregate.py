@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..stats import percentile
-from .analysis import PHASES, TraceAnalysis, step_items
+from .analysis import TraceAnalysis
+from .phases import PHASES
+from .steps import step_items
 
 __all__ = ["AggregateSuggestion", "PhaseStats", "aggregate_suggestions", "path_shape", "phase_stats"]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ..stats import percentile
-from .analysis import PHASES
 from .budget import first_text_ms
+from .phases import PHASES
 
 __all__ = ["SCHEMA", "Comparison", "Figure", "StepChange", "compare"]
 

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from .aggregate import path_shape
-from .analysis import PHASES, analyse_trace, llm_calls
+from .analysis import analyse_trace
+from .calls import llm_calls
 from .model import SpanRecord, TraceTree
+from .phases import PHASES
 from .sources import (
     PROGRESS_ANALYSING,
     PROGRESS_EVERY_LINES,

@@ -31,8 +31,9 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
 from ..version import __version__
-from .analysis import PHASE_GAP, PHASES, TraceAnalysis, analyse_trace
+from .analysis import TraceAnalysis, analyse_trace
 from .model import group_traces
+from .phases import PHASE_GAP, PHASES
 from .sources import records_from_readable
 from .whatif import model_speeds, suggest
 

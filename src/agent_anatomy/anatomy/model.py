@@ -10,7 +10,7 @@ outlive its parent. Times are integer nanoseconds since the epoch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,6 +225,33 @@ class TraceTree:
             seen.add(child.span_id)
             yield child
             stack.extend(self.kids(child))
+
+    def ancestors(self, span: SpanRecord) -> list[SpanRecord]:
+        """``span`` and its ancestors, itself first, up to its root."""
+        chain = [span]
+        seen = {span.span_id}
+        while (parent := self.parent(chain[-1])) is not None and parent.span_id not in seen:
+            seen.add(parent.span_id)
+            chain.append(parent)
+        return chain
+
+    def common_ancestor(self, spans: Sequence[SpanRecord]) -> SpanRecord | None:
+        """The lowest span above (or among) all of ``spans``; None when they share no root."""
+        chains = [self.ancestors(s) for s in spans]
+        if not chains:
+            return None
+        shared = set.intersection(*({s.span_id for s in chain} for chain in chains))
+        return next((s for s in chains[0] if s.span_id in shared), None)
+
+    def owner(self, span: SpanRecord) -> str | None:
+        """The nearest agent span above ``span`` (None when no agent holds it)."""
+        return next(
+            (a.span_id for a in self.ancestors(span)[1:] if a.operation == semconv.OPERATION_INVOKE_AGENT), None
+        )
+
+    def subtree_ids(self, span: SpanRecord | None) -> set[str]:
+        """The ids of ``span`` and every span below it (none without a span)."""
+        return {span.span_id, *(d.span_id for d in self.descendants(span))} if span is not None else set()
 
     def __len__(self) -> int:
         return len(self.spans)

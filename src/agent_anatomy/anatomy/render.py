@@ -9,24 +9,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .. import semconv
 from ..errors import ConfigurationError
-from .analysis import (
-    PHASE_AGENT,
-    PHASE_CACHE,
-    PHASE_GAP,
-    PHASE_GENERATION,
-    PHASE_LLM_UNSPLIT,
-    PHASE_OUTSIDE,
-    PHASE_RETRIEVAL,
-    PHASE_ROUTING,
-    PHASE_THINKING,
-    PHASE_TOOL,
-    PHASE_TTFT,
-    Batch,
-    TraceAnalysis,
-    step_items,
-)
+from .analysis import TraceAnalysis
+from .batches import Batch
 from .formatting import ms
 from .model import SpanRecord
+from .phases import PHASE_LABELS, SHOWN_WHEN_ZERO
+from .steps import step_items
 
 if TYPE_CHECKING:
     from ._anatomy import Anatomy
@@ -48,23 +36,6 @@ __all__ = [
 ]
 
 SCHEMA: Final = "agent-anatomy/anatomy@1"
-SHOWN_WHEN_ZERO: Final = frozenset(
-    {PHASE_TTFT, PHASE_GENERATION, PHASE_TOOL, PHASE_CACHE, PHASE_ROUTING, PHASE_AGENT, PHASE_GAP}
-)
-"""The phases every text report lists; the others only when the trace has some."""
-PHASE_LABELS: Final = {
-    PHASE_TTFT: "LLM, waiting for the first token",
-    PHASE_THINKING: "LLM, thinking",
-    PHASE_GENERATION: "LLM, generating",
-    PHASE_LLM_UNSPLIT: "LLM, first token not recorded",
-    PHASE_TOOL: "tools",
-    PHASE_RETRIEVAL: "retrieval and embeddings",
-    PHASE_CACHE: "cache lookups",
-    PHASE_ROUTING: "routing and hedging",
-    PHASE_AGENT: "agent's own code",
-    PHASE_OUTSIDE: "outside the agent",
-    PHASE_GAP: "unaccounted gaps",
-}
 
 
 def _ms(ns: int | float) -> float:

@@ -12,8 +12,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Final
 
-from .analysis import PHASE_GAP
 from .formatting import count, ms, output_width, visible_len, wrap
+from .phases import PHASE_GAP
 from .render import PHASE_LABELS, SHOWN_WHEN_ZERO, summary_dict, table_row, to_dict, trace_dict
 
 if TYPE_CHECKING:

@@ -18,7 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from .analysis import Batch, LLMCall, ToolCall, TraceAnalysis
+from .analysis import TraceAnalysis
+from .batches import Batch, ToolCall
+from .calls import LLMCall
 
 __all__ = ["ModelSpeed", "SpeedSample", "Suggestion", "model_speeds", "speed_samples", "speeds_from_samples", "suggest"]
 

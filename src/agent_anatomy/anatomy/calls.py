@@ -1,0 +1,188 @@
+"""The trace's LLM calls, each once however many instrumentations recorded it, and the other second records.
+
+Two spans are one call when they carry one response id, nest, or cover the same interval (with the same
+output tokens, under different parents); the outermost stands for the call and the call keeps the best
+facts of all. Tool spans of one tool call id, and an agent span that records the agent above it, are
+second records too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .. import semconv
+from .model import SpanRecord, TraceTree
+from .normalise import LLMFacts, llm_facts, records_enclosing_agent
+
+__all__ = ["LLMCall", "llm_calls", "second_records"]
+
+
+@dataclass(frozen=True, slots=True)
+class LLMCall:
+    span_id: str
+    index: int
+    model: str | None
+    step: str | None
+    start_ns: int
+    end_ns: int
+    ttft_ns: int | None
+    """Time to first token; None for a call that was not streamed, ended before a token, or whose trace
+    did not record it (``streamed`` tells which)."""
+    output_tokens: int | None
+    streamed: bool | None
+    """None when the trace does not say whether the call streamed."""
+    route_role: str | None
+    route_outcome: str | None
+    traced_by: tuple[str, ...] = ()
+    """Every span that recorded this call (two instrumentations, one call): the first is ``span_id``."""
+    thinking_ns: int | None = None
+    """Reasoning streamed between the first chunk and the first visible text; None when none was recorded."""
+
+    @property
+    def duration_ns(self) -> int:
+        return self.end_ns - self.start_ns
+
+    @property
+    def first_text_ns(self) -> int | None:
+        """From the call's start to its first visible text (after any thinking): when the answer starts
+        to appear; None when the trace did not record the first token."""
+        if self.ttft_ns is None:
+            return None
+        return min(self.ttft_ns + (self.thinking_ns or 0), self.duration_ns)
+
+    @property
+    def generation_ns(self) -> int | None:
+        first_text = self.first_text_ns
+        return None if first_text is None else max(self.duration_ns - first_text, 0)
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Output tokens (reasoning ones included, as the API counts them) over the time they streamed in."""
+        if not self.output_tokens or self.ttft_ns is None or self.duration_ns <= self.ttft_ns:
+            return None
+        return self.output_tokens / ((self.duration_ns - self.ttft_ns) / 1e9)
+
+
+_SAME_INTERVAL: Final = 0.9
+"""Two LLM spans are one call when each covers this share of the other (and nothing says otherwise)."""
+
+
+def _same_call(tree: TraceTree, a: SpanRecord, b: SpanRecord, facts: dict[str, LLMFacts]) -> bool:
+    """Whether two LLM spans record the same API call (two instrumentations of one client)."""
+    fa, fb = facts[a.span_id], facts[b.span_id]
+    if fa.response_id and fb.response_id:
+        return fa.response_id == fb.response_id
+    if fa.model and fb.model and fa.model.split("@")[0] != fb.model.split("@")[0]:
+        return False
+    if any(p.span_id == a.span_id for p in tree.ancestors(b)[1:]) or any(
+        p.span_id == b.span_id for p in tree.ancestors(a)[1:]
+    ):
+        return True  # an LLM span inside another: the SDK's own span under a peer's
+    overlap = min(a.clipped_end, b.clipped_end) - max(a.clipped_start, b.clipped_start)
+    shorter = min(a.clipped_end - a.clipped_start, b.clipped_end - b.clipped_start)
+    if shorter <= 0 or overlap < _SAME_INTERVAL * shorter:
+        return False
+    if a.parent_id == b.parent_id:
+        return True
+    # Under different parents (the Claude Code CLI's own spans below the Agent SDK session's): one agent's
+    # records of one answer, which their output tokens, known to both, confirm.
+    return fa.output_tokens is not None and fa.output_tokens == fb.output_tokens and _one_agent(tree, a, b)
+
+
+def _one_agent(tree: TraceTree, a: SpanRecord, b: SpanRecord) -> bool:
+    """Whether the nearest agent above one span is also above the other."""
+    for one, other in ((a, b), (b, a)):
+        owner = tree.owner(one)
+        if owner is not None and any(s.span_id == owner for s in tree.ancestors(other)):
+            return True
+    return False
+
+
+def second_records(tree: TraceTree) -> dict[str, str]:
+    """Tool and agent spans that record what another span records, each to that span: tool spans of one tool
+    call (``gen_ai.tool.call.id``; the outermost stands for it), and an agent span that is a second record of
+    the agent above it (the Claude Code CLI's turn under the Agent SDK session)."""
+    duplicate_of: dict[str, str] = {}
+    by_call: dict[str, str] = {}
+    tools = (s for s in tree.spans.values() if s.is_tool)
+    for span in sorted(tools, key=lambda s: (len(tree.ancestors(s)), s.clipped_start, s.span_id)):
+        call_id = span.attributes.get(semconv.GEN_AI_TOOL_CALL_ID)
+        if isinstance(call_id, str) and call_id:
+            primary = by_call.setdefault(call_id, span.span_id)
+            if primary != span.span_id:
+                duplicate_of[span.span_id] = primary
+    for span in tree.spans.values():
+        if span.operation == semconv.OPERATION_INVOKE_AGENT and records_enclosing_agent(span.name):
+            owner = tree.owner(span)
+            if owner is not None:
+                duplicate_of[span.span_id] = owner
+    return duplicate_of
+
+
+def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLMFacts:
+    def first(values: Iterable[Any]) -> Any:
+        return next((v for v in values if v is not None), None)
+
+    parts = [facts[s.span_id] for s in group]
+    return LLMFacts(
+        model=first(p.model for p in parts),
+        streamed=True if any(p.streamed for p in parts) else first(p.streamed for p in parts),
+        ttft_ns=first(p.ttft_ns for p in parts),
+        output_tokens=first(p.output_tokens for p in parts),
+        response_id=first(p.response_id for p in parts),
+        thinking_ns=first(p.thinking_ns for p in parts),
+    )
+
+
+def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
+    """The trace's LLM calls, each once however many instrumentations traced it, and the duplicates' ids.
+
+    The span that stands for a merged call is the outermost of its records; the call keeps the best facts
+    of all (model, tokens, and the time to first token from whichever recorded it).
+    """
+    spans = sorted((s for s in tree.spans.values() if s.is_llm), key=lambda s: (s.clipped_start, s.span_id))
+    facts = {s.span_id: llm_facts(s.attributes) for s in spans}
+    groups: list[list[SpanRecord]] = []
+    open_groups: list[tuple[int, list[SpanRecord]]] = []  # (latest end, group): only these can still match
+    for span in spans:
+        # Two records of one call overlap in time; spans come by start, so groups that ended are done.
+        open_groups = [(end, g) for end, g in open_groups if end > span.clipped_start]
+        group = next((g for _, g in open_groups if any(_same_call(tree, span, other, facts) for other in g)), None)
+        if group is None:
+            group = [span]
+            groups.append(group)
+            open_groups.append((span.clipped_end, group))
+        else:
+            group.append(span)
+            open_groups = [(max(end, span.clipped_end) if g is group else end, g) for end, g in open_groups]
+    calls: list[LLMCall] = []
+    duplicate_of: dict[str, str] = {}
+    for index, group in enumerate(groups, start=1):
+        depth = {s.span_id: len(tree.ancestors(s)) for s in group}
+        # The outermost record stands for the call (it covers what the caller waited); facts come from all.
+        primary = min(group, key=lambda s: (depth[s.span_id], facts[s.span_id].ttft_ns is None, s.clipped_start))
+        merged = _merge_facts(group, facts)
+        for other in group:
+            if other is not primary:
+                duplicate_of[other.span_id] = primary.span_id
+        attributes = primary.attributes
+        calls.append(
+            LLMCall(
+                span_id=primary.span_id,
+                index=index,
+                model=merged.model,
+                step=str(attributes[semconv.ANATOMY_ROUTE_STEP]) if semconv.ANATOMY_ROUTE_STEP in attributes else None,
+                start_ns=primary.clipped_start,
+                end_ns=primary.clipped_end,
+                ttft_ns=merged.ttft_ns,
+                output_tokens=merged.output_tokens,
+                streamed=merged.streamed,
+                route_role=attributes.get(semconv.ANATOMY_ROUTE_ROLE),
+                route_outcome=attributes.get(semconv.ANATOMY_ROUTE_OUTCOME),
+                traced_by=(primary.span_id, *(s.span_id for s in group if s is not primary)),
+                thinking_ns=merged.thinking_ns,
+            )
+        )
+    return calls, duplicate_of
