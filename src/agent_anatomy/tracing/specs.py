@@ -102,6 +102,37 @@ def tool_spec(
     )
 
 
+def _code_spec(
+    operation: str,
+    name: str,
+    attributes: dict[str, AttributeValue],
+    description: tuple[str, str | None],
+    extra: Mapping[str, AttributeValue] | None,
+    signature: inspect.Signature | None,
+    record_args: bool | None,
+    record_result: bool | None,
+    agent_name: str | None = None,
+) -> SpanSpec:
+    """The spec of an agent's, a workflow's or a step's span: ``attributes``, then its description under the
+    key ``description`` names (when it has one), then the caller's own; content as ``anatomy.input`` /
+    ``anatomy.output``."""
+    key, text = description
+    if text:
+        attributes[key] = text
+    attributes.update(extra or {})
+    return SpanSpec(
+        name=semconv.span_name(operation, name),
+        kind=SpanKind.INTERNAL,
+        attributes=attributes,
+        input_key=_OTHER_CONTENT[0],
+        output_key=_OTHER_CONTENT[1],
+        record_args=record_args,
+        record_result=record_result,
+        signature=signature,
+        agent_name=agent_name,
+    )
+
+
 def agent_spec(
     name: str,
     *,
@@ -114,25 +145,14 @@ def agent_spec(
 ) -> SpanSpec:
     """The one definition of an ``invoke_agent {name}`` span (in-process, INTERNAL): ``@agent``, ``run_agent``,
     a Claude Agent SDK session and its subagents. The tools below it carry its name."""
-    spec_attributes: dict[str, AttributeValue] = {
+    own: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_AGENT,
         semconv.GEN_AI_AGENT_NAME: name,
         semconv.GEN_AI_PROVIDER_NAME: provider,
     }
-    if description:
-        spec_attributes[semconv.GEN_AI_AGENT_DESCRIPTION] = description
-    spec_attributes.update(attributes or {})
-    return SpanSpec(
-        name=semconv.span_name(semconv.OPERATION_INVOKE_AGENT, name),
-        kind=SpanKind.INTERNAL,
-        attributes=spec_attributes,
-        input_key=_OTHER_CONTENT[0],
-        output_key=_OTHER_CONTENT[1],
-        record_args=record_args,
-        record_result=record_result,
-        signature=signature,
-        agent_name=name,
-    )
+    described = (semconv.GEN_AI_AGENT_DESCRIPTION, description)
+    operation = semconv.OPERATION_INVOKE_AGENT
+    return _code_spec(operation, name, own, described, attributes, signature, record_args, record_result, name)
 
 
 def workflow_spec(
@@ -145,23 +165,13 @@ def workflow_spec(
     record_result: bool | None = None,
 ) -> SpanSpec:
     """The one definition of an ``invoke_workflow {name}`` span."""
-    spec_attributes: dict[str, AttributeValue] = {
+    own: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_INVOKE_WORKFLOW,
         semconv.GEN_AI_WORKFLOW_NAME: name,
     }
-    if description:
-        spec_attributes[semconv.ANATOMY_DESCRIPTION] = description
-    spec_attributes.update(attributes or {})
-    return SpanSpec(
-        name=semconv.span_name(semconv.OPERATION_INVOKE_WORKFLOW, name),
-        kind=SpanKind.INTERNAL,
-        attributes=spec_attributes,
-        input_key=_OTHER_CONTENT[0],
-        output_key=_OTHER_CONTENT[1],
-        record_args=record_args,
-        record_result=record_result,
-        signature=signature,
-    )
+    described = (semconv.ANATOMY_DESCRIPTION, description)
+    operation = semconv.OPERATION_INVOKE_WORKFLOW
+    return _code_spec(operation, name, own, described, attributes, signature, record_args, record_result)
 
 
 def step_spec(
@@ -175,22 +185,11 @@ def step_spec(
     record_result: bool | None = None,
 ) -> SpanSpec:
     """The one definition of a ``step {name}`` span. Steps are not a GenAI operation: no ``gen_ai.operation.name``."""
-    spec_attributes: dict[str, AttributeValue] = {semconv.ANATOMY_STEP_NAME: name}
+    own: dict[str, AttributeValue] = {semconv.ANATOMY_STEP_NAME: name}
     if step_type:
-        spec_attributes[semconv.ANATOMY_STEP_TYPE] = step_type
-    if description:
-        spec_attributes[semconv.ANATOMY_DESCRIPTION] = description
-    spec_attributes.update(attributes or {})
-    return SpanSpec(
-        name=semconv.span_name(semconv.OPERATION_STEP, name),
-        kind=SpanKind.INTERNAL,
-        attributes=spec_attributes,
-        input_key=_OTHER_CONTENT[0],
-        output_key=_OTHER_CONTENT[1],
-        record_args=record_args,
-        record_result=record_result,
-        signature=signature,
-    )
+        own[semconv.ANATOMY_STEP_TYPE] = step_type
+    described = (semconv.ANATOMY_DESCRIPTION, description)
+    return _code_spec(semconv.OPERATION_STEP, name, own, described, attributes, signature, record_args, record_result)
 
 
 def cache_lookup_spec(name: str, *, function: str, backend: str, ttl_s: float) -> SpanSpec:
