@@ -1,5 +1,6 @@
-"""The architecture as DESIGN.md draws it: layers import only downward, and no module imports another
-package's private module; spans start in the tracing layer's handler only."""
+"""The architecture as DESIGN.md draws it: layers import only downward, no package imports itself in a circle,
+and no module imports another package's private module; spans start in the tracing layer's handler only, which
+is resolved at the public edges and never looked up at span time; renderers format the typed report alone."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def _package(path: Path) -> str:
 
 
 def _imports(path: Path) -> list[tuple[str, int]]:
-    """Absolute dotted names (under agent_anatomy) each ``from . import`` in the file reaches, with lines."""
+    """Absolute dotted names (under agent_anatomy) each ``from . import`` in the file reaches, with lines: every
+    one, at the top, inside a function or under ``TYPE_CHECKING``."""
     module_parts = list(path.relative_to(SRC).with_suffix("").parts)
     package_parts = module_parts[:-1]
     found = []
@@ -69,3 +71,141 @@ def test_spans_start_in_the_handler_only() -> None:
                 starts.append(f"{path.relative_to(SRC)}:{number}: {line.strip()}")
     others = [where for where in starts if not where.startswith("tracing/handler.py")]
     assert not others, others
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of this distribution it imports (a name imported from a package counts as the
+    package, or as its submodule when there is one of that name)."""
+    modules = {_module(path): path for path in SOURCES}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported, _ in _imports(path):
+            while imported and imported not in modules:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_check_finds_a_circle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_package_imports_itself_in_a_circle() -> None:
+    """Within a package (and so between them), no module reaches itself again through its imports, however they
+    are made (inside functions, under TYPE_CHECKING): lower modules receive what they need instead."""
+    graph = _import_graph()
+    within = {name: {t for t in targets if t.split(".")[0] == name.split(".")[0]} for name, targets in graph.items()}
+    assert _cycles(within) == []
+
+
+RENDERERS = sorted(SRC.glob("anatomy/render*.py"))
+RENDERER_IMPORTS = {"report", "document", "phases", "formatting"}
+"""What a renderer may import of the anatomy layer, besides other renderers: the typed report and its JSON,
+the names of the phases and how numbers read."""
+
+
+@pytest.mark.parametrize("path", RENDERERS, ids=lambda p: p.name)
+def test_renderers_import_the_report_and_nothing_of_the_analysis(path: Path) -> None:
+    for name, line in _imports(path):
+        parts = name.split(".")
+        if parts[0] != "anatomy" or len(parts) < 2:
+            continue
+        module = parts[1]
+        assert module in RENDERER_IMPORTS or module.startswith("render"), (
+            f"{path.name}:{line} imports {name}: a renderer formats the report, it does not analyse"
+        )
+
+
+EDGES = {
+    ("tracing/decorators.py", "build"),
+    ("tracing/decorators.py", "span"),
+    ("tracing/handler.py", "for_instrumentor"),
+    ("levers/executor.py", "__init__"),
+    ("levers/router.py", "__init__"),
+    ("levers/cache.py", "__init__"),
+    ("levers/agent.py", "run_agent"),
+}
+"""The public edges where the process's telemetry handler is resolved: a decorator applied, ``span()`` called,
+an instrumentor's ``instrument()``, a lever built, an agent run started."""
+
+
+class _Lookups(ast.NodeVisitor):
+    """Calls of ``default_handler``, ``installation`` (or the old ``get_handler``), by innermost function."""
+
+    def __init__(self) -> None:
+        self.functions: list[str] = []
+        self.found: set[str] = set()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.functions.append(node.name)
+        self.generic_visit(node)
+        self.functions.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Call(self, node: ast.Call) -> None:
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if callee in ("default_handler", "installation", "get_handler"):
+            self.found.add(self.functions[-1] if self.functions else "<module>")
+        self.generic_visit(node)
+
+
+def _handler_lookups() -> set[tuple[str, str]]:
+    """(module, innermost function) of every lookup outside the setup layer and the handler's own module level."""
+    found = set()
+    for path in SOURCES:
+        where = str(path.relative_to(SRC))
+        if where.startswith("telemetry/"):
+            continue
+        lookups = _Lookups()
+        lookups.visit(ast.parse(path.read_text()))
+        found |= {(where, function) for function in lookups.found}
+    return {(where, f) for where, f in found if not (where == "tracing/handler.py" and f in ("<module>",))}
+
+
+def test_the_handler_is_resolved_at_the_public_edges_only() -> None:
+    """No span-time lookup: the handler is found where a decorator is applied or a lever built, and held."""
+    assert _handler_lookups() == EDGES

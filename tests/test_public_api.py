@@ -17,6 +17,7 @@ import agent_anatomy as aa
         "agent_anatomy.telemetry",
         "agent_anatomy.tracing",
         "agent_anatomy.levers",
+        "agent_anatomy.anatomy",
         "agent_anatomy.errors",
     ],
 )

@@ -243,24 +243,23 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    from .anatomy.render import trace_rows
+    from .anatomy.document import to_json
     from .anatomy.render_text import list_text
 
-    rows = trace_rows(_anatomy_from(args))
+    rows = _anatomy_from(args).rows()
     if args.format == "json":
-        print(json.dumps({"traces": rows}, indent=2, ensure_ascii=False))
+        print(json.dumps({"traces": to_json(rows)}, indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(list_text(rows, _source_name(args)))
     return 0
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    from .anatomy import Anatomy
-    from .anatomy.render_compare import render_comparison
+    from .anatomy import Anatomy, compared
 
     before, after = Anatomy.from_source(args.before), Anatomy.from_source(args.after)
     color = False if (args.no_color or args.output) else None
-    rendered = render_comparison(before, after, args.before, args.after, args.format, color=color)
+    rendered = compared(before, after, args.before, args.after, args.format, color=color)
     if args.output:
         _write(args.output, rendered)
         print(f"wrote the {args.format} comparison to {args.output}")
@@ -271,12 +270,11 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 def _run_check(args: argparse.Namespace) -> int:
     from .anatomy.budget import Budget, check
-    from .anatomy.render import trace_documents
     from .anatomy.render_budget import budget_lines, junit_xml
     from .anatomy.render_text import finish
 
     budget = Budget.load(args.budget)  # a bad budget is refused before any trace is read
-    documents = trace_documents(_anatomy_from(args))
+    documents = _anatomy_from(args).trace_reports()
     verdicts = check(budget, documents)
     traces = f"{count(len(documents), 'trace')} from {_source_name(args)}"
     sys.stdout.write(finish(budget_lines(verdicts, args.budget, traces), None))

@@ -21,8 +21,7 @@ from typing import Any, Final, TextIO
 import anthropic
 
 from . import configure
-from .anatomy import Anatomy, anatomy_for
-from .anatomy.render_compare import render_comparison
+from .anatomy import Anatomy, anatomy_for, compared
 from .anatomy.render_text import finish
 from .errors import ConfigurationError
 from .levers import ModelRouter, ParallelExecutor, ResultCache, run_agent
@@ -250,10 +249,10 @@ def run_demo(
     out.write("\n" + result.naive.render(color=color) + "\n")
     out.write(result.optimised.render(color=color) + "\n")
     out.write("Naive against optimised (agent-anatomy compare)\n")
-    out.write(render_comparison(result.naive, result.optimised, "naive", "optimised", "text", color=color))
+    out.write(compared(result.naive, result.optimised, "naive", "optimised", "text", color=color))
     out.write(finish(_article_claim(result), None))
     if html_path:
-        page = render_comparison(result.naive, result.optimised, "naive", "optimised", "html")
+        page = compared(result.naive, result.optimised, "naive", "optimised", "html")
         with open(html_path, "w", encoding="utf-8") as file:
             file.write(page)
         out.write(f"\nHTML anatomy written to {html_path}\n")

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agent_anatomy.anatomy import Anatomy
 from agent_anatomy.anatomy.budget import Budget, check, first_text_ms
-from agent_anatomy.anatomy.render import trace_documents
 from agent_anatomy.anatomy.render_budget import budget_lines, junit_xml
+from agent_anatomy.anatomy.report import TraceReport
 from agent_anatomy.errors import ConfigurationError
 from tests.anatomy._build import optimised_trace, seed_trace
 
 
-def _documents(*stretches: float) -> list[dict[str, Any]]:
+def _documents(*stretches: float) -> list[TraceReport]:
     trees = [seed_trace(trace=f"{n + 1:032x}", stretch=s) for n, s in enumerate(stretches)]
-    return trace_documents(Anatomy(trees))
+    return Anatomy(trees).trace_reports()
 
 
 def _budget(text: str, tmp_path: Path) -> Budget:
@@ -83,12 +83,15 @@ def test_what_no_trace_records_is_not_measured_and_does_not_pass(tmp_path: Path)
 
 
 def test_first_text_of_an_unstreamed_answer_is_its_end() -> None:
-    [document] = trace_documents(Anatomy([optimised_trace()]))
-    assert first_text_ms(document) == pytest.approx(2110 + 300)
-    document["llm_calls"][-1].update(ttft_ms=None, first_text_ms=None, streamed=False)
-    assert first_text_ms(document) == pytest.approx(3010)
-    document["llm_calls"][-1]["streamed"] = None
-    assert first_text_ms(document) is None, "not recorded: not guessed"
+    [report] = Anatomy([optimised_trace()]).trace_reports()
+    assert first_text_ms(report) == pytest.approx(2110 + 300)
+
+    def last_call(**changes: object) -> TraceReport:
+        calls = (*report.llm_calls[:-1], dataclasses.replace(report.llm_calls[-1], **changes))  # type: ignore[arg-type]
+        return dataclasses.replace(report, llm_calls=calls)
+
+    assert first_text_ms(last_call(ttft_ms=None, first_text_ms=None, streamed=False)) == pytest.approx(3010)
+    assert first_text_ms(last_call(ttft_ms=None, first_text_ms=None, streamed=None)) is None, "not guessed"
 
 
 def test_junit_xml_has_a_test_per_limit(tmp_path: Path) -> None:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
-from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.anatomy import Anatomy, compared
 from agent_anatomy.anatomy.compare import compare, line_up
-from agent_anatomy.anatomy.render import trace_documents
-from agent_anatomy.anatomy.render_compare import render_comparison
+from agent_anatomy.anatomy.report import CacheStep, LLMStep, ToolEntry, ToolsStep, TraceReport
 from tests.anatomy._build import optimised_trace, seed_trace
 
 
-def _documents(anatomy: Anatomy) -> list[dict[str, Any]]:
-    return trace_documents(anatomy)
+def _documents(anatomy: Anatomy) -> list[TraceReport]:
+    return anatomy.trace_reports()
 
 
 def test_identical_inputs_give_zero_differences() -> None:
@@ -45,17 +43,17 @@ def test_the_seed_against_its_optimised_run_gives_the_known_differences() -> Non
     assert steps[4][1:4] == ("LLM call 3", 900, 900)
 
 
-def _llm(label: str, model: str, ms: float) -> dict[str, Any]:
-    return {"kind": "llm", "label": label, "model": model, "duration_ms": ms, "streamed": True, "ttft_ms": None}
+def _llm(label: str, model: str, ms: float) -> LLMStep:
+    return LLMStep("llm", label, "s1", model, None, ms, None, None, True, 1)
 
 
-def _tools(label: str, mode: str, *names: str) -> dict[str, Any]:
-    tools = [{"name": n, "duration_ms": 100.0} for n in names]
-    return {"kind": "tools", "label": label, "mode": mode, "tools": tools, "wall_ms": 100.0}
+def _tools(label: str, mode: str, *names: str) -> ToolsStep:
+    tools = tuple(ToolEntry(n, "s2", 100.0, False) for n in names)
+    return ToolsStep("tools", label, mode, tools, 100.0, 100.0, 100.0)
 
 
 def test_steps_that_appear_and_disappear() -> None:
-    cache = {"kind": "cache", "label": "cache_lookup search", "hit": True, "duration_ms": 1.0}
+    cache = CacheStep("cache", "cache_lookup search", True, 1.0, None)
     before = [_llm("LLM call 1", "a", 500), _tools("Tool batch 1", "single", "search"), _llm("LLM call 2", "a", 400)]
     after = [_llm("LLM call 1", "a", 500), cache, _llm("LLM call 2", "b", 300), _llm("LLM call 3", "b", 200)]
     changes = [(c.change, c.label) for c in line_up(before, after)]
@@ -76,7 +74,7 @@ def test_many_traces_compare_percentiles_and_line_up_the_typical_trace() -> None
     assert total.before_p50 == pytest.approx(5710 * 1.2) and total.before_p95 == pytest.approx(5710 * 1.4)
     assert total.after_p50 == pytest.approx(3010)
     assert comparison.before_typical and comparison.before_trace_id == f"{3:032x}", "the median of five"
-    text = render_comparison(before, after, "before.jsonl", "after.jsonl", "text", color=False)
+    text = compared(before, after, "before.jsonl", "after.jsonl", "text", color=False)
     assert "Before: before.jsonl (5 traces, typical 0000000000000000)" in text
     assert "p50" in text.splitlines() and "p95" in text.splitlines()
     assert "Step by step of the typical traces" in text
@@ -84,12 +82,12 @@ def test_many_traces_compare_percentiles_and_line_up_the_typical_trace() -> None
 
 def test_json_and_text_say_the_same() -> None:
     before, after = Anatomy([seed_trace()]), Anatomy([optimised_trace()])
-    document = json.loads(render_comparison(before, after, "a", "b", "json"))
+    document = json.loads(compared(before, after, "a", "b", "json"))
     assert document["schema"] == "agent-anatomy/compare@1"
     assert (document["before_source"], document["after_source"]) == ("a", "b")
     total = next(f for f in document["figures"] if f["name"] == "total")
     assert total["change"]["p50_ms"] == pytest.approx(-2700)
-    text = render_comparison(before, after, "a", "b", "text", color=False)
+    text = compared(before, after, "a", "b", "text", color=False)
     assert "  total                               5,710 ms   3,010 ms  -2,700 ms (-47%)" in text.splitlines()
     assert "~ Tool batch 1      1,400 → 800 ms       -600 ms   sequential → parallel" in text
     assert all(len(line) <= 80 for line in text.splitlines()), "fits a terminal"

@@ -22,7 +22,7 @@ import pytest
 
 from agent_anatomy import semconv
 from agent_anatomy.anatomy import Anatomy, SpanRecord
-from agent_anatomy.anatomy.analysis import (
+from agent_anatomy.anatomy.phases import (
     PHASE_GAP,
     PHASE_GENERATION,
     PHASE_LLM_UNSPLIT,

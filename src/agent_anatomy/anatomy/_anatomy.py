@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import urllib.parse
@@ -13,11 +14,17 @@ from opentelemetry.sdk.trace import ReadableSpan
 from ..errors import ConfigurationError, SourceError, TraceNotFoundError
 from ..telemetry import active_recorder
 from ..telemetry.recorder import format_trace_id, parse_trace_id
-from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, path_shape, phase_stats
+from . import render, render_html, render_text
+from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, common_path, phase_stats
 from .analysis import TraceAnalysis, analyse_trace
+from .compare import compare_anatomies, typical_traces
 from .critical_path import Segment
-from .large import TraceFigures, TraceIndex, figures_of_file, index_file
+from .document import to_json
+from .large import StoredTrace, TraceIndex, index_file, stored_traces
 from .model import SpanRecord, TraceTree, group_traces
+from .render_compare import render_comparison
+from .report import Report, TraceReport, TraceRow
+from .reporting import TraceFigures, figures_of, report_of, summary_of, trace_report, trace_row
 from .sources import (
     Progress,
     fetch_jaeger_trace,
@@ -26,9 +33,9 @@ from .sources import (
     records_from_readable,
     search_jaeger,
 )
-from .whatif import ModelSpeed, Suggestion, model_speeds, suggest
+from .whatif import ModelSpeed, Suggestion, judged, model_speeds
 
-__all__ = ["Anatomy", "anatomy_for", "last_anatomy", "parse_duration"]
+__all__ = ["Anatomy", "anatomy_for", "compared", "last_anatomy", "parse_duration"]
 
 Format = Literal["text", "json", "html"]
 
@@ -86,27 +93,81 @@ def parse_duration(text: str, setting: str = "--since") -> float:
     return value
 
 
+class _Trace:
+    """One trace of an anatomy: its figures, and its analysis (with its spans) or its stored report (a large
+    report's, whose spans are not kept)."""
+
+    __slots__ = ("analysis", "figures", "stored")
+
+    def __init__(self, analysis: TraceAnalysis | None, stored: StoredTrace | None = None) -> None:
+        self.analysis = analysis
+        self.stored = stored
+        if stored is not None:
+            self.figures: TraceFigures = stored.figures
+        else:
+            assert analysis is not None, "a trace is an analysis or a stored report"
+            self.figures = figures_of(analysis)
+
+    def report(self, *, spans: bool = False) -> TraceReport:
+        if self.analysis is not None:
+            return trace_report(self.analysis, spans=spans)
+        assert self.stored is not None
+        return self.stored.report()
+
+    def row(self) -> TraceRow:
+        return self.stored.row if self.stored is not None else trace_row(self.report())
+
+    def report_json(self) -> str:
+        """The report as the document holds it, compact: kept as text for a stored one, never parsed back."""
+        if self.stored is not None:
+            return self.stored.report_json
+        return json.dumps(to_json(self.report()), ensure_ascii=False, separators=(",", ":"))
+
+
 class Anatomy:
     """Where the time of one or more traces went, and what would make them faster.
 
     ``reference`` traces add to what the what-ifs know of each model's speed (to suggest routing a
-    step to a model this trace never used) without being reported themselves.
+    step to a model this trace never used) without being reported themselves. Every anatomy holds its
+    traces the same way; one over a large file keeps each trace's report instead of its spans, and reads a
+    trace again when its spans are asked for (``slowest``, ``only``).
     """
 
     def __init__(self, trees: Sequence[TraceTree], reference: Sequence[TraceTree] = ()) -> None:
         if not trees:
             raise TraceNotFoundError("there are no spans to analyse")
-        self.figures: list[TraceFigures] | None = None
-        """For a report over a large file: each trace's figures, its spans not kept (``traces`` is empty)."""
-        self._index: TraceIndex | None = None
-        self.traces: list[TraceAnalysis] = [analyse_trace(tree) for tree in trees]
-        self._reference = [analyse_trace(tree) for tree in reference]
-        self.speeds: dict[str, ModelSpeed] = model_speeds([*self.traces, *self._reference])
-        for analysis in self.traces:
-            analysis.suggestions = suggest(analysis, self.speeds)
+        analyses = [analyse_trace(tree) for tree in trees]
+        references = [analyse_trace(tree) for tree in reference]
+        speeds = model_speeds([*analyses, *references])
+        self._take([_Trace(judged(a, speeds)) for a in analyses], speeds, references, None)
+
+    def _take(
+        self,
+        traces: list[_Trace],
+        speeds: dict[str, ModelSpeed],
+        reference: list[TraceAnalysis],
+        index: TraceIndex | None,
+    ) -> None:
+        """Every anatomy's state, set here only: by ``__init__`` and by ``_made``."""
+        self._traces = traces
+        self.speeds = speeds
+        self._reference = reference
+        self._index = index
+
+    @classmethod
+    def _made(
+        cls,
+        traces: list[_Trace],
+        speeds: dict[str, ModelSpeed],
+        reference: list[TraceAnalysis] | None = None,
+        index: TraceIndex | None = None,
+    ) -> Anatomy:
+        """An anatomy of traces analysed and judged already (a subset of another, a large file's)."""
+        anatomy = cls.__new__(cls)
+        anatomy._take(traces, speeds, reference or [], index)
+        return anatomy
 
     # --- building ------------------------------------------------------------------------------------
-
     @classmethod
     def from_records(
         cls, records: Iterable[SpanRecord], trace_id: str | int | None = None, reference: Sequence[TraceTree] = ()
@@ -144,8 +205,8 @@ class Anatomy:
         if index is not None and trace_id is not None:
             return cls.from_records(index.read(pick_trace(index.lines, trace_id)))
         if index is not None and len(index.lines) >= large_after:
-            figures, speeds = figures_of_file(index, workers=workers, progress=progress)
-            return cls._from_figures(figures, speeds, index)
+            stored, speeds = stored_traces(index, workers=workers, progress=progress)
+            return cls._made([_Trace(None, trace) for trace in stored], speeds, index=index)
         records = records_from_file(path)
         if not records:
             raise TraceNotFoundError(f"{os.fspath(path)} holds no spans")
@@ -212,20 +273,10 @@ class Anatomy:
         path, _, trace_id = spec.rpartition("#") if "#" in spec and not os.path.exists(spec) else (spec, "", "")
         return cls.from_file(path, trace_id or None)
 
-    @classmethod
-    def _from_figures(cls, figures: list[TraceFigures], speeds: dict[str, ModelSpeed], index: TraceIndex) -> Anatomy:
-        anatomy = cls.__new__(cls)  # no trees to analyse: the workers did, and kept only the figures
-        anatomy.figures, anatomy._index = figures, index
-        anatomy.traces, anatomy._reference, anatomy.speeds = [], [], speeds
-        return anatomy
-
     def slowest(self, count: int) -> Anatomy:
         """The ``count`` slowest traces with their spans (read again from the file for a large report)."""
-        if self.figures is None:
-            return self._subset(
-                [a.trace_id for a in sorted(self.traces, key=lambda a: a.wall_ns, reverse=True)[:count]]
-            )
-        return self._subset([f.trace_id for f in sorted(self.figures, key=lambda f: f.wall_ns, reverse=True)[:count]])
+        ranked = sorted(self._traces, key=lambda t: t.figures.wall_ns, reverse=True)[:count]
+        return self._subset([t.figures.trace_id for t in ranked])
 
     def only(self, trace_id: str) -> Anatomy:
         """One of the traces, with its spans (read again from the file for a large report)."""
@@ -234,18 +285,12 @@ class Anatomy:
     def _subset(self, trace_ids: Sequence[str]) -> Anatomy:
         """These traces with their spans, their what-ifs judged by every trace's model speeds, as the report's
         were: the analyses already made, or for a large report each trace read again and analysed."""
-        if self.figures is None or self._index is None:
-            by_id = {a.trace_id: a for a in self.traces}
-            anatomy = Anatomy.__new__(Anatomy)
-            anatomy.figures, anatomy._index = None, None
-            anatomy.traces, anatomy._reference = [by_id[i] for i in trace_ids], self._reference
-            anatomy.speeds = self.speeds
-            return anatomy
-        anatomy = Anatomy([TraceTree(i, self._index.read(i)) for i in trace_ids])
-        anatomy.speeds = self.speeds  # every trace's speeds, as the figures were judged by
-        for analysis in anatomy.traces:
-            analysis.suggestions = suggest(analysis, self.speeds)
-        return anatomy
+        if self._index is None:
+            by_id = {t.figures.trace_id: t for t in self._traces}
+            return Anatomy._made([by_id[i] for i in trace_ids], self.speeds, self._reference)
+        index = self._index
+        analyses = [judged(analyse_trace(TraceTree(i, index.read(i))), self.speeds) for i in trace_ids]
+        return Anatomy._made([_Trace(a) for a in analyses], self.speeds)
 
     def with_reference(self, *others: Anatomy) -> Anatomy:
         """The same traces, with the model speeds seen in ``others`` known to the what-ifs."""
@@ -254,14 +299,25 @@ class Anatomy:
     # --- reading -------------------------------------------------------------------------------------
 
     @property
+    def traces(self) -> list[TraceAnalysis]:
+        """Each trace's analysis, with its spans; empty for a large report (see ``slowest``, ``only``)."""
+        return [t.analysis for t in self._traces if t.analysis is not None]
+
+    @property
+    def figures(self) -> list[TraceFigures] | None:
+        """For a report over a large file: each trace's figures, its spans not kept; None otherwise."""
+        return [t.figures for t in self._traces] if self._index is not None else None
+
+    @property
     def trace(self) -> TraceAnalysis:
         """The (first) trace."""
-        if not self.traces:
+        analysis = self._traces[0].analysis
+        if analysis is None:
             raise TraceNotFoundError(
                 f"this anatomy of {len(self):,} traces keeps their figures, not their spans; read one trace with "
                 "Anatomy.from_file(path, trace_id=...), or a few with .slowest(n)"
             )
-        return self.traces[0]
+        return analysis
 
     @property
     def trace_id(self) -> str:
@@ -284,24 +340,40 @@ class Anatomy:
         return list(self.trace.suggestions)
 
     def phase_stats(self) -> dict[str, PhaseStats]:
-        return phase_stats(self.figures if self.figures is not None else self.traces)
+        return phase_stats([t.figures for t in self._traces])
 
     def common_path(self) -> tuple[tuple[str, ...], int]:
         """The commonest critical-path shape and how many traces have it."""
-        shapes: dict[tuple[str, ...], int] = {}
-        found = (f.shape for f in self.figures) if self.figures is not None else map(path_shape, self.traces)
-        for shape in found:
-            shapes[shape] = shapes.get(shape, 0) + 1
-        return max(shapes.items(), key=lambda item: item[1])
+        return common_path([t.figures for t in self._traces])
 
     def aggregate_suggestions(self) -> list[AggregateSuggestion]:
-        return aggregate_suggestions(self.figures if self.figures is not None else self.traces)
+        return aggregate_suggestions([t.figures for t in self._traces])
+
+    def trace_reports(self, *, spans: bool = False) -> list[TraceReport]:
+        """Every trace's report, in the anatomy's order; ``spans`` (not for a large report) adds every span."""
+        if spans and self._index is not None:
+            raise ConfigurationError(
+                f"--spans: the spans of {len(self):,} traces are not kept for a report of this size; ask for "
+                "one trace (--trace-id) with its spans",
+                setting="spans",
+                value=True,
+            )
+        return [t.report(spans=spans) for t in self._traces]
+
+    def rows(self) -> list[TraceRow]:
+        """Every trace's row of a table of traces, in the order they started (``agent-anatomy list``)."""
+        rows = (t.row() for t in self._traces)
+        return sorted(rows, key=lambda row: (row.start_unix_ns, row.trace_id))
+
+    def report(self, *, spans: bool = False) -> Report:
+        """The typed report, exactly the JSON document ``agent-anatomy/anatomy@1`` (``report`` module)."""
+        return report_of(self.trace_reports(spans=spans), [t.figures for t in self._traces])
 
     def __len__(self) -> int:
-        return len(self.figures) if self.figures is not None else len(self.traces)
+        return len(self._traces)
 
     def __repr__(self) -> str:
-        if len(self) == 1 and self.traces:
+        if len(self) == 1 and self._traces[0].analysis is not None:
             return f"<Anatomy trace {self.trace_id}: {self.wall_ms:,.0f} ms, {len(self.trace.tree)} spans>"
         return f"<Anatomy of {len(self)} traces>"
 
@@ -312,25 +384,53 @@ class Anatomy:
     ) -> str:
         """The anatomy as text (the seed article's shape; ``width``: wrap to so many columns, default that of
         standard output, 80 when it is not a terminal), JSON (``spans``: with every span), or an HTML page."""
-        from . import render, render_text
-
         if format == "text":
-            return render_text.text(self, color=color, width=width)
+            if len(self) == 1:
+                return render_text.trace_text(self._traces[0].report(), color=color, width=width)
+            slowest = sorted(self._traces, key=lambda t: t.figures.wall_ns, reverse=True)[: render_text.TABLE_ROWS]
+            summed = summary_of([t.figures for t in self._traces])
+            return render_text.many_text([t.row() for t in slowest], summed, color=color, width=width)
         if format == "json":
-            return render.json_text(self, spans=spans)
+            if spans or self._index is None:
+                return render.json_text(self.report(spans=spans))
+            summary = summary_of([t.figures for t in self._traces]) if len(self) > 1 else None
+            return render.json_of_parts((t.report_json() for t in self._traces), summary)
         if format == "html":
-            return render.html(self)
+            return self._html()
         raise ValueError(f"format={format!r} is not one of text, json, html")
 
+    def _html(self) -> str:
+        """The page: every trace drawn when there are at most ``MAX_TRACES`` (and their spans are kept), else
+        the slowest; several get a summary (with every trace's wall time) and a list of them."""
+        many = len(self) > render_html.MAX_TRACES or self._index is not None
+        shown = self.slowest(render_html.MAX_TRACES) if many else self
+        traces = shown.trace_reports(spans=True)
+        if len(self) == 1:
+            return render_html.page(report_of(traces, []))
+        figures = [t.figures for t in self._traces]
+        return render_html.page(
+            report_of(traces, figures if len(figures) > 1 else []),
+            trace_count=len(self),
+            walls_ms=[f.wall_ns / 1e6 for f in figures],
+            rows=self.rows(),
+        )
+
     def to_dict(self, *, spans: bool = False) -> dict[str, Any]:
-        """The JSON schema ``agent-anatomy/anatomy@1`` (see the README): the same numbers as the text.
+        """The JSON document ``agent-anatomy/anatomy@1`` (the ``report`` module draws it): the same numbers as the
+        text. ``spans`` adds each trace's spans (with their phases and attributes), which can be larger than
+        the trace file itself; off by default."""
+        document: dict[str, Any] = to_json(self.report(spans=spans))
+        return document
 
-        ``spans`` adds each trace's spans (with their phases and attributes), which can be larger than
-        the trace file itself; off by default.
-        """
-        from . import render
 
-        return render.to_dict(self, spans=spans)
+def compared(
+    before: Anatomy, after: Anatomy, before_name: str, after_name: str, format: str, *, color: bool | None = None
+) -> str:
+    """Two anatomies compared (``agent-anatomy compare``): text, the JSON document ``compare@1``, or a page with
+    the two traces lined up drawn on one time scale."""
+    comparison = compare_anatomies(before, after)
+    traces = typical_traces(before, after, comparison) if format == "html" else None
+    return render_comparison(comparison, before_name, after_name, format, traces=traces, color=color)
 
 
 def _recorder_trees(trace_id: str | int | None) -> list[TraceTree]:

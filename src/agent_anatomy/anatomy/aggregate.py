@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,18 +13,23 @@ from .analysis import TraceAnalysis
 from .phases import PHASES
 from .steps import step_items
 
-__all__ = ["AggregateSuggestion", "PhaseStats", "aggregate_suggestions", "path_shape", "phase_stats"]
+__all__ = ["AggregateSuggestion", "PhaseStats", "aggregate_suggestions", "common_path", "path_shape", "phase_stats"]
 
 
 class TraceNumbers(Protocol):
     """What the many-trace figures need of a trace: an analysis, or the figures kept of one."""
 
     @property
-    def phases(self) -> dict[str, int]: ...
+    def phases(self) -> Mapping[str, int]: ...
     @property
     def wall_ns(self) -> int: ...
     @property
     def suggestions(self) -> Sequence[Any]: ...
+
+
+class HasShape(Protocol):
+    @property
+    def shape(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,14 @@ def path_shape(analysis: TraceAnalysis) -> tuple[str, ...]:
             continue
         shape.append(item.label)
     return tuple(shape)
+
+
+def common_path(traces: Sequence[HasShape]) -> tuple[tuple[str, ...], int]:
+    """The commonest critical-path shape and how many traces have it (the first seen, of equally common ones)."""
+    shapes: dict[tuple[str, ...], int] = {}
+    for trace in traces:
+        shapes[trace.shape] = shapes.get(trace.shape, 0) + 1
+    return max(shapes.items(), key=lambda item: item[1])
 
 
 @dataclass(frozen=True)

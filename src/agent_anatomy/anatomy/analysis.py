@@ -21,9 +21,10 @@ from .timeline import phases, span_phases
 __all__ = ["TraceAnalysis", "analyse_trace"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class TraceAnalysis:
-    """Everything the anatomy knows of one trace."""
+    """Everything the anatomy knows of one trace; never changed once made (``whatif.judged`` gives a copy with
+    the suggestions)."""
 
     trace_id: str
     tree: TraceTree

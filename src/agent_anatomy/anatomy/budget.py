@@ -31,66 +31,16 @@ import os
 import statistics
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from ..errors import ConfigurationError
 from ..stats import percentile
+from .report import MEASURES, TTFT, Limit, LLMCallEntry, TraceReport, Verdict
 
 __all__ = ["Budget", "Limit", "Verdict", "check"]
 
-_MEASURES: Final = {
-    "total": ("total", "ms"),
-    "first_text": ("first text", "ms"),
-    "tool_time": ("tool time", "ms"),
-    "llm_calls": ("LLM calls", "calls"),
-}
-"""Each measure a budget knows: its short label and unit."""
-_TTFT: Final = "ttft"
 _SELECTORS: Final = ("model", "step")
 _STATS: Final = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "max": 1.0}
-
-
-@dataclass(frozen=True)
-class Limit:
-    """One line of a budget: ``measure`` (with ``selector``, for time to first token) at ``stat`` <= ``limit``."""
-
-    measure: str
-    stat: str
-    limit: float
-    selector: tuple[str, str] | None = None
-    """For ``ttft``: ("model", name) or ("step", name)."""
-
-    @property
-    def unit(self) -> str:
-        return "ms" if self.measure == _TTFT else _MEASURES[self.measure][1]
-
-    @property
-    def label(self) -> str:
-        """What the limit is on, short: ``total p95``, ``TTFT claude-haiku-4-5 p95``, ``TTFT step summarise p50``."""
-        if self.selector is not None:
-            kind, name = self.selector
-            return f"TTFT {name if kind == 'model' else 'step ' + name} {self.stat}"
-        return f"{_MEASURES[self.measure][0]} {self.stat}"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A limit against what the traces measured; ``value`` None when none of them measured it."""
-
-    limit: Limit
-    value: float | None
-    measured: int
-    """How many traces (calls, for time to first token) the value was taken over."""
-    population: int
-
-    @property
-    def passed(self) -> bool:
-        return self.value is not None and self.value <= self.limit.limit
-
-    @property
-    def over(self) -> float:
-        return 0.0 if self.value is None else max(self.value - self.limit.limit, 0.0)
 
 
 class Budget:
@@ -123,12 +73,12 @@ class Budget:
     def from_mapping(cls, document: Mapping[str, Any], source: str = "budget") -> Budget:
         limits: list[Limit] = []
         for measure, table in document.items():
-            if measure == _TTFT:
+            if measure == TTFT:
                 limits.extend(_ttft_limits(table, source))
-            elif measure in _MEASURES:
+            elif measure in MEASURES:
                 limits.extend(_limits(measure, None, table, source, f"[{measure}]"))
             else:
-                known = ", ".join([*_MEASURES, _TTFT])
+                known = ", ".join([*MEASURES, TTFT])
                 raise ConfigurationError(
                     f"{source}: [{measure}] is not a measure a budget knows ({known})", setting="budget", value=measure
                 )
@@ -146,7 +96,7 @@ def _ttft_limits(table: object, source: str) -> Iterable[Limit]:
                 value=kind,
             )
         for name, limits in named.items():
-            yield from _limits(_TTFT, (kind, str(name)), limits, source, f'[ttft.{kind}."{name}"]')
+            yield from _limits(TTFT, (kind, str(name)), limits, source, f'[ttft.{kind}."{name}"]')
 
 
 def _limits(measure: str, selector: tuple[str, str] | None, table: object, source: str, where: str) -> list[Limit]:
@@ -154,7 +104,7 @@ def _limits(measure: str, selector: tuple[str, str] | None, table: object, sourc
         raise ConfigurationError(
             f"{source}: {where} must be a table of limits, like p95_ms = 1500", setting="budget", value=table
         )
-    unit = "ms" if measure == _TTFT else _MEASURES[measure][1]
+    unit = "ms" if measure == TTFT else MEASURES[measure][1]
     suffix = "_ms" if unit == "ms" else ""
     allowed = [f"{stat}{suffix}" for stat in _STATS]
     limits = []
@@ -175,51 +125,51 @@ def _limits(measure: str, selector: tuple[str, str] | None, table: object, sourc
 # --- measuring -----------------------------------------------------------------------------------------
 
 
-def _used_calls(trace: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _used_calls(trace: TraceReport) -> list[LLMCallEntry]:
     """The trace's LLM calls, hedges that lost left out (their answer was not used)."""
-    return [c for c in trace["llm_calls"] if c.get("route_outcome") != "lost"]
+    return [c for c in trace.llm_calls if c.route_outcome != "lost"]
 
 
-def first_text_ms(trace: Mapping[str, Any]) -> float | None:
+def first_text_ms(trace: TraceReport) -> float | None:
     """From the trace's start until the answer starts to appear: the last LLM call's first visible text (its
     end, when it did not stream); None when the trace does not record it."""
     calls = _used_calls(trace)
     if not calls:
         return None
     last = calls[-1]
-    if last["first_text_ms"] is not None:
-        waited = last["first_text_ms"]
-    elif last["streamed"] is False:
-        waited = last["duration_ms"]
+    if last.first_text_ms is not None:
+        waited = last.first_text_ms
+    elif last.streamed is False:
+        waited = last.duration_ms
     else:
         return None
-    return float(last["start_ms"] + waited)
+    return float(last.start_ms + waited)
 
 
-def _selects(selector: tuple[str, str], call: Mapping[str, Any]) -> bool:
+def _selects(selector: tuple[str, str], call: LLMCallEntry) -> bool:
     kind, name = selector
     if kind == "model":
-        return bool(call["model"] == name)
-    return name in (call["route_step"], f"LLM call {call['index']}")
+        return bool(call.model == name)
+    return name in (call.route_step, f"LLM call {call.index}")
 
 
-def _samples(limit: Limit, traces: Sequence[Mapping[str, Any]]) -> tuple[list[float], int]:
+def _samples(limit: Limit, traces: Sequence[TraceReport]) -> tuple[list[float], int]:
     """The values the limit is judged on, and how many traces (or calls) could have given one."""
     if limit.measure == "total":
-        return [float(t["wall_ms"]) for t in traces], len(traces)
+        return [float(t.wall_ms) for t in traces], len(traces)
     if limit.measure == "tool_time":
-        return [float(t["phases_ms"]["tool"]) for t in traces], len(traces)
+        return [float(t.phases_ms["tool"]) for t in traces], len(traces)
     if limit.measure == "llm_calls":
-        return [float(len(t["llm_calls"])) for t in traces], len(traces)
+        return [float(len(t.llm_calls)) for t in traces], len(traces)
     if limit.measure == "first_text":
         return [v for v in map(first_text_ms, traces) if v is not None], len(traces)
     assert limit.selector is not None
     calls = [call for trace in traces for call in _used_calls(trace) if _selects(limit.selector, call)]
-    return [float(c["ttft_ms"]) for c in calls if c["ttft_ms"] is not None], len(calls)
+    return [float(c.ttft_ms) for c in calls if c.ttft_ms is not None], len(calls)
 
 
-def check(budget: Budget, traces: Sequence[Mapping[str, Any]]) -> list[Verdict]:
-    """Each limit of ``budget`` against the traces (``Anatomy.to_dict()`` entries): what they measure."""
+def check(budget: Budget, traces: Sequence[TraceReport]) -> list[Verdict]:
+    """Each limit of ``budget`` against the traces' reports: what they measure."""
     verdicts = []
     for limit in budget.limits:
         values, population = _samples(limit, traces)

@@ -4,9 +4,10 @@ A JSON Lines file (the ``jsonl:`` exporter's, an OTel Collector's) is first inde
 bytes finds each line's trace id, so a trace's spans can be read back alone. One trace is then read and
 analysed without touching the rest (``--trace-id`` on a file of thousands). A report over all of them
 runs in two passes over the traces, in worker processes: the first learns each model's observed speed
-(the routing what-ifs compare against every trace), the second analyses each trace fully and keeps
-only its figures — the report's per-trace entry, its phases, suggestions and critical-path shape — so
-memory holds the index and the figures, never every span at once.
+(the routing what-ifs compare against every trace), the second analyses each trace fully and keeps its
+report (``StoredTrace``: the ``TraceReport`` as compressed JSON, moved to a spill file, with the figures a
+summary needs and its row in a table of traces), so memory holds the index and the figures, never every
+span at once.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
-from .aggregate import path_shape
 from .analysis import analyse_trace
 from .calls import llm_calls
+from .document import from_json, to_json
 from .model import SpanRecord, TraceTree
-from .phases import PHASES
+from .report import TraceReport, TraceRow
+from .reporting import TraceFigures, figures_of, trace_report, trace_row
 from .sources import (
     PROGRESS_ANALYSING,
     PROGRESS_EVERY_LINES,
@@ -40,9 +42,9 @@ from .sources import (
     normalised_trace_id,
     records_from_lines,
 )
-from .whatif import ModelSpeed, SpeedSample, speed_samples, speeds_from_samples, suggest
+from .whatif import ModelSpeed, SpeedSample, judged, speed_samples, speeds_from_samples
 
-__all__ = ["TraceFigures", "TraceIndex", "figures_of_file", "index_file"]
+__all__ = ["StoredTrace", "TraceIndex", "index_file", "stored_traces"]
 
 _TRACE_ID: Final = re.compile(rb'"traceId"\s*:\s*"([^"]*)"')
 _OTHER: Final = re.compile(rb'"(traceID|trace_id)"')
@@ -96,41 +98,29 @@ def index_file(path: str | os.PathLike[str], progress: Progress | None = None) -
     return TraceIndex(source, lines) if lines else None
 
 
-class SuggestionFigure(NamedTuple):
-    """What the summary adds up of one suggestion."""
-
-    kind: str
-    title: str
-    saving_ns: int
-
-
 @dataclass(frozen=True)
-class TraceFigures:
-    """What a many-trace report needs of one trace, without its spans; small, as thousands are kept."""
+class StoredTrace:
+    """One trace of a large report: its figures and row in memory, its report as compressed JSON."""
 
-    trace_id: str
-    wall_ns: int
-    phase_values: tuple[int, ...]
-    """Nanoseconds per phase, in the order of ``PHASES``."""
-    suggestions: list[SuggestionFigure]
-    shape: tuple[str, ...]
-    document_zjson: bytes
-    """The trace's entry in the report's JSON (``render``'s, without spans), as compressed JSON text; moved
-    to a ``Spill`` file once the figures reach the main process (then empty)."""
-    start_ns: int
+    figures: TraceFigures
+    row: TraceRow
+    report_zjson: bytes
+    """The trace's ``TraceReport`` (without spans) as compressed JSON text; moved to a ``Spill`` file once it
+    reaches the main process (then empty)."""
     spilled: tuple[Spill, int, int] | None = None
-    """Where the entry was moved to: the spill file, offset and length."""
+    """Where the report was moved to: the spill file, offset and length."""
 
     @property
-    def phases(self) -> dict[str, int]:
-        return dict(zip(PHASES, self.phase_values, strict=True))
-
-    @property
-    def document_json(self) -> str:
+    def report_json(self) -> str:
+        """The report's JSON text, as the document holds it (compact)."""
         if self.spilled is not None:
             spill, offset, length = self.spilled
             return zlib.decompress(spill.read(offset, length)).decode()
-        return zlib.decompress(self.document_zjson).decode()
+        return zlib.decompress(self.report_zjson).decode()
+
+    def report(self) -> TraceReport:
+        report: TraceReport = from_json(TraceReport, json.loads(self.report_json))
+        return report
 
 
 class Spill:
@@ -142,11 +132,11 @@ class Spill:
         self._lock = threading.Lock()
         weakref.finalize(self, self._file.close)
 
-    def put(self, figure: TraceFigures) -> TraceFigures:
+    def put(self, trace: StoredTrace) -> StoredTrace:
         with self._lock:
             offset = self._file.seek(0, os.SEEK_END)
-            self._file.write(figure.document_zjson)
-        return dataclasses.replace(figure, document_zjson=b"", spilled=(self, offset, len(figure.document_zjson)))
+            self._file.write(trace.report_zjson)
+        return dataclasses.replace(trace, report_zjson=b"", spilled=(self, offset, len(trace.report_zjson)))
 
     def read(self, offset: int, length: int) -> bytes:
         with self._lock:
@@ -169,27 +159,15 @@ def _samples_of(index: TraceIndex) -> list[SpeedSample]:
     return found
 
 
-def _figures_of(index: TraceIndex, speeds: dict[str, ModelSpeed]) -> list[TraceFigures]:
-    """Second pass: each trace analysed, judged against every trace's model speeds, and reduced to figures."""
-    from .render import trace_document
-
-    figures = []
+def _stored_of(index: TraceIndex, speeds: dict[str, ModelSpeed]) -> list[StoredTrace]:
+    """Second pass: each trace analysed, judged against every trace's model speeds, and its report kept."""
+    stored = []
     for trace_id in index.lines:
-        analysis = analyse_trace(TraceTree(trace_id, index.read(trace_id)))
-        analysis.suggestions = suggest(analysis, speeds)
-        document = trace_document(analysis)
-        figures.append(
-            TraceFigures(
-                trace_id,
-                analysis.wall_ns,
-                tuple(analysis.phases[phase] for phase in PHASES),
-                [SuggestionFigure(x.kind, x.title, x.saving_ns) for x in analysis.suggestions],
-                path_shape(analysis),
-                zlib.compress(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()),
-                analysis.start_ns,
-            )
-        )
-    return figures
+        analysis = judged(analyse_trace(TraceTree(trace_id, index.read(trace_id))), speeds)
+        report = trace_report(analysis)
+        text = json.dumps(to_json(report), ensure_ascii=False, separators=(",", ":"))
+        stored.append(StoredTrace(figures_of(analysis), trace_row(report), zlib.compress(text.encode())))
+    return stored
 
 
 def _run(tasks: Iterable[Any], workers: int) -> Iterator[Any]:
@@ -205,10 +183,10 @@ def _run(tasks: Iterable[Any], workers: int) -> Iterator[Any]:
             yield futures.popleft().result()
 
 
-def figures_of_file(
+def stored_traces(
     index: TraceIndex, *, workers: int | None = None, progress: Progress | None = None
-) -> tuple[list[TraceFigures], dict[str, ModelSpeed]]:
-    """Every trace of an indexed file, as figures in order of start, and the models' speeds over all of them."""
+) -> tuple[list[StoredTrace], dict[str, ModelSpeed]]:
+    """Every trace of an indexed file, stored in order of start, and the models' speeds over all of them."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
     # Several tasks per worker, so they finish together; at most _CHUNK traces each.
     size = max(1, min(_CHUNK, -(-len(index.lines) // (workers * 4))))
@@ -221,12 +199,12 @@ def figures_of_file(
         if progress is not None:
             progress(PROGRESS_ANALYSING, done, steps)
     speeds = speeds_from_samples(samples)
-    figures: list[TraceFigures] = []
+    stored: list[StoredTrace] = []
     spill = Spill()
-    tasks = ((_figures_of, c, speeds) for c in chunks)
+    tasks = ((_stored_of, c, speeds) for c in chunks)
     for done, found in enumerate(_run(tasks, workers), start=len(chunks) + 1):
-        figures.extend(spill.put(figure) for figure in found)
+        stored.extend(spill.put(trace) for trace in found)
         if progress is not None:
             progress(PROGRESS_ANALYSING, done, steps)
-    figures.sort(key=lambda f: f.start_ns)
-    return figures, speeds
+    stored.sort(key=lambda t: t.figures.start_ns)
+    return stored, speeds

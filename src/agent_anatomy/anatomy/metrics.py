@@ -35,7 +35,7 @@ from .analysis import TraceAnalysis, analyse_trace
 from .model import group_traces
 from .phases import PHASE_GAP, PHASES
 from .sources import records_from_readable
-from .whatif import model_speeds, suggest
+from .whatif import judged, model_speeds
 
 __all__ = ["BUCKETS_S", "AnatomyInstruments", "AnatomyMetricsProcessor"]
 
@@ -272,7 +272,7 @@ class AnatomyMetricsProcessor(SpanProcessor):
     def _analyse(self, pending: _Pending) -> None:
         for tree in group_traces(records_from_readable(pending.spans)).values():
             analysis = analyse_trace(tree)
-            analysis.suggestions = suggest(analysis, model_speeds([analysis]))
+            analysis = judged(analysis, model_speeds([analysis]))
             root = pending.root
             context = None
             if root is not None:  # the exemplar's trace: the root, as a sampled span of this trace

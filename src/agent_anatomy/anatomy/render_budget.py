@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from .budget import Verdict
 from .formatting import count, ms
+from .report import Verdict
 
 __all__ = ["budget_lines", "junit_xml"]
 

@@ -4,15 +4,14 @@ JSON, or as a page with both anatomies drawn on one time scale."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .compare import FIRST_TEXT, TOTAL, Comparison, StepChange, compare
+from .document import comparison_json
 from .formatting import count, ms
-from .render import PHASE_LABELS, SCHEMA, to_dict, trace_documents
+from .phases import PHASE_LABELS
+from .render_html import page
 from .render_text import Style, color_wanted, finish
-
-if TYPE_CHECKING:
-    from ._anatomy import Anatomy
+from .report import FIRST_TEXT, SCHEMA, TOTAL, Comparison, Report, StepChange, TraceReport
 
 __all__ = ["compare_lines", "render_comparison"]
 
@@ -88,20 +87,22 @@ def compare_lines(comparison: Comparison, before_name: str, after_name: str, sty
 
 
 def render_comparison(
-    before: Anatomy, after: Anatomy, before_name: str, after_name: str, format: str, *, color: bool | None = None
+    comparison: Comparison,
+    before_name: str,
+    after_name: str,
+    format: str,
+    *,
+    traces: tuple[TraceReport, TraceReport] | None = None,
+    color: bool | None = None,
 ) -> str:
-    """``agent-anatomy compare``'s output: text, the JSON document, or a page with both anatomies."""
-    comparison = compare(trace_documents(before), trace_documents(after))
+    """``agent-anatomy compare``'s output: text, the JSON document, or a page drawing ``traces`` (the two traces
+    lined up, with their spans: ``compare.typical_traces``)."""
     if format == "json":
-        document = {**comparison.to_dict(), "before_source": before_name, "after_source": after_name}
+        document = {**comparison_json(comparison), "before_source": before_name, "after_source": after_name}
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if format == "html":
-        from .render_html import page
-
-        traces = [
-            to_dict(before.only(comparison.before_trace_id), spans=True)["traces"][0],
-            to_dict(after.only(comparison.after_trace_id), spans=True)["traces"][0],
-        ]
+        if traces is None:
+            raise ValueError("a comparison's page draws the two traces: give them (compare.typical_traces)")
         sources = {"before_source": before_name, "after_source": after_name}
-        return page({"schema": SCHEMA, "traces": traces}, comparison={**comparison.to_dict(), **sources})
+        return page(Report(schema=SCHEMA, traces=traces), comparison={**comparison_json(comparison), **sources})
     return finish(compare_lines(comparison, before_name, after_name, Style(color_wanted(color))), None)

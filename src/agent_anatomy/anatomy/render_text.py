@@ -1,25 +1,43 @@
 """The anatomy as text: the seed article's vertical flow for one trace, a table and percentiles for many.
 
-Formats ``to_dict()``'s document and nothing else, so it shows the JSON's numbers; lines are wrapped to the
-output's width (80 columns when it is not a terminal).
+Formats the typed report and nothing else, so it shows the JSON's numbers; lines are wrapped to the output's
+width (80 columns when it is not a terminal).
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Sequence
+from typing import Final
 
 from .formatting import count, ms, output_width, visible_len, wrap
-from .phases import PHASE_GAP
-from .render import PHASE_LABELS, SHOWN_WHEN_ZERO, summary_dict, table_row, to_dict, trace_dict
+from .phases import PHASE_GAP, PHASE_LABELS, SHOWN_WHEN_ZERO
+from .report import (
+    ABSENT,
+    AgentEntry,
+    CacheStep,
+    LLMStep,
+    SpanStep,
+    Step,
+    Summary,
+    ToolsStep,
+    TraceReport,
+    TraceRow,
+)
 
-if TYPE_CHECKING:
-    from ._anatomy import Anatomy
-
-__all__ = ["TABLE_ROWS", "Style", "clip", "color_wanted", "finish", "list_text", "text", "trace_lines"]
+__all__ = [
+    "TABLE_ROWS",
+    "Style",
+    "clip",
+    "color_wanted",
+    "finish",
+    "list_text",
+    "many_text",
+    "trace_lines",
+    "trace_text",
+]
 
 
 class Style:
@@ -38,122 +56,115 @@ def color_wanted(color: bool | None) -> bool:
     return sys.stdout.isatty()
 
 
-def _step_lines(step: dict[str, Any], style: Style, indent: str) -> list[str]:
-    kind = step["kind"]
-    if kind == "llm":
-        model = f" · {step['model']}" if step.get("model") else ""
-        routed = f" · step {step['route_step']}" if step.get("route_step") else ""
-        head = f"[{step['label']}{model}: {ms(step['duration_ms'])}]"
+def _step_lines(step: Step, style: Style, indent: str) -> list[str]:
+    if isinstance(step, LLMStep):
+        model = f" · {step.model}" if step.model else ""
+        routed = f" · step {step.route_step}" if step.route_step else ""
+        head = f"[{step.label}{model}: {ms(step.duration_ms)}]"
         lines = [f"{indent}↓ {style(head, '36')}{routed}"]
-        if step.get("route_reason"):
-            lines.append(f"{indent}    [routed: {step['route_reason']}, {count(step['attempts'], 'attempt')}]")
-        if step["ttft_ms"] is not None and step.get("thinking_ms"):
+        if step.route_reason is not ABSENT and step.route_reason:
+            lines.append(f"{indent}    [routed: {step.route_reason}, {count(step.attempts, 'attempt')}]")
+        if step.ttft_ms is not None and step.thinking_ms:
             lines.append(
-                f"{indent}    [TTFT: {ms(step['ttft_ms'])} → thinking {ms(step['thinking_ms'])} → the answer starts]"
+                f"{indent}    [TTFT: {ms(step.ttft_ms)} → thinking {ms(step.thinking_ms)} → the answer starts]"
             )
-        elif step["ttft_ms"] is not None:
-            lines.append(f"{indent}    [TTFT: {ms(step['ttft_ms'])} → streaming starts]")
-        elif step["streamed"]:
+        elif step.ttft_ms is not None:
+            lines.append(f"{indent}    [TTFT: {ms(step.ttft_ms)} → streaming starts]")
+        elif step.streamed:
             lines.append(f"{indent}    [streamed; time to first token not recorded]")
-        elif step["streamed"] is None:
+        elif step.streamed is None:
             lines.append(f"{indent}    [whether it streamed, and its first token, not recorded]")
         else:
-            lines.append(f"{indent}    [not streamed: the user waits {ms(step['duration_ms'])} for the first word]")
+            lines.append(f"{indent}    [not streamed: the user waits {ms(step.duration_ms)} for the first word]")
         return lines
-    if kind == "tools":
-        tools = step["tools"]
-        if step["mode"] == "single":
-            body = f"Tool call: {tools[0]['name']} {ms(tools[0]['duration_ms'])}"
-        elif step["mode"] == "sequential":
-            body = f"Tool calls (sequential): {' + '.join(ms(t['duration_ms']) for t in tools)} = {ms(step['sum_ms'])}"
-        elif step["mode"] == "parallel":
-            body = (
-                f"Tool calls (parallel): max({', '.join(ms(t['duration_ms']) for t in tools)}) = {ms(step['max_ms'])}"
-            )
+    if isinstance(step, ToolsStep):
+        tools = step.tools
+        if step.mode == "single":
+            body = f"Tool call: {tools[0].name} {ms(tools[0].duration_ms)}"
+        elif step.mode == "sequential":
+            body = f"Tool calls (sequential): {' + '.join(ms(t.duration_ms) for t in tools)} = {ms(step.sum_ms)}"
+        elif step.mode == "parallel":
+            body = f"Tool calls (parallel): max({', '.join(ms(t.duration_ms) for t in tools)}) = {ms(step.max_ms)}"
         else:
-            body = f"Tool calls (partly parallel): {count(len(tools), 'tool')} in {ms(step['wall_ms'])}"
-        names = ", ".join(t["name"] + (" (cache hit)" if t.get("cache_hit") else "") for t in tools)
+            body = f"Tool calls (partly parallel): {count(len(tools), 'tool')} in {ms(step.wall_ms)}"
+        names = ", ".join(t.name + (" (cache hit)" if t.cache_hit is True else "") for t in tools)
         return [f"{indent}↓ {style(f'[{body}]', '33')}  {style(names, '2')}"]
-    if kind == "cache":
-        outcome = (
-            f"hit, saved {ms(step['saved_ms'])}"
-            if step["hit"] and step.get("saved_ms")
-            else ("hit" if step["hit"] else "miss")
-        )
-        head = f"[{step['label']}: {outcome}]"
+    if isinstance(step, CacheStep):
+        outcome = f"hit, saved {ms(step.saved_ms)}" if step.hit and step.saved_ms else ("hit" if step.hit else "miss")
+        head = f"[{step.label}: {outcome}]"
         return [f"{indent}↓ {style(head, '32')}"]
-    if kind == "outside":
-        head = f"[outside the agent · {step['label']}: {ms(step['duration_ms'])}]"
+    if step.kind == "outside":
+        head = f"[outside the agent · {step.label}: {ms(step.duration_ms)}]"
         return [f"{indent}↓ {style(head, '2')}"]
-    if kind == "span":
-        lines = [f"{indent}↓ [{step['label']}: {ms(step['duration_ms'])}]"]
-        for inner in step.get("inner", []):
+    if isinstance(step, SpanStep):
+        lines = [f"{indent}↓ [{step.label}: {ms(step.duration_ms)}]"]
+        for inner in step.inner:
             lines.extend(_step_lines(inner, style, indent + "    "))
         return lines
-    return [f"{indent}↓ [{step['label']}: {ms(step['duration_ms'])}]"]
+    return [f"{indent}↓ [{step.label}: {ms(step.duration_ms)}]"]
 
 
-def _agents_lines(agents: list[dict[str, Any]]) -> list[str]:
+def _agents_lines(agents: Sequence[AgentEntry]) -> list[str]:
     """One line per agent, sub-agents indented under theirs, with where its own time went most."""
     depth: dict[str, int] = {}
     lines = [f"Agents in this trace ({len(agents)})"]
     for agent in agents:
-        level = depth.get(agent["parent_agent_id"], -1) + 1 if agent["parent_agent_id"] else 0
-        depth[agent["span_id"]] = level
-        phases = {p: ms for p, ms in agent["phases_ms"].items() if p != PHASE_GAP}
+        level = depth.get(agent.parent_agent_id, -1) + 1 if agent.parent_agent_id else 0
+        depth[agent.span_id] = level
+        phases = {p: value for p, value in agent.phases_ms.items() if p != PHASE_GAP}
         top = max(phases, key=lambda p: phases[p])
         lines.append(
-            f"  {'  ' * level}{agent['name']}: {ms(agent['wall_ms'])} from {ms(agent['start_ms'])} · "
-            f"{count(agent['llm_calls'], 'LLM call')}, {count(agent['tool_calls'], 'tool call')} · most in "
+            f"  {'  ' * level}{agent.name}: {ms(agent.wall_ms)} from {ms(agent.start_ms)} · "
+            f"{count(agent.llm_calls, 'LLM call')}, {count(agent.tool_calls, 'tool call')} · most in "
             f"{PHASE_LABELS[top]} ({ms(phases[top])})"
         )
     return [*lines, ""]
 
 
-def _trace_text(trace: dict[str, Any], style: Style, suggestions_limit: int = 5) -> list[str]:
-    wall = trace["wall_ms"]
-    service = f" · {trace['service']}" if trace.get("service") else ""
+def _trace_lines(trace: TraceReport, style: Style, suggestions_limit: int = 5) -> list[str]:
+    wall = trace.wall_ms
+    service = f" · {trace.service}" if trace.service else ""
     lines = [
-        style(f"Latency anatomy · trace {trace['trace_id']}{service} · {count(trace['span_count'], 'span')}", "1"),
+        style(f"Latency anatomy · trace {trace.trace_id}{service} · {count(trace.span_count, 'span')}", "1"),
         "User request",
     ]
-    lines.extend(f"  ({note})" for note in trace.get("notes", []))
-    for step in trace["steps"]:
+    lines.extend(f"  ({note})" for note in trace.notes)
+    for step in trace.steps:
         lines.extend(_step_lines(step, style, "  "))
     lines.append("  " + "─" * 44)
     lines.append("  " + style(f"Total: {ms(wall)}", "1"))
     lines.append("")
-    if trace.get("agents"):
-        lines.extend(_agents_lines(trace["agents"]))
+    if trace.agents:
+        lines.extend(_agents_lines(trace.agents))
     lines.append("Where the time went")
     for phase, label in PHASE_LABELS.items():
-        value = trace["phases_ms"][phase]
+        value = trace.phases_ms[phase]
         if not value and phase not in SHOWN_WHEN_ZERO:
             continue
         share = value / wall * 100 if wall else 0.0
         bar = "█" * round(share / 4)
         lines.append(f"  {label:<33} {ms(value):>10}  {share:5.1f} %  {bar}")
-    levers = trace["levers"]
+    levers = trace.levers
     saved = []
-    if levers["parallel_saved_ms"] >= 1:
-        saved.append(f"parallel tools saved {ms(levers['parallel_saved_ms'])}")
-    if levers["cache_hits"]:
-        saved.append(f"{count(levers['cache_hits'], 'cache hit')} saved {ms(levers['cache_saved_ms'])}")
+    if levers.parallel_saved_ms >= 1:
+        saved.append(f"parallel tools saved {ms(levers.parallel_saved_ms)}")
+    if levers.cache_hits:
+        saved.append(f"{count(levers.cache_hits, 'cache hit')} saved {ms(levers.cache_saved_ms)}")
     if saved:
         lines.append("Levers at work: " + " · ".join(saved))
     lines.append("")
-    if trace["suggestions"]:
+    if trace.suggestions:
         lines.append("What would save the most")
-        for number, suggestion in enumerate(trace["suggestions"][:suggestions_limit], start=1):
-            saving, after = ms(suggestion["saving_ms"]), ms(suggestion["total_after_ms"])
-            if suggestion["perceived"]:
-                head = f"{number}. {suggestion['title']}: the answer starts to appear {saving} sooner"
+        for number, suggestion in enumerate(trace.suggestions[:suggestions_limit], start=1):
+            saving, after = ms(suggestion.saving_ms), ms(suggestion.total_after_ms)
+            if suggestion.perceived:
+                head = f"{number}. {suggestion.title}: the answer starts to appear {saving} sooner"
             else:
-                head = f"{number}. {suggestion['title']}: saves {saving} → {after}"
+                head = f"{number}. {suggestion.title}: saves {saving} → {after}"
             lines.append("  " + style(head, "32"))
-            lines.append(f"     {suggestion['explanation']}")
-            if suggestion.get("assumes"):
-                lines.append(style(f"     Assumes {suggestion['assumes']}.", "2"))
+            lines.append(f"     {suggestion.explanation}")
+            if suggestion.assumes:
+                lines.append(style(f"     Assumes {suggestion.assumes}.", "2"))
     else:
         lines.append(
             "What would save the most: nothing this trace shows (no sequential tools, repeated calls, "
@@ -166,33 +177,23 @@ TABLE_ROWS: Final = 50
 """Traces listed in a many-trace text report; beyond that, the slowest, and the report says so."""
 
 
-def _table_rows(anatomy: Anatomy) -> list[dict[str, Any]]:
-    """The rows of the many-trace table: every trace, or the ``TABLE_ROWS`` slowest."""
-    if anatomy.figures is not None:
-        slowest = sorted(anatomy.figures, key=lambda f: f.wall_ns, reverse=True)[:TABLE_ROWS]
-        return [table_row(json.loads(f.document_json)) for f in slowest]
-    analyses = sorted(anatomy.traces, key=lambda a: a.wall_ns, reverse=True)[:TABLE_ROWS]
-    return [table_row(trace_dict(a, False)) for a in analyses]
-
-
-def trace_lines(rows: list[dict[str, Any]], *, suggestion: bool = True) -> list[str]:
-    """A table of traces, one ``table_row`` row each: id, service, start, wall, LLM calls, first token and
+def trace_lines(rows: Sequence[TraceRow], *, suggestion: bool = True) -> list[str]:
+    """A table of traces, a row each: id, service, start, wall, LLM calls, first token and
     (``suggestion``) the top suggestion."""
     lines = [
         f"  {'trace id':<16} {'service':<16} {'start (UTC)':<12} {'wall':>10} {'LLM':>4} {'1st token':>12}"
         + ("  top suggestion" if suggestion else "")
     ]
     for row in rows:
-        start = datetime.datetime.fromtimestamp(row["start_unix_ns"] / 1e9, datetime.UTC).strftime("%H:%M:%S.%f")[:12]
+        start = datetime.datetime.fromtimestamp(row.start_unix_ns / 1e9, datetime.UTC).strftime("%H:%M:%S.%f")[:12]
         lines.append(
-            f"  {row['trace_id'][:16]:<16} {(row['service'] or '-')[:16]:<16} {start:<12} "
-            f"{ms(row['wall_ms']):>10} {row['llm_calls']:>4} {row['ttft']:>12}"
-            + (f"  {row['top']}" if suggestion else "")
+            f"  {row.trace_id[:16]:<16} {(row.service or '-')[:16]:<16} {start:<12} "
+            f"{ms(row.wall_ms):>10} {row.llm_calls:>4} {row.ttft:>12}" + (f"  {row.top}" if suggestion else "")
         )
     return lines
 
 
-def _traces_table(shown: list[dict[str, Any]], total: int, style: Style) -> list[str]:
+def _traces_table(shown: Sequence[TraceRow], total: int, style: Style) -> list[str]:
     """The many-trace report's table: the slowest first."""
     head = f"Traces ({total:,})"
     if total > len(shown):
@@ -200,28 +201,28 @@ def _traces_table(shown: list[dict[str, Any]], total: int, style: Style) -> list
     return [style(head, "1"), *trace_lines(shown), ""]
 
 
-def _summary_text(summary: dict[str, Any], style: Style) -> list[str]:
+def _summary_text(summary: Summary, style: Style) -> list[str]:
     lines = [
-        style(f"Latency anatomy of {summary['trace_count']:,} traces", "1"),
+        style(f"Latency anatomy of {summary.trace_count:,} traces", "1"),
         f"  {'':<33} {'p50':>10} {'p95':>10} {'max':>10}",
     ]
     labels = {"total": "total", **PHASE_LABELS}
     for phase, label in labels.items():
-        stats = summary["phases_ms"][phase]
-        lines.append(f"  {label:<33} {ms(stats['p50']):>10} {ms(stats['p95']):>10} {ms(stats['max']):>10}")
-    common = summary["common_path"]
+        stats = summary.phases_ms[phase]
+        lines.append(f"  {label:<33} {ms(stats.p50):>10} {ms(stats.p95):>10} {ms(stats.max):>10}")
+    common = summary.common_path
     lines.append("")
-    lines.append(f"Most common critical path ({common['traces']:,} of {count(summary['trace_count'], 'trace')}):")
-    lines.append("  " + " → ".join(common["steps"]) if common["steps"] else "  (no steps)")
+    lines.append(f"Most common critical path ({common.traces:,} of {count(summary.trace_count, 'trace')}):")
+    lines.append("  " + " → ".join(common.steps) if common.steps else "  (no steps)")
     lines.append("")
-    if summary["suggestions"]:
+    if summary.suggestions:
         lines.append("What would save the most, over all traces")
-        for number, s in enumerate(summary["suggestions"][:8], start=1):
+        for number, s in enumerate(summary.suggestions[:8], start=1):
             lines.append(
                 "  "
                 + style(
-                    f"{number}. {s['title']}: in {count(s['traces'], 'trace')}, {ms(s['mean_saving_ms'])} "
-                    f"on average ({ms(s['total_saving_ms'])} in all)",
+                    f"{number}. {s.title}: in {count(s.traces, 'trace')}, {ms(s.mean_saving_ms)} "
+                    f"on average ({ms(s.total_saving_ms)} in all)",
                     "32",
                 )
             )
@@ -244,16 +245,21 @@ def finish(lines: list[str], width: int | None, *, table: slice = slice(0)) -> s
     return "\n".join(wrap(head, columns) + [clip(row, columns) for row in rows] + wrap(tail, columns)) + "\n"
 
 
-def text(anatomy: Anatomy, *, color: bool | None = None, width: int | None = None) -> str:
-    """One trace as the seed article's flow; several as a table of the slowest, then their percentiles."""
+def trace_text(trace: TraceReport, *, color: bool | None = None, width: int | None = None) -> str:
+    """One trace as the seed article's flow."""
+    return finish(_trace_lines(trace, Style(color_wanted(color))), width)
+
+
+def many_text(
+    slowest: Sequence[TraceRow], summary: Summary, *, color: bool | None = None, width: int | None = None
+) -> str:
+    """Several traces: a table of the slowest (``TABLE_ROWS`` at most), then their percentiles."""
     style = Style(color_wanted(color))
-    if len(anatomy) > 1:
-        table = _traces_table(_table_rows(anatomy), len(anatomy), style)
-        return finish(table + _summary_text(summary_dict(anatomy), style), width, table=slice(1, len(table)))
-    return finish(_trace_text(to_dict(anatomy)["traces"][0], style), width)
+    table = _traces_table(slowest, summary.trace_count, style)
+    return finish(table + _summary_text(summary, style), width, table=slice(1, len(table)))
 
 
-def list_text(rows: list[dict[str, Any]], source: str, width: int | None = None) -> str:
+def list_text(rows: Sequence[TraceRow], source: str, width: int | None = None) -> str:
     """``agent-anatomy list``: every trace of a source, in the order they started."""
     lines = [f"{count(len(rows), 'trace')} in {source}", *trace_lines(rows, suggestion=False)]
     return finish(lines, width, table=slice(1, None))

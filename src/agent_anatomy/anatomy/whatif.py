@@ -22,7 +22,16 @@ from .analysis import TraceAnalysis
 from .batches import Batch, ToolCall
 from .calls import LLMCall
 
-__all__ = ["ModelSpeed", "SpeedSample", "Suggestion", "model_speeds", "speed_samples", "speeds_from_samples", "suggest"]
+__all__ = [
+    "ModelSpeed",
+    "SpeedSample",
+    "Suggestion",
+    "judged",
+    "model_speeds",
+    "speed_samples",
+    "speeds_from_samples",
+    "suggest",
+]
 
 _MIN_SAVING_NS = 1_000_000
 _ROUTE_MARGIN = 0.9
@@ -286,3 +295,8 @@ def suggest(analysis: TraceAnalysis, speeds: dict[str, ModelSpeed]) -> list[Sugg
         ranked.append(dataclasses.replace(candidate, saving_ns=saving, claimed=tuple(pieces)))
     ranked.sort(key=lambda s: s.saving_ns, reverse=True)
     return ranked
+
+
+def judged(analysis: TraceAnalysis, speeds: dict[str, ModelSpeed]) -> TraceAnalysis:
+    """The analysis with its suggestions, judged by ``speeds`` (a copy: an analysis is never changed)."""
+    return dataclasses.replace(analysis, suggestions=suggest(analysis, speeds))
