@@ -130,6 +130,10 @@ def smoke(wheel: Path, expected_version: str) -> None:
         report = run([str(bin_dir / "agent-anatomy"), "report", "demo.jsonl", "--no-color"], work).stdout
         if "What would save the most" not in report:
             fail(f"the report of the demo's traces gives no advice:\n{report}")
+        run([str(bin_dir / "agent-anatomy"), "report", "demo.jsonl", "--format", "html", "--output", "demo.html"], work)
+        page = (work / "demo.html").read_text(encoding="utf-8")
+        if "anatomy-data" not in page or "getElementById('anatomy-data')" not in page:
+            fail("the HTML report lacks its data or the script that draws it (a package file the wheel must carry)")
         quickstart = ROOT / "examples" / "quickstart.py"
         printed = run([str(python), str(quickstart), "--export", "jsonl:quickstart.jsonl"], work).stdout
         if "invoke_agent support" not in printed:

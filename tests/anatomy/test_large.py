@@ -66,6 +66,19 @@ def test_what_a_large_report_does_not_keep_it_says(traces_file: Path) -> None:
     assert slowest.trace_id in page
 
 
+def test_a_large_report_of_few_traces_draws_them_all(tmp_path: Path) -> None:
+    """At most 20 traces: every one is read again with its spans and drawn (the page raised before)."""
+    path = tmp_path / "few.jsonl"
+    write_exporter_jsonl(path, agent_traces(4, turns=2, seed=3))
+    large = Anatomy.from_file(path, large_after=1, workers=1)
+    assert large.figures is not None and len(large) == 4
+    page = large.render("html")
+    ordinary = Anatomy.from_file(path, large_after=10**9)
+    for trace in ordinary.traces:
+        assert trace.trace_id in page
+    assert "showing the" not in page, "all four are drawn, none left out"
+
+
 def test_the_command_reports_a_file_of_traces(traces_file: Path) -> None:
     command = [sys.executable, "-m", "agent_anatomy.cli", "report", str(traces_file), "--format", "json"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)

@@ -13,6 +13,7 @@ package, ``assets/anatomy.css`` and ``assets/anatomy.js``).
 
 from __future__ import annotations
 
+import functools
 import html as html_escape
 import json
 from collections.abc import Mapping, Sequence
@@ -46,14 +47,12 @@ _PHASE_COLOURS: Final = {
 """One colour per phase, shared by the flow, the waterfall, the summary and the legend."""
 
 
+@functools.cache
 def _asset(name: str) -> str:
-    """A file of the page shipped with the package (``assets/``): its style and its script."""
+    """A file of the page shipped with the package (``assets/``), read the first time a page is made: its
+    style (``anatomy.css``) and its script (``anatomy.js``, which draws the page from the report embedded in
+    it, ``anatomy-data``)."""
     return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
-
-
-_STYLE: Final = _asset("anatomy.css")
-_SCRIPT: Final = _asset("anatomy.js")
-"""Draws the page from the report embedded in it (``anatomy-data``); a browser runs it, nothing else."""
 
 
 def _legend() -> str:
@@ -112,7 +111,7 @@ def page(
     spans = sum(t["span_count"] for t in traces)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html_escape.escape(title)}</title>
-<style>{_STYLE}</style></head>
+<style>{_asset("anatomy.css")}</style></head>
 <body>
 <div id="errors"></div>
 <script>window.addEventListener('error', (e) => {{
@@ -136,6 +135,6 @@ def page(
 </section></template>
 <div id="tooltip"></div>
 <script id="anatomy-data" type="application/json">{payload}</script>
-<script>{_SCRIPT}</script>
+<script>{_asset("anatomy.js")}</script>
 </body></html>
 """
