@@ -162,14 +162,14 @@ def test_renderers_import_the_report_and_nothing_of_the_analysis(path: Path) -> 
 EDGES = {
     ("tracing/decorators.py", "build"),
     ("tracing/decorators.py", "span"),
-    ("tracing/handler.py", "for_instrumentor"),
+    ("tracing/handler.py", "on_providers"),
     ("levers/executor.py", "__init__"),
     ("levers/router.py", "__init__"),
     ("levers/cache.py", "__init__"),
     ("levers/agent.py", "run_agent"),
 }
 """The public edges where the process's telemetry handler is resolved: a decorator applied, ``span()`` called,
-an instrumentor's ``instrument()``, a lever built, an agent run started."""
+a handler on providers of one's own (an instrumentor's ``instrument()``), a lever built, an agent run started."""
 
 
 class _Lookups(ast.NodeVisitor):

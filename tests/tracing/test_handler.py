@@ -11,7 +11,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import agent_anatomy as aa
 from agent_anatomy import semconv
-from agent_anatomy.telemetry import installation
 from agent_anatomy.tracing import TelemetryHandler, default_handler, tool_spec
 from tests.conftest import make_traced
 
@@ -56,7 +55,7 @@ def test_the_process_handler_is_one_object_that_configure_rebinds() -> None:
 def test_a_handler_on_its_own_provider_keeps_its_spans_there() -> None:
     traced = make_traced()
     provider, exporter = _private_provider()
-    own = TelemetryHandler(installation().derived(tracer_provider=provider))
+    own = TelemetryHandler.on_providers(provider)
 
     async def noop() -> str:
         return "ok"
@@ -69,7 +68,7 @@ def test_a_handler_on_its_own_provider_keeps_its_spans_there() -> None:
 
 def test_a_derived_handler_takes_what_it_does_not_fix_from_the_process() -> None:
     provider, _ = _private_provider()
-    own = TelemetryHandler(installation().derived(tracer_provider=provider))
+    own = TelemetryHandler.on_providers(provider)
     make_traced(capture_content=False)
     assert own.capture_content is False
     make_traced(capture_content=True)
@@ -78,9 +77,12 @@ def test_a_derived_handler_takes_what_it_does_not_fix_from_the_process() -> None
 
 def test_an_instrumentor_without_providers_uses_the_process_handler() -> None:
     assert TelemetryHandler.for_instrumentor({}) is default_handler()
-    provider, _ = _private_provider()
-    own = TelemetryHandler.for_instrumentor({"tracer_provider": provider})
-    assert own is not default_handler()
+    assert TelemetryHandler.on_providers() is default_handler()
+    provider, exporter = _private_provider()
+    own = TelemetryHandler.for_instrumentor({"tracer_provider": provider, "capture_content": True})
+    assert own is not default_handler() and own.capture_content is True
+    own.start("mine").stop()
+    assert [s.name for s in exporter.get_finished_spans()] == ["mine"]
 
 
 def test_a_tool_span_takes_its_call_id_and_input_hash() -> None:

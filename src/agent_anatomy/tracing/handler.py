@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from opentelemetry.context import Context
-from opentelemetry.metrics import Meter
-from opentelemetry.trace import Span, SpanKind, Tracer
+from opentelemetry.metrics import Meter, MeterProvider
+from opentelemetry.trace import Span, SpanKind, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
@@ -64,13 +64,31 @@ class TelemetryHandler:
         setup.watch(self)
 
     @classmethod
+    def on_providers(
+        cls,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        *,
+        capture_content: bool | None = None,
+    ) -> TelemetryHandler:
+        """A handler with these providers and content setting; what is not given follows ``configure()`` (the
+        process's handler when nothing is)."""
+        if tracer_provider is None and meter_provider is None and capture_content is None:
+            return default_handler()
+        setup = installation().derived(
+            tracer_provider=tracer_provider, meter_provider=meter_provider, capture_content=capture_content
+        )
+        return cls(setup)
+
+    @classmethod
     def for_instrumentor(cls, options: Mapping[str, Any]) -> TelemetryHandler:
         """The handler of an instrumentor, from ``instrument()``'s keyword arguments (``tracer_provider``,
-        ``meter_provider``, ``capture_content``): the process's, or one with those, the rest the process's."""
-        given = {key: options.get(key) for key in ("tracer_provider", "meter_provider", "capture_content")}
-        if all(value is None for value in given.values()):
-            return default_handler()
-        return cls(installation().derived(**given))
+        ``meter_provider``, ``capture_content``)."""
+        return cls.on_providers(
+            options.get("tracer_provider"),
+            options.get("meter_provider"),
+            capture_content=options.get("capture_content"),
+        )
 
     def installation_changed(self) -> None:
         """Its installation was rebound (a ``configure()``): read it again before the next span."""
