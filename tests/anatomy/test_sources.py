@@ -49,6 +49,34 @@ def test_jaeger_v1_json() -> None:
     assert any(e.name == "anatomy.first_token" for r in trace.tree.spans.values() for e in r.events)
 
 
+@pytest.mark.parametrize("shape", ["bare trace", "list of traces", "64-bit id, no leading zeros"])
+def test_jaeger_traces_as_the_ui_downloads_them(shape: str, tmp_path: Path) -> None:
+    """The Jaeger UI's download is the trace object itself (or a list of them), not ``{"data": [...]}``; old
+    and zero-led ids come short."""
+    [trace] = json.loads((FIXTURES / "jaeger_v1.json").read_text())["data"]
+    if shape == "64-bit id, no leading zeros":
+        for span in trace["spans"]:
+            span["traceID"] = "0d2c872e8321cf37"[1:]
+        document: object = trace
+    else:
+        document = trace if shape == "bare trace" else [trace, {**trace, "spans": trace["spans"][:1]}]
+    path = tmp_path / "download.json"
+    path.write_text(json.dumps(document))
+    anatomy = Anatomy.from_file(path)
+    expected = "d2c872e8321cf37".rjust(32, "0") if shape.startswith("64") else "5b8aa5a2d2c872e8321cf37308d69df2"
+    assert anatomy.trace.trace_id == expected
+    assert [c.ttft_ns for c in anatomy.trace.llm_calls] == [450 * MS]
+
+
+def test_a_jaeger_id_that_is_not_hex_is_named(tmp_path: Path) -> None:
+    [trace] = json.loads((FIXTURES / "jaeger_v1.json").read_text())["data"]
+    trace["spans"][0]["spanID"] = "not-an-id"
+    path = tmp_path / "download.json"
+    path.write_text(json.dumps(trace))
+    with pytest.raises(SourceError, match="spanID of 16 hex digits, got 'not-an-id'"):
+        Anatomy.from_file(path)
+
+
 def test_jsonl_exporter_output_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "spans.jsonl"
     handle = aa.configure(exporter=f"jsonl:{path}", tracer_provider=TracerProvider(), metrics=False)
@@ -107,7 +135,8 @@ def test_trace_id_prefix_that_fits_several_traces_is_refused() -> None:
         ('{"resourceSpans": ', "not valid JSON at line 1, column 19"),
         (
             '{"spans": []}',
-            'expected an object with "resourceSpans" \\(OTLP JSON\\) or "data" \\(Jaeger or Phoenix JSON\\)',
+            'expected an object with "resourceSpans" \\(OTLP JSON\\), "data" \\(Jaeger or Phoenix JSON\\) or "traceID" and '
+            '"spans" \\(one Jaeger trace\\)',
         ),
         ('{"resourceSpans": {}}', 'expected "resourceSpans" as a list'),
         (

@@ -31,7 +31,7 @@ def records_from_document(document: Any) -> list[SpanRecord]:
     if isinstance(document, list):
         return [record for item in document for record in records_from_document(item)]
     if not isinstance(document, Mapping):
-        raise Malformed('a JSON object with "resourceSpans" (OTLP) or "data" (Jaeger)')
+        raise Malformed('a JSON object with "resourceSpans" (OTLP), "data" (Jaeger, Phoenix) or a Jaeger trace')
     if "result" in document and isinstance(document["result"], Mapping):
         document = document["result"]
     if "resourceSpans" in document:
@@ -40,7 +40,12 @@ def records_from_document(document: Any) -> list[SpanRecord]:
         return list(phoenix_records(document))
     if "data" in document:
         return list(jaeger_records(document))
-    raise Malformed('an object with "resourceSpans" (OTLP JSON) or "data" (Jaeger or Phoenix JSON)')
+    if isinstance(document.get("spans"), list) and "traceID" in document:  # one Jaeger trace, bare
+        return list(jaeger_records({"data": [document]}))
+    raise Malformed(
+        'an object with "resourceSpans" (OTLP JSON), "data" (Jaeger or Phoenix JSON) or "traceID" and "spans" '
+        "(one Jaeger trace)"
+    )
 
 
 # --- files ---------------------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Jaeger JSON: ``{"data": [...]}`` from ``/api/traces/{id}`` or the Jaeger UI's download."""
+"""Jaeger JSON: ``{"data": [...]}`` from ``/api/traces/{id}``, or the traces themselves (the Jaeger UI's
+download, one trace or a list of them; ``files`` unwraps those).
+
+Jaeger writes a trace id without its leading zeros, and a 64-bit one in 16 digits: both are padded to 32.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,12 @@ from ..model import EventRecord, SpanRecord
 from ._common import Malformed, hex_id
 
 __all__ = ["jaeger_records"]
+
+
+def _trace_id(value: object) -> str:
+    if isinstance(value, str) and 0 < len(value) < 32 and all(c in "0123456789abcdefABCDEF" for c in value):
+        value = value.rjust(32, "0")
+    return hex_id(value, 32, "traceID")
 
 
 def jaeger_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
@@ -35,7 +45,7 @@ def jaeger_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
             kind = str(tags.get(semconv.JAEGER_SPAN_KIND, "internal")).upper()
             process = processes.get(span.get("processID"), {})
             yield SpanRecord(
-                trace_id=hex_id(span.get("traceID"), 32, "traceID").rjust(32, "0"),
+                trace_id=_trace_id(span.get("traceID")),
                 span_id=hex_id(span.get("spanID"), 16, "spanID"),
                 parent_id=hex_id(parent, 16, "parent spanID") if parent else None,
                 name=str(span.get("operationName", "")),
