@@ -21,7 +21,7 @@ CLAUDE_AGENT_SDK_VERSION ?= 0.2.189
 .PHONY: demo test test-fast test-busy lint bench bench-venvs claude-venv install phoenix-venv backends venv-matches screenshot dist wheel-smoke clean
 
 # Run as root, or through sudo when there is one.
-SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && echo sudo)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null && echo sudo; })
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("agent-anatomy needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'

@@ -124,6 +124,17 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _add_source(report)
     _add_output(report)
     report.add_argument("--spans", action="store_true", help="with --format json: every span, with its phase")
+    report.add_argument(
+        "--speeds",
+        metavar="FILE",
+        help="models' speeds measured elsewhere (a file --write-speeds wrote), for the what-ifs of models these "
+        "traces do not stream",
+    )
+    report.add_argument(
+        "--write-speeds",
+        metavar="FILE",
+        help="also write each model's median first-token time and output speed over these traces to FILE",
+    )
     report.set_defaults(run=_run_report)
 
 
@@ -197,24 +208,31 @@ def _source_name(args: argparse.Namespace) -> str:
 def _anatomy_from(args: argparse.Namespace) -> Anatomy:
     """The traces the source options name (one source: a FILE, --jaeger or --phoenix)."""
     from .anatomy import Anatomy, parse_duration
+    from .anatomy.speeds import read_speeds
 
     trace_id = getattr(args, "trace_id", None)
     if sum(source is not None for source in (args.file, args.jaeger, args.phoenix)) != 1:
         raise ConfigurationError(
             f"{args.command} needs one source: a FILE, --jaeger URL or --phoenix URL", setting=args.command, value=None
         )
+    speeds = read_speeds(args.speeds) if getattr(args, "speeds", None) else None
     if args.file is not None:
-        return Anatomy.from_file(args.file, trace_id, progress=_progress_line(args.file))
+        return Anatomy.from_file(args.file, trace_id, progress=_progress_line(args.file), speeds=speeds)
     if args.phoenix is not None:
         if trace_id is None:
             raise ConfigurationError("--phoenix needs --trace-id", setting="--phoenix", value=args.phoenix)
-        return Anatomy.from_phoenix(args.phoenix, trace_id, project=args.project)
+        return Anatomy.from_phoenix(args.phoenix, trace_id, project=args.project, speeds=speeds)
     if trace_id is None and args.service is None:
         raise ConfigurationError(
             "--jaeger needs --trace-id, or --service (with --since)", setting="--jaeger", value=args.jaeger
         )
     return Anatomy.from_jaeger(
-        args.jaeger, trace_id, service=args.service, since_s=parse_duration(args.since), limit=args.limit
+        args.jaeger,
+        trace_id,
+        service=args.service,
+        since_s=parse_duration(args.since),
+        limit=args.limit,
+        speeds=speeds,
     )
 
 
@@ -234,6 +252,12 @@ def _run_report(args: argparse.Namespace) -> int:
     # a file is not a terminal: the width of one that does not say its size, as the README says
     width = DEFAULT_WIDTH if args.output else None
     rendered = anatomy.render(args.format, color=color, spans=args.spans, width=width)
+    if args.write_speeds:
+        from .anatomy.speeds import speeds_document
+
+        measured = speeds_document(anatomy.speeds)
+        _write(args.write_speeds, json.dumps(measured, indent=2) + "\n", "--write-speeds")
+        print(f"wrote the speeds of {count(len(measured['models']), 'model')} to {args.write_speeds}", file=sys.stderr)
     if args.output:
         _write(args.output, rendered)
         print(f"wrote the {args.format} anatomy of {count(len(anatomy), 'trace')} to {args.output}")

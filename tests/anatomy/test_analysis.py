@@ -86,10 +86,14 @@ def test_seed_batches_and_the_true_what_if() -> None:
     first, second = anatomy.trace.batches
     assert (first.mode, first.sum_ns, first.max_ns) == ("sequential", 1400 * MS, 800 * MS)
     assert (second.mode, second.wall_ns, second.max_ns) == ("parallel", 700 * MS, 700 * MS)
-    [suggestion] = anatomy.what_if()
-    assert suggestion.kind == "parallelise"
+    suggestion, *others = anatomy.what_if()
+    assert (suggestion.kind, suggestion.evidence) == ("parallelise", "proven")
     assert suggestion.saving_ns == 600 * MS
     assert anatomy.trace.wall_ns - suggestion.saving_ns == 5110 * MS, "not the article's 4,310 ms"
+    # Only Sonnet was seen: Haiku's speed comes from the reference table, and the grade says so.
+    assert others and all(
+        (s.kind, s.evidence, s.title.endswith("Claude Haiku")) == ("route", "reference", True) for s in others
+    )
 
 
 def test_seed_text_has_the_articles_shape() -> None:
@@ -109,17 +113,17 @@ def test_seed_text_has_the_articles_shape() -> None:
     assert "\033[" not in text
 
 
-def _three_unstreamed_calls() -> TraceTree:
+def _three_unstreamed_calls(tokens: int = 20) -> TraceTree:
     root = span("invoke_agent a", 0, 4000)
     return TraceTree(
         TRACE,
         [
             root,
-            llm("big-model", 0, 1000, root, ttft=None, tokens=20),
+            llm("big-model", 0, 1000, root, ttft=None, tokens=tokens),
             span("execute_tool lookup", 1000, 1500, root, anatomy__tool__input_hash="same"),
-            llm("big-model", 1500, 2500, root, ttft=None, tokens=20),
+            llm("big-model", 1500, 2500, root, ttft=None, tokens=tokens),
             span("execute_tool lookup", 2500, 3000, root, anatomy__tool__input_hash="same"),
-            llm("big-model", 3000, 4000, root, ttft=None, tokens=20),
+            llm("big-model", 3000, 4000, root, ttft=None, tokens=tokens),
         ],
     )
 
@@ -159,12 +163,20 @@ def test_a_repeat_nested_in_a_repeat_is_claimed_once() -> None:
 
 
 def test_stream_suggestion_is_perceived_latency() -> None:
-    anatomy = Anatomy([_three_unstreamed_calls()], [_reference(("big-model", 700, 400, 60))])
+    anatomy = Anatomy([_three_unstreamed_calls(tokens=120)], [_reference(("big-model", 700, 400, 60))])
     stream = next(s for s in anatomy.what_if() if s.kind == "stream")
+    # big-model streamed 60 tokens in the 300 ms after its first token elsewhere in the input: 200 tokens/s,
+    # so the last call's 120 tokens took 600 ms of its 1,000, and its first token came after about 400.
     assert stream.perceived and stream.saving_ns == 600 * MS
+    assert (stream.evidence, stream.basis) == ("measured", "1 streamed call in this input")
     assert stream.title == "Stream the final answer (LLM call 3)"
+    assert [c.estimated_ttft_ns for c in anatomy.trace.llm_calls] == [400 * MS] * 3
+    assert anatomy.trace.phases["llm_generation"] == 1800 * MS, "unstreamed calls split by the estimate"
+    assert sum(anatomy.trace.phases.values()) == anatomy.trace.wall_ns
     text = anatomy.render(color=False, width=200)
-    assert "Stream the final answer (LLM call 3): the answer starts to appear 600 ms sooner" in text
+    assert "Stream the final answer (LLM call 3): the answer starts to appear 600 ms sooner  [measured]" in text
+    assert "its first token came after about 400 ms (estimated)" in text
+    assert "first token came is estimated from the output tokens: LLM calls 1, 2, 3 at 200 tokens/s" in text
     document = anatomy.to_dict()["traces"][0]
     entry = next(s for s in document["suggestions"] if s["kind"] == "stream")
     assert entry["total_after_ms"] == document["wall_ms"], "streaming does not shorten the total"

@@ -58,8 +58,9 @@ def test_json_schema_and_numbers(seed: Anatomy) -> None:
         "attempts": 1,
     }
     assert trace["steps"][2]["mode"] == "sequential" and trace["steps"][2]["sum_ms"] == 1400.0
-    [suggestion] = trace["suggestions"]
+    suggestion = trace["suggestions"][0]
     assert (suggestion["saving_ms"], suggestion["total_after_ms"]) == (600.0, 5110.0)
+    assert (suggestion["evidence"], suggestion["basis"]) == ("proven", "this trace's spans")
     text = seed.render(color=False)
     for step in trace["steps"]:
         if "duration_ms" in step and step["duration_ms"] >= 1:

@@ -135,8 +135,8 @@ def test_trace_id_prefix_that_fits_several_traces_is_refused() -> None:
         ('{"resourceSpans": ', "not valid JSON at line 1, column 19"),
         (
             '{"spans": []}',
-            'expected an object with "resourceSpans" \\(OTLP JSON\\), "data" \\(Jaeger or Phoenix JSON\\) or "traceID" and '
-            '"spans" \\(one Jaeger trace\\)',
+            'expected an object with "resourceSpans" \\(OTLP JSON\\), "data" \\(Jaeger or Phoenix JSON\\) or '
+            '"traceID" and "spans" \\(one Jaeger trace\\)',
         ),
         ('{"resourceSpans": {}}', 'expected "resourceSpans" as a list'),
         (

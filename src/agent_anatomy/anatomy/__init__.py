@@ -15,7 +15,8 @@ from .metrics import AnatomyMetricsProcessor
 from .model import EventRecord, SpanRecord, TraceTree
 from .phases import PHASES
 from .report import SCHEMA, Report, TraceReport, TraceRow
-from .whatif import ModelSpeed, Suggestion
+from .speeds import ModelSpeed
+from .whatif import Suggestion
 
 __all__ = [
     "PHASES",

@@ -6,7 +6,7 @@ import json
 import os
 import time
 import urllib.parse
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -33,7 +33,8 @@ from .sources import (
     records_from_readable,
     search_jaeger,
 )
-from .whatif import ModelSpeed, Suggestion, judged, model_speeds
+from .speeds import ModelSpeed
+from .whatif import Suggestion, judged, model_speeds
 
 __all__ = ["Anatomy", "anatomy_for", "compared", "last_anatomy", "parse_duration"]
 
@@ -133,12 +134,20 @@ class Anatomy:
     trace again when its spans are asked for (``slowest``, ``only``).
     """
 
-    def __init__(self, trees: Sequence[TraceTree], reference: Sequence[TraceTree] = ()) -> None:
+    def __init__(
+        self,
+        trees: Sequence[TraceTree],
+        reference: Sequence[TraceTree] = (),
+        *,
+        speeds: Mapping[str, ModelSpeed] | None = None,
+    ) -> None:
+        """``speeds``: models' speeds measured elsewhere (``speeds.read_speeds``, a speeds file), for the models
+        these traces do not stream."""
         if not trees:
             raise TraceNotFoundError("there are no spans to analyse")
         analyses = [analyse_trace(tree) for tree in trees]
         references = [analyse_trace(tree) for tree in reference]
-        speeds = model_speeds([*analyses, *references])
+        speeds = {**(speeds or {}), **model_speeds([*analyses, *references])}
         self._take([_Trace(judged(a, speeds)) for a in analyses], speeds, references, None)
 
     def _take(
@@ -170,12 +179,17 @@ class Anatomy:
     # --- building ------------------------------------------------------------------------------------
     @classmethod
     def from_records(
-        cls, records: Iterable[SpanRecord], trace_id: str | int | None = None, reference: Sequence[TraceTree] = ()
+        cls,
+        records: Iterable[SpanRecord],
+        trace_id: str | int | None = None,
+        reference: Sequence[TraceTree] = (),
+        *,
+        speeds: Mapping[str, ModelSpeed] | None = None,
     ) -> Anatomy:
         trees = group_traces(records)
         if trace_id is not None:
-            return cls([trees[pick_trace(trees, trace_id)]], reference)
-        return cls(list(trees.values()), reference)
+            return cls([trees[pick_trace(trees, trace_id)]], reference, speeds=speeds)
+        return cls(list(trees.values()), reference, speeds=speeds)
 
     @classmethod
     def from_spans(cls, spans: Iterable[ReadableSpan], trace_id: str | int | None = None) -> Anatomy:
@@ -191,26 +205,28 @@ class Anatomy:
         progress: Progress | None = None,
         large_after: int = LARGE_FILE_TRACES,
         workers: int | None = None,
+        speeds: Mapping[str, ModelSpeed] | None = None,
     ) -> Anatomy:
         """From an OTLP JSON, OTLP JSON Lines (agent-anatomy's ``jsonl:`` exporter) or Jaeger JSON file.
 
         A JSON Lines file is indexed first: one trace is then read alone, and a file of ``large_after``
         traces or more is analysed trace by trace on ``workers`` processes (default: one per core), keeping
-        each trace's figures rather than its spans. ``progress(what, done, total)`` is told how far it got.
+        each trace's figures rather than its spans. ``progress(what, done, total)`` is told how far it got;
+        ``speeds`` as for ``Anatomy()``.
         """
         try:
             index = index_file(path, progress)
         except OSError as exc:
             raise SourceError(f"cannot read {os.fspath(path)}: {exc.strerror}", source=os.fspath(path)) from exc
         if index is not None and trace_id is not None:
-            return cls.from_records(index.read(pick_trace(index.lines, trace_id)))
+            return cls.from_records(index.read(pick_trace(index.lines, trace_id)), speeds=speeds)
         if index is not None and len(index.lines) >= large_after:
-            stored, speeds = stored_traces(index, workers=workers, progress=progress)
-            return cls._made([_Trace(None, trace) for trace in stored], speeds, index=index)
+            stored, known = stored_traces(index, workers=workers, progress=progress, known=speeds)
+            return cls._made([_Trace(None, trace) for trace in stored], known, index=index)
         records = records_from_file(path)
         if not records:
             raise TraceNotFoundError(f"{os.fspath(path)} holds no spans")
-        return cls.from_records(records, trace_id)
+        return cls.from_records(records, trace_id, speeds=speeds)
 
     @classmethod
     def from_jaeger(
@@ -221,24 +237,32 @@ class Anatomy:
         service: str | None = None,
         since_s: float = 3600.0,
         limit: int = 100,
+        speeds: Mapping[str, ModelSpeed] | None = None,
     ) -> Anatomy:
         """One trace by id, or the traces of ``service`` over the last ``since_s`` seconds, from Jaeger."""
         if trace_id is not None:
             hex_id = format_trace_id(parse_trace_id(trace_id))
-            return cls.from_records(fetch_jaeger_trace(url, hex_id), hex_id)
+            return cls.from_records(fetch_jaeger_trace(url, hex_id), hex_id, speeds=speeds)
         if service is None:
             raise ValueError("from_jaeger needs a trace_id, or a service to search")
         now = time.time_ns()
         records = search_jaeger(url, service, now - int(since_s * 1e9), now, limit)
         if not records:
             raise TraceNotFoundError(f"Jaeger at {url} has no traces of {service!r} in the last {since_s:g} s")
-        return cls.from_records(records)
+        return cls.from_records(records, speeds=speeds)
 
     @classmethod
-    def from_phoenix(cls, url: str, trace_id: str | int, *, project: str = "default") -> Anatomy:
+    def from_phoenix(
+        cls,
+        url: str,
+        trace_id: str | int,
+        *,
+        project: str = "default",
+        speeds: Mapping[str, ModelSpeed] | None = None,
+    ) -> Anatomy:
         """One trace from Arize Phoenix (``http://localhost:6006``), by id, from ``project``."""
         hex_id = format_trace_id(parse_trace_id(trace_id))
-        return cls.from_records(fetch_phoenix_trace(url, hex_id, project), hex_id)
+        return cls.from_records(fetch_phoenix_trace(url, hex_id, project), hex_id, speeds=speeds)
 
     @classmethod
     def from_source(cls, spec: str) -> Anatomy:
@@ -294,7 +318,9 @@ class Anatomy:
 
     def with_reference(self, *others: Anatomy) -> Anatomy:
         """The same traces, with the model speeds seen in ``others`` known to the what-ifs."""
-        return Anatomy([a.tree for a in self.traces], [a.tree for other in others for a in other.traces])
+        return Anatomy(
+            [a.tree for a in self.traces], [a.tree for other in others for a in other.traces], speeds=self.speeds
+        )
 
     # --- reading -------------------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ class TraceAnalysis:
     cache_hits: int = 0
     parallel_saved_ns: int = 0
     suggestions: list[Any] = field(default_factory=list)
+    nothing_to_suggest: str = ""
+    """With no suggestion (once judged): why, in a line."""
     duplicate_of: dict[str, str] = field(default_factory=dict)
     """Span id of a second record of an LLM call, a tool call or an agent -> the span that stands for it."""
     agent_span_id: str | None = None

@@ -39,6 +39,9 @@ class LLMCall:
     """Every span that recorded this call (two instrumentations, one call): the first is ``span_id``."""
     thinking_ns: int | None = None
     """Reasoning streamed between the first chunk and the first visible text; None when none was recorded."""
+    estimated_ttft_ns: int | None = None
+    """For a call that was not streamed: when its first token came, estimated from its output tokens and the
+    model's speed (``whatif.judged``); None when not estimated."""
 
     @property
     def duration_ns(self) -> int:

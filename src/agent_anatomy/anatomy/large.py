@@ -24,7 +24,7 @@ import threading
 import weakref
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -42,7 +42,8 @@ from .sources import (
     normalised_trace_id,
     records_from_lines,
 )
-from .whatif import ModelSpeed, SpeedSample, judged, speed_samples, speeds_from_samples
+from .speeds import ModelSpeed, SpeedSample, speed_samples, speeds_from_samples
+from .whatif import judged
 
 __all__ = ["StoredTrace", "TraceIndex", "index_file", "stored_traces"]
 
@@ -184,9 +185,14 @@ def _run(tasks: Iterable[Any], workers: int) -> Iterator[Any]:
 
 
 def stored_traces(
-    index: TraceIndex, *, workers: int | None = None, progress: Progress | None = None
+    index: TraceIndex,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    known: Mapping[str, ModelSpeed] | None = None,
 ) -> tuple[list[StoredTrace], dict[str, ModelSpeed]]:
-    """Every trace of an indexed file, stored in order of start, and the models' speeds over all of them."""
+    """Every trace of an indexed file, stored in order of start, and the models' speeds over all of them (and
+    ``known`` speeds, a speeds file's, for the models they did not stream)."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
     # Several tasks per worker, so they finish together; at most _CHUNK traces each.
     size = max(1, min(_CHUNK, -(-len(index.lines) // (workers * 4))))
@@ -198,7 +204,7 @@ def stored_traces(
         samples.extend(found)
         if progress is not None:
             progress(PROGRESS_ANALYSING, done, steps)
-    speeds = speeds_from_samples(samples)
+    speeds = {**(known or {}), **speeds_from_samples(samples)}
     stored: list[StoredTrace] = []
     spill = Spill()
     tasks = ((_stored_of, c, speeds) for c in chunks)

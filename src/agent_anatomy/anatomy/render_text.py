@@ -74,6 +74,11 @@ def _step_lines(step: Step, style: Style, indent: str) -> list[str]:
             lines.append(f"{indent}    [streamed; time to first token not recorded]")
         elif step.streamed is None:
             lines.append(f"{indent}    [whether it streamed, and its first token, not recorded]")
+        elif isinstance(step.estimated_ttft_ms, float):
+            lines.append(
+                f"{indent}    [not streamed: the user waits {ms(step.duration_ms)} for the first word; its first token "
+                f"came after about {ms(step.estimated_ttft_ms)} (estimated)]"
+            )
         else:
             lines.append(f"{indent}    [not streamed: the user waits {ms(step.duration_ms)} for the first word]")
         return lines
@@ -161,16 +166,21 @@ def _trace_lines(trace: TraceReport, style: Style, suggestions_limit: int = 5) -
                 head = f"{number}. {suggestion.title}: the answer starts to appear {saving} sooner"
             else:
                 head = f"{number}. {suggestion.title}: saves {saving} → {after}"
-            lines.append("  " + style(head, "32"))
+            lines.append("  " + style(head, "32") + style(f"  [{suggestion.evidence}]", "2"))
             lines.append(f"     {suggestion.explanation}")
             if suggestion.assumes:
                 lines.append(style(f"     Assumes {suggestion.assumes}.", "2"))
+        lines.append(style(f"  Evidence: {_EVIDENCE_KEY}.", "2"))
     else:
-        lines.append(
-            "What would save the most: nothing this trace shows (no sequential tools, repeated calls, "
-            "faster models seen, or unstreamed answers)."
-        )
+        reason = trace.nothing_to_suggest if trace.nothing_to_suggest is not ABSENT else "nothing was looked at"
+        lines.append(f"What would save the most: nothing to suggest ({reason}).")
     return lines
+
+
+_EVIDENCE_KEY: Final = (
+    "proven = shown by this trace; measured = other traces of the input or a speeds file; reference = the "
+    "package's table of typical model speeds"
+)
 
 
 TABLE_ROWS: Final = 50

@@ -108,6 +108,9 @@ class LLMStep:
     attempts: int
     route_reason: Any = ABSENT
     """Why the router chose the model; only on a routed call's step."""
+    estimated_ttft_ms: float | Absent = ABSENT
+    """Of a call that was not streamed: when its first token came, estimated from its output tokens and its
+    model's speed (the trace's notes say whose)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +218,8 @@ class LLMCallEntry:
     streamed: bool | None
     route_role: Any
     route_outcome: Any
+    estimated_ttft_ms: float | Absent = ABSENT
+    """As ``LLMStep.estimated_ttft_ms``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +251,11 @@ class SuggestionEntry:
     assumes: str
     total_after_ms: float
     target: tuple[str, ...]
+    evidence: str
+    """How well the saving is known: ``proven`` by this trace, ``measured`` elsewhere (other traces of the
+    input, a speeds file), or from the ``reference`` table of model speeds."""
+    basis: str
+    """What the estimate rests on, in a few words (``3 streamed calls in this trace``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +291,8 @@ class TraceReport:
     batches: tuple[BatchEntry, ...]
     levers: Levers
     suggestions: tuple[SuggestionEntry, ...]
+    nothing_to_suggest: str | Absent = ABSENT
+    """With no suggestion: why, in a line (what was looked for and not found)."""
     spans: tuple[SpanEntry, ...] | Absent = ABSENT
 
 

@@ -91,6 +91,7 @@ def _llm_step(analysis: TraceAnalysis, top: SpanRecord) -> LLMStep | None:
         route_reason=(
             top.attributes.get(semconv.ANATOMY_ROUTE_REASON) if top.operation == semconv.OPERATION_ROUTE else ABSENT
         ),
+        estimated_ttft_ms=ABSENT if call.estimated_ttft_ns is None else _ms(call.estimated_ttft_ns),
     )
 
 
@@ -245,6 +246,7 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
                 streamed=c.streamed,
                 route_role=c.route_role,
                 route_outcome=c.route_outcome,
+                estimated_ttft_ms=ABSENT if c.estimated_ttft_ns is None else _ms(c.estimated_ttft_ns),
             )
             for c in analysis.llm_calls
         ),
@@ -264,9 +266,12 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
                 assumes=s.assumes,
                 total_after_ms=_ms(wall if s.perceived else wall - s.saving_ns),
                 target=tuple(s.target),
+                evidence=s.evidence,
+                basis=s.basis,
             )
             for s in analysis.suggestions
         ),
+        nothing_to_suggest=analysis.nothing_to_suggest or ABSENT,
         spans=_span_entries(analysis) if spans else ABSENT,
     )
 

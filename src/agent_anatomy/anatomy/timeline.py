@@ -51,7 +51,11 @@ def _call_intervals(call: LLMCall) -> Iterable[tuple[int, int, str]]:
         yield split, end, PHASE_GENERATION
     elif call.streamed is not False:  # streamed (or not said), but no record of the first token
         yield start, end, PHASE_LLM_UNSPLIT
-    else:  # not streamed: the caller waited the whole call for its first visible token
+    elif call.estimated_ttft_ns is not None:  # not streamed: when its first token came, estimated
+        split = min(start + call.estimated_ttft_ns, end)
+        yield start, split, PHASE_TTFT
+        yield split, end, PHASE_GENERATION
+    else:  # not streamed, and no estimate: the caller waited the whole call for its first visible token
         yield start, end, PHASE_TTFT
 
 

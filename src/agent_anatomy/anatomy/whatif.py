@@ -1,37 +1,32 @@
-"""What would make a trace faster, each estimate computed from the spans themselves.
+"""What would make a trace faster, each estimate computed from the spans and graded by its evidence.
 
 Four kinds of suggestion: parallelise a batch of tools that ran one after another (saving: the
-batch's wall time beyond its slowest tool), route an LLM call to a model seen answering faster (its
-observed first-token time and throughput), cache a tool called again with the same input (the repeat's
+batch's wall time beyond its slowest tool), route an LLM call to a faster model (its first-token time and
+throughput, as ``speeds`` knows them), cache a tool called again with the same input (the repeat's
 time), and stream a final answer that was not streamed (the user waits for the first token, not the
-whole answer). A suggestion claims the parts of the critical path it would remove; suggestions are
-ranked by saving, and a later one is charged only for time no earlier one claimed, so savings never
-count the same milliseconds twice, are never negative, and never add up to more than the trace.
+whole answer: when it came is estimated from the call's output tokens at its model's speed). Each names
+its evidence: ``proven`` by the trace, ``measured`` elsewhere, or ``reference`` (``speeds``). A suggestion
+claims the parts of the critical path it would remove; suggestions are ranked by saving, and a later one
+is charged only for time no earlier one claimed, so savings never count the same milliseconds twice, are
+never negative, and never add up to more than the trace. With none, the analysis says why.
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
-import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from .agents import agent_runs
 from .analysis import TraceAnalysis
 from .batches import Batch, ToolCall
 from .calls import LLMCall
+from .speeds import PROVEN, REFERENCE, ModelSpeed, SpeedBook, speed_samples, speeds_from_samples
+from .timeline import phases
 
-__all__ = [
-    "ModelSpeed",
-    "SpeedSample",
-    "Suggestion",
-    "judged",
-    "model_speeds",
-    "speed_samples",
-    "speeds_from_samples",
-    "suggest",
-]
+__all__ = ["Suggestion", "estimated_calls", "judged", "model_speeds", "suggest", "why_nothing"]
 
 _MIN_SAVING_NS = 1_000_000
 _ROUTE_MARGIN = 0.9
@@ -52,48 +47,10 @@ class Suggestion:
     """True when the saving is in when the user sees the answer start, not in total time (streaming)."""
     assumes: str = ""
     """What the estimate takes for granted that the trace cannot show."""
-
-
-@dataclass(frozen=True)
-class ModelSpeed:
-    """A model's observed median first-token time and throughput, over a set of traces."""
-
-    model: str
-    ttft_ns: int
-    tokens_per_second: float
-    calls: int
-
-    def estimate_ns(self, output_tokens: int) -> int:
-        return self.ttft_ns + int(output_tokens / self.tokens_per_second * 1e9)
-
-
-SpeedSample = tuple[str, int, float]
-"""One streamed call's (model, time to first token in ns, output tokens per second)."""
-
-
-def speed_samples(calls: Iterable[LLMCall]) -> list[SpeedSample]:
-    """What the models' speeds are learnt from: the calls that recorded a first token and a throughput."""
-    return [
-        (call.model, call.ttft_ns, call.tokens_per_second)
-        for call in calls
-        if call.model and call.ttft_ns is not None and call.tokens_per_second
-    ]
-
-
-def speeds_from_samples(samples: Iterable[SpeedSample]) -> dict[str, ModelSpeed]:
-    """Per model: median time to first token and median tokens per second."""
-    by_model: dict[str, list[SpeedSample]] = {}
-    for sample in samples:
-        by_model.setdefault(sample[0], []).append(sample)
-    return {
-        model: ModelSpeed(
-            model,
-            int(statistics.median(s[1] for s in found)),
-            statistics.median(s[2] for s in found),
-            len(found),
-        )
-        for model, found in by_model.items()
-    }
+    evidence: str = PROVEN
+    """``proven``, ``measured`` or ``reference`` (``speeds``): the weakest of the facts the saving rests on."""
+    basis: str = "this trace's spans"
+    """What the estimate rests on, in a few words."""
 
 
 def model_speeds(analyses: Iterable[TraceAnalysis]) -> dict[str, ModelSpeed]:
@@ -172,31 +129,40 @@ def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
     )
 
 
-def _route(path: _CriticalPath, call: LLMCall, speeds: dict[str, ModelSpeed]) -> Suggestion | None:
+def _route(path: _CriticalPath, call: LLMCall, book: SpeedBook) -> Suggestion | None:
     if not call.output_tokens or call.route_outcome == "lost":
         return None
-    best = min(
-        (speed for model, speed in speeds.items() if model != call.model),
-        key=lambda speed: speed.estimate_ns(call.output_tokens or 0),
-        default=None,
-    )
+    tokens = call.output_tokens
+    own, own_reference = book.speed_of(call.model), book.reference_of(call.model)
+
+    def faster(speed: ModelSpeed) -> bool:
+        # Faster than this call took, and, like for like, than its own model: one slow call of the fastest
+        # model is no reason to route it to a slower one.
+        like = own_reference if speed.evidence == REFERENCE and own_reference is not None else own
+        estimate = speed.estimate_ns(tokens)
+        return estimate < call.duration_ns * _ROUTE_MARGIN and (
+            like is None or estimate < like.estimate_ns(tokens) * _ROUTE_MARGIN
+        )
+
+    candidates = [speed for speed in book.alternatives(call.model) if faster(speed)]
+    best = min(candidates, key=lambda speed: speed.estimate_ns(tokens), default=None)
     if best is None:
         return None
-    estimate = best.estimate_ns(call.output_tokens)
-    if estimate >= call.duration_ns * _ROUTE_MARGIN:
-        return None
+    estimate = best.estimate_ns(tokens)
     claimed = path.time_of([call.span_id], call.start_ns + estimate, call.end_ns)
     where = f"step '{call.step}'" if call.step else f"LLM call {call.index}"
     return Suggestion(
         "route",
         f"Route {where} to {best.model}",
-        f"It took {_ms(call.duration_ns)} on {call.model}; {best.model} was seen answering with a first token "
-        f"in {_ms(best.ttft_ns)} at {best.tokens_per_second:,.0f} tokens/s, so {call.output_tokens} tokens would "
-        f"take about {_ms(estimate)} ({best.calls} calls observed).",
+        f"It took {_ms(call.duration_ns)} on {call.model or 'its model'}; {best.model} answers with a first token "
+        f"in {_ms(best.ttft_ns)} at {best.tokens_per_second:,.0f} tokens/s ({best.basis}), so its {tokens:,} "
+        f"output tokens would take about {_ms(estimate)}.",
         _length(claimed),
         (call.span_id,),
         claimed,
-        assumes=f"{best.model} answers this step as well, at the speed seen in the calls observed",
+        assumes=f"{best.model} answers this step as well, at that speed, for this prompt",
+        evidence=best.evidence,
+        basis=best.basis,
     )
 
 
@@ -227,28 +193,90 @@ def _cache(path: _CriticalPath) -> list[Suggestion]:
     return suggestions
 
 
-def _stream(path: _CriticalPath, speeds: dict[str, ModelSpeed]) -> Suggestion | None:
-    finals = [c for c in path.analysis.llm_calls if c.route_outcome != "lost"]
-    if not finals:
-        return None
-    final = finals[-1]
+def _final_call(calls: Sequence[LLMCall]) -> LLMCall | None:
+    """The call whose answer the user gets: the last one whose answer was used."""
+    used = [c for c in calls if c.route_outcome != "lost"]
+    return used[-1] if used else None
+
+
+def _stream(path: _CriticalPath, book: SpeedBook) -> Suggestion | None:
+    final = _final_call(path.analysis.llm_calls)
     # Only a call known not to have streamed: a trace that does not say claims nothing here.
-    if final.streamed is not False or final.ttft_ns is not None or not final.model or final.model not in speeds:
+    if final is None or final.streamed is not False or final.estimated_ttft_ns is None:
         return None
-    ttft = speeds[final.model].ttft_ns
-    if final.duration_ns - ttft < _MIN_SAVING_NS:
+    speed = book.speed_of(final.model)
+    first = final.estimated_ttft_ns
+    if speed is None or final.duration_ns - first < _MIN_SAVING_NS:
         return None
-    claimed = path.time_of([final.span_id], final.start_ns + ttft, final.end_ns)
+    claimed = path.time_of([final.span_id], final.start_ns + first, final.end_ns)
     return Suggestion(
         "stream",
         f"Stream the final answer (LLM call {final.index})",
         f"The user waits {_ms(final.duration_ns)} for the whole answer; streamed, text would start after about "
-        f"{_ms(ttft)}, the first-token time seen for {final.model} (perceived latency, not total time).",
+        f"{_ms(first)}: its {final.output_tokens:,} output tokens at {speed.tokens_per_second:,.0f} tokens/s "
+        f"({speed.model}, {speed.basis}) take about {_ms(final.duration_ns - first)} of it (perceived latency, "
+        "not total time).",
         _length(claimed),
         (final.span_id,),
         claimed,
         perceived=True,
         assumes="the answer can be shown to the user as it is generated",
+        evidence=speed.evidence,
+        basis=speed.basis,
+    )
+
+
+def estimated_ttft_ns(call: LLMCall, speed: ModelSpeed) -> int:
+    """When an unstreamed call's first token came: its duration less its output tokens' generation at
+    ``speed``; when that leaves too little (the model ran faster than ``speed``), the share of the time
+    ``speed`` spends before the first token."""
+    tokens = call.output_tokens or 0
+    generation = speed.generation_ns(tokens)
+    if generation <= call.duration_ns * _MOST_GENERATION:
+        return call.duration_ns - generation
+    return int(call.duration_ns * speed.ttft_ns / max(speed.estimate_ns(tokens), 1))
+
+
+_MOST_GENERATION: Final = 0.95
+"""An estimate that leaves the first token less than 5 % of the call is not believed as it stands."""
+
+
+def estimated_calls(calls: Sequence[LLMCall], book: SpeedBook) -> list[LLMCall]:
+    """The calls, each unstreamed one with output tokens and a known model speed given its estimated first
+    token (``LLMCall.estimated_ttft_ns``)."""
+    result = []
+    for call in calls:
+        speed = book.speed_of(call.model)
+        if (
+            call.streamed is False
+            and call.ttft_ns is None
+            and call.output_tokens
+            and call.duration_ns > 0
+            and speed is not None
+        ):
+            call = dataclasses.replace(call, estimated_ttft_ns=estimated_ttft_ns(call, speed))
+        result.append(call)
+    return result
+
+
+def _estimate_note(calls: Sequence[LLMCall], book: SpeedBook) -> str | None:
+    estimated = [c for c in calls if c.estimated_ttft_ns is not None]
+    if not estimated:
+        return None
+    by_speed: dict[str, list[int]] = {}
+    for call in estimated:
+        speed = book.speed_of(call.model)
+        assert speed is not None, "only calls of a known speed are estimated"
+        by_speed.setdefault(f"{speed.tokens_per_second:,.0f} tokens/s ({speed.model}, {speed.basis})", []).append(
+            call.index
+        )
+    which = "; ".join(
+        f"LLM call{'s' if len(i) > 1 else ''} {', '.join(map(str, i))} at {s}" for s, i in by_speed.items()
+    )
+    return (
+        "not streamed, so when the first token came is estimated from the output tokens: "
+        + which
+        + "; their waiting and generating times are estimates"
     )
 
 
@@ -269,7 +297,7 @@ def _subtract(pieces: Sequence[tuple[int, int]], taken: Sequence[tuple[int, int]
     return remaining
 
 
-def suggest(analysis: TraceAnalysis, speeds: dict[str, ModelSpeed]) -> list[Suggestion]:
+def suggest(analysis: TraceAnalysis, book: SpeedBook) -> list[Suggestion]:
     """The trace's suggestions, largest saving first, each charged only for time not already claimed."""
     path = _CriticalPath(analysis)
     candidates: list[Suggestion] = []
@@ -277,10 +305,10 @@ def suggest(analysis: TraceAnalysis, speeds: dict[str, ModelSpeed]) -> list[Sugg
         if (found := _parallelise(path, batch)) is not None:
             candidates.append(found)
     for call in analysis.llm_calls:
-        if (found := _route(path, call, speeds)) is not None:
+        if (found := _route(path, call, book)) is not None:
             candidates.append(found)
     candidates.extend(_cache(path))
-    if (found := _stream(path, speeds)) is not None:
+    if (found := _stream(path, book)) is not None:
         candidates.append(found)
     candidates.sort(key=lambda s: s.saving_ns, reverse=True)
     taken: list[tuple[int, int]] = []
@@ -297,6 +325,60 @@ def suggest(analysis: TraceAnalysis, speeds: dict[str, ModelSpeed]) -> list[Sugg
     return ranked
 
 
-def judged(analysis: TraceAnalysis, speeds: dict[str, ModelSpeed]) -> TraceAnalysis:
-    """The analysis with its suggestions, judged by ``speeds`` (a copy: an analysis is never changed)."""
-    return dataclasses.replace(analysis, suggestions=suggest(analysis, speeds))
+def why_nothing(analysis: TraceAnalysis, book: SpeedBook) -> str:
+    """Why a trace has no suggestion: each lever looked for, and what the trace showed instead."""
+    calls, batches = analysis.llm_calls, analysis.batches
+    if not calls and not batches:
+        return "the trace holds no LLM call and no tool call"
+    reasons = []
+    if not batches:
+        reasons.append("no tool calls")
+    elif not any(b.mode in ("sequential", "mixed") for b in batches):
+        reasons.append("each tool batch ran its tools together, or had one")
+    else:
+        reasons.append("the tools that ran one after another were off the critical path")
+    tools = [t for b in batches for t in b.tools]
+    if tools and any(t.input_hash is None for t in tools):
+        reasons.append("tool inputs are not recorded, so repeated calls cannot be seen")
+    elif tools:
+        reasons.append("no tool ran twice with the same input")
+    final = _final_call(calls)
+    if final is not None:
+        if final.streamed:
+            reasons.append("the final answer streamed")
+        elif final.streamed is None:
+            reasons.append("the trace does not say whether the final answer streamed")
+        elif not final.output_tokens:
+            reasons.append("the final answer's output tokens are not recorded")
+        elif book.speed_of(final.model) is None:
+            reasons.append(f"the speed of {final.model or 'its model'} is not known (pass --speeds)")
+        else:
+            reasons.append("the final answer was short")
+        if all(not c.output_tokens for c in calls):
+            reasons.append("no call records its output tokens, so no faster model can be estimated")
+        else:
+            reasons.append("no model known would answer a call at least 10 % sooner")
+    return "; ".join(reasons)
+
+
+def judged(analysis: TraceAnalysis, speeds: Mapping[str, ModelSpeed]) -> TraceAnalysis:
+    """The analysis completed by what is known of the models' speeds (``speeds``: measured over the input,
+    or read from a speeds file; the trace's own calls and the reference table besides): unstreamed calls'
+    first tokens estimated, the phases split by them, the suggestions made. A copy: an analysis is never
+    changed."""
+    book = SpeedBook.for_calls(analysis.llm_calls, speeds)
+    calls = estimated_calls(analysis.llm_calls, book)
+    if calls != analysis.llm_calls:
+        tree, agent = analysis.tree, analysis.agent_span
+        note = _estimate_note(calls, book)
+        analysis = dataclasses.replace(
+            analysis,
+            llm_calls=calls,
+            phases=phases(tree, agent, calls),
+            agents=agent_runs(tree, calls, analysis.duplicate_of),
+            notes=[*analysis.notes, *([note] if note else [])],
+        )
+    suggestions = suggest(analysis, book)
+    return dataclasses.replace(
+        analysis, suggestions=suggestions, nothing_to_suggest="" if suggestions else why_nothing(analysis, book)
+    )

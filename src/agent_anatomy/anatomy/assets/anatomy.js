@@ -20,6 +20,11 @@
   };
   const callParts = (call, duration) => {  // an LLM call's tones: waiting, thinking, generating
     if (!call) return [[duration, colour.llm_first_token_unknown, 'llm']];
+    if (call.ttft_ms === null && call.estimated_ttft_ms !== undefined) {  // not streamed: split by an estimate
+      const waiting = Math.min(call.estimated_ttft_ms, duration);
+      return [[waiting, colour.llm_time_to_first_token, 'waiting (estimated)'],
+        [duration - waiting, colour.llm_generation, 'generating (estimated)']];
+    }
     if (call.ttft_ms === null) {
       return [[duration, call.streamed === false ? colour.llm_time_to_first_token : colour.llm_first_token_unknown,
         call.streamed === false ? 'waiting' : 'unknown']];
@@ -55,12 +60,17 @@
     const add = (node) => { flow.appendChild(node); };
     add(el('div', 'fbox start', 'User request'));
     trace.steps.forEach((step) => {
-      if (step.kind === 'gap' || step.kind === 'agent') return;
       add(el('div', 'arrow', '↓'));
       const row = el('div', 'fstep'); const box = el('div', 'fbox'); row.appendChild(box);
+      box.setAttribute('data-ms', step.kind === 'tools' ? step.wall_ms : step.duration_ms);
+      box.setAttribute('data-kind', step.kind);
       const head = el('div', 'fhead'); box.appendChild(head);
       const ids = [];
-      if (step.kind === 'llm') {
+      if (step.kind === 'gap' || step.kind === 'agent') {  // no span of a step: the agent's own code, or none
+        box.classList.add('plain');
+        head.appendChild(el('span', '', step.kind === 'gap' ? 'no span recorded' : step.label));
+        head.appendChild(el('b', '', fmt(step.duration_ms)));
+      } else if (step.kind === 'llm') {
         ids.push(step.span_id);
         box.classList.add('llm'); box.setAttribute('data-step', step.span_id);
         head.appendChild(el('span', '', step.label + (step.model ? ' · ' + step.model : '')
@@ -76,6 +86,9 @@
         } else if (step.ttft_ms !== null) {
           note = 'TTFT ' + fmt(step.ttft_ms) + ' → streaming starts, then '
             + fmt(step.duration_ms - step.ttft_ms) + ' generating';
+        } else if (step.streamed === false && step.estimated_ttft_ms !== undefined) {
+          note = 'not streamed: the user waits ' + fmt(step.duration_ms) + ' for the first word; its first token came '
+            + 'after about ' + fmt(step.estimated_ttft_ms) + ' (estimated)';
         } else if (step.streamed === false) {
           note = 'not streamed: the user waits ' + fmt(step.duration_ms) + ' for the first word';
         } else {
@@ -212,13 +225,18 @@
     });
   };
   const drawWhatifs = (trace, list) => {
-    if (!trace.suggestions.length) list.appendChild(el('li', '', 'Nothing this trace shows.'));
+    if (!trace.suggestions.length) {
+      list.appendChild(el('li', '', 'Nothing to suggest' + (trace.nothing_to_suggest
+        ? ': ' + trace.nothing_to_suggest + '.' : '.')));
+    }
     trace.suggestions.forEach((s) => {
       const li = el('li'); const head = el('div');
+      head.appendChild(el('span', 'grade ' + s.evidence, s.evidence));
       head.appendChild(el('span', 'title', s.title + ': '));
       head.appendChild(el('span', 'saving', s.perceived
         ? 'the answer starts to appear ' + fmt(s.saving_ms) + ' sooner'
         : 'saves ' + fmt(s.saving_ms) + ' → ' + fmt(s.total_after_ms)));
+      head.setAttribute('title', 'evidence: ' + s.evidence + ' (' + s.basis + ')');
       li.appendChild(head); li.appendChild(el('div', '', s.explanation));
       if (s.assumes) li.appendChild(el('div', 'fnote', 'Assumes ' + s.assumes + '.'));
       list.appendChild(li);

@@ -1,0 +1,222 @@
+"""What the what-ifs know of each model's speed, and how well they know it.
+
+A model's speed is its time to first token and its output tokens per second. It is known, best first, from
+the streamed calls of the same trace (*proven*), from other traces of the same input or a speeds file the
+user passes (*measured*), or from the reference table below (*reference*), which is used only where nothing
+better is known. Every estimate the anatomy makes names the grade and the basis of the speed it used.
+
+A speeds file (``agent-anatomy report --write-speeds FILE`` writes one, ``--speeds FILE`` reads it)::
+
+    {"schema": "agent-anatomy/speeds@1",
+     "models": {"claude-sonnet-4-6": {"ttft_ms": 612.0, "tokens_per_second": 74.1, "calls": 480}}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+from ..errors import SourceError
+from .calls import LLMCall
+
+__all__ = [
+    "EVIDENCE",
+    "MEASURED",
+    "PROVEN",
+    "REFERENCE",
+    "REFERENCE_DATE",
+    "REFERENCE_SOURCE",
+    "REFERENCE_SPEEDS",
+    "SPEEDS_SCHEMA",
+    "ModelSpeed",
+    "SpeedBook",
+    "SpeedSample",
+    "family_of",
+    "read_speeds",
+    "speed_samples",
+    "speeds_document",
+    "speeds_from_samples",
+]
+
+PROVEN: Final = "proven"
+"""Shown by the trace itself."""
+MEASURED: Final = "measured"
+"""Measured elsewhere: other traces of the same input, or a speeds file."""
+REFERENCE: Final = "reference"
+"""From the reference table shipped with the package: the weakest."""
+EVIDENCE: Final = (PROVEN, MEASURED, REFERENCE)
+"""The grades, strongest first."""
+
+SPEEDS_SCHEMA: Final = "agent-anatomy/speeds@1"
+
+
+@dataclass(frozen=True)
+class ModelSpeed:
+    """A model's median first-token time and throughput, with how it is known (``evidence``, ``basis``)."""
+
+    model: str
+    ttft_ns: int
+    tokens_per_second: float
+    calls: int
+    evidence: str = MEASURED
+    basis: str = ""
+    """Where the figures come from, in a few words: ``3 streamed calls in this trace``."""
+
+    def estimate_ns(self, output_tokens: int) -> int:
+        """A whole answer of ``output_tokens``: the first token, then the rest at this throughput."""
+        return self.ttft_ns + self.generation_ns(output_tokens)
+
+    def generation_ns(self, output_tokens: int) -> int:
+        return int(output_tokens / self.tokens_per_second * 1e9)
+
+
+# --- the reference table ------------------------------------------------------------------------------------
+
+REFERENCE_DATE: Final = "2026-12-02"
+REFERENCE_SOURCE: Final = (
+    "agent-anatomy's reference table of 2026-12-02: first-token times are the middle of the ranges in the "
+    "latency article the project started from (Haiku 200-400 ms, Sonnet 400-800 ms, Opus 1-2 s), output speeds "
+    "the middle of its simulator's default profiles; their order is that of Anthropic's models overview "
+    "(comparative latency: Haiku fastest, Sonnet fast, Opus moderate). Real speeds vary by day, region and "
+    "prompt: measure your own with --write-speeds"
+)
+REFERENCE_SPEEDS: Final[Mapping[str, ModelSpeed]] = {
+    "haiku": ModelSpeed("Claude Haiku", 300_000_000, 150.0, 0, REFERENCE, f"reference table, {REFERENCE_DATE}"),
+    "sonnet": ModelSpeed("Claude Sonnet", 600_000_000, 75.0, 0, REFERENCE, f"reference table, {REFERENCE_DATE}"),
+    "opus": ModelSpeed("Claude Opus", 1_500_000_000, 40.0, 0, REFERENCE, f"reference table, {REFERENCE_DATE}"),
+}
+"""Typical speeds of the current Claude models, by the family word in a model's name."""
+
+
+def family_of(model: str | None) -> str | None:
+    """The reference family a model name belongs to (``claude-haiku-4-5@20251001`` → ``haiku``), if any."""
+    name = (model or "").lower()
+    return next((family for family in REFERENCE_SPEEDS if family in name), None)
+
+
+# --- measured speeds ----------------------------------------------------------------------------------------
+
+SpeedSample = tuple[str, int, float]
+"""One streamed call's (model, time to first token in ns, output tokens per second)."""
+
+
+def speed_samples(calls: Iterable[LLMCall]) -> list[SpeedSample]:
+    """What the models' speeds are learnt from: the calls that recorded a first token and a throughput."""
+    return [
+        (call.model, call.ttft_ns, call.tokens_per_second)
+        for call in calls
+        if call.model and call.ttft_ns is not None and call.tokens_per_second
+    ]
+
+
+def speeds_from_samples(
+    samples: Iterable[SpeedSample], evidence: str = MEASURED, where: str = "this input"
+) -> dict[str, ModelSpeed]:
+    """Per model: median time to first token and median tokens per second."""
+    by_model: dict[str, list[SpeedSample]] = {}
+    for sample in samples:
+        by_model.setdefault(sample[0], []).append(sample)
+    return {
+        model: ModelSpeed(
+            model,
+            int(statistics.median(s[1] for s in found)),
+            statistics.median(s[2] for s in found),
+            len(found),
+            evidence,
+            f"{len(found)} streamed call{'s' if len(found) != 1 else ''} in {where}",
+        )
+        for model, found in by_model.items()
+    }
+
+
+class SpeedBook:
+    """Each model's best-known speed for one trace: the trace's own calls, then the input's and a speeds
+    file's, then the reference table (by family)."""
+
+    def __init__(self, trace: Mapping[str, ModelSpeed], measured: Mapping[str, ModelSpeed]) -> None:
+        self._known = {**measured, **trace}
+
+    @classmethod
+    def for_calls(cls, calls: Iterable[LLMCall], measured: Mapping[str, ModelSpeed]) -> SpeedBook:
+        return cls(speeds_from_samples(speed_samples(calls), PROVEN, "this trace"), measured)
+
+    def speed_of(self, model: str | None) -> ModelSpeed | None:
+        """The model's own speed if known, else its family's reference speed; None for an unknown model."""
+        if not model:
+            return None
+        known = self._known.get(model)
+        return known if known is not None else self.reference_of(model)
+
+    @staticmethod
+    def reference_of(model: str | None) -> ModelSpeed | None:
+        """The reference speed of the model's family; None for a model of no known family."""
+        family = family_of(model)
+        return REFERENCE_SPEEDS[family] if family is not None else None
+
+    def alternatives(self, model: str | None) -> list[ModelSpeed]:
+        """Other models a call of ``model`` could go to: every model known, and each reference family none of
+        them belongs to (nor ``model``)."""
+        others = [speed for name, speed in self._known.items() if name != model]
+        covered = {family_of(name) for name in self._known} | {family_of(model)}
+        return others + [speed for family, speed in REFERENCE_SPEEDS.items() if family not in covered]
+
+
+# --- speeds files -------------------------------------------------------------------------------------------
+
+
+def speeds_document(speeds: Mapping[str, ModelSpeed]) -> dict[str, Any]:
+    """The speeds file of these speeds (``--write-speeds``)."""
+    return {
+        "schema": SPEEDS_SCHEMA,
+        "models": {
+            model: {
+                "ttft_ms": round(speed.ttft_ns / 1e6, 3),
+                "tokens_per_second": round(speed.tokens_per_second, 3),
+                "calls": speed.calls,
+            }
+            for model, speed in sorted(speeds.items())
+        },
+    }
+
+
+def read_speeds(path: str | os.PathLike[str]) -> dict[str, ModelSpeed]:
+    """The speeds of a speeds file (``--speeds``), graded measured; SourceError naming what is wrong."""
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8") as file:
+            document = json.load(file)
+    except OSError as exc:
+        raise SourceError(f"cannot read speeds file {source}: {exc.strerror}", source=source) from exc
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{source}: not valid JSON at line {exc.lineno}: {exc.msg}", source=source) from exc
+    if not isinstance(document, Mapping) or document.get("schema") != SPEEDS_SCHEMA:
+        raise SourceError(
+            f'{source}: expected a speeds file ({{"schema": "{SPEEDS_SCHEMA}", "models": ...}}, as '
+            "agent-anatomy report --write-speeds writes)",
+            source=source,
+        )
+    models = document.get("models")
+    if not isinstance(models, Mapping):
+        raise SourceError(f'{source}: expected "models" as an object of model names', source=source)
+    name = os.path.basename(source)
+    speeds = {}
+    for model, figures in models.items():
+        try:
+            ttft, rate = float(figures["ttft_ms"]), float(figures["tokens_per_second"])
+            calls = int(figures.get("calls", 0))
+        except (TypeError, KeyError, ValueError):
+            raise SourceError(
+                f"{source}: model {model!r} needs numbers ttft_ms and tokens_per_second, got {figures!r}",
+                source=source,
+            ) from None
+        if ttft < 0 or rate <= 0:
+            raise SourceError(
+                f"{source}: model {model!r}: ttft_ms must be >= 0 and tokens_per_second > 0", source=source
+            )
+        speed = ModelSpeed(str(model), int(ttft * 1e6), rate, calls, MEASURED)
+        speeds[str(model)] = replace(speed, basis=f"speeds file {name}" + (f" ({calls:,} calls)" if calls else ""))
+    return speeds

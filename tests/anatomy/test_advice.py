@@ -1,0 +1,201 @@
+"""Advice on every trace, graded by its evidence: the ordinary one-model unstreamed agent is told to stream
+(checked against streaming it for real on the simulator), speeds files, and the true reason for no advice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+
+import agent_anatomy as aa
+from agent_anatomy import semconv
+from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.anatomy.model import TraceTree
+from agent_anatomy.anatomy.speeds import REFERENCE_SPEEDS, read_speeds
+from agent_anatomy.cli import main
+from agent_anatomy.errors import SourceError
+from agent_anatomy.sim import SimServer
+from agent_anatomy.sim.profiles import DEFAULT_FAMILIES, SimProfile
+from tests.anatomy._build import TRACE, llm, span
+
+MS = 1_000_000
+MODEL = "claude-sonnet-4-6"
+WEATHER = {
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+def _weather_agent(client: anthropic.Anthropic, *, stream: bool) -> None:
+    """The shape of the anthropic SDK's ``examples/tools.py``: ask, run the tool it asks for, ask again."""
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+    def ask() -> Any:
+        if stream:
+            with client.messages.stream(model=MODEL, max_tokens=512, messages=messages, tools=[WEATHER]) as s:
+                return s.get_final_message()
+        return client.messages.create(model=MODEL, max_tokens=512, messages=messages, tools=[WEATHER])
+
+    answer = ask()
+    while answer.stop_reason == "tool_use":
+        messages.append({"role": "assistant", "content": answer.content})
+        results = [
+            {"type": "tool_result", "tool_use_id": block.id, "content": "sunny, 21 °C"}
+            for block in answer.content
+            if block.type == "tool_use"
+        ]
+        messages.append({"role": "user", "content": results})
+        answer = ask()
+
+
+def _run_agent(stream: bool) -> Anatomy:
+    """One run on a fresh simulator of the default profile and one seed: both runs draw the same speeds."""
+    handle = aa.configure(exporter="memory", metrics=False)
+    try:
+        with SimServer(SimProfile(seed=11)) as sim:
+            client = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+            aa.agent(name="weather")(_weather_agent)(client, stream=stream)
+        return Anatomy.from_spans(handle.finished_spans())
+    finally:
+        handle.shutdown(timeout_s=2.0)
+
+
+def test_an_unstreamed_one_model_agent_is_told_to_stream_and_the_saving_is_what_streaming_gives() -> None:
+    unstreamed = _run_agent(stream=False)
+    trace = unstreamed.trace
+    assert len(trace.llm_calls) >= 2 and all(c.streamed is False for c in trace.llm_calls)
+    stream = next(s for s in unstreamed.what_if() if s.kind == "stream")
+    assert (stream.evidence, stream.basis) == ("reference", "reference table, 2026-12-02")
+    # the first token of each call, estimated: waiting and generating both have time, and say so
+    assert trace.phases["llm_generation"] > 0 and trace.phases["llm_time_to_first_token"] > 0
+    assert any("estimated from the output tokens" in note for note in trace.notes)
+
+    streamed = _run_agent(stream=True)
+    final_before, final_after = trace.llm_calls[-1], streamed.trace.llm_calls[-1]
+    assert final_before.output_tokens == final_after.output_tokens, "the same draws on both runs"
+    assert final_after.first_text_ns is not None
+    # what streaming really gives: the user's first word at the streamed call's first token, not at its end
+    real = final_before.duration_ns - final_after.first_text_ns
+    assert abs(stream.saving_ns - real) <= 0.2 * real, (stream.saving_ns / MS, real / MS)
+
+
+def test_the_reference_table_is_the_middle_of_the_simulators_speeds() -> None:
+    """The reference names its source: the simulator's default profiles (and the seed article's first tokens)."""
+    for family, speed in REFERENCE_SPEEDS.items():
+        profile = DEFAULT_FAMILIES[family]
+        assert speed.ttft_ns == sum(profile.ttft_ms) / 2 * MS
+        assert speed.tokens_per_second == sum(profile.tokens_per_s) / 2
+
+
+def _one_call(model: str, *, streamed: bool, duration: float = 2000, tokens: int = 300) -> TraceTree:
+    root = span("invoke_agent a", 0, duration)
+    ttft = 400 if streamed else None
+    return TraceTree(TRACE, [root, llm(model, 0, duration, root, ttft=ttft, tokens=tokens)])
+
+
+def test_a_speeds_file_written_from_one_input_grades_another_measured(tmp_path: Path) -> None:
+    streamed = tmp_path / "streamed.json"
+    streamed.write_text(json.dumps(_otlp(_one_call("acme-large", streamed=True))))
+    speeds = tmp_path / "speeds.json"
+    assert main(["report", str(streamed), "--no-color", "--write-speeds", str(speeds)]) == 0
+    document = json.loads(speeds.read_text())
+    assert document == {
+        "schema": "agent-anatomy/speeds@1",
+        "models": {"acme-large": {"ttft_ms": 400.0, "tokens_per_second": 187.5, "calls": 1}},
+    }
+    # a model the reference does not know: without the file there is nothing to estimate with
+    tree = _one_call("acme-large", streamed=False)
+    alone = Anatomy([tree])
+    assert not alone.what_if()
+    assert "the speed of acme-large is not known (pass --speeds)" in alone.render(color=False, width=300)
+    known = Anatomy([tree], speeds=read_speeds(speeds))
+    [stream] = known.what_if()
+    assert (stream.kind, stream.evidence, stream.basis) == ("stream", "measured", "speeds file speeds.json (1 calls)")
+    # 300 tokens at 187.5 tokens/s: 1,600 ms of the 2,000 were generation
+    assert stream.saving_ns == 1600 * MS
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "not valid JSON at line 1"),
+        ('{"models": {}}', "expected a speeds file"),
+        ('{"schema": "agent-anatomy/speeds@1", "models": []}', 'expected "models" as an object'),
+        (
+            '{"schema": "agent-anatomy/speeds@1", "models": {"m": {"ttft_ms": "x"}}}',
+            "model 'm' needs numbers ttft_ms and tokens_per_second",
+        ),
+        (
+            '{"schema": "agent-anatomy/speeds@1", "models": {"m": {"ttft_ms": 1, "tokens_per_second": 0}}}',
+            "tokens_per_second > 0",
+        ),
+    ],
+)
+def test_a_bad_speeds_file_is_named(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "speeds.json"
+    path.write_text(content)
+    with pytest.raises(SourceError, match=message) as raised:
+        read_speeds(path)
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_nothing_to_suggest_says_what_was_looked_for() -> None:
+    root = span("invoke_agent a", 0, 1000)
+    call = llm("claude-haiku-4-5", 0, 600, root, ttft=200, tokens=60)
+    tools = [
+        span("execute_tool a", 600, 900, root, anatomy__tool__input_hash="1"),
+        span("execute_tool b", 600, 880, root, anatomy__tool__input_hash="2"),
+    ]
+    anatomy = Anatomy([TraceTree(TRACE, [root, call, *tools])])
+    assert anatomy.what_if() == []
+    reason = anatomy.trace.nothing_to_suggest
+    for part in (
+        "each tool batch ran its tools together",
+        "no tool ran twice with the same input",
+        "the final answer streamed",
+        "no model known would answer a call at least 10 % sooner",
+    ):
+        assert part in reason
+    assert anatomy.to_dict()["traces"][0]["nothing_to_suggest"] == reason
+    assert f"nothing to suggest ({reason})" in anatomy.render(color=False, width=400)
+
+
+def test_a_fast_model_is_never_routed_to_a_slower_family() -> None:
+    """One slow Haiku call is no reason to suggest Sonnet: like for like, Sonnet is slower."""
+    slow = _one_call("claude-haiku-4-5", streamed=True, duration=3000, tokens=60)
+    assert not [s for s in Anatomy([slow]).what_if() if s.kind == "route"]
+    opus = _one_call("claude-opus-4-7", streamed=True, duration=4000, tokens=200)
+    [route] = [s for s in Anatomy([opus]).what_if() if s.kind == "route"]
+    assert route.title == "Route LLM call 1 to Claude Haiku" and route.evidence == "reference"
+
+
+def _otlp(tree: TraceTree) -> dict[str, Any]:
+    """A tree as an OTLP JSON document."""
+
+    def value(v: Any) -> dict[str, Any]:
+        if isinstance(v, bool):
+            return {"boolValue": v}
+        if isinstance(v, int):
+            return {"intValue": str(v)}
+        if isinstance(v, float):
+            return {"doubleValue": v}
+        return {"stringValue": str(v)}
+
+    spans = [
+        {
+            "traceId": s.trace_id,
+            "spanId": s.span_id,
+            **({"parentSpanId": s.parent_id} if s.parent_id else {}),
+            "name": s.name,
+            "startTimeUnixNano": str(s.start_ns),
+            "endTimeUnixNano": str(s.end_ns),
+            "attributes": [{"key": k, "value": value(v)} for k, v in s.attributes.items()],
+        }
+        for s in tree.spans.values()
+    ]
+    assert semconv.GEN_AI_USAGE_OUTPUT_TOKENS in tree.spans[spans[-1]["spanId"]].attributes
+    return {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": spans}]}]}
