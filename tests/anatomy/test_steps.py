@@ -359,3 +359,21 @@ def test_the_agents_time_before_its_runtime_was_ready_is_its_start_up() -> None:
     ]
     plain = Anatomy([TraceTree(TRACE, [agent, call])]).to_dict()["traces"][0]["steps"]
     assert [s["label"].split(" ·")[0] for s in plain] == ["agent code", "LLM call 1", "agent code"]
+
+
+@pytest.mark.parametrize("streamed", [True, False])
+def test_a_trace_of_one_llm_span_is_one_llm_step(streamed: bool) -> None:
+    """A bare ``messages.create`` with nothing around it: its one span is the step, not "agent code"."""
+    call = llm("claude-sonnet-4-6", 0, 2343, None, ttft=400 if streamed else None, tokens=100)
+    anatomy = Anatomy([TraceTree(TRACE, [call])])
+    [step] = anatomy.to_dict()["traces"][0]["steps"]
+    assert (step["kind"], step["label"], step["duration_ms"]) == ("llm", "LLM call 1", 2343.0)
+    text = anatomy.render(color=False, width=200)
+    assert "↓ [LLM call 1 · claude-sonnet-4-6: 2,343 ms]" in text and "agent code" not in text
+    assert anatomy.trace.phases["agent"] == 0
+
+
+def test_a_trace_of_one_tool_span_is_one_tool_step() -> None:
+    anatomy = Anatomy([TraceTree(TRACE, [span("execute_tool lookup", 0, 50)])])
+    [step] = anatomy.to_dict()["traces"][0]["steps"]
+    assert (step["kind"], step["mode"], step["wall_ms"]) == ("tools", "single", 50.0)

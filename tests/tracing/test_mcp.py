@@ -108,6 +108,43 @@ async def test_stdio_round_trip_is_one_trace(traced: Traced, tmp_path: Path) -> 
 
 
 @pytest.mark.slow
+async def test_a_tool_traced_by_the_user_and_by_mcp_is_one_tool_call(traced: Traced, tmp_path: Path) -> None:
+    """A user's ``@aa.tool`` around a generic dispatcher, the MCP instrumentation tracing the call inside it too:
+    the anatomy counts one tool call per call, not two side by side."""
+    from agent_anatomy.anatomy import Anatomy
+    from agent_anatomy.anatomy.sources import records_from_file
+
+    spans_file = tmp_path / "server.jsonl"
+    parameters = StdioServerParameters(
+        command=sys.executable,
+        args=[str(SERVER)],
+        env={"AGENT_ANATOMY_TEST_SPANS": str(spans_file), "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+    )
+    with (tmp_path / "server.log").open("w") as errlog:
+        async with stdio_client(parameters, errlog) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+
+            @aa.tool(name="dispatch")
+            async def dispatch(name: str, arguments: dict[str, Any]) -> Any:
+                return await session.call_tool(name, arguments)
+
+            @aa.agent(name="support")
+            async def agent() -> None:
+                await dispatch("refund_status", {"order_id": "o-1"})
+
+            await agent()
+    from agent_anatomy.anatomy.sources import records_from_readable
+
+    records = records_from_readable(traced.spans()) + records_from_file(spans_file)
+    trace_id = f"{traced.span('invoke_agent support').context.trace_id:032x}"
+    anatomy = Anatomy.from_records(records, trace_id)
+    [batch] = anatomy.trace.batches
+    assert [t.name for t in batch.tools] == ["dispatch"], "the dispatcher's span stands for the one call"
+    assert batch.mode == "single"
+    assert "Tool call: dispatch" in anatomy.render(color=False, width=200)
+
+
+@pytest.mark.slow
 async def test_content_capture_records_arguments_and_result(tmp_path: Path) -> None:
     from tests.conftest import make_traced
 

@@ -103,10 +103,22 @@ def _one_agent(tree: TraceTree, a: SpanRecord, b: SpanRecord) -> bool:
     return False
 
 
+def _enclosing_tool(tree: TraceTree, span: SpanRecord) -> SpanRecord | None:
+    """The tool span this tool span runs inside, for the same agent (no agent or LLM call between them)."""
+    for ancestor in tree.ancestors(span)[1:]:
+        if ancestor.operation == semconv.OPERATION_INVOKE_AGENT or ancestor.is_llm:
+            return None
+        if ancestor.is_tool:
+            return ancestor
+    return None
+
+
 def second_records(tree: TraceTree) -> dict[str, str]:
     """Tool and agent spans that record what another span records, each to that span: tool spans of one tool
-    call (``gen_ai.tool.call.id``; the outermost stands for it), and an agent span that is a second record of
-    the agent above it (the Claude Code CLI's turn under the Agent SDK session)."""
+    call (``gen_ai.tool.call.id``; the outermost stands for it), a tool span inside another of the same agent
+    (a user's ``@tool`` around a dispatcher that the MCP instrumentation traces too: one call, whatever each
+    names it), and an agent span that is a second record of the agent above it (the Claude Code CLI's turn
+    under the Agent SDK session)."""
     duplicate_of: dict[str, str] = {}
     by_call: dict[str, str] = {}
     tools = (s for s in tree.spans.values() if s.is_tool)
@@ -116,6 +128,9 @@ def second_records(tree: TraceTree) -> dict[str, str]:
             primary = by_call.setdefault(call_id, span.span_id)
             if primary != span.span_id:
                 duplicate_of[span.span_id] = primary
+    for span in tree.spans.values():
+        if span.is_tool and span.span_id not in duplicate_of and (outer := _enclosing_tool(tree, span)) is not None:
+            duplicate_of[span.span_id] = duplicate_of.get(outer.span_id, outer.span_id)
     for span in tree.spans.values():
         if span.operation == semconv.OPERATION_INVOKE_AGENT and records_enclosing_agent(span.name):
             owner = tree.owner(span)

@@ -55,7 +55,9 @@ def step_items(analysis: TraceAnalysis) -> list[StepItem]:
         if span is None:
             item = StepItem("gap", None, segment.start_ns, segment.end_ns, "gap")
         elif agent is not None and (
-            span.span_id == agent.span_id or (span.span_id in inside and units.get(span.span_id, 0) > 1)
+            # (a trace of one LLM call or tool span: that span holds everything, and it is a step)
+            (span.span_id == agent.span_id and not (span.is_llm or span.is_tool))
+            or (span.span_id in inside and units.get(span.span_id, 0) > 1)
         ):
             # the agent's own time, or that of a loop inside it around several calls (the SDK's tool runner)
             item = StepItem("agent code", None, segment.start_ns, segment.end_ns, "agent")
