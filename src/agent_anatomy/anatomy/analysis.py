@@ -12,7 +12,7 @@ from typing import Any
 from .. import semconv
 from .agents import AgentRun, agent_runs, find_agent
 from .batches import Batch, tool_batches
-from .calls import LLMCall, llm_calls, second_records
+from .calls import LLMCall, llm_calls, merge_notes, second_records
 from .critical_path import Segment, critical_path
 from .model import SpanRecord, TraceTree
 from .normalise import seconds_to_ns
@@ -89,6 +89,7 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
             "no LLM, tool or agent span found: all of the time is charged as outside an agent (is the trace "
             "from an instrumentation the anatomy does not read?)"
         )
+    notes.extend(merge_notes(tree, calls))
     if tree.cycles_broken:
         notes.append(f"{tree.cycles_broken} parent cycle(s) in the span ids were cut; every span is kept")
     cache_saved = cache_hits = parallel_saved = 0

@@ -1,8 +1,8 @@
 """The trace's LLM calls, each once however many instrumentations recorded it, and the other second records.
 
-Two spans are one call when they carry one response id, nest, or cover the same interval (with the same
-output tokens, under different parents); the outermost stands for the call and the call keeps the best
-facts of all. Tool spans of one tool call id, and an agent span that records the agent above it, are
+Two spans are one call only on conclusive evidence: one response id, or (none known) the same model and output
+tokens on spans that nest or cover the same interval; the outermost stands for the call and the call keeps the
+best facts of all. Every such merge is noted (``merge_notes``). Tool spans of one tool call id, and an agent span that records the agent above it, are
 second records too.
 """
 
@@ -16,7 +16,7 @@ from .. import semconv
 from .model import SpanRecord, TraceTree
 from .normalise import LLMFacts, llm_facts, records_enclosing_agent
 
-__all__ = ["LLMCall", "llm_calls", "second_records"]
+__all__ = ["LLMCall", "llm_calls", "merge_notes", "second_records"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +79,22 @@ def _same_call(tree: TraceTree, a: SpanRecord, b: SpanRecord, facts: dict[str, L
         return fa.response_id == fb.response_id
     if fa.model and fb.model and fa.model.split("@")[0] != fb.model.split("@")[0]:
         return False
+    if fa.output_tokens is not None and fb.output_tokens is not None and fa.output_tokens != fb.output_tokens:
+        return False
     if any(p.span_id == a.span_id for p in tree.ancestors(b)[1:]) or any(
         p.span_id == b.span_id for p in tree.ancestors(a)[1:]
     ):
-        return True  # an LLM span inside another: the SDK's own span under a peer's
+        return True  # an LLM span inside another, of the same model and tokens: the SDK's own span under a peer's
     overlap = min(a.clipped_end, b.clipped_end) - max(a.clipped_start, b.clipped_start)
     shorter = min(a.clipped_end - a.clipped_start, b.clipped_end - b.clipped_start)
     if shorter <= 0 or overlap < _SAME_INTERVAL * shorter:
         return False
-    if a.parent_id == b.parent_id:
-        return True
-    # Under different parents (the Claude Code CLI's own spans below the Agent SDK session's): one agent's
-    # records of one answer, which their output tokens, known to both, confirm.
-    return fa.output_tokens is not None and fa.output_tokens == fb.output_tokens and _one_agent(tree, a, b)
+    # Side by side, only the same output tokens, known to both, tell one answer recorded twice from calls made
+    # at once (a fan-out on a thread pool, concurrent calls that all failed): under one parent, or under
+    # different parents of one agent (the Claude Code CLI's own spans below the Agent SDK session's).
+    if fa.output_tokens is None or fa.output_tokens != fb.output_tokens:
+        return False
+    return a.parent_id == b.parent_id or _one_agent(tree, a, b)
 
 
 def _one_agent(tree: TraceTree, a: SpanRecord, b: SpanRecord) -> bool:
@@ -204,3 +207,22 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
             )
         )
     return calls, duplicate_of
+
+
+def merge_notes(tree: TraceTree, calls: Sequence[LLMCall]) -> list[str]:
+    """A line for each way LLM calls were recorded more than once and counted once: which spans, how many."""
+    by_names: dict[tuple[str, ...], list[int]] = {}
+    for call in calls:
+        if len(call.traced_by) > 1:
+            names = tuple(tree.spans[span_id].name for span_id in call.traced_by)
+            by_names.setdefault(names, []).append(call.index)
+    notes = []
+    for names, indexes in by_names.items():
+        if len(indexes) == 1:
+            notes.append(f"LLM call {indexes[0]} was recorded by {len(names)} spans ({', '.join(names)}), counted once")
+        else:
+            notes.append(
+                f"LLM calls {', '.join(map(str, indexes))} were each recorded by {len(names)} spans "
+                f"({', '.join(names)}), counted once"
+            )
+    return notes

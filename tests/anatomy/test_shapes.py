@@ -1,0 +1,87 @@
+"""Right on every shape real agents make: concurrent LLM calls, calls recorded twice, failed runs.
+
+The traces come from the real anthropic SDK against the simulator where a real agent makes the shape, and
+from records as a peer instrumentation writes them where a peer made the original.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import anthropic
+import pytest
+
+import agent_anatomy as aa
+from agent_anatomy.anatomy import Anatomy, TraceTree
+from agent_anatomy.sim import SimServer
+from tests.anatomy._build import TRACE, llm, span
+
+MS = 1_000_000
+MODEL = "claude-sonnet-4-6"
+
+
+async def test_concurrent_calls_that_all_fail_are_three_calls(sim: SimServer) -> None:
+    """Three ``messages.create`` at once that each get a 529: no response id, no tokens, the same interval —
+    three calls, not one."""
+    handle = aa.configure(exporter="memory", metrics=False)
+    client = anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+    headers = {"x-sim-status": "529", "x-sim-header-delay-ms": "150"}
+
+    async def ask(n: int) -> None:
+        messages = [{"role": "user", "content": f"question {n}"}]
+        await client.messages.create(model=MODEL, max_tokens=64, messages=messages, extra_headers=headers)
+
+    @aa.agent(name="fan-out")
+    async def agent() -> list[BaseException | None]:
+        return await asyncio.gather(*(ask(n) for n in range(3)), return_exceptions=True)
+
+    try:
+        outcomes = await agent()
+        assert all(isinstance(o, anthropic.APIStatusError) and o.status_code == 529 for o in outcomes)
+        anatomy = Anatomy.from_spans(handle.finished_spans())
+    finally:
+        await client.close()
+        handle.shutdown(timeout_s=2.0)
+    assert len(anatomy.trace.llm_calls) == 3
+    assert not any("counted once" in note for note in anatomy.trace.notes)
+
+
+def _fan_out(tokens: tuple[int | None, int | None, int | None]) -> TraceTree:
+    """Three calls under one parent over the same 1.5 s, as OpenInference records them: no response id."""
+    root = span("invoke_agent parallel", 0, 1600)
+    calls = [
+        llm(MODEL, 10 + i, 1500 + i, root, ttft=300, tokens=t)
+        if t is not None
+        else span(f"chat {MODEL}", 10, 1500, root)
+        for i, t in enumerate(tokens)
+    ]
+    return TraceTree(TRACE, [root, *calls])
+
+
+@pytest.mark.parametrize("tokens", [(120, 95, 131), (None, None, None)], ids=["tokens differ", "no tokens"])
+def test_concurrent_calls_are_merged_only_on_conclusive_evidence(tokens: tuple[int | None, ...]) -> None:
+    anatomy = Anatomy([_fan_out(tokens)])  # type: ignore[arg-type]
+    assert len(anatomy.trace.llm_calls) == 3
+    assert not any("counted once" in note for note in anatomy.trace.notes)
+
+
+def test_a_call_recorded_twice_is_merged_and_the_report_says_so() -> None:
+    """A peer's span with the SDK's own inside it, of one model and the same tokens: one call, noted."""
+    root = span("invoke_agent a", 0, 1600)
+    outer = llm(MODEL, 0, 1500, root, ttft=300, tokens=120)
+    inner = dataclasses.replace(llm(MODEL, 5, 1495, outer, ttft=None, tokens=120), name="anthropic.messages.create")
+    anatomy = Anatomy([TraceTree(TRACE, [root, outer, inner])])
+    [call] = anatomy.trace.llm_calls
+    assert call.ttft_ns == 300 * MS
+    [note] = [n for n in anatomy.trace.notes if "counted once" in n]
+    assert note.startswith("LLM call 1 was recorded by 2 spans (chat claude-sonnet-4-6, ")
+    assert note in anatomy.render(color=False, width=300)
+
+
+def test_nested_spans_with_different_tokens_are_two_calls() -> None:
+    """A call made inside another's span (a streaming callback asking again): different tokens, two calls."""
+    root = span("invoke_agent a", 0, 1600)
+    outer = llm(MODEL, 0, 1500, root, ttft=300, tokens=120)
+    inner = llm(MODEL, 400, 900, outer, ttft=100, tokens=30)
+    assert len(Anatomy([TraceTree(TRACE, [root, outer, inner])]).trace.llm_calls) == 2
