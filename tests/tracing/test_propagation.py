@@ -84,16 +84,52 @@ def test_context_thread_pool_executor_submit_and_map(traced: Traced) -> None:
     _assert_children_of(traced, "invoke_agent run", "execute_tool sync_lookup", 3)
 
 
-def test_plain_thread_pool_loses_the_parent(traced: Traced) -> None:
-    """The control case: the reason ContextThreadPoolExecutor exists."""
+def test_a_plain_thread_pool_and_thread_carry_the_parent_once_configured(traced: Traced) -> None:
+    """As the cookbook fans out: ``ThreadPoolExecutor`` (``submit`` and ``map``) and ``threading.Thread``, unchanged."""
+    results: list[str] = []
 
     @aa.agent
-    def run() -> str:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(sync_lookup, "a").result()
+    def run() -> list[str]:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            submitted = pool.submit(sync_lookup, "a").result()
+            mapped = list(pool.map(sync_lookup, "bc"))
+        thread = threading.Thread(target=lambda: results.append(sync_lookup("t")))
+        thread.start()
+        thread.join()
+        return [submitted, *mapped, *results]
 
-    run()
-    assert traced.span("execute_tool sync_lookup").parent is None
+    assert run() == ["a", "b", "c", "t"]
+    _assert_children_of(traced, "invoke_agent run", "execute_tool sync_lookup", 4)
+
+
+def test_only_the_trace_context_goes_into_threads(traced: Traced) -> None:
+    """The program's own context variables are not carried: what its threads see of its state is unchanged."""
+    import contextvars
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
+    marker.set("main")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(marker.get).result() == "unset"
+
+
+def test_without_the_threading_instrumentation_a_plain_pool_loses_the_parent(traced: Traced) -> None:
+    """The control case: what configure() turns on (``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=threading`` keeps off)."""
+    from agent_anatomy.tracing.threads import ThreadingInstrumentor
+
+    instrumentor = ThreadingInstrumentor()
+    assert instrumentor.is_instrumented_by_opentelemetry, "configure() turned it on"
+    instrumentor.uninstrument()
+    try:
+
+        @aa.agent
+        def run() -> str:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                return pool.submit(sync_lookup, "a").result()
+
+        run()
+        assert traced.span("execute_tool sync_lookup").parent is None
+    finally:
+        instrumentor.instrument()
 
 
 def test_bind_context_with_a_plain_thread(traced: Traced) -> None:
