@@ -101,6 +101,9 @@ MCP_META_TRACEPARENT: Final = "traceparent"
 # --- general attributes ---------------------------------------------------------------------------------
 
 ERROR_TYPE: Final = "error.type"
+EVENT_EXCEPTION: Final = "exception"
+"""The event OpenTelemetry's ``record_exception`` adds (``exception.type``, ``exception.message``)."""
+EXCEPTION_TYPE: Final = "exception.type"
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"

@@ -85,3 +85,49 @@ def test_nested_spans_with_different_tokens_are_two_calls() -> None:
     outer = llm(MODEL, 0, 1500, root, ttft=300, tokens=120)
     inner = llm(MODEL, 400, 900, outer, ttft=100, tokens=30)
     assert len(Anatomy([TraceTree(TRACE, [root, outer, inner])]).trace.llm_calls) == 2
+
+
+def test_a_crashed_run_and_an_interrupted_call_are_failures_in_text_and_json(sim: SimServer) -> None:
+    """An agent that dies of a ``KeyError`` after its first answer, and one whose streamed answer is cut by
+    Ctrl-C: the report says they failed, in every format, not that the user waited for a first word."""
+    handle = aa.configure(exporter="memory", metrics=False)
+    client = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+    messages = [{"role": "user", "content": "Where is my refund?"}]
+    headers = {"x-sim-ttft-ms": "30", "x-sim-generation-ms": "200"}
+
+    @aa.agent(name="crashing")
+    def crashing() -> None:
+        answer = client.messages.create(model=MODEL, max_tokens=64, messages=messages, extra_headers=headers)
+        {"text": answer}["missing"]  # the agent's own bug
+
+    @aa.agent(name="interrupted")
+    def interrupted() -> None:
+        with client.messages.stream(model=MODEL, max_tokens=64, messages=messages, extra_headers=headers) as stream:
+            for event in stream:
+                if event.type == "content_block_delta":
+                    raise KeyboardInterrupt  # as Ctrl-C arrives mid-answer
+
+    try:
+        with pytest.raises(KeyError):
+            crashing()
+        with pytest.raises(KeyboardInterrupt):
+            interrupted()
+        anatomy = Anatomy.from_spans(handle.finished_spans())
+    finally:
+        client.close()
+        handle.shutdown(timeout_s=2.0)
+    by_agent = {t.tree.roots[0].name: t for t in anatomy.traces}
+    crashed = Anatomy._made([t for t in anatomy._traces if t.analysis is by_agent["invoke_agent crashing"]], {})
+    cut = Anatomy._made([t for t in anatomy._traces if t.analysis is by_agent["invoke_agent interrupted"]], {})
+
+    [failure] = crashed.to_dict()["traces"][0]["failures"]
+    assert (failure["name"], failure["error"]) == ("invoke_agent crashing", "KeyError")
+    assert "✕ Failed: invoke_agent crashing (KeyError)" in crashed.render(color=False, width=200)
+
+    document = cut.to_dict()["traces"][0]
+    assert [f["error"] for f in document["failures"]] == ["KeyboardInterrupt", "KeyboardInterrupt"]
+    [step] = [s for s in document["steps"] if s["kind"] == "llm"]
+    assert step["error"] == "KeyboardInterrupt" and document["llm_calls"][0]["error"] == "KeyboardInterrupt"
+    text = cut.render(color=False, width=200)
+    assert "[failed after" in text and ": KeyboardInterrupt]" in text
+    assert "for the first word" not in text

@@ -226,6 +226,19 @@ def test_manager_with_block_left_by_exception(traced: Traced, client: anthropic.
     assert span.status.status_code is StatusCode.UNSET, "the user's error is not the LLM call's"
 
 
+def test_manager_with_block_left_by_ctrl_c_fails_the_call(traced: Traced, client: anthropic.Anthropic) -> None:
+    """An interruption is not the user's error but the call's end: Ctrl-C mid-answer cuts the call."""
+    with (
+        pytest.raises(KeyboardInterrupt),
+        client.messages.stream(model=MODEL, max_tokens=256, messages=PROMPT, extra_headers=timing(0, 50, 500)),
+    ):
+        raise KeyboardInterrupt
+    span = only_llm_span(traced)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[semconv.ERROR_TYPE] == "KeyboardInterrupt"
+    assert span.attributes[semconv.ANATOMY_STREAM_END] == semconv.STREAM_END_ERROR
+
+
 def test_abandoned_stream_ends_on_garbage_collection(traced: Traced, client: anthropic.Anthropic) -> None:
     stream = client.messages.create(
         model=MODEL, max_tokens=256, messages=PROMPT, stream=True, extra_headers=timing(0, 50, 500)

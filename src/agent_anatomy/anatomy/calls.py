@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from .. import semconv
 from .model import SpanRecord, TraceTree
-from .normalise import LLMFacts, llm_facts, records_enclosing_agent
+from .normalise import LLMFacts, error_of, llm_facts, records_enclosing_agent
 
 __all__ = ["LLMCall", "llm_calls", "merge_notes", "second_records"]
 
@@ -42,6 +42,8 @@ class LLMCall:
     estimated_ttft_ns: int | None = None
     """For a call that was not streamed: when its first token came, estimated from its output tokens and the
     model's speed (``whatif.judged``); None when not estimated."""
+    error: str | None = None
+    """What went wrong when the call failed (``529``, ``KeyboardInterrupt``); None when it did not."""
 
     @property
     def duration_ns(self) -> int:
@@ -204,6 +206,7 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
                 route_outcome=attributes.get(semconv.ANATOMY_ROUTE_OUTCOME),
                 traced_by=(primary.span_id, *(s.span_id for s in group if s is not primary)),
                 thinking_ns=merged.thinking_ns,
+                error=next((e for s in group if (e := error_of(s.status, s.attributes, s.events))), None),
             )
         )
     return calls, duplicate_of

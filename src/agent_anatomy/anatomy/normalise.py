@@ -11,7 +11,7 @@ tracing, the Claude Code CLI's and the GenAI conventions old and new. A role is 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,6 +19,7 @@ from .. import semconv
 
 __all__ = [
     "ROLE_RULES",
+    "error_of",
     "LLMFacts",
     "llm_facts",
     "records_enclosing_agent",
@@ -184,3 +185,18 @@ def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
         response_id=str(response_id) if response_id else None,
         thinking_ns=seconds_to_ns(attributes.get(semconv.ANATOMY_LLM_THINKING_TIME)),
     )
+
+
+def error_of(status: str, attributes: Mapping[str, Any], events: Iterable[Any]) -> str | None:
+    """What a failed span says went wrong, briefly (``KeyError``, ``529``); None for a span that did not fail.
+
+    ``error.type`` (the GenAI conventions, ours), else the type of the exception it recorded, else ``error``.
+    """
+    if status != "ERROR":
+        return None
+    kind = attributes.get(semconv.ERROR_TYPE)
+    if kind is None:
+        kind = next(
+            (e.attributes.get(semconv.EXCEPTION_TYPE) for e in events if e.name == semconv.EVENT_EXCEPTION), None
+        )
+    return str(kind).rsplit(".", 1)[-1] if kind else "error"

@@ -16,6 +16,7 @@ from .formatting import count, ms, output_width, visible_len, wrap
 from .phases import PHASE_GAP, PHASE_LABELS, SHOWN_WHEN_ZERO
 from .report import (
     ABSENT,
+    Absent,
     AgentEntry,
     CacheStep,
     LLMStep,
@@ -64,7 +65,9 @@ def _step_lines(step: Step, style: Style, indent: str) -> list[str]:
         lines = [f"{indent}↓ {style(head, '36')}{routed}"]
         if step.route_reason is not ABSENT and step.route_reason:
             lines.append(f"{indent}    [routed: {step.route_reason}, {count(step.attempts, 'attempt')}]")
-        if step.ttft_ms is not None and step.thinking_ms:
+        if isinstance(step.error, str):
+            lines.append(f"{indent}    " + style(f"[failed after {ms(step.duration_ms)}: {step.error}]", "31"))
+        elif step.ttft_ms is not None and step.thinking_ms:
             lines.append(
                 f"{indent}    [TTFT: {ms(step.ttft_ms)} → thinking {ms(step.thinking_ms)} → the answer starts]"
             )
@@ -133,6 +136,10 @@ def _trace_lines(trace: TraceReport, style: Style, suggestions_limit: int = 5) -
         style(f"Latency anatomy · trace {trace.trace_id}{service} · {count(trace.span_count, 'span')}", "1"),
         "User request",
     ]
+    if not isinstance(trace.failures, Absent):
+        shown = ", ".join(f"{f.name} ({f.error})" for f in trace.failures[:_FAILURES_SHOWN])
+        more = f", and {len(trace.failures) - _FAILURES_SHOWN} more" if len(trace.failures) > _FAILURES_SHOWN else ""
+        lines.append("  " + style(f"✕ Failed: {shown}{more}", "31"))
     lines.extend(f"  ({note})" for note in trace.notes)
     for step in trace.steps:
         lines.extend(_step_lines(step, style, "  "))
@@ -182,6 +189,8 @@ _EVIDENCE_KEY: Final = (
     "package's table of typical model speeds"
 )
 
+
+_FAILURES_SHOWN: Final = 5
 
 TABLE_ROWS: Final = 50
 """Traces listed in a many-trace text report; beyond that, the slowest, and the report says so."""

@@ -42,6 +42,7 @@ __all__ = [
     "Change",
     "CommonPath",
     "Comparison",
+    "Failure",
     "Figure",
     "Levers",
     "Limit",
@@ -111,6 +112,8 @@ class LLMStep:
     estimated_ttft_ms: float | Absent = ABSENT
     """Of a call that was not streamed: when its first token came, estimated from its output tokens and its
     model's speed (the trace's notes say whose)."""
+    error: str | Absent = ABSENT
+    """What went wrong, when the call failed (``529``, ``KeyboardInterrupt``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +223,8 @@ class LLMCallEntry:
     route_outcome: Any
     estimated_ttft_ms: float | Absent = ABSENT
     """As ``LLMStep.estimated_ttft_ms``."""
+    error: str | Absent = ABSENT
+    """As ``LLMStep.error``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +279,18 @@ class SpanEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Failure:
+    """A span of the trace that failed: the root, an agent, a workflow, an LLM call or a tool."""
+
+    span_id: str
+    name: str
+    error: str
+    """What went wrong, briefly (``KeyError``, ``529``)."""
+    start_ms: float
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class TraceReport:
     """One trace's anatomy: times from its start (``start_unix_ns``)."""
 
@@ -293,6 +310,8 @@ class TraceReport:
     suggestions: tuple[SuggestionEntry, ...]
     nothing_to_suggest: str | Absent = ABSENT
     """With no suggestion: why, in a line (what was looked for and not found)."""
+    failures: tuple[Failure, ...] | Absent = ABSENT
+    """What failed, in order of start; left out when nothing did."""
     spans: tuple[SpanEntry, ...] | Absent = ABSENT
 
 

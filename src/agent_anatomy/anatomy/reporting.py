@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from .. import semconv
 from .aggregate import aggregate_suggestions, common_path, path_shape, phase_stats
@@ -17,6 +17,7 @@ from .analysis import TraceAnalysis
 from .batches import Batch
 from .formatting import ms
 from .model import SpanRecord
+from .normalise import error_of
 from .phases import PHASES
 from .report import (
     ABSENT,
@@ -25,6 +26,7 @@ from .report import (
     BatchEntry,
     CacheStep,
     CommonPath,
+    Failure,
     Levers,
     LLMCallEntry,
     LLMStep,
@@ -92,6 +94,7 @@ def _llm_step(analysis: TraceAnalysis, top: SpanRecord) -> LLMStep | None:
             top.attributes.get(semconv.ANATOMY_ROUTE_REASON) if top.operation == semconv.OPERATION_ROUTE else ABSENT
         ),
         estimated_ttft_ms=ABSENT if call.estimated_ttft_ns is None else _ms(call.estimated_ttft_ns),
+        error=call.error or ABSENT,
     )
 
 
@@ -194,6 +197,35 @@ def _span_entries(analysis: TraceAnalysis) -> tuple[SpanEntry, ...]:
     )
 
 
+_FAILURE_ROLES: Final = frozenset(
+    {semconv.OPERATION_INVOKE_AGENT, semconv.OPERATION_INVOKE_WORKFLOW, semconv.OPERATION_CHAT}
+)
+
+
+def _failures(analysis: TraceAnalysis) -> tuple[Failure, ...]:
+    """The failed spans a reader must know of: roots, agents, workflows, LLM calls, tools (a second record of
+    one of them, once)."""
+    origin = analysis.start_ns
+    found = []
+    for span in sorted(analysis.tree.spans.values(), key=lambda s: (s.clipped_start, s.span_id)):
+        if span.span_id in analysis.duplicate_of or not (
+            span.parent_id not in analysis.tree.spans or span.is_tool or span.operation in _FAILURE_ROLES
+        ):
+            continue
+        error = error_of(span.status, span.attributes, span.events)
+        if error is not None:
+            found.append(
+                Failure(
+                    span_id=span.span_id,
+                    name=span.name,
+                    error=error,
+                    start_ms=_ms(span.clipped_start - origin),
+                    duration_ms=_ms(span.clipped_end - span.clipped_start),
+                )
+            )
+    return tuple(found)
+
+
 def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport:
     """One trace's report; ``spans`` adds every span with its phase and attributes."""
     origin = analysis.start_ns
@@ -247,6 +279,7 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
                 route_role=c.route_role,
                 route_outcome=c.route_outcome,
                 estimated_ttft_ms=ABSENT if c.estimated_ttft_ns is None else _ms(c.estimated_ttft_ns),
+                error=c.error or ABSENT,
             )
             for c in analysis.llm_calls
         ),
@@ -272,6 +305,7 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
             for s in analysis.suggestions
         ),
         nothing_to_suggest=analysis.nothing_to_suggest or ABSENT,
+        failures=_failures(analysis) or ABSENT,
         spans=_span_entries(analysis) if spans else ABSENT,
     )
 

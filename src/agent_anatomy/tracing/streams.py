@@ -66,10 +66,19 @@ class SyncStreamProxy(ObjectProxy):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if _interrupted(exc):
+            self._self_call.fail(exc)  # type: ignore[arg-type]
         self.close()
 
     def __del__(self) -> None:
         self._self_call.abandon()
+
+
+def _interrupted(exc: BaseException | None) -> bool:
+    """Whether a ``with`` block over a stream was left by an interruption (Ctrl-C, ``SystemExit``, a task
+    cancelled) that cut the call short: the call's failure. An ``Exception`` of the user's code is not the call's
+    (the stream just closes)."""
+    return exc is not None and not isinstance(exc, Exception)
 
 
 class AsyncStreamProxy(ObjectProxy):
@@ -101,6 +110,8 @@ class AsyncStreamProxy(ObjectProxy):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if _interrupted(exc):
+            self._self_call.fail(exc)  # type: ignore[arg-type]
         await self.close()
 
     def __del__(self) -> None:
@@ -186,11 +197,15 @@ class StreamManagerProxy(ObjectProxy):
             call.fail(exc)
             raise
         adopt_raw_stream(message_stream, call, SyncStreamProxy)
+        self._self_call = call
         return message_stream
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Any:
+        call: LLMInvocation | None = getattr(self, "_self_call", None)
+        if call is not None and _interrupted(exc):
+            call.fail(exc)  # type: ignore[arg-type]
         return self.__wrapped__.__exit__(exc_type, exc, tb)
 
 
@@ -211,11 +226,15 @@ class AsyncStreamManagerProxy(ObjectProxy):
             call.fail(exc)
             raise
         adopt_raw_stream(message_stream, call, AsyncStreamProxy)
+        self._self_call = call
         return message_stream
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Any:
+        call: LLMInvocation | None = getattr(self, "_self_call", None)
+        if call is not None and _interrupted(exc):
+            call.fail(exc)  # type: ignore[arg-type]
         return await self.__wrapped__.__aexit__(exc_type, exc, tb)
 
 

@@ -81,7 +81,9 @@
         segments(bar, callParts(calls[step.span_id], step.duration_ms), step.duration_ms);
         track.appendChild(bar); box.appendChild(track);
         let note;
-        if (step.ttft_ms !== null && step.thinking_ms) {
+        if (step.error !== undefined) {
+          note = 'failed after ' + fmt(step.duration_ms) + ': ' + step.error; box.classList.add('failed');
+        } else if (step.ttft_ms !== null && step.thinking_ms) {
           note = 'TTFT ' + fmt(step.ttft_ms) + ' → thinking ' + fmt(step.thinking_ms) + ' → the answer starts';
         } else if (step.ttft_ms !== null) {
           note = 'TTFT ' + fmt(step.ttft_ms) + ' → streaming starts, then '
@@ -386,6 +388,8 @@
     find('trace-title').textContent = (trace.caption ? trace.caption + ' · ' : '') + 'Trace ' + trace.trace_id
       + (trace.service ? ' · ' + trace.service : '') + ' · ' + trace.span_count.toLocaleString('en-US')
       + (trace.span_count === 1 ? ' span · ' : ' spans · ') + fmt(trace.wall_ms);
+    (trace.failures || []).forEach((f) => find('notes').appendChild(
+      el('div', 'failure', '✕ Failed: ' + f.name + ' (' + f.error + ') after ' + fmt(f.duration_ms))));
     (trace.notes || []).forEach((note) => find('notes').appendChild(el('div', 'fnote', '(' + note + ')')));
     drawFlow(trace, find('flow'));
     bars += drawWaterfall(trace, find('waterfall'));
