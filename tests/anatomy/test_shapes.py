@@ -131,3 +131,73 @@ def test_a_crashed_run_and_an_interrupted_call_are_failures_in_text_and_json(sim
     text = cut.render(color=False, width=200)
     assert "[failed after" in text and ": KeyboardInterrupt]" in text
     assert "for the first word" not in text
+
+
+def _ask(client: anthropic.Anthropic, prompt: str, tokens: int = 80) -> str:
+    """The cookbook's ``llm_call``: one user message, the answer's text."""
+    headers = {"x-sim-ttft-ms": "60", "x-sim-tokens": str(tokens), "x-sim-tokens-per-s": "400"}
+    answer = client.messages.create(
+        model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": prompt}], extra_headers=headers
+    )
+    return "".join(block.text for block in answer.content if block.type == "text")
+
+
+def test_a_fan_out_on_a_plain_thread_pool_is_one_batch_of_llm_calls(sim: SimServer) -> None:
+    """The cookbook's parallelization workflow: ``ThreadPoolExecutor`` over ``llm_call``, as it is written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    handle = aa.configure(exporter="memory", metrics=False)
+    client = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+
+    @aa.workflow(name="parallelization")
+    def parallel(inputs: list[str]) -> list[str]:
+        with ThreadPoolExecutor(max_workers=3) as executor:
+            futures = [executor.submit(_ask, client, f"Analyse the impact on {x}.") for x in inputs]
+            return [f.result() for f in futures]
+
+    try:
+        assert len(parallel(["customers", "employees", "investors"])) == 3
+        anatomy = Anatomy.from_spans(handle.finished_spans())
+    finally:
+        client.close()
+        handle.shutdown(timeout_s=2.0)
+    assert len(anatomy) == 1, "the workers' calls are in the workflow's trace"
+    trace = anatomy.trace
+    [batch] = trace.llm_batches
+    assert len(batch.calls) == 3 and batch.mode == "parallel"
+    document = anatomy.to_dict()["traces"][0]
+    [step] = [s for s in document["steps"] if s["kind"] == "llms"]
+    assert len(step["calls"]) == 3 and not [s for s in document["steps"] if s["kind"] == "llm"]
+    [entry] = document["llm_batches"]
+    assert entry["overlap_saved_ms"] > 0 and document["levers"]["parallel_llm_saved_ms"] == entry["overlap_saved_ms"]
+    text = anatomy.render(color=False, width=200)
+    assert "↓ [LLM calls (parallel): max(" in text and "LLM calls made at once saved" in text
+
+
+def test_workers_called_one_after_another_are_advised_to_run_at_once(sim: SimServer) -> None:
+    """The cookbook's orchestrator-workers: a plan, then each worker in turn, each prompt short and the answers
+    long, so no prompt holds the answer before it: "make them at once", with what it assumes."""
+    handle = aa.configure(exporter="memory", metrics=False)
+    client = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+
+    @aa.workflow(name="orchestrator")
+    def orchestrate() -> list[str]:
+        plan = _ask(client, "Plan three styles of product description for a water bottle.", tokens=300)
+        return [plan, *(_ask(client, f"Write the {style} one.", tokens=300) for style in ("formal", "chatty", "terse"))]
+
+    try:
+        orchestrate()
+        anatomy = Anatomy.from_spans(handle.finished_spans())
+    finally:
+        client.close()
+        handle.shutdown(timeout_s=2.0)
+    [run] = anatomy.trace.independent_runs
+    assert [c.index for c in run.calls] == [1, 2, 3, 4]
+    [advice] = [s for s in anatomy.what_if() if s.title.startswith("Make LLM calls")]
+    # the plan's answer may be what the workers are cut from: the workers are made at once, after it
+    assert advice.title == "Make LLM calls 2, 3, 4 at once"
+    assert advice.kind == "parallelise" and advice.evidence == "proven"
+    assert "they need LLM call 1's answer at most, not each other's" in advice.assumes
+    workers = run.calls[1:]
+    wall = workers[-1].end_ns - workers[0].start_ns
+    assert advice.saving_ns == pytest.approx(wall - max(c.duration_ns for c in workers), rel=0.05)

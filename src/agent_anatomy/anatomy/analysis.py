@@ -14,6 +14,7 @@ from .agents import AgentRun, agent_runs, find_agent
 from .batches import Batch, tool_batches
 from .calls import LLMCall, llm_calls, merge_notes, second_records
 from .critical_path import Segment, critical_path
+from .llm_batches import LLMBatch, independent_runs, llm_batches
 from .model import SpanRecord, TraceTree
 from .normalise import seconds_to_ns
 from .timeline import phases, span_phases
@@ -48,6 +49,15 @@ class TraceAnalysis:
     """What the trace cannot tell, in a line each (no LLM spans found, cycles cut...)."""
     agents: list[AgentRun] = field(default_factory=list)
     """With several agent spans in the trace, each one's own anatomy; empty with one or none."""
+    llm_batches: list[LLMBatch] = field(default_factory=list)
+    """LLM calls of one agent made at once."""
+    independent_runs: list[LLMBatch] = field(default_factory=list)
+    """LLM calls of one agent made one after another that did not need each other's answers."""
+
+    @property
+    def llm_overlap_saved_ns(self) -> int:
+        """What the LLM calls made at once saved over making them one after another."""
+        return sum(b.overlap_saved_ns for b in self.llm_batches)
 
     @property
     def wall_ns(self) -> int:
@@ -99,6 +109,8 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
             cache_hits += 1
             cache_saved += seconds_to_ns(attributes.get(semconv.ANATOMY_CACHE_SAVED_TIME)) or 0
         parallel_saved += seconds_to_ns(attributes.get(semconv.ANATOMY_BATCH_SAVED_TIME)) or 0
+    batches = tool_batches(tree, calls, duplicate_of)
+    concurrent = llm_batches(tree, calls)
     return TraceAnalysis(
         trace_id=tree.trace_id,
         tree=tree,
@@ -107,7 +119,7 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
         phases=phases(tree, agent, calls),
         critical_path=critical_path(tree),
         llm_calls=calls,
-        batches=tool_batches(tree, calls, duplicate_of),
+        batches=batches,
         cache_saved_ns=cache_saved,
         cache_hits=cache_hits,
         parallel_saved_ns=parallel_saved,
@@ -115,4 +127,6 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
         duplicate_of=duplicate_of,
         notes=notes,
         agents=agent_runs(tree, calls, duplicate_of),
+        llm_batches=concurrent,
+        independent_runs=independent_runs(tree, calls, batches, concurrent),
     )

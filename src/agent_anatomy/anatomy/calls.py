@@ -44,6 +44,7 @@ class LLMCall:
     model's speed (``whatif.judged``); None when not estimated."""
     error: str | None = None
     """What went wrong when the call failed (``529``, ``KeyboardInterrupt``); None when it did not."""
+    input_tokens: int | None = None
 
     @property
     def duration_ns(self) -> int:
@@ -156,6 +157,7 @@ def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLM
         output_tokens=first(p.output_tokens for p in parts),
         response_id=first(p.response_id for p in parts),
         thinking_ns=first(p.thinking_ns for p in parts),
+        input_tokens=first(p.input_tokens for p in parts),
     )
 
 
@@ -207,6 +209,7 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
                 traced_by=(primary.span_id, *(s.span_id for s in group if s is not primary)),
                 thinking_ns=merged.thinking_ns,
                 error=next((e for s in group if (e := error_of(s.status, s.attributes, s.events))), None),
+                input_tokens=merged.input_tokens,
             )
         )
     return calls, duplicate_of

@@ -20,6 +20,7 @@ from .report import (
     Absent,
     CacheStep,
     Comparison,
+    LLMBatchStep,
     LLMStep,
     PlainStep,
     Report,
@@ -83,7 +84,7 @@ def _value_converter(tp: Any) -> Convert | None:
     return to_json  # nested data, sequences of it, mappings, Any: walked
 
 
-_STEPS: Final = {"llm": LLMStep, "tools": ToolsStep, "cache": CacheStep, "span": SpanStep}
+_STEPS: Final = {"llm": LLMStep, "llms": LLMBatchStep, "tools": ToolsStep, "cache": CacheStep, "span": SpanStep}
 """The step class of each ``kind`` with fields of its own; ``agent``, ``gap`` and ``outside`` steps are
 ``PlainStep``."""
 

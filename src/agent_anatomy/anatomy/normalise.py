@@ -87,6 +87,11 @@ OUTPUT_TOKEN_ATTRIBUTES: Final = (
     semconv.GEN_AI_USAGE_COMPLETION_TOKENS,
     semconv.OPENINFERENCE_LLM_TOKEN_COUNT_COMPLETION,
 )
+INPUT_TOKEN_ATTRIBUTES: Final = (
+    semconv.GEN_AI_USAGE_INPUT_TOKENS,
+    semconv.GEN_AI_USAGE_PROMPT_TOKENS,
+    semconv.OPENINFERENCE_LLM_TOKEN_COUNT_PROMPT,
+)
 TOOL_NAME_ATTRIBUTES: Final = (
     semconv.GEN_AI_TOOL_NAME,
     semconv.OPENINFERENCE_TOOL_NAME,
@@ -134,6 +139,7 @@ class LLMFacts:
     response_id: str | None
     thinking_ns: int | None = None
     """Reasoning streamed before the visible answer (ours record it; None where the trace does not say)."""
+    input_tokens: int | None = None
 
 
 def seconds_to_ns(value: object) -> int | None:
@@ -173,6 +179,7 @@ def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
     the first stream event (``message_start``), which comes long before the first token."""
     model = _first(attributes, MODEL_ATTRIBUTES)
     tokens = _first(attributes, OUTPUT_TOKEN_ATTRIBUTES)
+    prompt = _first(attributes, INPUT_TOKEN_ATTRIBUTES)
     response_id = attributes.get(semconv.GEN_AI_RESPONSE_ID)
     if response_id is not None and response_id == attributes.get(semconv.CLAUDE_CODE_REQUEST_ID):
         response_id = None  # the CLI's request id: another record of the call knows the message id instead
@@ -181,10 +188,15 @@ def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
         model=str(model) if model else None,
         streamed=True if ttft is not None else streamed(attributes),
         ttft_ns=ttft,
-        output_tokens=int(tokens) if isinstance(tokens, int | float) and not isinstance(tokens, bool) else None,
+        output_tokens=_count(tokens),
         response_id=str(response_id) if response_id else None,
         thinking_ns=seconds_to_ns(attributes.get(semconv.ANATOMY_LLM_THINKING_TIME)),
+        input_tokens=_count(prompt),
     )
+
+
+def _count(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def error_of(status: str, attributes: Mapping[str, Any], events: Iterable[Any]) -> str | None:

@@ -19,6 +19,7 @@ from .report import (
     Absent,
     AgentEntry,
     CacheStep,
+    LLMBatchStep,
     LLMStep,
     SpanStep,
     Step,
@@ -84,6 +85,17 @@ def _step_lines(step: Step, style: Style, indent: str) -> list[str]:
             )
         else:
             lines.append(f"{indent}    [not streamed: the user waits {ms(step.duration_ms)} for the first word]")
+        return lines
+    if isinstance(step, LLMBatchStep):
+        times = ", ".join(ms(c.duration_ms) for c in step.calls)
+        if step.mode == "parallel":
+            body = f"LLM calls (parallel): max({times}) = {ms(step.max_ms)}"
+        else:
+            body = f"LLM calls (overlapping): {count(len(step.calls), 'call')} in {ms(step.wall_ms)}"
+        models = sorted({c.model or "?" for c in step.calls})
+        lines = [f"{indent}↓ {style(f'[{body}]', '36')}  {style(', '.join(models), '2')}"]
+        for call in step.calls:
+            lines.extend(_step_lines(call, style, indent + "    "))
         return lines
     if isinstance(step, ToolsStep):
         tools = step.tools
@@ -160,6 +172,8 @@ def _trace_lines(trace: TraceReport, style: Style, suggestions_limit: int = 5) -
     saved = []
     if levers.parallel_saved_ms >= 1:
         saved.append(f"parallel tools saved {ms(levers.parallel_saved_ms)}")
+    if isinstance(levers.parallel_llm_saved_ms, float) and levers.parallel_llm_saved_ms >= 1:
+        saved.append(f"LLM calls made at once saved {ms(levers.parallel_llm_saved_ms)}")
     if levers.cache_hits:
         saved.append(f"{count(levers.cache_hits, 'cache hit')} saved {ms(levers.cache_saved_ms)}")
     if saved:

@@ -14,9 +14,9 @@ The document::
      "summary": Summary}                    # with more than one trace
 
 A trace's ``steps`` follow its critical path, each with a ``kind``: ``llm`` (an LLM call, or a routed call
-and its attempts), ``tools`` (a batch of tool calls), ``cache`` (a lookup), ``span`` (any other span on the
-path, with the calls and batches inside it), ``outside`` (a span around or beside the agent), ``agent``
-(the agent's own code) and ``gap`` (no span). ``phases_ms`` add up to ``wall_ms``; ``suggestions`` are the
+and its attempts), ``llms`` (LLM calls made at once), ``tools`` (a batch of tool calls), ``cache`` (a lookup),
+``span`` (any other span on the path, with the calls and batches inside it), ``outside`` (a span around or
+beside the agent), ``agent`` (the agent's own code) and ``gap`` (no span). ``phases_ms`` add up to ``wall_ms``; ``suggestions`` are the
 what-ifs, largest saving first, each with what it assumes; ``spans`` (``to_dict(spans=True)``) is every
 span with the phase its bar shows.
 """
@@ -46,6 +46,8 @@ __all__ = [
     "Figure",
     "Levers",
     "Limit",
+    "LLMBatchEntry",
+    "LLMBatchStep",
     "LLMCallEntry",
     "LLMStep",
     "PathSegment",
@@ -142,6 +144,19 @@ class ToolsStep:
 
 
 @dataclass(frozen=True, slots=True)
+class LLMBatchStep:
+    """LLM calls of the agent made at once (``parallel``, or ``mixed`` when they only overlap): each one's step."""
+
+    kind: Literal["llms"]
+    label: str
+    mode: str
+    calls: tuple[LLMStep, ...]
+    wall_ms: float
+    sum_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class CacheStep:
     """A cache lookup on the path: whether it hit, and the time a hit saved."""
 
@@ -173,7 +188,7 @@ class PlainStep:
     duration_ms: float
 
 
-Step = LLMStep | ToolsStep | CacheStep | SpanStep | PlainStep
+Step = LLMStep | LLMBatchStep | ToolsStep | CacheStep | SpanStep | PlainStep
 
 
 # --- a trace --------------------------------------------------------------------------------------------
@@ -235,12 +250,24 @@ class BatchEntry(ToolsStep):
 
 
 @dataclass(frozen=True, slots=True)
+class LLMBatchEntry(LLMBatchStep):
+    """LLM calls of one agent made at once, on the path or not: an ``llms`` step with its index and what the
+    overlap saved."""
+
+    index: int
+    overlap_saved_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class Levers:
     """What the levers already saved in the trace."""
 
     cache_hits: int
     cache_saved_ms: float
     parallel_saved_ms: float
+    """What the tool executor's parallel batches saved (as their spans say)."""
+    parallel_llm_saved_ms: float | Absent = ABSENT
+    """What LLM calls made at once saved over making them one after another; left out when none were."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +339,8 @@ class TraceReport:
     """With no suggestion: why, in a line (what was looked for and not found)."""
     failures: tuple[Failure, ...] | Absent = ABSENT
     """What failed, in order of start; left out when nothing did."""
+    llm_batches: tuple[LLMBatchEntry, ...] | Absent = ABSENT
+    """LLM calls made at once; left out when there were none."""
     spans: tuple[SpanEntry, ...] | Absent = ABSENT
 
 
@@ -456,7 +485,7 @@ def step_ms(step: Step | None) -> float | None:
     """A step's time on the path (a batch's wall time); None for no step."""
     if step is None:
         return None
-    return float(step.wall_ms if isinstance(step, ToolsStep) else step.duration_ms)
+    return float(step.wall_ms if isinstance(step, ToolsStep | LLMBatchStep) else step.duration_ms)
 
 
 # --- a latency budget's verdicts ----------------------------------------------------------------------------

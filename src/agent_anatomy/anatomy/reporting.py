@@ -15,7 +15,9 @@ from .. import semconv
 from .aggregate import aggregate_suggestions, common_path, path_shape, phase_stats
 from .analysis import TraceAnalysis
 from .batches import Batch
+from .calls import LLMCall
 from .formatting import ms
+from .llm_batches import LLMBatch
 from .model import SpanRecord
 from .normalise import error_of
 from .phases import PHASES
@@ -28,6 +30,8 @@ from .report import (
     CommonPath,
     Failure,
     Levers,
+    LLMBatchEntry,
+    LLMBatchStep,
     LLMCallEntry,
     LLMStep,
     PathSegment,
@@ -78,24 +82,42 @@ def _llm_step(analysis: TraceAnalysis, top: SpanRecord) -> LLMStep | None:
     if not calls:
         return None
     used = [c for c in calls if c.route_outcome != semconv.ROUTE_OUTCOME_LOST and c.end_ns > c.start_ns]
-    call = (used or calls)[-1]
+    reason = top.attributes.get(semconv.ANATOMY_ROUTE_REASON) if top.operation == semconv.OPERATION_ROUTE else ABSENT
+    return _call_step((used or calls)[-1], top.clipped_end - top.clipped_start, len(calls), reason)
+
+
+def _call_step(call: LLMCall, duration_ns: int, attempts: int = 1, route_reason: Any = ABSENT) -> LLMStep:
     return LLMStep(
         kind="llm",
         label=f"LLM call {call.index}",
         span_id=call.span_id,
         model=call.model,
         route_step=call.step,
-        duration_ms=_ms(top.clipped_end - top.clipped_start),
+        duration_ms=_ms(duration_ns),
         ttft_ms=None if call.ttft_ns is None else _ms(call.ttft_ns),
         thinking_ms=None if call.thinking_ns is None else _ms(call.thinking_ns),
         streamed=call.streamed,
-        attempts=len(calls),
-        route_reason=(
-            top.attributes.get(semconv.ANATOMY_ROUTE_REASON) if top.operation == semconv.OPERATION_ROUTE else ABSENT
-        ),
+        attempts=attempts,
+        route_reason=route_reason,
         estimated_ttft_ms=ABSENT if call.estimated_ttft_ns is None else _ms(call.estimated_ttft_ns),
         error=call.error or ABSENT,
     )
+
+
+def _llm_batch_fields(analysis: TraceAnalysis, batch: LLMBatch) -> dict[str, Any]:
+    """What an LLM batch's step and its entry in the trace's batches say of it (each call as the analysis has it
+    now: with its estimate, once judged)."""
+    current = {c.span_id: c for c in analysis.llm_calls}
+    calls = [current.get(c.span_id, c) for c in batch.calls]
+    return {
+        "kind": "llms",
+        "label": f"LLM calls {', '.join(str(c.index) for c in calls)}",
+        "mode": batch.mode,
+        "calls": tuple(_call_step(c, c.duration_ns) for c in calls),
+        "wall_ms": _ms(batch.wall_ns),
+        "sum_ms": _ms(batch.sum_ns),
+        "max_ms": _ms(batch.max_ns),
+    }
 
 
 def _tool_entry(analysis: TraceAnalysis, span_id: str, name: str, duration_ns: int, error: bool) -> ToolEntry:
@@ -133,6 +155,7 @@ def _steps(analysis: TraceAnalysis, batches: dict[int, dict[str, Any]]) -> tuple
     one's ``_tools_fields``, by index), lookups, the rest."""
     result: list[Step] = []
     shown_batches: set[int] = set()
+    batch_of_call = {c.span_id: b for b in analysis.llm_batches for c in b.calls}
     for item in step_items(analysis):
         top = item.span
         if top is None:
@@ -145,7 +168,12 @@ def _steps(analysis: TraceAnalysis, batches: dict[int, dict[str, Any]]) -> tuple
         if item.kind == "outside":
             result.append(PlainStep(kind="outside", label=top.name, duration_ms=duration))
         elif (top.is_llm or operation == semconv.OPERATION_ROUTE) and (step := _llm_step(analysis, top)):
-            result.append(step)
+            concurrent = batch_of_call.get(step.span_id)
+            if concurrent is None:
+                result.append(step)
+            elif -concurrent.index not in shown_batches:  # (tool batches by their index, LLM batches negated)
+                shown_batches.add(-concurrent.index)
+                result.append(LLMBatchStep(**_llm_batch_fields(analysis, concurrent)))
         elif (batch := _batch_of(analysis, ids)) is not None and operation in (
             semconv.OPERATION_EXECUTE_TOOL,
             semconv.OPERATION_TOOL_BATCH,
@@ -288,6 +316,7 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
             cache_hits=analysis.cache_hits,
             cache_saved_ms=_ms(analysis.cache_saved_ns),
             parallel_saved_ms=_ms(analysis.parallel_saved_ns),
+            parallel_llm_saved_ms=_ms(analysis.llm_overlap_saved_ns) if analysis.llm_batches else ABSENT,
         ),
         suggestions=tuple(
             SuggestionEntry(
@@ -306,6 +335,11 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
         ),
         nothing_to_suggest=analysis.nothing_to_suggest or ABSENT,
         failures=_failures(analysis) or ABSENT,
+        llm_batches=tuple(
+            LLMBatchEntry(**_llm_batch_fields(analysis, b), index=b.index, overlap_saved_ms=_ms(b.overlap_saved_ns))
+            for b in analysis.llm_batches
+        )
+        or ABSENT,
         spans=_span_entries(analysis) if spans else ABSENT,
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -23,6 +24,7 @@ from .agents import agent_runs
 from .analysis import TraceAnalysis
 from .batches import Batch, ToolCall
 from .calls import LLMCall
+from .llm_batches import LLMBatch
 from .speeds import PROVEN, REFERENCE, ModelSpeed, SpeedBook, speed_samples, speeds_from_samples
 from .timeline import phases
 
@@ -126,6 +128,35 @@ def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
         tuple(t.span_id for t in batch.tools),
         claimed,
         assumes="the tools are independent (they answer one model turn) and none writes what another reads",
+    )
+
+
+def _parallelise_calls(path: _CriticalPath, run: LLMBatch) -> Suggestion | None:
+    """The calls after a run's first, made at once after it: the first may be a plan the others are cut from
+    (the orchestrator's workers need the orchestrator's answer, not each other's)."""
+    first, rest = run.calls[0], LLMBatch(run.index, run.calls[1:])
+    if len(rest.calls) < 2 or rest.parallel_saving_ns < _MIN_SAVING_NS:
+        return None
+    durations = [_ms(c.duration_ns) for c in rest.calls]
+    claimed = path.time_of([c.span_id for c in rest.calls], rest.start_ns + rest.max_ns, rest.end_ns)
+    # the pair whose prompt comes closest to holding the answer before it (independent_runs: both known)
+    before, after = max(
+        itertools.pairwise(run.calls), key=lambda p: (p[1].input_tokens or 0) / (p[0].output_tokens or 1)
+    )
+    return Suggestion(
+        "parallelise",
+        f"Make LLM calls {', '.join(str(c.index) for c in rest.calls)} at once",
+        f"After LLM call {first.index} they ran one after another ({' + '.join(durations)}) with no tool call "
+        f"between them; made at once they take as long as the slowest: max({', '.join(durations)}) = "
+        f"{_ms(rest.max_ns)}.",
+        _length(claimed),
+        tuple(c.span_id for c in rest.calls),
+        claimed,
+        assumes=(
+            f"they need LLM call {first.index}'s answer at most, not each other's: each prompt is shorter than the "
+            f"answer before it (at the closest, {after.input_tokens or 0:,} input tokens after an answer of "
+            f"{before.output_tokens or 0:,}), so none holds all of it"
+        ),
     )
 
 
@@ -303,6 +334,9 @@ def suggest(analysis: TraceAnalysis, book: SpeedBook) -> list[Suggestion]:
     candidates: list[Suggestion] = []
     for batch in analysis.batches:
         if (found := _parallelise(path, batch)) is not None:
+            candidates.append(found)
+    for run in analysis.independent_runs:
+        if (found := _parallelise_calls(path, run)) is not None:
             candidates.append(found)
     for call in analysis.llm_calls:
         if (found := _route(path, call, book)) is not None:

@@ -100,6 +100,24 @@
         if (step.route_reason) note += ' · routed: ' + step.route_reason + ', ' + step.attempts
           + (step.attempts === 1 ? ' attempt' : ' attempts');
         box.appendChild(el('div', 'fnote', note));
+      } else if (step.kind === 'llms') {
+        box.classList.add('llm');
+        const times = step.calls.map((c) => fmt(c.duration_ms));
+        head.appendChild(el('span', '', step.mode === 'parallel'
+          ? 'LLM calls, parallel: max(' + times.join(', ') + ') = ' + fmt(step.max_ms)
+          : 'LLM calls, overlapping: ' + step.calls.length + ' calls in ' + fmt(step.wall_ms)));
+        head.appendChild(el('b', '', fmt(step.wall_ms)));
+        const lanes = el('div', 'lanes'); box.appendChild(lanes);
+        const first = Math.min(...step.calls.map((c) => calls[c.span_id].start_ms));
+        step.calls.forEach((c) => {
+          ids.push(c.span_id);
+          lanes.appendChild(el('div', 'lane-label', c.label + (c.model ? ' · ' + c.model : '') + ' · '
+            + fmt(c.duration_ms) + (c.error !== undefined ? ' · failed: ' + c.error : '')));
+          const track = el('div', 'fscale'); const bar = el('div', 'fbar');
+          bar.style.left = pct(calls[c.span_id].start_ms - first, flowScale); bar.style.width = pct(c.duration_ms, flowScale);
+          segments(bar, callParts(calls[c.span_id], c.duration_ms), c.duration_ms);
+          track.appendChild(bar); lanes.appendChild(track);
+        });
       } else if (step.kind === 'tools') {
         box.classList.add('tools');
         const tools = step.tools, times = tools.map((t) => fmt(t.duration_ms));
