@@ -16,9 +16,9 @@ The document::
 A trace's ``steps`` follow its critical path, each with a ``kind``: ``llm`` (an LLM call, or a routed call
 and its attempts), ``llms`` (LLM calls made at once), ``tools`` (a batch of tool calls), ``cache`` (a lookup),
 ``span`` (any other span on the path, with the calls and batches inside it), ``outside`` (a span around or
-beside the agent), ``agent`` (the agent's own code) and ``gap`` (no span). ``phases_ms`` add up to ``wall_ms``; ``suggestions`` are the
-what-ifs, largest saving first, each with what it assumes; ``spans`` (``to_dict(spans=True)``) is every
-span with the phase its bar shows.
+beside the agent), ``agent`` (the agent's own code) and ``gap`` (no span). ``phases_ms`` add up to
+``wall_ms``; ``suggestions`` are the what-ifs, largest saving first, each with what it assumes and its evidence;
+``spans`` (``to_dict(spans=True)``) is every span with the phase its bar shows.
 """
 
 from __future__ import annotations
