@@ -125,6 +125,13 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _add_output(report)
     report.add_argument("--spans", action="store_true", help="with --format json: every span, with its phase")
     report.add_argument(
+        "--each",
+        type=int,
+        default=5,
+        metavar="N",
+        help="with several traces, the text report shows the anatomy of the N slowest one by one (default 5; 0: none)",
+    )
+    report.add_argument(
         "--speeds",
         metavar="FILE",
         help="models' speeds measured elsewhere (a file --write-speeds wrote), for the what-ifs of models these "
@@ -251,7 +258,7 @@ def _run_report(args: argparse.Namespace) -> int:
     color = False if (args.no_color or args.output) else None
     # a file is not a terminal: the width of one that does not say its size, as the README says
     width = DEFAULT_WIDTH if args.output else None
-    rendered = anatomy.render(args.format, color=color, spans=args.spans, width=width)
+    rendered = anatomy.render(args.format, color=color, spans=args.spans, width=width, each=args.each)
     if args.write_speeds:
         from .anatomy.speeds import speeds_document
 

@@ -79,6 +79,8 @@ GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
 GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
 """Opt-in content: the tools offered to the model, as JSON."""
 GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+SESSION_ID: Final = "session.id"
+"""A session id, as OpenInference (and the OTel session conventions) write it."""
 
 FINISH_REASON_ERROR: Final = "error"
 """``gen_ai.response.finish_reasons`` of a stream cut short before the model said why it stopped."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
+from pathlib import Path
 
 import anthropic
 import pytest
@@ -201,3 +203,82 @@ def test_workers_called_one_after_another_are_advised_to_run_at_once(sim: SimSer
     workers = run.calls[1:]
     wall = workers[-1].end_ns - workers[0].start_ns
     assert advice.saving_ns == pytest.approx(wall - max(c.duration_ns for c in workers), rel=0.05)
+
+
+def test_a_side_trace_is_set_apart_and_each_agent_run_gets_its_anatomy(sim: SimServer, tmp_path: Path) -> None:
+    """An agent run and a token count beside it, in one file: the count never is "the most common path", the
+    percentiles are the agent's, and the text shows the run's own anatomy."""
+    path = tmp_path / "traces.jsonl"
+    handle = aa.configure(exporter=f"jsonl:{path}", metrics=False)
+    client = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+    messages = [{"role": "user", "content": "Where is my refund?"}]
+    try:
+        client.messages.count_tokens(model=MODEL, messages=messages)
+
+        @aa.agent(name="support")
+        def support() -> None:
+            _ask(client, "Where is my refund?")
+            _ask(client, "And when will it arrive?")
+
+        support()
+    finally:
+        client.close()
+        handle.shutdown(timeout_s=2.0)
+    anatomy = Anatomy.from_file(path)
+    assert len(anatomy) == 2
+    summary = anatomy.to_dict()["summary"]
+    assert summary["side_traces"] == 1
+    assert summary["common_path"] == {"steps": [f"chat {MODEL}"], "traces": 1}
+    agent = next(t for t in anatomy.traces if t.llm_calls)
+    assert summary["phases_ms"]["total"]["p50"] == round(agent.wall_ns / 1e6, 3), "the side trace is not in p50"
+    text = anatomy.render(color=False, width=200)
+    assert "Latency anatomy of 1 traces (1 side trace set apart" in text
+    assert f"Latency anatomy · trace {agent.trace_id}" in text, "the run's own anatomy follows the summary"
+    assert "↓ [LLM call 2 · claude-sonnet-4-6:" in text
+    assert f"Latency anatomy · trace {agent.trace_id}" not in anatomy.render(color=False, width=200, each=0)
+
+
+def test_calls_that_lost_their_context_are_diagnosed_in_one_line(sim: SimServer) -> None:
+    """A thread pool started with no trace context carried (the threading instrumentation off): the calls are
+    traces of their own, and the summary says why."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agent_anatomy.tracing.threads import ThreadingInstrumentor
+
+    handle = aa.configure(exporter="memory", metrics=False)
+    client = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+    threads = ThreadingInstrumentor()
+    threads.uninstrument()
+    try:
+
+        @aa.workflow(name="parallelization")
+        def parallel() -> None:
+            time.sleep(0.01)
+            with ThreadPoolExecutor(max_workers=2) as executor:
+                list(executor.map(lambda x: _ask(client, f"About {x}."), ["a", "b"]))
+
+        parallel()
+        anatomy = Anatomy.from_spans(handle.finished_spans())
+    finally:
+        threads.instrument()
+        client.close()
+        handle.shutdown(timeout_s=2.0)
+    assert len(anatomy) == 3
+    [note] = anatomy.to_dict()["summary"]["notes"]
+    assert note.startswith("2 traces of one LLM call ran inside agent trace ")
+    assert "their trace context was lost on the way" in note
+    assert note in anatomy.render(color=False, width=400)
+
+
+def test_traces_of_one_conversation_are_read_as_one() -> None:
+    """Turns called one by one with no agent span, each its own trace, carrying one conversation id."""
+    turns = []
+    for n, trace in enumerate(("a" * 32, "b" * 32, "c" * 32)):
+        start = n * 3000
+        turns.append(llm(MODEL, start, start + 1000, None, ttft=200, trace=trace, gen_ai__conversation__id="conv-7"))
+    other = llm(MODEL, 0, 500, None, ttft=100, trace="d" * 32)
+    anatomy = Anatomy.from_records([*turns, other])
+    assert len(anatomy) == 2
+    joined = next(t for t in anatomy.traces if len(t.llm_calls) == 3)
+    assert joined.trace_id == "a" * 32 and joined.wall_ns == 7000 * MS
+    assert "3 traces of conversation conv-7 read as one" in " ".join(joined.notes)

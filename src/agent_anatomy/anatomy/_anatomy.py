@@ -18,6 +18,7 @@ from . import render, render_html, render_text
 from .aggregate import AggregateSuggestion, PhaseStats, aggregate_suggestions, common_path, phase_stats
 from .analysis import TraceAnalysis, analyse_trace
 from .compare import compare_anatomies, typical_traces
+from .conversations import joined_conversations
 from .critical_path import Segment
 from .document import to_json
 from .large import StoredTrace, TraceIndex, index_file, stored_traces
@@ -42,6 +43,8 @@ Format = Literal["text", "json", "html"]
 
 
 _IDS_LISTED: Final = 10
+EACH: Final = 5
+"""Of several traces, how many of the slowest the text report shows one by one."""
 LARGE_FILE_TRACES: Final = 200
 """From this many traces on, a JSON Lines file is analysed trace by trace, keeping figures, not spans."""
 
@@ -189,7 +192,7 @@ class Anatomy:
         trees = group_traces(records)
         if trace_id is not None:
             return cls([trees[pick_trace(trees, trace_id)]], reference, speeds=speeds)
-        return cls(list(trees.values()), reference, speeds=speeds)
+        return cls(joined_conversations(list(trees.values())), reference, speeds=speeds)
 
     @classmethod
     def from_spans(cls, spans: Iterable[ReadableSpan], trace_id: str | int | None = None) -> Anatomy:
@@ -406,16 +409,26 @@ class Anatomy:
     # --- output --------------------------------------------------------------------------------------
 
     def render(
-        self, format: Format = "text", *, color: bool | None = None, spans: bool = False, width: int | None = None
+        self,
+        format: Format = "text",
+        *,
+        color: bool | None = None,
+        spans: bool = False,
+        width: int | None = None,
+        each: int = EACH,
     ) -> str:
         """The anatomy as text (the seed article's shape; ``width``: wrap to so many columns, default that of
-        standard output, 80 when it is not a terminal), JSON (``spans``: with every span), or an HTML page."""
+        standard output, 80 when it is not a terminal; of several traces, the table, the summary, then the
+        anatomy of each of the ``each`` slowest, side traces apart), JSON (``spans``: with every span), or an HTML
+        page."""
         if format == "text":
             if len(self) == 1:
                 return render_text.trace_text(self._traces[0].report(), color=color, width=width)
-            slowest = sorted(self._traces, key=lambda t: t.figures.wall_ns, reverse=True)[: render_text.TABLE_ROWS]
+            ranked = sorted(self._traces, key=lambda t: t.figures.wall_ns, reverse=True)
             summed = summary_of([t.figures for t in self._traces])
-            return render_text.many_text([t.row() for t in slowest], summed, color=color, width=width)
+            each_one = [t.report() for t in ranked if not t.figures.side][: max(each, 0)]
+            rows = [t.row() for t in ranked[: render_text.TABLE_ROWS]]
+            return render_text.many_text(rows, summed, each=each_one, color=color, width=width)
         if format == "json":
             if spans or self._index is None:
                 return render.json_text(self.report(spans=spans))

@@ -100,6 +100,12 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
             "from an instrumentation the anatomy does not read?)"
         )
     notes.extend(merge_notes(tree, calls))
+    if tree.joined is not None:
+        conversation, members = tree.joined
+        notes.append(
+            f"{len(members)} traces of conversation {conversation} read as one (no agent span holds them; the time "
+            "between them is shown as gaps)"
+        )
     if tree.cycles_broken:
         notes.append(f"{tree.cycles_broken} parent cycle(s) in the span ids were cut; every span is kept")
     cache_saved = cache_hits = parallel_saved = 0

@@ -132,6 +132,8 @@ class TraceTree:
             siblings.sort(key=lambda r: (r.start_ns, r.end_ns, r.span_id))
         self.roots = self.children.get(None, [])
         self._clip()
+        self.joined: tuple[str, tuple[str, ...]] | None = None
+        """For the traces of one conversation read as one (``conversations``): its id and theirs."""
 
     def _break_cycles(self) -> int:
         """Spans whose parent ids loop (A under B under A) hang under no root and would vanish: keep them.

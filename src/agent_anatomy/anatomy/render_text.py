@@ -235,17 +235,21 @@ def _traces_table(shown: Sequence[TraceRow], total: int, style: Style) -> list[s
 
 
 def _summary_text(summary: Summary, style: Style) -> list[str]:
-    lines = [
-        style(f"Latency anatomy of {summary.trace_count:,} traces", "1"),
-        f"  {'':<33} {'p50':>10} {'p95':>10} {'max':>10}",
-    ]
+    side = summary.side_traces if isinstance(summary.side_traces, int) else 0
+    head = f"Latency anatomy of {summary.trace_count - side:,} traces"
+    if side:
+        head += f" ({count(side, 'side trace')} set apart: no LLM call and no tool, such as counting tokens)"
+    lines = [style(head, "1")]
+    if not isinstance(summary.notes, Absent):
+        lines.extend(f"  ({note})" for note in summary.notes)
+    lines.append(f"  {'':<33} {'p50':>10} {'p95':>10} {'max':>10}")
     labels = {"total": "total", **PHASE_LABELS}
     for phase, label in labels.items():
         stats = summary.phases_ms[phase]
         lines.append(f"  {label:<33} {ms(stats.p50):>10} {ms(stats.p95):>10} {ms(stats.max):>10}")
     common = summary.common_path
     lines.append("")
-    lines.append(f"Most common critical path ({common.traces:,} of {count(summary.trace_count, 'trace')}):")
+    lines.append(f"Most common critical path ({common.traces:,} of {count(summary.trace_count - side, 'trace')}):")
     lines.append("  " + " → ".join(common.steps) if common.steps else "  (no steps)")
     lines.append("")
     if summary.suggestions:
@@ -284,12 +288,23 @@ def trace_text(trace: TraceReport, *, color: bool | None = None, width: int | No
 
 
 def many_text(
-    slowest: Sequence[TraceRow], summary: Summary, *, color: bool | None = None, width: int | None = None
+    slowest: Sequence[TraceRow],
+    summary: Summary,
+    *,
+    each: Sequence[TraceReport] = (),
+    color: bool | None = None,
+    width: int | None = None,
 ) -> str:
-    """Several traces: a table of the slowest (``TABLE_ROWS`` at most), then their percentiles."""
+    """Several traces: a table of the slowest (``TABLE_ROWS`` at most), their percentiles, then the anatomy of
+    each of ``each`` (the slowest agent runs)."""
     style = Style(color_wanted(color))
     table = _traces_table(slowest, summary.trace_count, style)
-    return finish(table + _summary_text(summary, style), width, table=slice(1, len(table)))
+    lines = table + _summary_text(summary, style)
+    if each:
+        lines += ["", style(f"The {count(len(each), 'slowest trace')}, each on its own", "1"), ""]
+        for trace in each:
+            lines += [*_trace_lines(trace, style), ""]
+    return finish(lines, width, table=slice(1, len(table)))
 
 
 def list_text(rows: Sequence[TraceRow], source: str, width: int | None = None) -> str:

@@ -377,12 +377,18 @@ class SummarySuggestion:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """Over every trace: p50 / p95 / max per phase (and ``total``), the commonest path, suggestions summed."""
+    """Over every trace (side traces apart): p50 / p95 / max per phase (and ``total``), the commonest path,
+    suggestions summed."""
 
     trace_count: int
     phases_ms: Mapping[str, PhaseSummary]
     common_path: CommonPath
     suggestions: tuple[SummarySuggestion, ...]
+    side_traces: int | Absent = ABSENT
+    """Traces with no LLM call and no tool (counting tokens, listing models, a lone embedding): counted here,
+    left out of the figures above."""
+    notes: tuple[str, ...] | Absent = ABSENT
+    """What the traces together show that none does alone (traces whose context was lost)."""
 
 
 @dataclass(frozen=True, slots=True)

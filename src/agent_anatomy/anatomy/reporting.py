@@ -368,6 +368,15 @@ class TraceFigures:
     suggestions: tuple[SuggestionFigure, ...]
     shape: tuple[str, ...]
     """The critical path's steps by name (``aggregate.path_shape``)."""
+    service: str | None = None
+    llm_calls: int = 0
+    agent: bool = False
+    """Whether an agent or workflow span holds the trace's work."""
+    side: bool = False
+    """A side trace: no LLM call and no tool call (counting tokens, listing models, a lone embedding)."""
+
+
+_HOLDERS: Final = frozenset({semconv.OPERATION_INVOKE_AGENT, semconv.OPERATION_INVOKE_WORKFLOW})
 
 
 def figures_of(analysis: TraceAnalysis) -> TraceFigures:
@@ -378,17 +387,56 @@ def figures_of(analysis: TraceAnalysis) -> TraceFigures:
         phases={phase: analysis.phases[phase] for phase in PHASES},
         suggestions=tuple(SuggestionFigure(s.kind, s.title, s.saving_ns) for s in analysis.suggestions),
         shape=path_shape(analysis),
+        service=analysis.service,
+        llm_calls=len(analysis.llm_calls),
+        agent=any(s.operation in _HOLDERS for s in analysis.tree.spans.values()),
+        side=not analysis.llm_calls and not analysis.batches,
+    )
+
+
+def _lost_context(figures: Sequence[TraceFigures]) -> str | None:
+    """One line when traces of a single LLM call ran while an agent trace of their service did: their trace
+    context was lost on the way (a thread pool, a callback), so the agent's trace misses them."""
+    hosts = sorted((f for f in figures if f.agent), key=lambda f: f.start_ns)
+    lost: dict[str, int] = {}
+    for orphan in figures:
+        if orphan.agent or orphan.llm_calls != 1:
+            continue
+        host = next(
+            (
+                h
+                for h in hosts
+                if h.service == orphan.service
+                and h.start_ns <= orphan.start_ns
+                and orphan.start_ns + orphan.wall_ns <= h.start_ns + h.wall_ns
+            ),
+            None,
+        )
+        if host is not None:
+            lost[host.trace_id] = lost.get(host.trace_id, 0) + 1
+    if not lost:
+        return None
+    count = sum(lost.values())
+    traces = "traces" if count != 1 else "trace"
+    hosts = f"agent trace{'s' if len(lost) > 1 else ''} {', '.join(trace_id[:16] for trace_id in lost)}"
+    return (
+        f"{count:,} {traces} of one LLM call ran inside {hosts} of the same service: their trace context was lost on the way (a thread pool, a callback); "
+        "configure() carries it into threads started after it, and bind_context() carries it anywhere"
     )
 
 
 def summary_of(figures: Sequence[TraceFigures]) -> Summary:
-    """p50 / p95 / max per phase (and ``total``), the commonest critical-path shape, suggestions summed up."""
-    shape, traces = common_path(figures)
+    """p50 / p95 / max per phase (and ``total``), the commonest critical-path shape, suggestions summed up; side
+    traces (no LLM call, no tool) are counted apart and left out of the figures, unless all are."""
+    main = [f for f in figures if not f.side] or list(figures)
+    side = len(figures) - len(main)
+    shape, traces = common_path(main)
+    note = _lost_context(figures)
     return Summary(
         trace_count=len(figures),
         phases_ms={
             phase: PhaseSummary(p50=_ms(s.p50_ns), p95=_ms(s.p95_ns), max=_ms(s.max_ns))
-            for phase, s in phase_stats(figures).items()
+            for phase, s in phase_stats(main).items()
         },
         common_path=CommonPath(steps=shape, traces=traces),
         suggestions=tuple(
@@ -399,8 +447,10 @@ def summary_of(figures: Sequence[TraceFigures]) -> Summary:
                 total_saving_ms=_ms(s.total_saving_ns),
                 mean_saving_ms=_ms(s.mean_saving_ns),
             )
-            for s in aggregate_suggestions(figures)
+            for s in aggregate_suggestions(main)
         ),
+        side_traces=side or ABSENT,
+        notes=(note,) if note else ABSENT,
     )
 
 
