@@ -418,9 +418,9 @@ def _lost_context(figures: Sequence[TraceFigures]) -> str | None:
         return None
     count = sum(lost.values())
     traces = "traces" if count != 1 else "trace"
-    hosts = f"agent trace{'s' if len(lost) > 1 else ''} {', '.join(trace_id[:16] for trace_id in lost)}"
+    named = f"agent trace{'s' if len(lost) > 1 else ''} {', '.join(trace_id[:16] for trace_id in lost)}"
     return (
-        f"{count:,} {traces} of one LLM call ran inside {hosts} of the same service: their trace context was lost "
+        f"{count:,} {traces} of one LLM call ran inside {named} of the same service: their trace context was lost "
         "on the way (a thread pool, a callback); configure() carries it into threads started after it, and "
         "bind_context() carries it anywhere"
     )
