@@ -287,3 +287,71 @@ def test_html_of_many_traces_says_which_it_shows() -> None:
     trees = [TraceTree(f"{n + 1:032x}", [span("invoke_agent a", 0, 100 + n, trace=f"{n + 1:032x}")]) for n in range(25)]
     page = Anatomy(trees).render("html")
     assert f"showing the {MAX_TRACES} slowest of 25 traces" in page
+
+
+def _flow_traces() -> list[Any]:
+    """Traces of every shape the tests make: the seed agents, each fixture file's traces, one bare LLM span, an
+    agent with start-up and code of its own around its tools, LLM calls made at once, a failed run."""
+    from agent_anatomy.anatomy.model import TraceTree
+    from agent_anatomy.anatomy.sources import records_from_file
+    from tests.anatomy._build import TRACE, llm, span
+
+    trees = [seed_trace(), optimised_trace()]
+    fixtures = Path(__file__).parent / "fixtures"
+    for path in sorted(fixtures.glob("*.json*")):
+        try:
+            records = records_from_file(path)
+        except Exception:  # the malformed fixtures
+            continue
+        trees.extend(Anatomy.from_records(records).traces[i].tree for i in range(len(Anatomy.from_records(records))))
+    trees.append(TraceTree("1" * 32, [llm("claude-sonnet-4-6", 0, 2343, None, ttft=None, trace="1" * 32)]))
+    agent = span("invoke_agent mcp", 0, 4089, trace="2" * 32)
+    trees.append(
+        TraceTree(
+            "2" * 32,
+            [
+                agent,
+                span("mcp start-up", 0, 571, agent, trace="2" * 32),
+                llm("claude-sonnet-4-6", 600, 2100, agent, ttft=400, trace="2" * 32),
+                span("execute_tool sqrt", 2200, 2207, agent, trace="2" * 32),
+                llm("claude-sonnet-4-6", 2300, 3900, agent, ttft=400, trace="2" * 32),
+            ],
+        )
+    )
+    fan = span("invoke_workflow parallel", 0, 1700, trace="3" * 32)
+    calls = [
+        llm("claude-sonnet-4-6", 10, 1500 + 60 * i, fan, ttft=300, tokens=90 + i, trace="3" * 32) for i in range(3)
+    ]
+    failed = span("invoke_agent crashing", 0, 900, trace="4" * 32, error__type="KeyError")
+    failed.status = "ERROR"
+    trees.append(TraceTree("3" * 32, [fan, *calls]))
+    trees.append(TraceTree("4" * 32, [failed, llm("claude-sonnet-4-6", 0, 800, failed, ttft=None, trace="4" * 32)]))
+    assert TRACE not in {t.trace_id for t in trees[2:]}
+    return trees
+
+
+def test_every_step_of_the_flow_is_reported_and_the_steps_add_up() -> None:
+    """Agent code and start-up included: the flow's steps cover the whole trace."""
+    from agent_anatomy.anatomy.report import step_ms
+
+    for trace in Anatomy(_flow_traces()).report().traces:
+        total = sum(step_ms(step) or 0 for step in trace.steps)
+        assert total == pytest.approx(trace.wall_ms, abs=1 + 0.5 * len(trace.steps)), trace.trace_id
+
+
+@pytest.mark.slow
+def test_the_html_flows_boxes_add_up_to_the_total_on_every_trace(tmp_path: Path) -> None:
+    """Read in headless Chromium: each trace's flow draws a box per step, and the boxes add up to its total."""
+    trees = _flow_traces()
+    assert len(trees) <= 20, "one page draws every trace"
+    dom, _, _ = _drawn(Anatomy(trees).render("html"), tmp_path, height=3000)
+    sections = dom.split('<section class="trace" id="trace-')[1:]  # (not the template's)
+    assert len(sections) == len(trees)
+    for section in sections:
+        flow = section.split('class="flow"', 1)[1].split('class="waterfall"', 1)[0]
+        boxes = [float(ms) for ms in re.findall(r'data-ms="([0-9.]+)"', flow)]
+        total = float(re.search(r"Total: ([0-9,]+) ms", flow).group(1).replace(",", ""))  # type: ignore[union-attr]
+        assert boxes, section[:80]
+        assert sum(boxes) == pytest.approx(total, abs=1 + 0.5 * len(boxes)), section[:120]
+    assert "agent code" in dom and "mcp start-up" in dom, "the agent's own steps are drawn"
+    assert "✕ Failed: invoke_agent crashing (KeyError)" in dom

@@ -62,7 +62,7 @@
     trace.steps.forEach((step) => {
       add(el('div', 'arrow', '↓'));
       const row = el('div', 'fstep'); const box = el('div', 'fbox'); row.appendChild(box);
-      box.setAttribute('data-ms', step.kind === 'tools' ? step.wall_ms : step.duration_ms);
+      box.setAttribute('data-ms', step.wall_ms !== undefined ? step.wall_ms : step.duration_ms);
       box.setAttribute('data-kind', step.kind);
       const head = el('div', 'fhead'); box.appendChild(head);
       const ids = [];
