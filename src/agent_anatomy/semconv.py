@@ -162,6 +162,9 @@ ANATOMY_LLM_CANCELLED: Final = "anatomy.llm.cancelled"
 
 EVENT_FIRST_TOKEN: Final = "anatomy.first_token"
 EVENT_AGENT_READY: Final = "anatomy.agent.ready"
+EVENT_TOOL_USE_READY: Final = "anatomy.tool_use.ready"
+"""On a streamed ``chat`` span: a ``tool_use`` block is complete, its input known (``gen_ai.tool.call.id``,
+``gen_ai.tool.name``), before the message ends; a tool could start from here."""
 """On an agent span: the runtime that runs the agent is ready (the Claude Code CLI started and initialised);
 the agent's own time before it is its start-up."""
 """Span event at the moment the first content delta of a stream arrived."""

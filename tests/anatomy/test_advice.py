@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,61 @@ def _otlp(tree: TraceTree) -> dict[str, Any]:
     ]
     assert semconv.GEN_AI_USAGE_OUTPUT_TOKENS in tree.spans[spans[-1]["spanId"]].attributes
     return {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": spans}]}]}
+
+
+def test_tools_that_waited_for_the_end_of_a_streamed_answer_are_advised_to_start_early(sim: SimServer) -> None:
+    """The SDK's ``tools_stream.py`` shape with the executor: each ``tool_use`` block's end is on the ``chat`` span,
+    and the tools, started only once the message ended, are told how much sooner the batch would end."""
+    from agent_anatomy import semconv as names
+    from agent_anatomy.levers import ParallelExecutor
+
+    def get_user_profile(user_id: str) -> str:
+        time.sleep(0.4)
+        return f"profile of {user_id}"
+
+    def get_transaction_history(user_id: str) -> str:
+        time.sleep(0.05)
+        return "none"
+
+    handle = aa.configure(exporter="memory", metrics=False)
+    executor = ParallelExecutor(
+        {"get_user_profile": get_user_profile, "get_transaction_history": get_transaction_history}
+    )
+    client = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+    schema = {"type": "object", "properties": {"user_id": {"type": "string"}}, "required": ["user_id"]}
+    tools = [
+        {"name": name, "description": "A lookup.", "input_schema": schema}
+        for name in ("get_user_profile", "get_transaction_history")
+    ]
+    headers = {"x-sim-ttft-ms": "50", "x-sim-tokens-per-s": "40"}
+
+    @aa.agent(name="support")
+    def support() -> None:
+        messages = [{"role": "user", "content": "Where is my refund?"}]
+        with client.messages.stream(
+            model=MODEL, max_tokens=512, messages=messages, tools=tools, extra_headers=headers
+        ) as stream:
+            answer = stream.get_final_message()
+        executor.run_sync([b for b in answer.content if b.type == "tool_use"])
+
+    try:
+        support()
+        spans = handle.finished_spans()
+        anatomy = Anatomy.from_spans(spans)
+    finally:
+        executor.close()
+        client.close()
+        handle.shutdown(timeout_s=2.0)
+    [chat] = [s for s in spans if s.name == f"chat {MODEL}"]
+    ready = [e for e in chat.events if e.name == names.EVENT_TOOL_USE_READY]
+    assert [e.attributes[names.GEN_AI_TOOL_NAME] for e in ready] == ["get_user_profile", "get_transaction_history"]
+    assert ready[0].timestamp < ready[1].timestamp <= chat.end_time
+    [advice] = [s for s in anatomy.what_if() if s.kind == "stream_tools"]
+    assert advice.title == "Start the tools of LLM call 1 as their blocks complete" and advice.evidence == "proven"
+    # the profile's 400 ms (the longer) would start when its block ended, not at the message's end
+    [batch] = anatomy.trace.batches
+    profile = next(t for t in batch.tools if t.name == "get_user_profile")
+    early_end = max(ready[0].timestamp + profile.duration_ns, chat.end_time)
+    assert advice.saving_ns == pytest.approx(batch.end_ns - early_end, abs=2 * MS)
+    assert advice.saving_ns >= 40 * MS, "the second block took its tokens' time to stream"
+    assert not anatomy.to_dict()["traces"][0].get("failures"), "the tools ran"

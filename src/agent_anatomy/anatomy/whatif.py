@@ -1,10 +1,11 @@
 """What would make a trace faster, each estimate computed from the spans and graded by its evidence.
 
-Four kinds of suggestion: parallelise a batch of tools that ran one after another (saving: the
+Five kinds of suggestion: parallelise a batch of tools that ran one after another (saving: the
 batch's wall time beyond its slowest tool), route an LLM call to a faster model (its first-token time and
 throughput, as ``speeds`` knows them), cache a tool called again with the same input (the repeat's
 time), and stream a final answer that was not streamed (the user waits for the first token, not the
-whole answer: when it came is estimated from the call's output tokens at its model's speed). Each names
+whole answer: when it came is estimated from the call's output tokens at its model's speed), and start
+each tool of a streamed answer when its ``tool_use`` block completes instead of at the message's end. Each names
 its evidence: ``proven`` by the trace, ``measured`` elsewhere, or ``reference`` (``speeds``). A suggestion
 claims the parts of the critical path it would remove; suggestions are ranked by saving, and a later one
 is charged only for time no earlier one claimed, so savings never count the same milliseconds twice, are
@@ -18,8 +19,9 @@ import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
+from .. import semconv
 from .agents import agent_runs
 from .analysis import TraceAnalysis
 from .batches import Batch, ToolCall
@@ -38,7 +40,7 @@ _ROUTE_MARGIN = 0.9
 @dataclass(frozen=True)
 class Suggestion:
     kind: str
-    """``parallelise``, ``route``, ``cache`` or ``stream``."""
+    """``parallelise``, ``route``, ``cache``, ``stream`` or ``stream_tools``."""
     title: str
     explanation: str
     saving_ns: int
@@ -87,6 +89,15 @@ class _CriticalPath:
         self._by_span: dict[str, list[tuple[int, int]]] = {}
         for segment in analysis.critical_path:
             self._by_span.setdefault(segment.span_id, []).append((segment.start_ns, segment.end_ns))
+
+    def window(self, low: int, high: int) -> tuple[tuple[int, int], ...]:
+        """All of the critical path inside [low, high]."""
+        pieces = []
+        for segment in self.analysis.critical_path:
+            start, end = max(segment.start_ns, low), min(segment.end_ns, high)
+            if end > start:
+                pieces.append((start, end))
+        return _union(pieces)
 
     def time_of(self, span_ids: Sequence[str], low: int, high: int) -> tuple[tuple[int, int], ...]:
         """The critical-path time of these spans (or their descendants) inside [low, high]."""
@@ -157,6 +168,71 @@ def _parallelise_calls(path: _CriticalPath, run: LLMBatch) -> Suggestion | None:
             f"answer before it (at the closest, {after.input_tokens or 0:,} input tokens after an answer of "
             f"{before.output_tokens or 0:,}), so none holds all of it"
         ),
+    )
+
+
+def _tools_ready(analysis: TraceAnalysis, call: LLMCall) -> list[tuple[int, str | None]]:
+    """When each ``tool_use`` block of a streamed call was complete, and its tool call id, as its spans say."""
+    spans = (analysis.tree.spans.get(span_id) for span_id in call.traced_by)
+    found = [
+        (e.time_ns, e.attributes.get(semconv.GEN_AI_TOOL_CALL_ID))
+        for s in spans
+        if s is not None
+        for e in s.events
+        if e.name == semconv.EVENT_TOOL_USE_READY
+    ]
+    return sorted(found, key=lambda r: r[0])
+
+
+def _start_tools_early(path: _CriticalPath, call: LLMCall) -> Suggestion | None:
+    """The tools of a streamed answer started once it ended, though their blocks were complete before: each
+    started at its block's end, run as they ran (together, or one after another), the batch would end sooner
+    (never before the message ends: the next call needs all of it)."""
+    analysis = path.analysis
+    ready = _tools_ready(analysis, call)
+    if not ready:
+        return None
+    tree = analysis.tree
+    owner = tree.owner(tree.spans[call.span_id])
+    batch = next(
+        (
+            b
+            for b in analysis.batches
+            if b.start_ns >= call.end_ns - _MIN_SAVING_NS and tree.owner(tree.spans[b.tools[0].span_id]) == owner
+        ),
+        None,
+    )
+    if batch is None:  # no tool waited for this answer's end (they started early already, or ran elsewhere)
+        return None
+    by_id: dict[Any, int] = {call_id: time for time, call_id in ready if call_id}
+    in_order = iter(time for time, _ in ready)
+    tools = sorted(batch.tools, key=lambda t: t.start_ns)
+    starts: list[int] = []
+    for tool in tools:
+        call_id = tree.spans[tool.span_id].attributes.get(semconv.GEN_AI_TOOL_CALL_ID)
+        starts.append(by_id[call_id] if call_id in by_id else next(in_order, call.end_ns))
+    if batch.mode in ("single", "parallel"):
+        end = max(start + tool.duration_ns for start, tool in zip(starts, tools, strict=True))
+    else:
+        cursor: int | None = None
+        for start, tool in zip(starts, tools, strict=True):
+            cursor = (start if cursor is None else max(start, cursor)) + tool.duration_ns
+        end = cursor or call.end_ns
+    end = max(end, call.end_ns)
+    if batch.end_ns - end < _MIN_SAVING_NS:
+        return None
+    claimed = path.window(end, batch.end_ns)
+    first = min(starts)
+    return Suggestion(
+        "stream_tools",
+        f"Start the tools of LLM call {call.index} as their blocks complete",
+        f"Its first tool_use block was complete {_ms(call.end_ns - first)} before its message ended; tool batch "
+        f"{batch.index} started only after the end. Each tool started as its block completed, the batch would end "
+        f"{_ms(batch.end_ns - end)} sooner.",
+        _length(claimed),
+        (call.span_id, *(t.span_id for t in batch.tools)),
+        claimed,
+        assumes="a tool may start while the model still writes the rest of its message (its own input is final)",
     )
 
 
@@ -340,6 +416,8 @@ def suggest(analysis: TraceAnalysis, book: SpeedBook) -> list[Suggestion]:
             candidates.append(found)
     for call in analysis.llm_calls:
         if (found := _route(path, call, book)) is not None:
+            candidates.append(found)
+        if (found := _start_tools_early(path, call)) is not None:
             candidates.append(found)
     candidates.extend(_cache(path))
     if (found := _stream(path, book)) is not None:

@@ -195,6 +195,7 @@ class LLMInvocation(Invocation):
         "_stop_reason",
         "_stream",
         "_thought",
+        "_tool_blocks",
         "_usage",
         "wants_deltas",
     )
@@ -227,6 +228,8 @@ class LLMInvocation(Invocation):
         self._usage = Usage()
         self._output_tokens: int | None = None
         self._content: StreamedContent | None = StreamedContent() if capture and stream else None
+        self._tool_blocks: dict[int, tuple[str, str]] | None = None
+        """Open ``tool_use`` blocks of a stream, by index: their id and tool name."""
         self.wants_deltas = True
         """False once content deltas carry nothing more for this call (first visible content seen, no content
         capture): stream proxies then skip ``on_event`` for them, the commonest event."""
@@ -271,12 +274,29 @@ class LLMInvocation(Invocation):
             elif kind == "message_stop":
                 self._last_at = now
             elif kind == "content_block_start":
-                if event.content_block.type in _REASONING_BLOCKS:
+                block = event.content_block
+                if block.type in _REASONING_BLOCKS:
                     self._thought = True
+                elif block.type == "tool_use":
+                    if self._tool_blocks is None:
+                        self._tool_blocks = {}
+                    self._tool_blocks[event.index] = (block.id, block.name)
                 if self._content is not None:
-                    self._content.start(event.index, event.content_block)
+                    self._content.start(event.index, block)
+            elif kind == "content_block_stop" and self._tool_blocks is not None:
+                self._tool_block_done(event.index)
         except Exception:
             warn_once("read a stream event for the LLM span")
+
+    def _tool_block_done(self, index: int) -> None:
+        """A ``tool_use`` block is complete: its tool could start now, before the message ends."""
+        block = self._tool_blocks.pop(index, None) if self._tool_blocks is not None else None
+        if block is not None and self.span.is_recording():
+            self.span.add_event(
+                semconv.EVENT_TOOL_USE_READY,
+                {semconv.GEN_AI_TOOL_CALL_ID: block[0], semconv.GEN_AI_TOOL_NAME: block[1]},
+                timestamp=time.time_ns(),
+            )
 
     def _first_token(self, now: float) -> None:
         self._first_at = now
