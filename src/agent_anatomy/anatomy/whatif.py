@@ -8,8 +8,9 @@ whole answer: when it came is estimated from the call's output tokens at its mod
 each tool of a streamed answer when its ``tool_use`` block completes instead of at the message's end. Each names
 its evidence: ``proven`` by the trace, ``measured`` elsewhere, or ``reference`` (``speeds``). A suggestion
 claims the parts of the critical path it would remove; suggestions are ranked by saving, and a later one
-is charged only for time no earlier one claimed, so savings never count the same milliseconds twice, are
-never negative, and never add up to more than the trace. With none, the analysis says why.
+is charged only for time no earlier one of the same measure claimed (total time, or the perceived time until
+the answer starts), so savings never count the same milliseconds twice, are never negative, and never add up
+to more than the trace. With none, the analysis says why.
 """
 
 from __future__ import annotations
@@ -423,15 +424,18 @@ def suggest(analysis: TraceAnalysis, book: SpeedBook) -> list[Suggestion]:
     if (found := _stream(path, book)) is not None:
         candidates.append(found)
     candidates.sort(key=lambda s: s.saving_ns, reverse=True)
-    taken: list[tuple[int, int]] = []
+    # Total time and perceived time are two measures: streaming the answer and routing its call both count,
+    # each against the others of its own measure only.
+    taken: dict[bool, list[tuple[int, int]]] = {False: [], True: []}
     ranked = []
     for candidate in candidates:
-        pieces = _subtract(_union(candidate.claimed), taken)
+        claims = taken[candidate.perceived]
+        pieces = _subtract(_union(candidate.claimed), claims)
         saving = _length(pieces)
         if saving < _MIN_SAVING_NS:
             continue
         for piece in pieces:
-            bisect.insort(taken, piece)
+            bisect.insort(claims, piece)
         ranked.append(dataclasses.replace(candidate, saving_ns=saving, claimed=tuple(pieces)))
     ranked.sort(key=lambda s: s.saving_ns, reverse=True)
     return ranked

@@ -1,0 +1,93 @@
+"""The anthropic SDK's own examples, from its sdist (downloaded by pip at test time), run unmodified against the
+simulator with agent-anatomy around them: every one gets a report that adds up and advice, or the true reason
+there is none.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import pytest
+
+from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.anatomy.report import step_ms
+from agent_anatomy.sim import SimServer
+from agent_anatomy.sim.profiles import SimProfile
+
+pytestmark = pytest.mark.slow
+RUNNER = Path(__file__).with_name("_run_example.py")
+EXAMPLES = ("tools.py", "tools_stream.py", "messages_stream.py", "tools_runner.py", "messages.py")
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The examples directory of the installed anthropic's sdist."""
+    where = tmp_path_factory.mktemp("sdist")
+    download = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:", "-d", str(where)]
+        + [f"anthropic=={anthropic.__version__}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if download.returncode != 0:
+        if os.environ.get("AGENT_ANATOMY_REQUIRE_SDIST"):
+            pytest.fail(f"pip download of the anthropic sdist failed: {download.stderr[-500:]}")
+        pytest.skip(f"the anthropic sdist could not be downloaded: {download.stderr.strip()[-200:]}")
+    [archive] = where.glob("anthropic-*.tar.gz")
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if "/examples/" in m.name and m.name.endswith(".py")]
+        tar.extractall(where, members=members, filter="data")
+    [folder] = where.glob("anthropic-*/examples")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimServer]:
+    with SimServer(SimProfile(seed=5)) as server:
+        yield server
+
+
+def _traced(examples: Path, name: str, sim: SimServer, tmp_path: Path) -> Anatomy:
+    example = examples / name
+    if not example.exists():
+        pytest.skip(f"anthropic {anthropic.__version__}'s sdist has no examples/{name}")
+    spans = tmp_path / "spans.jsonl"
+    env = {**os.environ, "ANTHROPIC_BASE_URL": sim.base_url, "ANTHROPIC_API_KEY": "sk-test-example"}
+    run = subprocess.run(
+        [sys.executable, str(RUNNER), str(spans), str(example)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=example.parent,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return Anatomy.from_file(spans)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_an_sdk_example_gets_a_report_that_adds_up_and_advice(
+    examples: Path, name: str, sim: SimServer, tmp_path: Path
+) -> None:
+    anatomy = _traced(examples, name, sim, tmp_path)
+    assert len(anatomy) == 1, "one trace: the run"
+    trace = anatomy.trace
+    assert trace.llm_calls and sum(trace.phases.values()) == trace.wall_ns
+    [report] = anatomy.report().traces
+    assert sum(step_ms(s) or 0 for s in report.steps) == pytest.approx(report.wall_ms, abs=1 + 0.5 * len(report.steps))
+    assert report.suggestions or report.nothing_to_suggest, "advice, or why there is none"
+    # each of these uses a Sonnet model: Haiku, from the reference table, is at least considered
+    if report.suggestions:
+        assert all(s.evidence in ("proven", "measured", "reference") and s.basis for s in report.suggestions)
+    streamed = all(c.streamed for c in trace.llm_calls)
+    if not streamed:  # an unstreamed final answer: always told to stream it, on its estimate
+        stream = next(s for s in report.suggestions if s.kind == "stream")
+        assert stream.evidence == "reference" and stream.saving_ms > 0
+        assert all(isinstance(c.estimated_ttft_ms, float) for c in report.llm_calls if c.streamed is False)
