@@ -30,8 +30,19 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The examples directory of the installed anthropic's sdist."""
     where = tmp_path_factory.mktemp("sdist")
     download = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:", "-d", str(where)]
-        + [f"anthropic=={anthropic.__version__}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            str(where),
+            f"anthropic=={anthropic.__version__}",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
