@@ -15,7 +15,7 @@ import agent_anatomy as aa
 from agent_anatomy import semconv
 from agent_anatomy.anatomy import Anatomy
 from agent_anatomy.anatomy.model import TraceTree
-from agent_anatomy.anatomy.speeds import REFERENCE_SPEEDS, read_speeds
+from agent_anatomy.anatomy.speeds import REFERENCE_SPEEDS, read_speeds, speeds_document
 from agent_anatomy.cli import main
 from agent_anatomy.errors import SourceError
 from agent_anatomy.sim import SimServer
@@ -258,3 +258,75 @@ def test_tools_that_waited_for_the_end_of_a_streamed_answer_are_advised_to_start
     assert advice.saving_ns == pytest.approx(batch.end_ns - early_end, abs=2 * MS)
     assert advice.saving_ns >= 40 * MS, "the second block took its tokens' time to stream"
     assert not anatomy.to_dict()["traces"][0].get("failures"), "the tools ran"
+
+
+def _agent_loop(inputs: tuple[int, ...], ttfts: tuple[float, ...], cache_read: int = 0) -> TraceTree:
+    """An agent loop of streamed calls whose prompt grows each turn (the conversation resent)."""
+    root = span("invoke_agent loop", 0, 1000 * len(inputs))
+    calls = [
+        llm(
+            MODEL,
+            1000 * i,
+            1000 * i + 900,
+            root,
+            ttft=ttft,
+            tokens=100,
+            gen_ai__usage__input_tokens=size,
+            gen_ai__usage__cache_read__input_tokens=cache_read,
+        )
+        for i, (size, ttft) in enumerate(zip(inputs, ttfts, strict=True))
+    ]
+    return TraceTree(TRACE, [root, *calls])
+
+
+def test_a_prompt_read_again_uncached_is_advised_to_be_cached_at_the_measured_rate() -> None:
+    """Three turns whose first token comes 0.05 ms later per uncached input token: the second and third
+    turns re-read the turn before's prompt and answer, and a cache read of it would bring their first token
+    that much sooner."""
+    anatomy = Anatomy([_agent_loop((2000, 4000, 6000), (400, 500, 600))])
+    advice = {s.title: s for s in anatomy.what_if() if s.kind == "cache_prompt"}
+    assert set(advice) == {"Cache the prompt of LLM call 2", "Cache the prompt of LLM call 3"}
+    second, third = advice["Cache the prompt of LLM call 2"], advice["Cache the prompt of LLM call 3"]
+    assert second.saving_ns == pytest.approx(2100 * 0.05 * MS, rel=1e-6)  # call 1's 2,000 + 100 tokens
+    assert third.saving_ns == pytest.approx(4100 * 0.05 * MS, rel=1e-6)
+    assert (second.evidence, second.basis) == ("proven", "3 streamed calls in this trace")
+    assert "50 ms later per 1,000 uncached input tokens" in second.explanation
+
+
+@pytest.mark.parametrize(
+    ("inputs", "cache_read", "why"),
+    [
+        ((2000, 4000, 6000), 1500, "already read from the cache"),
+        ((300, 500, 700), 0, "too short to cache, and too alike to measure a rate"),
+        ((3000, 3100, 3200), 0, "sizes too alike: no rate measured"),
+    ],
+)
+def test_no_prompt_caching_advice_without_the_facts(inputs: tuple[int, ...], cache_read: int, why: str) -> None:
+    anatomy = Anatomy([_agent_loop(inputs, (400, 500, 600), cache_read=cache_read)])
+    assert not [s for s in anatomy.what_if() if s.kind == "cache_prompt"], why
+
+
+def test_a_speeds_file_carries_the_measured_rate(tmp_path: Path) -> None:
+    measured = Anatomy([_agent_loop((2000, 4000, 6000), (400, 500, 600))])
+    path = tmp_path / "speeds.json"
+    path.write_text(json.dumps(speeds_document(measured.speeds)))
+    [speed] = read_speeds(path).values()
+    assert speed.prefill_ns_per_token == pytest.approx(50_000, rel=1e-3)
+    # an unstreamed loop of the same model elsewhere: the rate comes from the file, graded measured
+    root = span("invoke_agent loop", 0, 3000)
+    calls = [
+        llm(
+            MODEL,
+            1000 * i,
+            1000 * i + 900,
+            root,
+            ttft=None,
+            tokens=100,
+            gen_ai__usage__input_tokens=size,
+            gen_ai__usage__cache_read__input_tokens=0,
+        )
+        for i, size in enumerate((2000, 4000))
+    ]
+    judged = Anatomy([TraceTree(TRACE, [root, *calls])], speeds=read_speeds(path))
+    [advice] = [s for s in judged.what_if() if s.kind == "cache_prompt"]
+    assert advice.evidence == "measured" and advice.basis == "speeds file speeds.json (3 calls)"

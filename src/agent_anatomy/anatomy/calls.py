@@ -45,6 +45,15 @@ class LLMCall:
     error: str | None = None
     """What went wrong when the call failed (``529``, ``KeyboardInterrupt``); None when it did not."""
     input_tokens: int | None = None
+    """All of the prompt, cache reads and writes included."""
+    cache_read_tokens: int | None = None
+
+    @property
+    def uncached_input_tokens(self) -> int | None:
+        """The prompt's tokens that were not read from the prompt cache: what the model had to read."""
+        if self.input_tokens is None:
+            return None
+        return max(self.input_tokens - (self.cache_read_tokens or 0), 0)
 
     @property
     def duration_ns(self) -> int:
@@ -158,6 +167,7 @@ def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLM
         response_id=first(p.response_id for p in parts),
         thinking_ns=first(p.thinking_ns for p in parts),
         input_tokens=first(p.input_tokens for p in parts),
+        cache_read_tokens=first(p.cache_read_tokens for p in parts),
     )
 
 
@@ -210,6 +220,7 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
                 thinking_ns=merged.thinking_ns,
                 error=next((e for s in group if (e := error_of(s.status, s.attributes, s.events))), None),
                 input_tokens=merged.input_tokens,
+                cache_read_tokens=merged.cache_read_tokens,
             )
         )
     return calls, duplicate_of

@@ -140,6 +140,8 @@ class LLMFacts:
     thinking_ns: int | None = None
     """Reasoning streamed before the visible answer (ours record it; None where the trace does not say)."""
     input_tokens: int | None = None
+    """All of the prompt, cache reads and writes included."""
+    cache_read_tokens: int | None = None
 
 
 def seconds_to_ns(value: object) -> int | None:
@@ -192,6 +194,7 @@ def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
         response_id=str(response_id) if response_id else None,
         thinking_ns=seconds_to_ns(attributes.get(semconv.ANATOMY_LLM_THINKING_TIME)),
         input_tokens=_count(prompt),
+        cache_read_tokens=_count(attributes.get(semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)),
     )
 
 

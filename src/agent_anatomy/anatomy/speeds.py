@@ -8,7 +8,8 @@ better is known. Every estimate the anatomy makes names the grade and the basis 
 A speeds file (``agent-anatomy report --write-speeds FILE`` writes one, ``--speeds FILE`` reads it)::
 
     {"schema": "agent-anatomy/speeds@1",
-     "models": {"claude-sonnet-4-6": {"ttft_ms": 612.0, "tokens_per_second": 74.1, "calls": 480}}}
+     "models": {"claude-sonnet-4-6": {"ttft_ms": 612.0, "tokens_per_second": 74.1, "calls": 480,
+                                      "ttft_ms_per_1k_input_tokens": 41.5}}}
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class ModelSpeed:
     evidence: str = MEASURED
     basis: str = ""
     """Where the figures come from, in a few words: ``3 streamed calls in this trace``."""
+    prefill_ns_per_token: float | None = None
+    """How much later the first token comes per uncached input token (the slope of time to first token against
+    the prompt's uncached size, over calls of different sizes); None when not measured."""
 
     def estimate_ns(self, output_tokens: int) -> int:
         """A whole answer of ``output_tokens``: the first token, then the rest at this throughput."""
@@ -100,17 +104,35 @@ def family_of(model: str | None) -> str | None:
 
 # --- measured speeds ----------------------------------------------------------------------------------------
 
-SpeedSample = tuple[str, int, float]
-"""One streamed call's (model, time to first token in ns, output tokens per second)."""
+SpeedSample = tuple[str, int, float, int | None]
+"""One streamed call's (model, time to first token in ns, output tokens per second, uncached input tokens)."""
 
 
 def speed_samples(calls: Iterable[LLMCall]) -> list[SpeedSample]:
     """What the models' speeds are learnt from: the calls that recorded a first token and a throughput."""
     return [
-        (call.model, call.ttft_ns, call.tokens_per_second)
+        (call.model, call.ttft_ns, call.tokens_per_second, call.uncached_input_tokens)
         for call in calls
         if call.model and call.ttft_ns is not None and call.tokens_per_second
     ]
+
+
+_PREFILL_CALLS: Final = 3
+_PREFILL_SPREAD: Final = 1000
+"""A slope is fitted over at least 3 calls whose uncached prompts differ by 1,000 tokens or more."""
+
+
+def _prefill_slope(samples: Iterable[SpeedSample]) -> float | None:
+    """The least-squares slope of time to first token against uncached input tokens; None when the calls are
+    too few, too alike in size, or show no growth."""
+    points = [(float(s[3]), float(s[1])) for s in samples if s[3] is not None]
+    if len(points) < _PREFILL_CALLS or max(p[0] for p in points) - min(p[0] for p in points) < _PREFILL_SPREAD:
+        return None
+    mean_x = statistics.fmean(p[0] for p in points)
+    mean_y = statistics.fmean(p[1] for p in points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+    return slope if slope > 0 else None
 
 
 def speeds_from_samples(
@@ -128,6 +150,7 @@ def speeds_from_samples(
             len(found),
             evidence,
             f"{len(found)} streamed call{'s' if len(found) != 1 else ''} in {where}",
+            _prefill_slope(found),
         )
         for model, found in by_model.items()
     }
@@ -139,6 +162,7 @@ class SpeedBook:
 
     def __init__(self, trace: Mapping[str, ModelSpeed], measured: Mapping[str, ModelSpeed]) -> None:
         self._known = {**measured, **trace}
+        self._layers = (trace, measured)
 
     @classmethod
     def for_calls(cls, calls: Iterable[LLMCall], measured: Mapping[str, ModelSpeed]) -> SpeedBook:
@@ -150,6 +174,14 @@ class SpeedBook:
             return None
         known = self._known.get(model)
         return known if known is not None else self.reference_of(model)
+
+    def prefill_of(self, model: str | None) -> ModelSpeed | None:
+        """The best-known speed of ``model`` that measured how its first token grows with the prompt."""
+        for layer in self._layers:
+            speed = layer.get(model or "")
+            if speed is not None and speed.prefill_ns_per_token:
+                return speed
+        return None
 
     @staticmethod
     def reference_of(model: str | None) -> ModelSpeed | None:
@@ -177,6 +209,11 @@ def speeds_document(speeds: Mapping[str, ModelSpeed]) -> dict[str, Any]:
                 "ttft_ms": round(speed.ttft_ns / 1e6, 3),
                 "tokens_per_second": round(speed.tokens_per_second, 3),
                 "calls": speed.calls,
+                **(
+                    {"ttft_ms_per_1k_input_tokens": round(speed.prefill_ns_per_token / 1e3, 3)}
+                    if speed.prefill_ns_per_token
+                    else {}
+                ),
             }
             for model, speed in sorted(speeds.items())
         },
@@ -208,6 +245,8 @@ def read_speeds(path: str | os.PathLike[str]) -> dict[str, ModelSpeed]:
         try:
             ttft, rate = float(figures["ttft_ms"]), float(figures["tokens_per_second"])
             calls = int(figures.get("calls", 0))
+            per_1k = figures.get("ttft_ms_per_1k_input_tokens")
+            prefill = float(per_1k) * 1e3 if per_1k is not None else None
         except (TypeError, KeyError, ValueError):
             raise SourceError(
                 f"{source}: model {model!r} needs numbers ttft_ms and tokens_per_second, got {figures!r}",
@@ -217,6 +256,6 @@ def read_speeds(path: str | os.PathLike[str]) -> dict[str, ModelSpeed]:
             raise SourceError(
                 f"{source}: model {model!r}: ttft_ms must be >= 0 and tokens_per_second > 0", source=source
             )
-        speed = ModelSpeed(str(model), int(ttft * 1e6), rate, calls, MEASURED)
+        speed = ModelSpeed(str(model), int(ttft * 1e6), rate, calls, MEASURED, prefill_ns_per_token=prefill)
         speeds[str(model)] = replace(speed, basis=f"speeds file {name}" + (f" ({calls:,} calls)" if calls else ""))
     return speeds

@@ -1,11 +1,13 @@
 """What would make a trace faster, each estimate computed from the spans and graded by its evidence.
 
-Five kinds of suggestion: parallelise a batch of tools that ran one after another (saving: the
+Six kinds of suggestion: parallelise a batch of tools that ran one after another (saving: the
 batch's wall time beyond its slowest tool), route an LLM call to a faster model (its first-token time and
 throughput, as ``speeds`` knows them), cache a tool called again with the same input (the repeat's
 time), and stream a final answer that was not streamed (the user waits for the first token, not the
 whole answer: when it came is estimated from the call's output tokens at its model's speed), and start
-each tool of a streamed answer when its ``tool_use`` block completes instead of at the message's end. Each names
+each tool of a streamed answer when its ``tool_use`` block completes instead of at the message's end, and
+cache the prompt a call reads again uncached (at the rate its model's first token was measured to grow with
+the prompt's size; never on a guess). Each names
 its evidence: ``proven`` by the trace, ``measured`` elsewhere, or ``reference`` (``speeds``). A suggestion
 claims the parts of the critical path it would remove; suggestions are ranked by saving, and a later one
 is charged only for time no earlier one of the same measure claimed (total time, or the perceived time until
@@ -41,7 +43,7 @@ _ROUTE_MARGIN = 0.9
 @dataclass(frozen=True)
 class Suggestion:
     kind: str
-    """``parallelise``, ``route``, ``cache``, ``stream`` or ``stream_tools``."""
+    """``parallelise``, ``route``, ``cache``, ``cache_prompt``, ``stream`` or ``stream_tools``."""
     title: str
     explanation: str
     saving_ns: int
@@ -237,6 +239,47 @@ def _start_tools_early(path: _CriticalPath, call: LLMCall) -> Suggestion | None:
     )
 
 
+_CACHEABLE_TOKENS: Final = 1024
+"""The API caches a prompt prefix of at least 1,024 tokens (2,048 for Haiku models): below it, no suggestion."""
+
+
+def _cache_prompt(path: _CriticalPath, call: LLMCall, previous: LLMCall, book: SpeedBook) -> Suggestion | None:
+    """A call that read again, uncached, the prompt and answer of the agent's call before it (an agent loop
+    resends the conversation): the first-token time a cache read of that prefix would save, at the rate the
+    model's first token was measured to grow with its prompt."""
+    if call.cache_read_tokens != 0 or call.input_tokens is None or previous.input_tokens is None:
+        return None  # read from the cache already, or the trace does not say
+    prefix = min(previous.input_tokens + (previous.output_tokens or 0), call.input_tokens)
+    minimum = 2 * _CACHEABLE_TOKENS if "haiku" in (call.model or "").lower() else _CACHEABLE_TOKENS
+    speed = book.prefill_of(call.model)
+    waited = call.ttft_ns if call.ttft_ns is not None else call.estimated_ttft_ns
+    if prefix < minimum or speed is None or speed.prefill_ns_per_token is None or waited is None:
+        return None
+    saving = min(int(prefix * speed.prefill_ns_per_token), int(waited * _MOST_OF_THE_WAIT))
+    if saving < _MIN_SAVING_NS:
+        return None
+    claimed = path.time_of([call.span_id], call.start_ns, call.start_ns + saving)
+    per_1k = int(speed.prefill_ns_per_token * 1000)
+    return Suggestion(
+        "cache_prompt",
+        f"Cache the prompt of LLM call {call.index}",
+        f"Its first {prefix:,} input tokens are LLM call {previous.index}'s prompt and answer, read again with no "
+        f"cache read; {call.model}'s first token comes {_ms(per_1k)} later per 1,000 uncached input tokens "
+        f"({speed.basis}), so reading them from the prompt cache would bring it about {_ms(saving)} sooner.",
+        _length(claimed),
+        (call.span_id,),
+        claimed,
+        assumes="the prompt starts the same from call to call (system, tools, the conversation so far) and marks "
+        "it with cache_control; a cache read's own time is left out",
+        evidence=speed.evidence,
+        basis=speed.basis,
+    )
+
+
+_MOST_OF_THE_WAIT: Final = 0.9
+"""A cache read never takes the whole first-token wait: the rest of the prompt, and the model, still run."""
+
+
 def _route(path: _CriticalPath, call: LLMCall, book: SpeedBook) -> Suggestion | None:
     if not call.output_tokens or call.route_outcome == "lost":
         return None
@@ -405,6 +448,19 @@ def _subtract(pieces: Sequence[tuple[int, int]], taken: Sequence[tuple[int, int]
     return remaining
 
 
+def _agent_turns(analysis: TraceAnalysis) -> Iterable[tuple[LLMCall, LLMCall]]:
+    """Each LLM call of an agent with the call of the same agent before it (a router's attempts left out)."""
+    tree = analysis.tree
+    last: dict[str | None, LLMCall] = {}
+    for call in sorted(analysis.llm_calls, key=lambda c: c.start_ns):
+        if call.route_outcome == "lost":
+            continue
+        owner = tree.owner(tree.spans[call.span_id])
+        if owner in last:
+            yield last[owner], call
+        last[owner] = call
+
+
 def suggest(analysis: TraceAnalysis, book: SpeedBook) -> list[Suggestion]:
     """The trace's suggestions, largest saving first, each charged only for time not already claimed."""
     path = _CriticalPath(analysis)
@@ -419,6 +475,9 @@ def suggest(analysis: TraceAnalysis, book: SpeedBook) -> list[Suggestion]:
         if (found := _route(path, call, book)) is not None:
             candidates.append(found)
         if (found := _start_tools_early(path, call)) is not None:
+            candidates.append(found)
+    for previous, call in _agent_turns(analysis):
+        if (found := _cache_prompt(path, call, previous, book)) is not None:
             candidates.append(found)
     candidates.extend(_cache(path))
     if (found := _stream(path, book)) is not None:
