@@ -50,7 +50,8 @@ async def test_concurrent_calls_that_all_fail_are_three_calls(sim: SimServer) ->
 
 
 def _fan_out(tokens: tuple[int | None, int | None, int | None]) -> TraceTree:
-    """Three calls under one parent over the same 1.5 s, as OpenInference records them: no response id."""
+    """Three calls under one parent over the same 1.5 s, as OpenInference records them: no response id, one
+    span name."""
     root = span("invoke_agent parallel", 0, 1600)
     calls = [
         llm(MODEL, 10 + i, 1500 + i, root, ttft=300, tokens=t)
@@ -61,7 +62,9 @@ def _fan_out(tokens: tuple[int | None, int | None, int | None]) -> TraceTree:
     return TraceTree(TRACE, [root, *calls])
 
 
-@pytest.mark.parametrize("tokens", [(120, 95, 131), (None, None, None)], ids=["tokens differ", "no tokens"])
+@pytest.mark.parametrize(
+    "tokens", [(120, 95, 131), (None, None, None), (1, 1, 1)], ids=["tokens differ", "no tokens", "alike answers"]
+)
 def test_concurrent_calls_are_merged_only_on_conclusive_evidence(tokens: tuple[int | None, ...]) -> None:
     anatomy = Anatomy([_fan_out(tokens)])  # type: ignore[arg-type]
     assert len(anatomy.trace.llm_calls) == 3

@@ -4,7 +4,8 @@
 PEER (``openllmetry``, ``openinference`` or ``sdk-builtin``), and runs the agent four times: bare and
 under an HTTP-server span, each with the SDK's own tracing off and on (``sdk-builtin`` only on). Tool
 and agent spans are written in the peer's own style, as its decorators would. Every span goes to
-OUT.jsonl in the OTLP JSON Lines shape; one JSON line on stdout lists the traces made.
+OUT.jsonl in the OTLP JSON Lines shape; one JSON line on stdout lists the traces made. Then, with the SDK's
+tracing off and on, a fan-out: three calls at once on a thread pool under one agent span.
 """
 
 from __future__ import annotations
@@ -82,6 +83,30 @@ def _agent(client: anthropic.Anthropic, tracer: trace.Tracer, peer: str) -> str:
     return f"{agent.get_span_context().trace_id:032x}"
 
 
+FAN_OUT_TOKENS = (12, 12, 30)
+"""Output tokens of the fan-out's three calls: two alike, as short answers often are."""
+
+
+def _fan_out(client: anthropic.Anthropic, tracer: trace.Tracer, peer: str) -> str:
+    """Three ``messages.create`` at once on a thread pool, each with its own question (the cookbook's
+    parallelization workflow); its trace id."""
+    with tracer.start_as_current_span("parallel.agent", attributes=_style(peer, "agent", "parallel")) as agent:
+        here = context.get_current()
+
+        def ask(n: int) -> None:
+            token = context.attach(here)
+            try:
+                headers = {**_headers(200), "x-sim-tokens": str(FAN_OUT_TOKENS[n])}
+                question = [{"role": "user", "content": f"Question {n}: " + "why " * (n + 1)}]
+                client.messages.create(model=MODEL, max_tokens=64, messages=question, extra_headers=headers)
+            finally:
+                context.detach(token)
+
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(ask, range(3)))
+    return f"{agent.get_span_context().trace_id:032x}"
+
+
 def _in(ctx: context.Context, tracer: trace.Tracer, peer: str, block: Any) -> dict[str, Any]:
     token = context.attach(ctx)
     try:
@@ -105,7 +130,7 @@ def main(peer: str, out: str) -> None:
     elif peer != "sdk-builtin":
         raise SystemExit(f"unknown peer {peer!r}")
     tracer = provider.get_tracer("peer-agent")
-    made = []
+    made, fan_outs = [], []
     with SimServer(SimProfile(seed=3), scenario=SCENARIO) as sim:
         for sdk_tracing in (False, True) if peer != "sdk-builtin" else (True,):
             for wrapper in ("bare", "http"):
@@ -121,8 +146,15 @@ def main(peer: str, out: str) -> None:
                     if wrapper == "http":
                         time.sleep(0.02)
                 made.append({"trace_id": trace_id, "sdk_tracing": sdk_tracing, "wrapper": wrapper})
+            with anthropic.Anthropic(
+                base_url=sim.base_url,
+                api_key="k",
+                max_retries=0,
+                open_telemetry=None if sdk_tracing else {"traces": False},
+            ) as client:
+                fan_outs.append({"trace_id": _fan_out(client, tracer, peer), "sdk_tracing": sdk_tracing})
     provider.shutdown()
-    print(json.dumps({"peer": peer, "traces": made}))
+    print(json.dumps({"peer": peer, "traces": made, "fan_outs": fan_outs}))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import pytest
 
 from agent_anatomy.anatomy import Anatomy
 
-from ._peer_agent import TOOL_MS, TTFT_MS
+from ._peer_agent import FAN_OUT_TOKENS, TOOL_MS, TTFT_MS
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,7 @@ def _run(peer: str, out: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def peer_traces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[PeerTrace]]:
+def peer_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[PeerTrace]]:
     missing = [peer for peer, python in VENVS.items() if not python.exists()]
     if missing:
         message = f"peer virtualenvs missing ({', '.join(missing)}): make bench-venvs"
@@ -81,7 +81,22 @@ def peer_traces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[PeerT
         for entry in made["traces"]:
             one = Anatomy([by_id[entry["trace_id"]].tree])
             traces.append(PeerTrace(peer, entry["sdk_tracing"], entry["wrapper"], one))
+        for entry in made["fan_outs"]:
+            one = Anatomy([by_id[entry["trace_id"]].tree])
+            traces.append(PeerTrace(peer, entry["sdk_tracing"], "fan-out", one))
     yield traces
+
+
+@pytest.fixture(scope="module")
+def peer_traces(peer_runs: list[PeerTrace]) -> list[PeerTrace]:
+    """The two-round agent's traces."""
+    return [t for t in peer_runs if t.wrapper != "fan-out"]
+
+
+@pytest.fixture(scope="module")
+def fan_outs(peer_runs: list[PeerTrace]) -> list[PeerTrace]:
+    """The fan-out's traces."""
+    return [t for t in peer_runs if t.wrapper == "fan-out"]
 
 
 def _label(trace: PeerTrace) -> str:
@@ -143,3 +158,17 @@ def test_the_agent_under_an_http_span_keeps_its_steps(peer_traces: list[PeerTrac
             assert 45 <= outside < 150, f"{_label(trace)}: {outside:.0f} ms outside (50 ms of handler work)"
         else:
             assert outside == 0, _label(trace)
+
+
+def test_calls_made_at_once_are_never_merged_and_make_one_batch(fan_outs: list[PeerTrace]) -> None:
+    """Three concurrent calls, two with alike answers, as each peer records them (OpenInference: no response
+    id): three calls, made at once, however many instrumentations recorded each."""
+    assert len(fan_outs) == 5
+    for trace in fan_outs:
+        calls = trace.anatomy.trace.llm_calls
+        assert len(calls) == 3, f"{_label(trace)}: {[(c.span_id, c.traced_by) for c in calls]}"
+        assert sorted(c.output_tokens or 0 for c in calls) == sorted(FAN_OUT_TOKENS), _label(trace)
+        [batch] = trace.anatomy.trace.llm_batches
+        assert len(batch.calls) == 3, _label(trace)
+        merged = [c for c in calls if len(c.traced_by) > 1]
+        assert len(merged) == (3 if trace.sdk_tracing and trace.peer != "sdk-builtin" else 0), _label(trace)

@@ -1,8 +1,8 @@
 """The trace's LLM calls, each once however many instrumentations recorded it, and the other second records.
 
-Two spans are one call only on conclusive evidence: one response id, or (none known) the same model and output
-tokens on spans that nest or cover the same interval; the outermost stands for the call and the call keeps the
-best facts of all. Every such merge is noted (``merge_notes``). Tool spans of one tool call id or nested in one
+Two spans are one call only on conclusive evidence: one response id, or (none known) the same model and
+tokens on spans that nest or cover one interval, written by two instrumentations; the outermost stands for the
+call and the call keeps the best facts of all. Every such merge is noted (``merge_notes``). Tool spans of one tool call id or nested in one
 another, and an agent span that records the agent above it, are second records too.
 """
 
@@ -101,12 +101,18 @@ def _same_call(tree: TraceTree, a: SpanRecord, b: SpanRecord, facts: dict[str, L
     shorter = min(a.clipped_end - a.clipped_start, b.clipped_end - b.clipped_start)
     if shorter <= 0 or overlap < _SAME_INTERVAL * shorter:
         return False
-    # Side by side, only the same output tokens, known to both, tell one answer recorded twice from calls made
-    # at once (a fan-out on a thread pool, concurrent calls that all failed): under one parent, or under
-    # different parents of one agent (the Claude Code CLI's own spans below the Agent SDK session's).
+    # Side by side, one answer recorded twice has the same output tokens, known to both, and the same prompt
+    # where both know it. Under one parent it is also recorded by two instrumentations, which name their spans
+    # apart: spans of one name are calls made at once (a fan-out, concurrent calls that all failed), however
+    # alike their answers. Under different parents, both are of one agent (the Claude Code CLI's spans below
+    # the Agent SDK session's).
     if fa.output_tokens is None or fa.output_tokens != fb.output_tokens:
         return False
-    return a.parent_id == b.parent_id or _one_agent(tree, a, b)
+    if fa.input_tokens is not None and fb.input_tokens is not None and fa.input_tokens != fb.input_tokens:
+        return False
+    if a.parent_id == b.parent_id:
+        return a.name != b.name
+    return _one_agent(tree, a, b)
 
 
 def _one_agent(tree: TraceTree, a: SpanRecord, b: SpanRecord) -> bool:
