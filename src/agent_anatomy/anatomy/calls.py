@@ -2,8 +2,9 @@
 
 Two spans are one call only on conclusive evidence: one response id, or (none known) the same model and
 tokens on spans that nest or cover one interval, written by two instrumentations; the outermost stands for the
-call and the call keeps the best facts of all. Every such merge is noted (``merge_notes``). Tool spans of one tool call id or nested in one
-another, and an agent span that records the agent above it, are second records too.
+call and the call keeps the best facts of all. Every such merge is noted (``merge_notes``). Tool spans of one
+tool call id or nested in one another, and an agent span that records the agent above it, are second records
+too.
 """
 
 from __future__ import annotations
