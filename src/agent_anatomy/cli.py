@@ -133,9 +133,9 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     report.add_argument(
         "--speeds",
-        metavar="FILE",
-        help="models' speeds measured elsewhere (a file --write-speeds wrote), for the what-ifs of models these "
-        "traces do not stream",
+        metavar="FILE|URL",
+        help="models' speeds measured elsewhere, for the what-ifs of models these traces do not stream: a file "
+        "--write-speeds wrote, or the fleet view's Prometheus, prometheus+http://HOST:9090 (?window=6h)",
     )
     report.add_argument(
         "--write-speeds",
@@ -215,14 +215,14 @@ def _source_name(args: argparse.Namespace) -> str:
 def _anatomy_from(args: argparse.Namespace) -> Anatomy:
     """The traces the source options name (one source: a FILE, --jaeger or --phoenix)."""
     from .anatomy import Anatomy, parse_duration
-    from .anatomy.speeds import read_speeds
+    from .anatomy.speeds import speeds_from
 
     trace_id = getattr(args, "trace_id", None)
     if sum(source is not None for source in (args.file, args.jaeger, args.phoenix)) != 1:
         raise ConfigurationError(
             f"{args.command} needs one source: a FILE, --jaeger URL or --phoenix URL", setting=args.command, value=None
         )
-    speeds = read_speeds(args.speeds) if getattr(args, "speeds", None) else None
+    speeds = speeds_from(args.speeds) if getattr(args, "speeds", None) else None
     if args.file is not None:
         return Anatomy.from_file(args.file, trace_id, progress=_progress_line(args.file), speeds=speeds)
     if args.phoenix is not None:

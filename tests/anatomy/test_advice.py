@@ -334,3 +334,13 @@ def test_a_speeds_file_carries_the_measured_rate(tmp_path: Path) -> None:
     judged = Anatomy([TraceTree(TRACE, [root, *calls])], speeds=read_speeds(path))
     [advice] = [s for s in judged.what_if() if s.kind == "cache_prompt"]
     assert advice.evidence == "measured" and advice.basis == "speeds file speeds.json (3 calls)"
+
+
+def test_a_prometheus_that_is_not_there_or_a_bad_window_is_named() -> None:
+    from agent_anatomy.anatomy.speeds import speeds_from
+    from agent_anatomy.errors import ConfigurationError
+
+    with pytest.raises(SourceError, match=r"cannot reach Prometheus at http://127\.0\.0\.1:9"):
+        speeds_from("prometheus+http://127.0.0.1:9")
+    with pytest.raises(ConfigurationError, match="window='soon' is not like 30m, 1h or 7d"):
+        speeds_from("prometheus+http://127.0.0.1:9?window=soon")

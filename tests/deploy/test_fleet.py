@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 
 from agent_anatomy.anatomy import Anatomy
-from agent_anatomy.anatomy.metrics import BUCKETS_S
+from agent_anatomy.anatomy.metrics import BUCKETS_S, PER_TOKEN_BUCKETS_S
+from agent_anatomy.anatomy.speeds import prometheus_speeds, speeds_from
 from agent_anatomy.sim import SimServer
 from agent_anatomy.sim.profiles import ModelProfile, SimProfile
 from agent_anatomy.stats import percentile
@@ -126,10 +127,10 @@ def sim() -> Iterator[SimServer]:
         yield server
 
 
-def _bucket(value: float) -> tuple[float, float]:
+def _bucket(value: float, bounds: tuple[float, ...] = BUCKETS_S) -> tuple[float, float]:
     """The histogram bucket (lower, upper] holding ``value``."""
     lower = 0.0
-    for upper in (*BUCKETS_S, float("inf")):
+    for upper in (*bounds, float("inf")):
         if value <= upper:
             return lower, upper
         lower = upper
@@ -167,6 +168,26 @@ def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: 
                 lower, upper = _bucket(wanted)
                 assert scraped is not None and lower <= scraped <= upper, (model, quantile, wanted, scraped)
 
+        # the fleet view as a source of speeds for the what-ifs: each model's medians, in the in-process bucket
+        known = speeds_from(f"prometheus+http://127.0.0.1:{prometheus.port}?window=all")
+        for model in MODELS:
+            calls = [c for a in anatomy.traces for c in a.llm_calls if c.model == model and c.tokens_per_second]
+            ttft = percentile(sorted(c.ttft_ns / 1e9 for c in calls if c.ttft_ns), 0.5)
+            per_token = percentile(sorted(1 / c.tokens_per_second for c in calls if c.tokens_per_second), 0.5)
+            assert ttft is not None and per_token is not None
+            speed = known[model]
+            lower, upper = _bucket(ttft)
+            assert lower <= speed.ttft_ns / 1e9 <= upper, (model, ttft, speed)
+            lower, upper = _bucket(per_token, PER_TOKEN_BUCKETS_S)
+            assert lower <= 1 / speed.tokens_per_second <= upper, (model, per_token, speed)
+            assert speed.evidence == "measured" and speed.calls == TURNS // 2
+            assert (
+                speed.basis
+                == f"the fleet view's Prometheus at http://127.0.0.1:{prometheus.port}, all counted (100 calls)"
+            )
+        recent = prometheus_speeds(f"http://127.0.0.1:{prometheus.port}", "1h")  # what the window saw of them
+        assert set(recent) == set(MODELS) and all(0 < s.calls <= TURNS // 2 for s in recent.values())
+
         phases = {
             row["metric"]["anatomy_phase"]: float(row["value"][1])
             for row in prometheus.query("sum by (anatomy_phase) (agent_anatomy_phase_duration_seconds_sum)")
@@ -183,9 +204,9 @@ def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: 
 
         # cardinality stays bounded: per agent, 18 series a histogram label set (15 buckets, +Inf, sum, count)
         # for duration, 11 phases, 8 critical-path phases, 4 what-if kinds, 2 levers, and TTFT and first text
-        # per model and step; no trace ids in any label
+        # per model and step, time per output token per model (17 series); no trace ids in any label
         series = prometheus.value('count({__name__=~"agent_anatomy_.+", job="fleet-agent"})')
-        assert series is not None and series <= 18 * (1 + 11 + 8 + 4 + 2 + 2 * len(MODELS)) + 4
+        assert series is not None and series <= 18 * (1 + 11 + 8 + 4 + 2 + 3 * len(MODELS)) + 4
         labels = {key for row in prometheus.query('{__name__=~"agent_anatomy_.+"}') for key in row["metric"]}
         assert not {key for key in labels if "trace" in key or "span" in key}, labels
 

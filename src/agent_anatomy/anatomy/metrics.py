@@ -3,8 +3,8 @@
 ``AnatomyMetricsProcessor`` is a span processor (``configure(anatomy_metrics=True)`` adds it). It keeps the
 spans of each trace in flight; when the trace's local root ends, it waits ``grace_s`` for stragglers, then
 analyses the trace on a thread of its own and records histograms (seconds, buckets from 10 ms to 10 min):
-the trace's duration and each phase's, time to first token and to first visible text per model and
-router step, critical-path time per phase, what-if savings still available per kind, time each lever
+the trace's duration and each phase's, time to first token, to first visible text and per output token
+per model and router step, critical-path time per phase, what-if savings still available per kind, time each lever
 saved. Labels are bounded (agent and model names, phases, kinds; never a trace id or user data); each
 measurement carries the trace's root as its context, so an SDK that keeps exemplars links a slow bucket to
 the trace. Bounded by design: at most ``max_traces`` in flight and ``max_spans`` per trace, the oldest
@@ -37,12 +37,29 @@ from .phases import PHASE_GAP, PHASES
 from .sources import records_from_readable
 from .whatif import judged, model_speeds
 
-__all__ = ["BUCKETS_S", "AnatomyInstruments", "AnatomyMetricsProcessor"]
+__all__ = ["BUCKETS_S", "PER_TOKEN_BUCKETS_S", "AnatomyInstruments", "AnatomyMetricsProcessor"]
 
 _logger = logging.getLogger(__name__)
 
 BUCKETS_S: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 60.0, 150.0, 300.0, 600.0)
 """Histogram bucket bounds, 10 ms to 10 min: an agent's phases span four orders of magnitude."""
+PER_TOKEN_BUCKETS_S: Final = (
+    0.0005,
+    0.001,
+    0.002,
+    0.004,
+    0.006,
+    0.008,
+    0.01,
+    0.0125,
+    0.015,
+    0.02,
+    0.025,
+    0.033,
+    0.05,
+    0.1,
+)
+"""Bucket bounds of time per output token: 0.5 ms (a simulator's 2,000 tokens/s) to 100 ms (10 tokens/s)."""
 _TRACE_ID_MASK: Final = (1 << 64) - 1
 _TRACE_ID_SPACE: Final = 1 << 64
 """Sampling reads the trace id's lower 64 bits, as the OTel SDK's ``TraceIdRatioBased`` sampler does."""
@@ -69,6 +86,12 @@ class AnatomyInstruments:
         )
         self.first_text = histogram(
             semconv.METRIC_ANATOMY_TIME_TO_FIRST_TEXT, "Time to the first visible text of each streamed LLM call"
+        )
+        self.per_token = meter.create_histogram(
+            semconv.METRIC_ANATOMY_TIME_PER_OUTPUT_TOKEN,
+            unit="s",
+            description="Time per output token of each streamed LLM call, after its first (its output speed)",
+            explicit_bucket_boundaries_advisory=list(PER_TOKEN_BUCKETS_S),
         )
         self.critical_path = histogram(
             semconv.METRIC_ANATOMY_CRITICAL_PATH, "Each trace's critical-path time per phase of the span on it"
@@ -104,6 +127,8 @@ class AnatomyInstruments:
             self.first_token.record(call.ttft_ns / 1e9, labels, context)
             if call.first_text_ns is not None:
                 self.first_text.record(call.first_text_ns / 1e9, labels, context)
+            if call.tokens_per_second:
+                self.per_token.record(1 / call.tokens_per_second, labels, context)
         phase_of = analysis.span_phases()
         on_path: dict[str, int] = collections.Counter()
         for segment in analysis.critical_path:

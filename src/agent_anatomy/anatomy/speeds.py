@@ -5,7 +5,8 @@ the streamed calls of the same trace (*proven*), from other traces of the same i
 user passes (*measured*), or from the reference table below (*reference*), which is used only where nothing
 better is known. Every estimate the anatomy makes names the grade and the basis of the speed it used.
 
-A speeds file (``agent-anatomy report --write-speeds FILE`` writes one, ``--speeds FILE`` reads it)::
+Speeds measured elsewhere come from the fleet view's Prometheus (``--speeds prometheus+http://HOST:9090``), or
+a speeds file (``agent-anatomy report --write-speeds FILE`` writes one, ``--speeds FILE`` reads it)::
 
     {"schema": "agent-anatomy/speeds@1",
      "models": {"claude-sonnet-4-6": {"ttft_ms": 612.0, "tokens_per_second": 74.1, "calls": 480,
@@ -17,12 +18,14 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from ..errors import SourceError
+from ..errors import ConfigurationError, SourceError
 from .calls import LLMCall
+from .sources.prometheus import ALL, fetch_model_figures
 
 __all__ = [
     "EVIDENCE",
@@ -37,9 +40,11 @@ __all__ = [
     "SpeedBook",
     "SpeedSample",
     "family_of",
+    "prometheus_speeds",
     "read_speeds",
     "speed_samples",
     "speeds_document",
+    "speeds_from",
     "speeds_from_samples",
 ]
 
@@ -218,6 +223,35 @@ def speeds_document(speeds: Mapping[str, ModelSpeed]) -> dict[str, Any]:
             for model, speed in sorted(speeds.items())
         },
     }
+
+
+PROMETHEUS_PREFIX: Final = "prometheus+"
+
+
+def prometheus_speeds(url: str, window: str = "1h") -> dict[str, ModelSpeed]:
+    """The speeds the fleet view's Prometheus measured (``http://HOST:9090``) over the last ``window``: each
+    model's median time to first token and output speed, graded measured."""
+    where = f"the fleet view's Prometheus at {url}, " + ("all counted" if window == ALL else f"last {window}")
+    return {
+        f.model: ModelSpeed(
+            f.model, int(f.ttft_s * 1e9), 1 / f.seconds_per_token, f.calls, MEASURED, f"{where} ({f.calls:,} calls)"
+        )
+        for f in fetch_model_figures(url, window)
+    }
+
+
+def speeds_from(spec: str) -> dict[str, ModelSpeed]:
+    """``--speeds``: a speeds file, or ``prometheus+http://HOST:9090`` (``?window=6h``, default the last hour;
+    ``?window=all``: every count the running processes kept)."""
+    if spec.startswith(PROMETHEUS_PREFIX):
+        address = urllib.parse.urlsplit(spec.removeprefix(PROMETHEUS_PREFIX))
+        window = dict(urllib.parse.parse_qsl(address.query)).get("window", "1h")
+        if window != ALL and (not window[:-1].isdigit() or window[-1:] not in ("s", "m", "h", "d", "w")):
+            raise ConfigurationError(
+                f"--speeds {spec}: window={window!r} is not like 30m, 1h or 7d", setting="speeds", value=spec
+            )
+        return prometheus_speeds(f"{address.scheme}://{address.netloc}", window)
+    return read_speeds(spec)
 
 
 def read_speeds(path: str | os.PathLike[str]) -> dict[str, ModelSpeed]:
