@@ -285,3 +285,18 @@ def test_traces_of_one_conversation_are_read_as_one() -> None:
     joined = next(t for t in anatomy.traces if len(t.llm_calls) == 3)
     assert joined.trace_id == "a" * 32 and joined.wall_ns == 7000 * MS
     assert "3 traces of conversation conv-7 read as one" in " ".join(joined.notes)
+
+
+def test_a_bare_call_with_nothing_around_it_is_one_llm_step(sim: SimServer) -> None:
+    """``messages.create`` alone, the first thing a user tries: its trace is one span, and one LLM step."""
+    handle = aa.configure(exporter="memory", metrics=False)
+    client = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+    try:
+        _ask(client, "Hello")
+        anatomy = Anatomy.from_spans(handle.finished_spans())
+    finally:
+        client.close()
+        handle.shutdown(timeout_s=2.0)
+    [step] = anatomy.to_dict()["traces"][0]["steps"]
+    assert (step["kind"], step["label"]) == ("llm", "LLM call 1")
+    assert "agent code" not in anatomy.render(color=False, width=200)
