@@ -29,11 +29,12 @@ from .agents import agent_runs
 from .analysis import TraceAnalysis
 from .batches import Batch, ToolCall
 from .calls import LLMCall
+from .estimates import estimate_note, estimated_calls
 from .llm_batches import LLMBatch
 from .speeds import PROVEN, REFERENCE, ModelSpeed, SpeedBook, speed_samples, speeds_from_samples
 from .timeline import phases
 
-__all__ = ["Suggestion", "estimated_calls", "judged", "model_speeds", "suggest", "why_nothing"]
+__all__ = ["Suggestion", "judged", "model_speeds", "suggest", "why_nothing"]
 
 _MIN_SAVING_NS = 1_000_000
 _ROUTE_MARGIN = 0.9
@@ -377,60 +378,6 @@ def _stream(path: _CriticalPath, book: SpeedBook) -> Suggestion | None:
     )
 
 
-def estimated_ttft_ns(call: LLMCall, speed: ModelSpeed) -> int:
-    """When an unstreamed call's first token came: its duration less its output tokens' generation at
-    ``speed``; when that leaves too little (the model ran faster than ``speed``), the share of the time
-    ``speed`` spends before the first token."""
-    tokens = call.output_tokens or 0
-    generation = speed.generation_ns(tokens)
-    if generation <= call.duration_ns * _MOST_GENERATION:
-        return call.duration_ns - generation
-    return int(call.duration_ns * speed.ttft_ns / max(speed.estimate_ns(tokens), 1))
-
-
-_MOST_GENERATION: Final = 0.95
-"""An estimate that leaves the first token less than 5 % of the call is not believed as it stands."""
-
-
-def estimated_calls(calls: Sequence[LLMCall], book: SpeedBook) -> list[LLMCall]:
-    """The calls, each unstreamed one with output tokens and a known model speed given its estimated first
-    token (``LLMCall.estimated_ttft_ns``)."""
-    result = []
-    for call in calls:
-        speed = book.speed_of(call.model)
-        if (
-            call.streamed is False
-            and call.ttft_ns is None
-            and call.output_tokens
-            and call.duration_ns > 0
-            and speed is not None
-        ):
-            call = dataclasses.replace(call, estimated_ttft_ns=estimated_ttft_ns(call, speed))
-        result.append(call)
-    return result
-
-
-def _estimate_note(calls: Sequence[LLMCall], book: SpeedBook) -> str | None:
-    estimated = [c for c in calls if c.estimated_ttft_ns is not None]
-    if not estimated:
-        return None
-    by_speed: dict[str, list[int]] = {}
-    for call in estimated:
-        speed = book.speed_of(call.model)
-        assert speed is not None, "only calls of a known speed are estimated"
-        by_speed.setdefault(f"{speed.tokens_per_second:,.0f} tokens/s ({speed.model}, {speed.basis})", []).append(
-            call.index
-        )
-    which = "; ".join(
-        f"LLM call{'s' if len(i) > 1 else ''} {', '.join(map(str, i))} at {s}" for s, i in by_speed.items()
-    )
-    return (
-        "not streamed, so when the first token came is estimated from the output tokens: "
-        + which
-        + "; their waiting and generating times are estimates"
-    )
-
-
 def _subtract(pieces: Sequence[tuple[int, int]], taken: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """``pieces`` less the time in ``taken`` (disjoint intervals, sorted by start)."""
     remaining = []
@@ -545,7 +492,7 @@ def judged(analysis: TraceAnalysis, speeds: Mapping[str, ModelSpeed]) -> TraceAn
     calls = estimated_calls(analysis.llm_calls, book)
     if calls != analysis.llm_calls:
         tree, agent = analysis.tree, analysis.agent_span
-        note = _estimate_note(calls, book)
+        note = estimate_note(calls, book)
         analysis = dataclasses.replace(
             analysis,
             llm_calls=calls,
