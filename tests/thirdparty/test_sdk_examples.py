@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anthropic
@@ -65,13 +66,9 @@ def sim() -> Iterator[SimServer]:
         yield server
 
 
-def _traced(examples: Path, name: str, sim: SimServer, tmp_path: Path) -> Anatomy:
-    example = examples / name
-    if not example.exists():
-        pytest.skip(f"anthropic {anthropic.__version__}'s sdist has no examples/{name}")
-    spans = tmp_path / "spans.jsonl"
+def _traced(example: Path, sim: SimServer, spans: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ANTHROPIC_BASE_URL": sim.base_url, "ANTHROPIC_API_KEY": "sk-test-example"}
-    run = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(RUNNER), str(spans), str(example)],
         capture_output=True,
         text=True,
@@ -79,15 +76,27 @@ def _traced(examples: Path, name: str, sim: SimServer, tmp_path: Path) -> Anatom
         env=env,
         cwd=example.parent,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return Anatomy.from_file(spans)
+
+
+@pytest.fixture(scope="module")
+def runs(examples: Path, sim: SimServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every example run at once (most of their time is the simulated API's latency): its spans file."""
+    folder = tmp_path_factory.mktemp("runs")
+    present = [name for name in EXAMPLES if (examples / name).exists()]
+    with ThreadPoolExecutor(len(present) or 1) as pool:
+        done = dict(
+            zip(present, pool.map(lambda n: _traced(examples / n, sim, folder / f"{n}.jsonl"), present), strict=True)
+        )
+    for name, run in done.items():
+        assert run.returncode == 0, f"{name}: {run.stderr[-3000:]}"
+    return {name: folder / f"{name}.jsonl" for name in present}
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_an_sdk_example_gets_a_report_that_adds_up_and_advice(
-    examples: Path, name: str, sim: SimServer, tmp_path: Path
-) -> None:
-    anatomy = _traced(examples, name, sim, tmp_path)
+def test_an_sdk_example_gets_a_report_that_adds_up_and_advice(runs: dict[str, Path], name: str) -> None:
+    if name not in runs:
+        pytest.skip(f"anthropic {anthropic.__version__}'s sdist has no examples/{name}")
+    anatomy = Anatomy.from_file(runs[name])
     assert len(anatomy) == 1, "one trace: the run"
     trace = anatomy.trace
     assert trace.llm_calls and sum(trace.phases.values()) == trace.wall_ns
