@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -426,7 +427,7 @@ class Anatomy:
                 return render_text.trace_text(self._traces[0].report(), color=color, width=width)
             ranked = sorted(self._traces, key=lambda t: t.figures.wall_ns, reverse=True)
             summed = summary_of([t.figures for t in self._traces])
-            each_one = [t.report() for t in ranked if not t.figures.side][: max(each, 0)]
+            each_one = [t.report() for t in itertools.islice((t for t in ranked if not t.figures.side), max(each, 0))]
             rows = [t.row() for t in ranked[: render_text.TABLE_ROWS]]
             return render_text.many_text(rows, summed, each=each_one, color=color, width=width)
         if format == "json":
