@@ -7,6 +7,7 @@ trace's report and figures without its spans (``large``).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
@@ -397,23 +398,24 @@ def figures_of(analysis: TraceAnalysis) -> TraceFigures:
 def _lost_context(figures: Sequence[TraceFigures]) -> str | None:
     """One line when traces of a single LLM call ran while an agent trace of their service did: their trace
     context was lost on the way (a thread pool, a callback), so the agent's trace misses them."""
-    hosts = sorted((f for f in figures if f.agent), key=lambda f: f.start_ns)
+    hosts: dict[str | None, list[TraceFigures]] = {}
+    for host in sorted((f for f in figures if f.agent), key=lambda f: f.start_ns):
+        hosts.setdefault(host.service, []).append(host)
+    longest = {service: max(h.wall_ns for h in found) for service, found in hosts.items()}
+    starts = {service: [h.start_ns for h in found] for service, found in hosts.items()}
     lost: dict[str, int] = {}
     for orphan in figures:
-        if orphan.agent or orphan.llm_calls != 1:
+        if orphan.agent or orphan.llm_calls != 1 or orphan.service not in hosts:
             continue
-        host = next(
-            (
-                h
-                for h in hosts
-                if h.service == orphan.service
-                and h.start_ns <= orphan.start_ns
-                and orphan.start_ns + orphan.wall_ns <= h.start_ns + h.wall_ns
-            ),
-            None,
-        )
-        if host is not None:
-            lost[host.trace_id] = lost.get(host.trace_id, 0) + 1
+        found, end = hosts[orphan.service], orphan.start_ns + orphan.wall_ns
+        # the hosts that started before it, back to the longest one's reach: a few, however many traces
+        index = bisect.bisect_right(starts[orphan.service], orphan.start_ns) - 1
+        while index >= 0 and found[index].start_ns >= orphan.start_ns - longest[orphan.service]:
+            host = found[index]
+            if end <= host.start_ns + host.wall_ns:
+                lost[host.trace_id] = lost.get(host.trace_id, 0) + 1
+                break
+            index -= 1
     if not lost:
         return None
     count = sum(lost.values())
