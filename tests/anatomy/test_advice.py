@@ -230,7 +230,7 @@ def test_tools_that_waited_for_the_end_of_a_streamed_answer_are_advised_to_start
         {"name": name, "description": "A lookup.", "input_schema": schema}
         for name in ("get_user_profile", "get_transaction_history")
     ]
-    headers = {"x-sim-ttft-ms": "50", "x-sim-tokens-per-s": "40"}
+    headers = {"x-sim-ttft-ms": "50", "x-sim-tokens-per-s": "20"}  # the second block: 100 ms after the first
 
     @aa.agent(name="support")
     def support() -> None:
