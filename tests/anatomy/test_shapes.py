@@ -138,9 +138,9 @@ def test_a_crashed_run_and_an_interrupted_call_are_failures_in_text_and_json(sim
     assert "for the first word" not in text
 
 
-def _ask(client: anthropic.Anthropic, prompt: str, tokens: int = 80) -> str:
+def _ask(client: anthropic.Anthropic, prompt: str, tokens: int = 80, rate: int = 400) -> str:
     """The cookbook's ``llm_call``: one user message, the answer's text."""
-    headers = {"x-sim-ttft-ms": "60", "x-sim-tokens": str(tokens), "x-sim-tokens-per-s": "400"}
+    headers = {"x-sim-ttft-ms": "60", "x-sim-tokens": str(tokens), "x-sim-tokens-per-s": str(rate)}
     answer = client.messages.create(
         model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": prompt}], extra_headers=headers
     )
@@ -157,7 +157,8 @@ def test_a_fan_out_on_a_plain_thread_pool_is_one_batch_of_llm_calls(sim: SimServ
     @aa.workflow(name="parallelization")
     def parallel(inputs: list[str]) -> list[str]:
         with ThreadPoolExecutor(max_workers=3) as executor:
-            futures = [executor.submit(_ask, client, f"Analyse the impact on {x}.") for x in inputs]
+            # calls of about 860 ms: started together within their twentieth, however busy the machine
+            futures = [executor.submit(_ask, client, f"Analyse the impact on {x}.", rate=100) for x in inputs]
             return [f.result() for f in futures]
 
     try:
