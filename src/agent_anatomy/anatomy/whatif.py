@@ -31,7 +31,7 @@ from .batches import Batch, ToolCall
 from .calls import LLMCall
 from .estimates import estimate_note, estimated_calls
 from .llm_batches import LLMBatch
-from .speeds import PROVEN, REFERENCE, ModelSpeed, SpeedBook, speed_samples, speeds_from_samples
+from .speeds import PROVEN, REFERENCE, ModelSpeed, SpeedBook, family_of, speed_samples, speeds_from_samples
 from .timeline import phases
 
 __all__ = ["Suggestion", "judged", "model_speeds", "suggest", "why_nothing"]
@@ -251,7 +251,7 @@ def _cache_prompt(path: _CriticalPath, call: LLMCall, previous: LLMCall, book: S
     if call.cache_read_tokens != 0 or call.input_tokens is None or previous.input_tokens is None:
         return None  # read from the cache already, or the trace does not say
     prefix = min(previous.input_tokens + (previous.output_tokens or 0), call.input_tokens)
-    minimum = 2 * _CACHEABLE_TOKENS if "haiku" in (call.model or "").lower() else _CACHEABLE_TOKENS
+    minimum = 2 * _CACHEABLE_TOKENS if family_of(call.model) == "haiku" else _CACHEABLE_TOKENS
     speed = book.prefill_of(call.model)
     waited = call.ttft_ns if call.ttft_ns is not None else call.estimated_ttft_ns
     if prefix < minimum or speed is None or speed.prefill_ns_per_token is None or waited is None:
