@@ -14,9 +14,11 @@ from .agents import AgentRun, agent_runs, find_agent
 from .batches import Batch, tool_batches
 from .calls import LLMCall, llm_calls, merge_notes, second_records
 from .critical_path import Segment, critical_path
+from .estimates import with_estimates
 from .llm_batches import LLMBatch, independent_runs, llm_batches
 from .model import SpanRecord, TraceTree
 from .normalise import seconds_to_ns
+from .speeds import SpeedBook
 from .timeline import phases, span_phases
 
 __all__ = ["TraceAnalysis", "analyse_trace"]
@@ -83,7 +85,7 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
     calls, duplicate_of = llm_calls(tree)
     duplicate_of.update(second_records(tree))
     agent = find_agent(tree)
-    notes = []
+    notes: list[str] = []
     if any(semconv.CLAUDE_CODE_TTFT_MS in s.attributes for s in tree.spans.values() if s.is_llm):
         notes.append(
             "the Claude Code CLI's ttft_ms runs to the first stream event (message_start), not the first token: "
@@ -100,6 +102,10 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
             "from an instrumentation the anatomy does not read?)"
         )
     notes.extend(merge_notes(tree, calls))
+    # unstreamed calls' first tokens, by the trace's own speeds or the reference (whatif.judged: by the input's)
+    estimated = with_estimates(calls, notes, SpeedBook.for_calls(calls, {}))
+    if estimated is not None:
+        calls, notes = estimated
     if tree.joined is not None:
         conversation, members = tree.joined
         notes.append(

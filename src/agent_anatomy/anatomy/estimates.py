@@ -12,7 +12,10 @@ from typing import Final
 from .calls import LLMCall
 from .speeds import ModelSpeed, SpeedBook
 
-__all__ = ["estimate_note", "estimated_calls", "estimated_ttft_ns"]
+__all__ = ["ESTIMATE_NOTE", "estimate_note", "estimated_calls", "estimated_ttft_ns", "with_estimates"]
+
+ESTIMATE_NOTE: Final = "not streamed, so when the first token came is estimated from the output tokens: "
+"""How the trace's note on its estimated calls begins."""
 
 
 def estimated_ttft_ns(call: LLMCall, speed: ModelSpeed) -> int:
@@ -63,8 +66,17 @@ def estimate_note(calls: Sequence[LLMCall], book: SpeedBook) -> str | None:
     which = "; ".join(
         f"LLM call{'s' if len(i) > 1 else ''} {', '.join(map(str, i))} at {s}" for s, i in by_speed.items()
     )
-    return (
-        "not streamed, so when the first token came is estimated from the output tokens: "
-        + which
-        + "; their waiting and generating times are estimates"
-    )
+    return ESTIMATE_NOTE + which + "; their waiting and generating times are estimates"
+
+
+def with_estimates(
+    calls: Sequence[LLMCall], notes: Sequence[str], book: SpeedBook
+) -> tuple[list[LLMCall], list[str]] | None:
+    """The calls estimated by ``book``, and the notes with the estimate's note made anew; None when ``book``
+    estimates every call as it already was."""
+    estimated = estimated_calls(calls, book)
+    if estimated == list(calls):
+        return None
+    note = estimate_note(estimated, book)
+    kept = [n for n in notes if not n.startswith(ESTIMATE_NOTE)]
+    return estimated, kept + ([note] if note else [])

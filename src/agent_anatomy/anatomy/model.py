@@ -134,6 +134,9 @@ class TraceTree:
         self._clip()
         self.joined: tuple[str, tuple[str, ...]] | None = None
         """For the traces of one conversation read as one (``conversations``): its id and theirs."""
+        self._chains: dict[str, list[SpanRecord]] = {}
+        """Each span's ancestry once asked for: the tree no longer changes (filled from here on only)."""
+        self._owners: dict[str, str | None] = {}
 
     def _break_cycles(self) -> int:
         """Spans whose parent ids loop (A under B under A) hang under no root and would vanish: keep them.
@@ -229,12 +232,17 @@ class TraceTree:
             stack.extend(self.kids(child))
 
     def ancestors(self, span: SpanRecord) -> list[SpanRecord]:
-        """``span`` and its ancestors, itself first, up to its root."""
+        """``span`` and its ancestors, itself first, up to its root (shared: not to be changed)."""
+        chains: dict[str, list[SpanRecord]] | None = self.__dict__.get("_chains")  # (none while being built)
+        if chains is not None and (known := chains.get(span.span_id)) is not None:
+            return known
         chain = [span]
         seen = {span.span_id}
         while (parent := self.parent(chain[-1])) is not None and parent.span_id not in seen:
             seen.add(parent.span_id)
             chain.append(parent)
+        if chains is not None:
+            chains[span.span_id] = chain
         return chain
 
     def common_ancestor(self, spans: Sequence[SpanRecord]) -> SpanRecord | None:
@@ -247,9 +255,13 @@ class TraceTree:
 
     def owner(self, span: SpanRecord) -> str | None:
         """The nearest agent span above ``span`` (None when no agent holds it)."""
-        return next(
+        if span.span_id in self._owners:
+            return self._owners[span.span_id]
+        found = next(
             (a.span_id for a in self.ancestors(span)[1:] if a.operation == semconv.OPERATION_INVOKE_AGENT), None
         )
+        self._owners[span.span_id] = found
+        return found
 
     def subtree_ids(self, span: SpanRecord | None) -> set[str]:
         """The ids of ``span`` and every span below it (none without a span)."""

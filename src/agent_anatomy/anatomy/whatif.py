@@ -29,7 +29,7 @@ from .agents import agent_runs
 from .analysis import TraceAnalysis
 from .batches import Batch, ToolCall
 from .calls import LLMCall
-from .estimates import estimate_note, estimated_calls
+from .estimates import with_estimates
 from .llm_batches import LLMBatch
 from .speeds import PROVEN, REFERENCE, ModelSpeed, SpeedBook, family_of, speed_samples, speeds_from_samples
 from .timeline import phases
@@ -489,16 +489,17 @@ def judged(analysis: TraceAnalysis, speeds: Mapping[str, ModelSpeed]) -> TraceAn
     first tokens estimated, the phases split by them, the suggestions made. A copy: an analysis is never
     changed."""
     book = SpeedBook.for_calls(analysis.llm_calls, speeds)
-    calls = estimated_calls(analysis.llm_calls, book)
-    if calls != analysis.llm_calls:
+    # analyse_trace estimated by the trace's own speeds and the reference: only measured speeds change that
+    changed = with_estimates(analysis.llm_calls, analysis.notes, book)
+    if changed is not None:
+        calls, notes = changed
         tree, agent = analysis.tree, analysis.agent_span
-        note = estimate_note(calls, book)
         analysis = dataclasses.replace(
             analysis,
             llm_calls=calls,
             phases=phases(tree, agent, calls),
             agents=agent_runs(tree, calls, analysis.duplicate_of),
-            notes=[*analysis.notes, *([note] if note else [])],
+            notes=notes,
         )
     suggestions = suggest(analysis, book)
     return dataclasses.replace(
