@@ -69,6 +69,7 @@ def _run_agent(stream: bool) -> Anatomy:
         handle.shutdown(timeout_s=2.0)
 
 
+@pytest.mark.slow
 def test_an_unstreamed_one_model_agent_is_told_to_stream_and_the_saving_is_what_streaming_gives() -> None:
     unstreamed = _run_agent(stream=False)
     trace = unstreamed.trace

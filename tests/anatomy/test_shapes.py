@@ -188,8 +188,9 @@ def test_workers_called_one_after_another_are_advised_to_run_at_once(sim: SimSer
 
     @aa.workflow(name="orchestrator")
     def orchestrate() -> list[str]:
-        plan = _ask(client, "Plan three styles of product description for a water bottle.", tokens=300)
-        return [plan, *(_ask(client, f"Write the {style} one.", tokens=300) for style in ("formal", "chatty", "terse"))]
+        plan = _ask(client, "Plan three styles of product description for a water bottle.", tokens=300, rate=1000)
+        styles = ("formal", "chatty", "terse")
+        return [plan, *(_ask(client, f"Write the {style} one.", tokens=300, rate=1000) for style in styles)]
 
     try:
         orchestrate()
