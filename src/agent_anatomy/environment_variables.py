@@ -24,3 +24,7 @@ GENAI_LATEST_EXPERIMENTAL: Final = "gen_ai_latest_experimental"
 AGENT_ANATOMY_METRICS: Final = "AGENT_ANATOMY_METRICS"
 """``true``: ``configure()`` adds the anatomy metrics processor (each finished trace's anatomy recorded as
 metrics, for the fleet view), as ``configure(anatomy_metrics=True)`` does."""
+
+AGENT_ANATOMY_JSONL_FILE: Final = "AGENT_ANATOMY_JSONL_FILE"
+"""Where ``OTEL_TRACES_EXPORTER=agent_anatomy_jsonl`` (``opentelemetry-instrument``'s exporter of our JSON Lines,
+which it builds with no arguments) appends its spans; ``traces.jsonl`` when unset."""

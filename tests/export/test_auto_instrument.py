@@ -79,3 +79,39 @@ def test_configure_inside_an_instrumented_program_exports_each_span_once(sim: Si
     names = {span["name"] for span in spans}
     assert {"invoke_agent support", "execute_tool get_user_profile"} <= names
     assert any(name.startswith("chat ") for name in names)
+
+
+def test_the_console_exporters_output_reads_as_a_report(sim: SimServer, tmp_path: Path) -> None:
+    """``OTEL_TRACES_EXPORTER=console``, its output saved as it is (the program's own prints among the spans):
+    ``report`` reads it."""
+    from agent_anatomy.anatomy import Anatomy
+    from agent_anatomy.cli import main
+
+    result = _run(ROOT / "examples" / "plain_anthropic.py", sim)
+    assert result.returncode == 0, result.stderr
+    printed = tmp_path / "console.txt"
+    printed.write_text("the program says hello\n" + result.stdout)
+    anatomy = Anatomy.from_file(printed)
+    calls = [c for t in anatomy.traces for c in t.llm_calls]
+    assert sorted(c.model or "" for c in calls) == ["claude-haiku-4-5", "claude-sonnet-4-6"]
+    streamed = next(c for c in calls if c.model == "claude-sonnet-4-6")
+    assert streamed.ttft_ns is not None and streamed.ttft_ns > 0
+    assert {t.service for t in anatomy.traces} == {"plain-script"}
+    assert main(["report", str(printed), "--no-color"]) == 0
+
+
+def test_opentelemetry_instrument_writes_our_json_lines(sim: SimServer, tmp_path: Path) -> None:
+    """``OTEL_TRACES_EXPORTER=agent_anatomy_jsonl``: the exporter entry point, its file from an env var."""
+    from agent_anatomy.anatomy import Anatomy
+
+    spans = tmp_path / "trace.jsonl"
+    result = _run(
+        ROOT / "examples" / "plain_anthropic.py",
+        sim,
+        OTEL_TRACES_EXPORTER="agent_anatomy_jsonl",
+        AGENT_ANATOMY_JSONL_FILE=str(spans),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "not found" not in result.stderr
+    calls = [c for t in Anatomy.from_file(spans).traces for c in t.llm_calls]
+    assert sorted(c.model or "" for c in calls) == ["claude-haiku-4-5", "claude-sonnet-4-6"]

@@ -14,16 +14,17 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from ..environment_variables import AGENT_ANATOMY_JSONL_FILE
 from ..errors import ConfigurationError
 
-__all__ = ["JsonlSpanExporter", "spans_to_otlp_lines"]
+__all__ = ["DEFAULT_JSONL_FILE", "JsonlFileExporter", "JsonlSpanExporter", "spans_to_otlp_lines"]
 
 _logger = logging.getLogger(__name__)
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
@@ -102,3 +103,15 @@ class JsonlSpanExporter(SpanExporter):
             file, self._file = self._file, None
         if file is not None:
             file.close()
+
+
+DEFAULT_JSONL_FILE: Final = "traces.jsonl"
+
+
+class JsonlFileExporter(JsonlSpanExporter):
+    """The JSON Lines exporter as ``opentelemetry-instrument`` builds exporters, with no arguments:
+    ``OTEL_TRACES_EXPORTER=agent_anatomy_jsonl``, the file named by ``AGENT_ANATOMY_JSONL_FILE``
+    (``traces.jsonl`` by default). Registered under the ``opentelemetry_traces_exporter`` entry point."""
+
+    def __init__(self) -> None:
+        super().__init__(os.environ.get(AGENT_ANATOMY_JSONL_FILE) or DEFAULT_JSONL_FILE)

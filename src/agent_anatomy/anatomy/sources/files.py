@@ -10,6 +10,7 @@ from typing import Any, Final, TextIO
 from ...errors import SourceError
 from ..model import SpanRecord
 from ._common import Malformed, hex_id, reading
+from .console import console_documents, console_records, is_console_span
 from .jaeger import jaeger_records
 from .otlp import otlp_records
 from .phoenix import is_phoenix, phoenix_records
@@ -42,6 +43,8 @@ def records_from_document(document: Any) -> list[SpanRecord]:
         return list(jaeger_records(document))
     if isinstance(document.get("spans"), list) and "traceID" in document:  # one Jaeger trace, bare
         return list(jaeger_records({"data": [document]}))
+    if is_console_span(document):  # one span as the OTel SDK's console exporter prints it
+        return list(console_records([document]))
     raise Malformed(
         'an object with "resourceSpans" (OTLP JSON), "data" (Jaeger or Phoenix JSON) or "traceID" and "spans" '
         "(one Jaeger trace)"
@@ -133,6 +136,10 @@ def _whole_document(source: str, text: str) -> list[SpanRecord]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as whole:
+        printed = console_documents(text)  # the console exporter's spans, one after another
+        if printed:
+            with reading(source, lambda exc: f"{source}: expected {exc}"):
+                return list(console_records(printed))
         if "\n" not in text.strip():
             raise SourceError(
                 f"{source}: not valid JSON at line {whole.lineno}, column {whole.colno}: {whole.msg}", source=source
