@@ -3,7 +3,8 @@
 Every reader returns ``SpanRecord`` lists, one module per format: ``otlp`` (``{"resourceSpans": [...]}``,
 as the OTel Collector's file exporter and Jaeger's ``/api/v3`` write it, also wrapped as
 ``{"result": ...}``), ``jaeger`` (``{"data": [...]}`` from ``/api/traces/{id}`` or the Jaeger UI's
-download), ``phoenix`` (Arize Phoenix's span list), ``readable`` (the OTel SDK's spans); ``files`` reads
+download), ``phoenix`` (Arize Phoenix's span list), ``console`` (what the OTel SDK's console exporter prints),
+``readable`` (the OTel SDK's spans); ``prometheus`` gives the fleet view's model speeds; ``files`` reads
 a file holding any of them, or JSON Lines of OTLP documents (agent-anatomy's ``jsonl:`` exporter), and
 ``live`` asks a running Jaeger or Phoenix. A document of the wrong shape becomes a ``SourceError`` naming
 the file and position and what was expected at one boundary (``_common.reading``); an HTTP failure
