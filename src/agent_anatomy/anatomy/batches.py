@@ -6,14 +6,14 @@ import bisect
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final, Protocol
 
 from .. import semconv
 from .calls import LLMCall
 from .model import SpanRecord, TraceTree
 from .normalise import tool_name
 
-__all__ = ["Batch", "ToolCall", "tool_batches"]
+__all__ = ["Batch", "Grouped", "ToolCall", "tool_batches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,20 +30,32 @@ class ToolCall:
         return self.end_ns - self.start_ns
 
 
-@dataclass(frozen=True)
-class Batch:
-    """The tool calls of one model turn: independent by construction."""
+class Timed(Protocol):
+    @property
+    def start_ns(self) -> int: ...
+    @property
+    def end_ns(self) -> int: ...
+    @property
+    def duration_ns(self) -> int: ...
 
-    index: int
-    tools: tuple[ToolCall, ...]
+
+class Grouped:
+    """What a group of calls that answer one turn or ran at once is in time (a tool ``Batch``, an ``LLMBatch``):
+    its members (``members()``) and how they ran together."""
+
+    touching_ns: ClassVar[int] = 0
+    """How far a member may start before the one before it ends and still count as after it."""
+
+    def members(self) -> Sequence[Timed]:
+        raise NotImplementedError
 
     @property
     def start_ns(self) -> int:
-        return min(t.start_ns for t in self.tools)
+        return min(m.start_ns for m in self.members())
 
     @property
     def end_ns(self) -> int:
-        return max(t.end_ns for t in self.tools)
+        return max(m.end_ns for m in self.members())
 
     @property
     def wall_ns(self) -> int:
@@ -51,30 +63,42 @@ class Batch:
 
     @property
     def sum_ns(self) -> int:
-        return sum(t.duration_ns for t in self.tools)
+        return sum(m.duration_ns for m in self.members())
 
     @property
     def max_ns(self) -> int:
-        return max(t.duration_ns for t in self.tools)
+        return max(m.duration_ns for m in self.members())
 
     @property
     def mode(self) -> str:
         """``single``; ``parallel`` when all started together; ``sequential`` when each started after the
         previous ended; otherwise ``mixed``."""
-        if len(self.tools) == 1:
+        members = self.members()
+        if len(members) == 1:
             return "single"
-        starts = [t.start_ns for t in self.tools]
+        starts = [m.start_ns for m in members]
         if max(starts) - min(starts) <= max(2_000_000, self.max_ns // 20):
             return "parallel"
-        ordered = sorted(self.tools, key=lambda t: t.start_ns)
-        if all(a.end_ns <= b.start_ns for a, b in itertools.pairwise(ordered)):
+        ordered = sorted(members, key=lambda m: m.start_ns)
+        if all(a.end_ns <= b.start_ns + self.touching_ns for a, b in itertools.pairwise(ordered)):
             return "sequential"
         return "mixed"
 
     @property
     def parallel_saving_ns(self) -> int:
-        """What running all of them at once would save: the batch's wall time beyond its slowest tool."""
+        """What running all of them at once would save: the group's wall time beyond its slowest member."""
         return max(self.wall_ns - self.max_ns, 0)
+
+
+@dataclass(frozen=True)
+class Batch(Grouped):
+    """The tool calls of one model turn: independent by construction."""
+
+    index: int
+    tools: tuple[ToolCall, ...]
+
+    def members(self) -> Sequence[ToolCall]:
+        return self.tools
 
 
 _UNEXPLAINED_GAP_NS: Final = 50_000_000

@@ -10,12 +10,11 @@ hedges race by design and are neither.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
-from .batches import Batch
+from .batches import Batch, Grouped
 from .calls import LLMCall
 from .model import TraceTree
 
@@ -26,53 +25,21 @@ _OVERLAP_NS: Final = 1_000_000
 
 
 @dataclass(frozen=True)
-class LLMBatch:
+class LLMBatch(Grouped):
     """LLM calls of one agent, in order of start: made at once (``llm_batches``) or one after another
     (``independent_runs``)."""
 
     index: int
     calls: tuple[LLMCall, ...]
+    touching_ns: ClassVar[int] = _OVERLAP_NS
 
-    @property
-    def start_ns(self) -> int:
-        return min(c.start_ns for c in self.calls)
-
-    @property
-    def end_ns(self) -> int:
-        return max(c.end_ns for c in self.calls)
-
-    @property
-    def wall_ns(self) -> int:
-        return self.end_ns - self.start_ns
-
-    @property
-    def sum_ns(self) -> int:
-        return sum(c.duration_ns for c in self.calls)
-
-    @property
-    def max_ns(self) -> int:
-        return max(c.duration_ns for c in self.calls)
+    def members(self) -> Sequence[LLMCall]:
+        return self.calls
 
     @property
     def overlap_saved_ns(self) -> int:
         """What running them at once saved: their summed time beyond the batch's wall time."""
         return max(self.sum_ns - self.wall_ns, 0)
-
-    @property
-    def parallel_saving_ns(self) -> int:
-        """What running all of them at once would save: the wall time beyond the slowest."""
-        return max(self.wall_ns - self.max_ns, 0)
-
-    @property
-    def mode(self) -> str:
-        """``parallel`` when all started together, ``sequential`` when each started after the previous ended,
-        otherwise ``mixed``."""
-        starts = [c.start_ns for c in self.calls]
-        if max(starts) - min(starts) <= max(2_000_000, self.max_ns // 20):
-            return "parallel"
-        if all(a.end_ns <= b.start_ns + _OVERLAP_NS for a, b in itertools.pairwise(self.calls)):
-            return "sequential"
-        return "mixed"
 
 
 def _by_agent(tree: TraceTree, calls: Sequence[LLMCall]) -> dict[str | None, list[LLMCall]]:
