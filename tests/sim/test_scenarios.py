@@ -39,10 +39,10 @@ def test_only_offered_tools_are_called() -> None:
         "messages": [{"role": "user", "content": "x"}],
         "tools": [{"name": "search", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}],
     }
-    blocks, stop_reason, tokens = plan_answer(body, DEFAULT_SCENARIO, 10, random.Random(0))
-    assert stop_reason == "tool_use"
-    assert [b.tool_name for b in blocks if b.type == "tool_use"] == ["search"]
-    assert tokens == sum(len(b.pieces) for b in blocks)
+    plan = plan_answer(body, DEFAULT_SCENARIO, 10, random.Random(0))
+    assert plan.stop_reason == "tool_use"
+    assert plan.calls == ["search"]
+    assert plan.output_tokens == sum(len(b.pieces) for b in plan.blocks)
 
 
 @pytest.mark.parametrize(
@@ -56,12 +56,11 @@ def test_a_subagent_tool_is_never_the_fallback(offered: list[str], called: list[
         "messages": [{"role": "user", "content": "x"}],
         "tools": [{"name": name, "input_schema": {"type": "object"}} for name in offered],
     }
-    blocks, stop_reason, _ = plan_answer(body, DEFAULT_SCENARIO, 10, random.Random(0))
-    assert [b.tool_name for b in blocks if b.type == "tool_use"] == called
-    assert stop_reason == ("tool_use" if called else "end_turn")
+    plan = plan_answer(body, DEFAULT_SCENARIO, 10, random.Random(0))
+    assert plan.calls == called
+    assert plan.stop_reason == ("tool_use" if called else "end_turn")
     asked = scenario_from_mapping({"turns": [[{"name": "Agent", "input": {"prompt": "look"}}]]})
-    blocks, _, _ = plan_answer(body, asked, 10, random.Random(0))
-    assert [b.tool_name for b in blocks if b.type == "tool_use"] == ["Agent"], "named by the scenario: called"
+    assert plan_answer(body, asked, 10, random.Random(0)).calls == ["Agent"], "named by the scenario: called"
 
 
 def test_scenario_file(tmp_path: Path) -> None:
@@ -73,8 +72,8 @@ def test_scenario_file(tmp_path: Path) -> None:
         "messages": [{"role": "user", "content": "x"}],
         "tools": [{"name": "search", "input_schema": {}}],
     }
-    blocks, _, _ = plan_answer(body, scenario, 10, random.Random(0))
-    assert [(b.type, dict(b.tool_input or {})) for b in blocks] == [("tool_use", {"q": "refund"})]
+    plan = plan_answer(body, scenario, 10, random.Random(0))
+    assert [(b.type, dict(b.tool_input or {})) for b in plan.blocks] == [("tool_use", {"q": "refund"})]
 
 
 @pytest.mark.parametrize(

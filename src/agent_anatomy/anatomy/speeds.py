@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
+from ..catalogue import CATALOGUE_DATE, CATALOGUE_SOURCE, LINES, line_of
 from ..errors import ConfigurationError, SourceError
 from .calls import LLMCall
 from .sources.prometheus import ALL, fetch_model_figures
@@ -85,26 +86,25 @@ class ModelSpeed:
 
 # --- the reference table ------------------------------------------------------------------------------------
 
-REFERENCE_DATE: Final = "2026-12-02"
-REFERENCE_SOURCE: Final = (
-    "agent-anatomy's reference table of 2026-12-02: first-token times are the middle of the ranges in the "
-    "latency article the project started from (Haiku 200-400 ms, Sonnet 400-800 ms, Opus 1-2 s), output speeds "
-    "the middle of its simulator's default profiles; their order is that of Anthropic's models overview "
-    "(comparative latency: Haiku fastest, Sonnet fast, Opus moderate). Real speeds vary by day, region and "
-    "prompt: measure your own with --write-speeds"
-)
+REFERENCE_DATE: Final = CATALOGUE_DATE
+REFERENCE_SOURCE: Final = CATALOGUE_SOURCE
 REFERENCE_SPEEDS: Final[Mapping[str, ModelSpeed]] = {
-    "haiku": ModelSpeed("Claude Haiku", 300_000_000, 150.0, 0, REFERENCE, f"reference table, {REFERENCE_DATE}"),
-    "sonnet": ModelSpeed("Claude Sonnet", 600_000_000, 75.0, 0, REFERENCE, f"reference table, {REFERENCE_DATE}"),
-    "opus": ModelSpeed("Claude Opus", 1_500_000_000, 40.0, 0, REFERENCE, f"reference table, {REFERENCE_DATE}"),
+    name: ModelSpeed(
+        line.display_name,
+        int(line.typical_ttft_ms * 1e6),
+        line.typical_tokens_per_s,
+        0,
+        REFERENCE,
+        f"reference table, {REFERENCE_DATE}",
+    )
+    for name, line in LINES.items()
 }
-"""Typical speeds of the current Claude models, by the family word in a model's name."""
+"""Typical speeds of the current Claude models, by the line word in a model's name (the catalogue's)."""
 
 
 def family_of(model: str | None) -> str | None:
     """The reference family a model name belongs to (``claude-haiku-4-5@20251001`` → ``haiku``), if any."""
-    name = (model or "").lower()
-    return next((family for family in REFERENCE_SPEEDS if family in name), None)
+    return line_of(model)
 
 
 # --- measured speeds ----------------------------------------------------------------------------------------

@@ -12,15 +12,25 @@ from .protocol import (
     HEADER_TOKENS_PER_S,
     HEADER_TTFT_MS,
 )
-from .scenarios import DEFAULT_SCENARIO, Scenario, ScriptedCall, load_scenario
-from .server import SimServer, make_app
+from .scenarios import (
+    AUTOMATIC,
+    DEFAULT_SCENARIO,
+    Scenario,
+    ScriptedAnswer,
+    ScriptedCall,
+    load_scenario,
+    load_scenarios,
+)
+from .server import HEADER_SCENARIO, SimServer, make_app
 
 __all__ = [
+    "AUTOMATIC",
     "DEFAULT_FAMILIES",
     "DEFAULT_SCENARIO",
     "HEADER_CUT_AFTER",
     "HEADER_GENERATION_MS",
     "HEADER_HEADER_DELAY_MS",
+    "HEADER_SCENARIO",
     "HEADER_STALL_AFTER",
     "HEADER_STALL_MS",
     "HEADER_STATUS",
@@ -30,10 +40,12 @@ __all__ = [
     "FaultProfile",
     "ModelProfile",
     "Scenario",
+    "ScriptedAnswer",
     "ScriptedCall",
     "SimProfile",
     "SimServer",
     "load_profile",
     "load_scenario",
+    "load_scenarios",
     "make_app",
 ]

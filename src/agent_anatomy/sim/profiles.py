@@ -2,8 +2,8 @@
 
 Every figure is drawn from a seeded generator, so a run is reproducible; a profile file (TOML, or YAML
 when PyYAML is installed) overrides the defaults, and per-request headers override both (see
-``protocol.py``). Defaults follow the seed article: Haiku answers in 200 to 400 ms, Sonnet in 400 to
-800 ms, Opus in 1 to 2 s.
+``protocol.py``). Defaults are the catalogue's (``catalogue.LINES``), after the seed article: Haiku answers in
+200 to 400 ms, Sonnet in 400 to 800 ms, Opus in 1 to 2 s.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
+from ..catalogue import LINES
 from ..errors import ConfigurationError, MissingDependencyError
 
 __all__ = [
@@ -64,11 +65,9 @@ class ModelProfile:
 
 
 DEFAULT_FAMILIES: Final[Mapping[str, ModelProfile]] = {
-    "haiku": ModelProfile(ttft_ms=(200, 400), tokens_per_s=(120, 180)),
-    "sonnet": ModelProfile(ttft_ms=(400, 800), tokens_per_s=(60, 90)),
-    "opus": ModelProfile(ttft_ms=(1000, 2000), tokens_per_s=(30, 50)),
+    name: ModelProfile(ttft_ms=line.ttft_ms, tokens_per_s=line.tokens_per_s) for name, line in LINES.items()
 }
-"""Keyed by a word the model name contains; a model that matches none uses ``sonnet``."""
+"""Keyed by a word the model name contains (the catalogue's lines): the ranges of ``catalogue.LINES``."""
 
 ZERO_LATENCY: Final = ModelProfile(ttft_ms=(0, 0), tokens_per_s=(1e9, 1e9), output_tokens=(50, 50))
 
@@ -139,6 +138,12 @@ class SimProfile:
     zero_latency: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _counts: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def serves(self, model: str) -> bool:
+        """Whether a request for ``model`` is answered (else 404, as the API answers an unknown model): a model
+        the profile names, or one whose id holds a family's word (the catalogue's lines and the profile's)."""
+        lowered = model.lower()
+        return model in self.models or any(family in lowered for family in self.families)
 
     def model_profile(self, model: str) -> ModelProfile:
         if self.zero_latency:

@@ -81,21 +81,30 @@ Pace = Literal["thinking", "answer"] | None
 class RequestError(Exception):
     """A request the real API would refuse: becomes an Anthropic error body with ``status``."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.details = details
+        """The error's ``details`` object (``{"error_code": "thread_not_found"}``), for errors that have one."""
 
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_sim{secrets.token_hex(10)}"
 
 
-def error_body(status: int, message: str | None = None, request_id: str | None = None) -> dict[str, Any]:
+def error_body(
+    status: int,
+    message: str | None = None,
+    request_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "error",
         "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message or _ERROR_MESSAGES.get(status, "")},
     }
+    if details:
+        body["error"]["details"] = dict(details)
     if request_id:
         body["request_id"] = request_id
     return body
@@ -151,6 +160,7 @@ def validate_request(body: object, enabled_betas: frozenset[str] = frozenset()) 
                     raise _fail(f"messages.{index}.content.{block_index}.type: Field required")
     if messages[0].get("role") != "user":
         raise _fail('messages: first message must use the "user" role')
+    _validate_tool_pairs(messages)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise _fail("stream: Input should be a valid boolean")
@@ -164,6 +174,53 @@ def validate_request(body: object, enabled_betas: frozenset[str] = frozenset()) 
         if "input_schema" in tool and not isinstance(tool["input_schema"], dict):
             raise _fail(f"tools.{index}.input_schema: Input should be a valid dictionary")
     return body
+
+
+def _blocks(message: Mapping[str, Any], kind: str, key: str) -> list[str]:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return []
+    return [str(block.get(key)) for block in content if block.get("type") == kind]
+
+
+def _validate_tool_pairs(messages: Sequence[Mapping[str, Any]]) -> None:
+    """Every ``tool_use`` answered by a ``tool_result`` in the next message, and every ``tool_result`` answering
+    a ``tool_use`` of the message before, as the API checks them (with its wording). Consecutive messages of
+    one role count as one turn, as the API merges them; ``system`` messages are not turns."""
+    turns: list[tuple[str, list[int]]] = []
+    for index, message in enumerate(messages):
+        role = message["role"]
+        if role == "system":
+            continue
+        if turns and turns[-1][0] == role:
+            turns[-1][1].append(index)
+        else:
+            turns.append((role, [index]))
+    for position, (role, indices) in enumerate(turns):
+        following = turns[position + 1][1] if position + 1 < len(turns) else []
+        if role == "assistant":
+            uses = [tool_id for i in indices for tool_id in _blocks(messages[i], "tool_use", "id")]
+            answered = {tool_id for i in following for tool_id in _blocks(messages[i], "tool_result", "tool_use_id")}
+            missing = [tool_id for tool_id in uses if tool_id not in answered]
+            if missing and following:
+                where = max(i for i in indices if _blocks(messages[i], "tool_use", "id"))
+                raise _fail(
+                    f"messages.{where}: `tool_use` ids were found without `tool_result` blocks immediately after: "
+                    f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` block in "
+                    "the next message."
+                )
+            continue
+        before = turns[position - 1][1] if position > 0 else []
+        used = {tool_id for i in before for tool_id in _blocks(messages[i], "tool_use", "id")}
+        for i in indices:
+            content = messages[i].get("content")
+            for block_index, block in enumerate(content if isinstance(content, list) else []):
+                if block.get("type") == "tool_result" and str(block.get("tool_use_id")) not in used:
+                    raise _fail(
+                        f"messages.{i}.content.{block_index}: unexpected `tool_use_id` found in `tool_result` "
+                        f"blocks: {block.get('tool_use_id')}. Each `tool_result` block must have a corresponding "
+                        "`tool_use` block in the previous message."
+                    )
 
 
 def _validate_thinking(thinking: object, max_tokens: int) -> None:
@@ -299,6 +356,7 @@ def message_body(
     blocks: Sequence[Block],
     stop_reason: str,
     usage: Mapping[str, Any],
+    stop_sequence: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": message_id,
@@ -307,7 +365,7 @@ def message_body(
         "model": model,
         "content": [block.full() for block in blocks],
         "stop_reason": stop_reason,
-        "stop_sequence": None,
+        "stop_sequence": stop_sequence,
         "usage": dict(usage),
     }
 
@@ -324,6 +382,7 @@ def stream_events(
     blocks: Sequence[Block],
     stop_reason: str,
     usage: Mapping[str, Any],
+    stop_sequence: str | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Pace]], list[dict[str, Any]]]:
     """The event sequence of a streamed message, in three parts.
 
@@ -360,7 +419,7 @@ def stream_events(
     tail: list[dict[str, Any]] = [
         {
             "type": "message_delta",
-            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+            "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
             "usage": delta_usage,
         },
         {"type": "message_stop"},

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final
 
+from .. import catalogue
 from ..errors import MissingDependencyError, SimulatorError
 from .platforms import Platform, Route, frame, route, stream_content_type
 from .profiles import SimProfile, Timing, seeded_rng
@@ -37,7 +38,8 @@ from .protocol import (
     stream_events,
     validate_request,
 )
-from .scenarios import DEFAULT_SCENARIO, Scenario, plan_answer, plan_thinking
+from .scenarios import DEFAULT_SCENARIO, Scenario, conversation_depth, plan_answer, plan_thinking
+from .threads import ThreadStore
 
 try:
     from aiohttp import web
@@ -51,8 +53,12 @@ _logger = logging.getLogger(__name__)
 DEFAULT_HOST: Final = "127.0.0.1"
 _RECEIVED_KEPT: Final = 1000
 _BATCHES_KEPT: Final = 100
-MODELS: Final = ("claude-opus-4-6", "claude-sonnet-4-6", "claude-haiku-4-5")
-"""The models ``GET /v1/models`` lists (any model name is answered, listed or not)."""
+MODELS: Final = catalogue.MODELS
+"""The models ``GET /v1/models`` lists; any id of a known line is answered, listed or not."""
+HEADER_SCENARIO: Final = "x-sim-scenario"
+"""Names the scenario (of those the server holds) a request is answered by; ``metadata.user_id`` of
+``scenario:NAME`` does the same for a client that cannot set headers."""
+_ISSUED_KEPT: Final = 100_000
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,15 @@ class ReceivedRequest:
 
 
 class _State:
-    """Per-app mutable state: the scenario, prompt-cache prefixes seen, request counters, recent requests."""
+    """Per-app mutable state: the scenarios, prompt-cache prefixes seen, request counters, recent requests, and
+    the turn at which each tool-use id was handed out (so a conversation's depth is known however little of it
+    the agent resends)."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, scenarios: Mapping[str, Scenario]) -> None:
         self.scenario = scenario
+        self.scenarios = dict(scenarios)
+        self.issued: OrderedDict[str, int] = OrderedDict()
+        self.threads = ThreadStore()
         self.cache: OrderedDict[str, float] = OrderedDict()
         self.requests = 0
         self.in_flight = 0
@@ -103,6 +114,27 @@ class _State:
             "cache_read_input_tokens": 0,
         }
 
+    def scenario_for(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> Scenario:
+        """The scenario the request names (header, then metadata), else the server's; RequestError for a name
+        the server does not hold."""
+        name = headers.get(HEADER_SCENARIO)
+        metadata = body.get("metadata")
+        if name is None and isinstance(metadata, Mapping) and str(metadata.get("user_id", "")).startswith("scenario:"):
+            name = str(metadata["user_id"]).removeprefix("scenario:")
+        if name is None:
+            return self.scenario
+        if name not in self.scenarios:
+            held = ", ".join(sorted(self.scenarios)) or "none"
+            raise RequestError(400, f"scenario {name!r} is not one this simulator holds (it holds: {held})")
+        return self.scenarios[name]
+
+    def remember(self, blocks: list[Block], depth: int) -> None:
+        for block in blocks:
+            if block.tool_id is not None:
+                self.issued[block.tool_id] = depth
+        while len(self.issued) > _ISSUED_KEPT:
+            self.issued.popitem(last=False)
+
 
 def _cached_prefix(body: Mapping[str, Any]) -> str | None:
     """The request up to its last ``cache_control`` breakpoint, serialised; None when it has none."""
@@ -121,9 +153,9 @@ def _cached_prefix(body: Mapping[str, Any]) -> str | None:
 class _Simulator:
     """The request handling of the simulated API, shared by ``make_app`` and ``SimServer``."""
 
-    def __init__(self, profile: SimProfile, scenario: Scenario) -> None:
+    def __init__(self, profile: SimProfile, scenario: Scenario, scenarios: Mapping[str, Scenario]) -> None:
         self.profile = profile
-        self.state = _State(scenario)
+        self.state = _State(scenario, scenarios)
 
     async def dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
         """Routing for the low-level server: the two endpoints, and Anthropic's 404 for anything else."""
@@ -170,17 +202,21 @@ class _Simulator:
             if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
                 return _error_response(401, "x-api-key header is required", request_id)
             try:
-                body = validate_request(
-                    _on_platform(await _read_json(request), where), betas(request.headers.get("anthropic-beta"))
-                )
+                enabled = betas(request.headers.get("anthropic-beta"))
+                raw = _on_platform(await _read_json(request), where)
+                body = validate_request(state.threads.expand(raw, enabled) if isinstance(raw, dict) else raw, enabled)
+                if not profile.serves(body["model"]):
+                    raise RequestError(404, f"model: {body['model']}")
+                scenario = state.scenario_for(body, request.headers)
                 timing = apply_headers(profile.draw(body["model"]), request.headers)
             except RequestError as exc:
-                return _error_response(exc.status, exc.message, request_id)
+                return _error_response(exc.status, exc.message, request_id, exc.details)
             if timing.header_delay_ms:
                 await _sleep_until(received + timing.header_delay_ms / 1000)
             if timing.status is not None:
                 return _error_response(timing.status, None, request_id)
-            answer = self._answer(body, timing, request_id, received, where.platform)
+            answer = self._answer(body, timing, request_id, received, where.platform, scenario)
+            state.threads.keep(body, answer.message_id, answer.blocks)
             if body.get("stream"):
                 return await _stream(request, answer)
             await _sleep_until(answer.first_token_at + answer.thinking_s + answer.generation_s)
@@ -189,16 +225,24 @@ class _Simulator:
             state.in_flight -= 1
 
     def _answer(
-        self, body: Mapping[str, Any], timing: Timing, request_id: str, received: float, platform: Platform
+        self,
+        body: Mapping[str, Any],
+        timing: Timing,
+        request_id: str,
+        received: float,
+        platform: Platform,
+        scenario: Scenario | None = None,
     ) -> _Answer:
         """Everything about a validated request's answer: reasoning, content, usage, schedule."""
         rng = seeded_rng(self.profile.seed, request_id)
         thinking, thinking_tokens = plan_thinking(body, timing, rng)
-        blocks, stop_reason, output_tokens = plan_answer(body, self.state.scenario, timing.output_tokens, rng)
+        depth = conversation_depth(body["messages"], self.state.issued)
+        plan = plan_answer(body, scenario or self.state.scenario, timing.output_tokens, rng, depth)
+        self.state.remember(plan.blocks, depth)
         input_tokens = estimate_tokens({k: body.get(k) for k in ("system", "tools", "messages")})
         usage: dict[str, Any] = {
             **self.state.cache_usage(body, input_tokens),
-            "output_tokens": output_tokens + thinking_tokens,
+            "output_tokens": plan.output_tokens + thinking_tokens,
         }
         if thinking:
             usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
@@ -207,9 +251,10 @@ class _Simulator:
             received,
             timing,
             body["model"],
-            thinking + blocks,
-            stop_reason,
+            thinking + plan.blocks,
+            plan.stop_reason,
             usage,
+            stop_sequence=plan.stop_sequence,
             thinking_tokens=thinking_tokens,
             platform=platform,
         )
@@ -263,6 +308,8 @@ class _Simulator:
                 if not isinstance(item, dict) or not isinstance(item.get("custom_id"), str):
                     raise RequestError(400, f"requests.{index}.custom_id: Field required")
                 params = validate_request(item.get("params"))
+                if not self.profile.serves(params["model"]):
+                    raise RequestError(404, f"requests.{index}.params.model: {params['model']}")
                 timing = self.profile.draw(params["model"])
                 answer = self._answer(params, timing, new_id("req"), 0.0, "anthropic")
                 result = {"type": "succeeded", "message": answer.body()}
@@ -345,19 +392,27 @@ def _arrival_time(request: web.BaseRequest) -> float:
     return asyncio.get_running_loop().time()
 
 
-def make_app(profile: SimProfile | None = None, scenario: Scenario | None = None) -> web.Application:
-    """The simulated API as an aiohttp application, to mount or serve with your own runner."""
-    simulator = _Simulator(profile or SimProfile(), scenario or DEFAULT_SCENARIO)
+def make_app(
+    profile: SimProfile | None = None,
+    scenario: Scenario | None = None,
+    *,
+    scenarios: Mapping[str, Scenario] | None = None,
+) -> web.Application:
+    """The simulated API as an aiohttp application, to mount or serve with your own runner (the arguments are
+    ``SimServer``'s)."""
+    simulator = _Simulator(profile or SimProfile(), scenario or DEFAULT_SCENARIO, scenarios or {})
     app = web.Application(client_max_size=32 * 1024 * 1024)
     app.router.add_route("*", "/{path:.*}", simulator.dispatch)
     return app
 
 
-def _error_response(status: int, message: str | None, request_id: str) -> web.Response:
+def _error_response(
+    status: int, message: str | None, request_id: str, details: Mapping[str, Any] | None = None
+) -> web.Response:
     headers = {"request-id": request_id}
     if status == 429:
         headers["retry-after"] = "1"
-    return web.json_response(error_body(status, message, request_id), status=status, headers=headers)
+    return web.json_response(error_body(status, message, request_id, details), status=status, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -372,6 +427,7 @@ class _Answer:
     blocks: list[Block]
     stop_reason: str
     usage: dict[str, Any]
+    stop_sequence: str | None = None
     thinking_tokens: int = 0
     platform: Platform = "anthropic"
     message_id: str = field(default_factory=lambda: new_id("msg"))
@@ -383,6 +439,7 @@ class _Answer:
             blocks=self.blocks,
             stop_reason=self.stop_reason,
             usage=self.usage,
+            stop_sequence=self.stop_sequence,
         )
 
     def events(self) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Pace]], list[dict[str, Any]]]:
@@ -392,6 +449,7 @@ class _Answer:
             blocks=self.blocks,
             stop_reason=self.stop_reason,
             usage=self.usage,
+            stop_sequence=self.stop_sequence,
         )
 
     @property
@@ -489,7 +547,10 @@ class SimServer:
     """Runs the simulated API on a background thread: ``with SimServer() as sim: sim.base_url``.
 
     Binds 127.0.0.1 on a free port unless told otherwise. ``start()`` returns once the port is
-    listening and raises SimulatorError if it cannot bind.
+    listening and raises SimulatorError if it cannot bind. ``scenario`` answers every request that names none
+    (the seed article's support agent by default; agents it does not know get the automatic scenario);
+    ``scenarios`` are those a request can name with the ``x-sim-scenario`` header or ``metadata.user_id``
+    ``scenario:NAME``.
     """
 
     def __init__(
@@ -497,11 +558,13 @@ class SimServer:
         profile: SimProfile | None = None,
         scenario: Scenario | None = None,
         *,
+        scenarios: Mapping[str, Scenario] | None = None,
         host: str = DEFAULT_HOST,
         port: int = 0,
     ) -> None:
         self.profile = profile or SimProfile()
         self.scenario = scenario or DEFAULT_SCENARIO
+        self.scenarios = dict(scenarios or {})
         self.host = host
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -509,7 +572,7 @@ class SimServer:
         self._runner: web.ServerRunner | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._simulator = _Simulator(self.profile, self.scenario)
+        self._simulator = _Simulator(self.profile, self.scenario, self.scenarios)
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,84 @@
+"""The Claude models the package knows: their ids, their lines and each line's typical speed.
+
+One table read twice: the anatomy's reference speeds are the middle of each line's ranges, and the simulator
+serves exactly these models with these ranges as its latency profiles. A model belongs to the line whose word
+its id holds (``claude-haiku-4-5@20251001`` → ``haiku``), so snapshots, aliases and cloud ids are known too; a
+name with no line's word is a model neither of them knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["CATALOGUE_DATE", "CATALOGUE_SOURCE", "LINES", "MODELS", "ModelLine", "line_of"]
+
+CATALOGUE_DATE: Final = "2026-12-02"
+CATALOGUE_SOURCE: Final = (
+    "agent-anatomy's model catalogue of 2026-12-02: first-token times are the middle of the ranges in the latency "
+    "article the project started from (Haiku 200-400 ms, Sonnet 400-800 ms, Opus 1-2 s; Fable and Mythos, which "
+    "it predates, put at 2-4 s), output speeds the middle of the simulator's default profiles; their order is "
+    "that of Anthropic's models overview (comparative latency: Haiku fastest, Sonnet fast, Opus moderate, "
+    "Fable slower). Real speeds vary by day, region and prompt: measure your own with --write-speeds"
+)
+
+
+@dataclass(frozen=True)
+class ModelLine:
+    """One line of models (``opus`` holds Claude Opus 4.5, 4.6, 5 ...): the ranges its calls fall in."""
+
+    name: str
+    display_name: str
+    ttft_ms: tuple[float, float]
+    """Time to first token, low and high, in milliseconds."""
+    tokens_per_s: tuple[float, float]
+    """Output speed once the answer flows, low and high."""
+
+    @property
+    def typical_ttft_ms(self) -> float:
+        return sum(self.ttft_ms) / 2
+
+    @property
+    def typical_tokens_per_s(self) -> float:
+        return sum(self.tokens_per_s) / 2
+
+
+LINES: Final[Mapping[str, ModelLine]] = {
+    "haiku": ModelLine("haiku", "Claude Haiku", (200, 400), (120, 180)),
+    "sonnet": ModelLine("sonnet", "Claude Sonnet", (400, 800), (60, 90)),
+    "opus": ModelLine("opus", "Claude Opus", (1000, 2000), (30, 50)),
+    "fable": ModelLine("fable", "Claude Fable", (2000, 4000), (20, 40)),
+    "mythos": ModelLine("mythos", "Claude Mythos", (2000, 4000), (20, 40)),
+}
+"""Keyed by the word a model's id holds; the lines the anthropic SDK's ``ModelLine`` names."""
+
+MODELS: Final = (
+    "claude-fable-5-2",
+    "claude-mythos-5-2",
+    "claude-haiku-5-5",
+    "claude-sonnet-5-5",
+    "claude-fable-5-1",
+    "claude-opus-5-5",
+    "claude-mythos-5-1",
+    "claude-sonnet-5",
+    "claude-fable-5",
+    "claude-mythos-5",
+    "claude-opus-5",
+    "claude-opus-4-8",
+    "claude-opus-4-7",
+    "claude-opus-4-6",
+    "claude-sonnet-4-6",
+    "claude-haiku-4-5",
+    "claude-haiku-4-5-20251001",
+    "claude-opus-4-5",
+    "claude-opus-4-5-20251101",
+)
+"""The model ids the Models API lists today: those anthropic 2.16's ``Model`` type names, newest first, less
+``claude-mythos-preview``, retired on 2026-06-30 (a request for it is still answered, as for any Mythos id)."""
+
+
+def line_of(model: str | None) -> str | None:
+    """The line a model id belongs to (``anthropic.claude-sonnet-5-5-v1:0`` → ``sonnet``); None for none."""
+    name = (model or "").lower()
+    return next((line for line in LINES if line in name), None)
