@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "agent_anatomy"
-LAYERS = ["semconv", "telemetry", "tracing", "levers", "anatomy", "sim", "cli"]
-"""Lowest first. Modules at the root (errors, version, stats, environment_variables) sit below them all."""
-ROOT_MODULES = {"errors", "version", "stats", "environment_variables", "semconv"}
+LAYERS = ["semconv", "telemetry", "tracing", "levers", "anatomy", "sim", "zero_code", "cli"]
+"""Lowest first. Modules at the root (errors, version, stats, environment_variables, catalogue) sit below them all."""
+ROOT_MODULES = {"errors", "version", "stats", "environment_variables", "semconv", "catalogue"}
 
 
 def _package(path: Path) -> str:
@@ -167,9 +167,11 @@ EDGES = {
     ("levers/router.py", "__init__"),
     ("levers/cache.py", "__init__"),
     ("levers/agent.py", "run_agent"),
+    ("zero_code/bootstrap.py", "begin"),
 }
 """The public edges where the process's telemetry handler is resolved: a decorator applied, ``span()`` called,
-a handler on providers of one's own (an instrumentor's ``instrument()``), a lever built, an agent run started."""
+a handler on providers of one's own (an instrumentor's ``instrument()``), a lever built, an agent run started,
+a program started under ``agent-anatomy run``."""
 
 
 class _Lookups(ast.NodeVisitor):

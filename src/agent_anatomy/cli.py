@@ -28,26 +28,38 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sim.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
     sim.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765; 0 picks a free one)")
     sim.add_argument("--profile", help="latency and fault profile (.toml, .yaml or .json)")
-    sim.add_argument("--scenario", help="scripted tool-calling turns (.json or .toml)")
+    sim.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="scripted tool turns and answers (.json or .toml); repeatable: a request names one with the "
+        "x-sim-scenario header, and the first answers requests that name none (default: the seed article's "
+        "support agent, and the automatic scenario for agents it does not know)",
+    )
     sim.add_argument("--seed", type=int, help="seed of the latency draws (overrides the profile's)")
     sim.add_argument("--zero-latency", action="store_true", help="answer at once (for overhead benchmarks)")
     sim.set_defaults(run=_run_sim)
 
 
 def _run_sim(args: argparse.Namespace) -> int:
-    from .sim import SimServer, load_profile, load_scenario
+    from .sim import SimServer, load_profile
     from .sim.profiles import SimProfile
+    from .sim.scenarios import load_scenarios
 
     profile = load_profile(args.profile) if args.profile else SimProfile()
     if args.seed is not None:
         profile.seed = args.seed
     if args.zero_latency:
         profile = profile.with_zero_latency()
-    scenario = load_scenario(args.scenario) if args.scenario else None
-    server = SimServer(profile, scenario, host=args.host, port=args.port).start()
+    scenarios = {name: scenario for path in args.scenario for name, scenario in load_scenarios(path).items()}
+    default = next(iter(scenarios.values()), None)
+    server = SimServer(profile, default, scenarios=scenarios, host=args.host, port=args.port).start()
     exposure = "loopback only" if args.host in ("127.0.0.1", "localhost", "::1") else "reachable from the network"
     print(f"simulated Anthropic API on {server.base_url} ({exposure}); Ctrl-C to stop", flush=True)
     print(f"  client = anthropic.Anthropic(base_url={server.base_url!r}, api_key='sim')", flush=True)
+    if scenarios:
+        print(f"  scenarios (x-sim-scenario): {', '.join(scenarios)}", flush=True)
     try:
         asyncio.run(asyncio.Event().wait())
     except KeyboardInterrupt:
@@ -182,6 +194,66 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--budget", metavar="TOML", required=True, help="the budget file")
     check.add_argument("--junit", metavar="PATH", help="also write the verdicts as JUnit XML, one test per limit")
     check.set_defaults(run=_run_check)
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run a program unmodified, traced, and print its latency anatomy when it exits",
+        description="Runs COMMAND (agent-anatomy run -- python app.py ARGS) with every instrumentation agent-anatomy "
+        "has turned on in each of its Python processes (the anthropic SDK, MCP, the Claude Agent SDK), the whole run "
+        "one trace under one invoke_agent span, and prints its anatomy to standard error when it ends, also on an "
+        "exception or Ctrl-C. The exit status is the program's. The program's own configure() and exporters keep "
+        "working beside it.",
+    )
+    run.add_argument("--format", choices=["text", "json", "html"], default="text")
+    run.add_argument("--output", metavar="PATH", help="write the anatomy there instead of to standard error")
+    run.add_argument("--html", metavar="PATH", help="also write the HTML anatomy there")
+    run.add_argument("--spans", metavar="PATH", help="keep the run's spans there (OTLP JSON Lines; report reads it)")
+    run.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
+    run.add_argument("command", nargs=argparse.REMAINDER, help="the program and its arguments, after --")
+    run.set_defaults(run=_run_run)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from .anatomy import Anatomy
+    from .zero_code import run_program
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    result = run_program(command, args.spans)
+    try:
+        if result.span_count == 0:
+            print(
+                f"agent-anatomy run: {command[0]} wrote no spans (no Python process of it started, or each was "
+                "ended by SIGKILL or os._exit)",
+                file=sys.stderr,
+            )
+            return result.exit_code
+        try:
+            anatomy = Anatomy.from_file(result.spans)
+            if args.html:
+                _write(args.html, anatomy.render("html"), "--html")
+            color = False if (args.no_color or args.output) else None
+            rendered = anatomy.render(args.format, color=color, width=DEFAULT_WIDTH if args.output else None)
+            if args.output:
+                _write(args.output, rendered)
+            else:
+                sys.stderr.write(rendered if rendered.endswith("\n") else rendered + "\n")
+        except AgentAnatomyError as exc:  # the program's exit status stays the answer
+            print(f"agent-anatomy run: no anatomy: {exc}", file=sys.stderr)
+            return result.exit_code
+        kept = f"; its spans are in {result.spans}" if args.spans else ""
+        wrote = [f"the {args.format} anatomy to {args.output}"] if args.output else []
+        wrote += [f"the HTML anatomy to {args.html}"] if args.html else []
+        print(
+            f"agent-anatomy run: {' '.join(command)} exited with {result.exit_code}, "
+            f"{count(result.span_count, 'span')}{kept}" + (f"; wrote {' and '.join(wrote)}" if wrote else ""),
+            file=sys.stderr,
+        )
+        return result.exit_code
+    finally:
+        if args.spans is None:
+            result.spans.unlink(missing_ok=True)
 
 
 _PROGRESS_MIN_BYTES = 20_000_000
@@ -322,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agent-anatomy {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     _add_demo(commands)
+    _add_run(commands)
     _add_report(commands)
     _add_list(commands)
     _add_compare(commands)

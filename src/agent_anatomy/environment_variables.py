@@ -28,3 +28,14 @@ metrics, for the fleet view), as ``configure(anatomy_metrics=True)`` does."""
 AGENT_ANATOMY_JSONL_FILE: Final = "AGENT_ANATOMY_JSONL_FILE"
 """Where ``OTEL_TRACES_EXPORTER=agent_anatomy_jsonl`` (``opentelemetry-instrument``'s exporter of our JSON Lines,
 which it builds with no arguments) appends its spans; ``traces.jsonl`` when unset."""
+
+AGENT_ANATOMY_RUN_DIR: Final = "AGENT_ANATOMY_RUN_DIR"
+"""Set by ``agent-anatomy run`` for the program it starts: the folder each Python process of the run writes its
+spans to (one JSON Lines file per process). A process that finds it set traces itself (see ``zero_code``)."""
+
+AGENT_ANATOMY_RUN_NAME: Final = "AGENT_ANATOMY_RUN_NAME"
+"""Set by ``agent-anatomy run``: the name of the run's root span (``invoke_agent {name}``), after the program."""
+
+AGENT_ANATOMY_RUN_PARENT: Final = "AGENT_ANATOMY_RUN_PARENT"
+"""Set by the first process of an ``agent-anatomy run``: the W3C ``traceparent`` of the run's root span, under
+which the spans of the Python processes it starts go, so a run is one trace."""

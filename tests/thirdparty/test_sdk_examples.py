@@ -1,10 +1,15 @@
 """The anthropic SDK's own examples, from its sdist (downloaded by pip at test time), run unmodified against the
-simulator with agent-anatomy around them: every one gets a report that adds up and advice, or the true reason
-there is none.
+simulator under ``agent-anatomy run``, as a user runs a program they did not write: every one exits 0 and gets a
+report that adds up and advice, or the true reason there is none.
+
+``message_threads.py`` is left out: its conversation assumes the model asks for the order number before it calls
+the lookup tool, and the automatic scenario calls a declared tool on the first question (the API then refuses
+the example's next message, a question sent before the tool result, as the simulator does).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,8 +27,21 @@ from agent_anatomy.sim import SimServer
 from agent_anatomy.sim.profiles import SimProfile
 
 pytestmark = pytest.mark.slow
-RUNNER = Path(__file__).with_name("_run_example.py")
-EXAMPLES = ("tools.py", "tools_stream.py", "messages_stream.py", "tools_runner.py", "messages.py")
+EXAMPLES = (
+    "messages.py",
+    "messages_stream.py",
+    "tools.py",
+    "tools_stream.py",
+    "tools_runner.py",
+    "tools_runner_deferred_streaming.py",
+    "mcp_tool_runner.py",
+    "thinking.py",
+    "thinking_stream.py",
+    "structured_outputs.py",
+    "structured_outputs_streaming.py",
+    "images.py",
+    "fallbacks.py",
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +72,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(f"the anthropic sdist could not be downloaded: {download.stderr.strip()[-200:]}")
     [archive] = where.glob("anthropic-*.tar.gz")
     with tarfile.open(archive) as tar:
-        members = [m for m in tar.getmembers() if "/examples/" in m.name and m.name.endswith(".py")]
+        members = [m for m in tar.getmembers() if "/examples/" in m.name]  # with the files they read
         tar.extractall(where, members=members, filter="data")
     [folder] = where.glob("anthropic-*/examples")
     return folder
@@ -68,8 +86,9 @@ def sim() -> Iterator[SimServer]:
 
 def _traced(example: Path, sim: SimServer, spans: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ANTHROPIC_BASE_URL": sim.base_url, "ANTHROPIC_API_KEY": "sk-test-example"}
+    run = [sys.executable, "-m", "agent_anatomy.cli", "run", "--spans", str(spans), "--format", "json"]
     return subprocess.run(
-        [sys.executable, str(RUNNER), str(spans), str(example)],
+        [*run, "--output", str(spans.with_suffix(".anatomy.json")), "--", sys.executable, str(example)],
         capture_output=True,
         text=True,
         timeout=180,
@@ -89,6 +108,7 @@ def runs(examples: Path, sim: SimServer, tmp_path_factory: pytest.TempPathFactor
         )
     for name, run in done.items():
         assert run.returncode == 0, f"{name}: {run.stderr[-3000:]}"
+        assert "exited with 0, " in run.stderr.splitlines()[-1], f"{name}: the anatomy was written"
     return {name: folder / f"{name}.jsonl" for name in present}
 
 
@@ -103,11 +123,14 @@ def test_an_sdk_example_gets_a_report_that_adds_up_and_advice(runs: dict[str, Pa
     [report] = anatomy.report().traces
     assert sum(step_ms(s) or 0 for s in report.steps) == pytest.approx(report.wall_ms, abs=1 + 0.5 * len(report.steps))
     assert report.suggestions or report.nothing_to_suggest, "advice, or why there is none"
+    printed = json.loads(runs[name].with_suffix(".anatomy.json").read_text())
+    assert [t["wall_ms"] for t in printed["traces"]] == [report.wall_ms], "what run printed is this anatomy"
     # each of these uses a Sonnet model: Haiku, from the reference table, is at least considered
     if report.suggestions:
         assert all(s.evidence in ("proven", "measured", "reference") and s.basis for s in report.suggestions)
     streamed = all(c.streamed for c in trace.llm_calls)
     if not streamed:  # an unstreamed final answer: always told to stream it, on its estimate
         stream = next(s for s in report.suggestions if s.kind == "stream")
-        assert stream.evidence == "reference" and stream.saving_ms > 0
+        # at the model's speed in this trace's streamed calls where it has some, else the reference table's
+        assert stream.evidence in ("proven", "reference") and stream.saving_ms > 0
         assert all(isinstance(c.estimated_ttft_ms, float) for c in report.llm_calls if c.streamed is False)
