@@ -59,7 +59,7 @@ def scenario(folder: Path) -> Any:
 
 def subagent_scenario(folder: Path) -> Any:
     """Turn 1: start the ``reader`` subagent; turn 2: read the file. The subagent runs the same turns in its
-    own conversation: it has no Agent tool, so its first turn reads (the first tool it has), then turn 2."""
+    own conversation: it has no Agent tool, so it has only turn 2 (it reads), then it answers."""
     notes = folder / "notes.txt"
     prompt = {"description": "Read the notes", "prompt": f"Read {notes}", "subagent_type": "reader"}
     return scenario_from_mapping(

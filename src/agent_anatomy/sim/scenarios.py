@@ -1,10 +1,10 @@
 """Scripted agent behaviour: which tools the simulated model calls on each turn, and what its answers say.
 
 A scenario is a list of tool-calling turns and a list of scripted answers. A request that offers the tools a
-scenario names is answered with the tool calls of turn *k*, where *k* is the conversation's depth: one more
-than the turn that issued the tool calls its latest message answers (known from the ids the simulator handed
-out, so an agent that resends only its latest exchange is not sent back to turn one), or the rounds of tool
-results it holds. Once the turns are used up, or when no tools are offered, the model answers in text: the
+scenario names is answered with the tool calls of turn *k*, where *k* is the conversation's depth: the rounds
+of tool results it holds, or one more than the turn that issued the tool calls its latest message answers
+(known from the ids the simulator handed out, so an agent that resends only its latest exchange is not sent
+back to turn one). Once the turns are used up, or when no tools are offered, the model answers in text: the
 first scripted answer that matches the request (by pattern, or by turn), else a sentence that names the
 question. An agent the scenario does not know (none of its tools offered) gets the automatic scenario: one
 declared tool called, with an input valid against its schema, then the answer. Tool inputs come from the
@@ -93,6 +93,12 @@ class Scenario:
         named = {call.name for turn in self.turns for call in turn}
         return not named or bool(named & set(offered))
 
+    def turns_for(self, offered: Mapping[str, Any]) -> list[tuple[ScriptedCall, ...]]:
+        """The turns of an agent that offers ``offered``: each turn's calls of tools it has, and no turn that
+        has none (a subagent without the ``Agent`` tool goes straight to the turn after the one that starts it)."""
+        turns = [tuple(call for call in turn if call.name in offered) for turn in self.turns]
+        return [turn for turn in turns if turn]
+
     def answer_for(self, request_text: str, turn: int) -> ScriptedAnswer | None:
         return next((answer for answer in self.answers if answer.fits(request_text, turn)), None)
 
@@ -134,17 +140,16 @@ def _last_user(messages: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | Non
 
 
 def conversation_depth(messages: Sequence[Mapping[str, Any]], issued: Mapping[str, int] | None = None) -> int:
-    """How many tool turns this conversation has had: 0 when its last user message holds no tool result (a new
-    question); else one more than the turn that issued the answered tool calls (``issued``: tool-use id →
-    turn, as the simulator handed them out), or, for ids it did not issue, the rounds of results it holds."""
+    """How many tool turns this conversation has had: the rounds of tool results it holds, or, when its last user
+    message answers tool calls the simulator issued (``issued``: tool-use id → turn), one more than the turn that
+    issued them, if that is more (an agent that resends only its latest exchange holds one round, always). A new
+    question does not start again from none: an agent that adds user messages of its own (the Claude Code CLI's
+    background-task notices) would go round for ever."""
+    rounds = sum(1 for message in messages if _tool_results(message))
     last = _last_user(messages)
     answered = _tool_results(last) if last is not None else []
-    if not answered:
-        return 0
-    turns = [issued[tool_id] for tool_id in answered if issued and tool_id in issued]
-    if turns:
-        return max(turns) + 1
-    return sum(1 for message in messages if _tool_results(message))
+    turns = [issued[tool_id] + 1 for tool_id in answered if issued and tool_id in issued]
+    return max([rounds, *turns])
 
 
 def _text_of(content: object) -> str:
@@ -275,9 +280,8 @@ def plan_calls(body: Mapping[str, Any], scenario: Scenario, depth: int) -> list[
         return []
     if not scenario.knows(offered) or not scenario.turns:
         return _automatic_calls(offered, depth) if depth == 0 else []
-    if depth >= len(scenario.turns):
-        return []
-    return [call for call in scenario.turns[depth] if call.name in offered]  # none offered: the answer
+    turns = scenario.turns_for(offered)
+    return list(turns[depth]) if depth < len(turns) else []
 
 
 def _answer_text(body: Mapping[str, Any], scenario: Scenario, output_tokens: int, rng: random.Random) -> str:
