@@ -115,10 +115,10 @@ def _add_source(command: argparse.ArgumentParser, *, trace_id: bool = True) -> N
     command.add_argument("--limit", type=int, default=100, help="with --service: at most this many traces")
 
 
-def _add_output(command: argparse.ArgumentParser) -> None:
+def _add_output(command: argparse.ArgumentParser, *, instead_of: str = "standard output") -> None:
     """How a report is written: its format, where, and whether in colour."""
     command.add_argument("--format", choices=["text", "json", "html"], default="text")
-    command.add_argument("--output", metavar="PATH", help="write there instead of to standard output")
+    command.add_argument("--output", metavar="PATH", help=f"write there instead of to {instead_of}")
     command.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
 
 
@@ -206,11 +206,9 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "exception or Ctrl-C. The exit status is the program's. The program's own configure() and exporters keep "
         "working beside it.",
     )
-    run.add_argument("--format", choices=["text", "json", "html"], default="text")
-    run.add_argument("--output", metavar="PATH", help="write the anatomy there instead of to standard error")
+    _add_output(run, instead_of="standard error")
     run.add_argument("--html", metavar="PATH", help="also write the HTML anatomy there")
     run.add_argument("--spans", metavar="PATH", help="keep the run's spans there (OTLP JSON Lines; report reads it)")
-    run.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     run.add_argument("command", nargs=argparse.REMAINDER, help="the program and its arguments, after --")
     run.set_defaults(run=_run_run)
 

@@ -345,3 +345,24 @@ def test_a_prometheus_that_is_not_there_or_a_bad_window_is_named() -> None:
         speeds_from("prometheus+http://127.0.0.1:9")
     with pytest.raises(ConfigurationError, match="window='soon' is not like 30m, 1h or 7d"):
         speeds_from("prometheus+http://127.0.0.1:9?window=soon")
+
+
+@pytest.mark.parametrize("scheduler", [None, "claude_code"], ids=["the user's code", "the Claude Code CLI"])
+def test_tools_a_runtime_schedules_are_not_the_users_to_parallelise(scheduler: str | None) -> None:
+    """Two tools answering one turn, run one after another (400 + 300 ms): advice when the user's code ran them,
+    none when the Claude Code CLI did (``anatomy.tool.scheduled_by``), and the reason says so."""
+    extra = {"anatomy__tool__scheduled_by": scheduler} if scheduler else {}
+    root = span("invoke_agent a", 0, 2500)
+    first = llm(MODEL, 0, 800, root, ttft=300, tokens=40)
+    tools = [
+        span("execute_tool Read", 810, 1210, root, **extra),
+        span("execute_tool Bash", 1215, 1515, root, **extra),
+    ]
+    last = llm(MODEL, 1520, 2490, root, ttft=300, tokens=60)
+    [report] = Anatomy([TraceTree(TRACE, [root, first, *tools, last])]).report().traces
+    parallelise = [s for s in report.suggestions if s.kind == "parallelise"]
+    if scheduler is None:
+        assert parallelise and "Read, Bash" in parallelise[0].title
+    else:
+        assert not parallelise
+        assert Anatomy([TraceTree(TRACE, [root, first, *tools, last])]).trace.batches[0].tools[0].scheduled_by

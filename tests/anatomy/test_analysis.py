@@ -34,6 +34,7 @@ def test_seed_phases_add_up_to_the_wall_time() -> None:
         "llm_thinking": 0,
         "llm_generation": (1000 + 800 + 600) * MS,
         "llm_first_token_unknown": 0,
+        "permission": 0,
         "tool": (1400 + 700) * MS,
         "retrieval": 0,
         "cache": 0,

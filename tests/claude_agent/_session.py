@@ -26,7 +26,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from claude_agent_sdk import AgentDefinition, ClaudeAgentOptions, ClaudeSDKClient, HookMatcher, StreamEvent, query
+from claude_agent_sdk import (
+    AgentDefinition,
+    ClaudeAgentOptions,
+    ClaudeSDKClient,
+    HookMatcher,
+    PermissionResultAllow,
+    StreamEvent,
+    create_sdk_mcp_server,
+    query,
+    tool,
+)
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -176,14 +187,87 @@ async def run(sim: SimServer, folder: Path, cli_spans: Path) -> list[dict[str, A
 
 
 async def run_subagent(sim: SimServer, folder: Path) -> dict[str, Any]:
+    """A subagent's session; its transcript's output tokens by message id, as the CLI wrote them."""
     before = len(posts(sim))
+    transcripts: list[str] = []
+
+    async def stopped(data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
+        transcripts.append(data["agent_transcript_path"])
+        return {}
+
     helper = AgentDefinition(description="Reads files", prompt="You read files.", tools=["Read"])
-    mine = options(sim.base_url, folder, agents={"reader": helper})
+    mine = options(
+        sim.base_url, folder, agents={"reader": helper}, hooks={"SubagentStop": [HookMatcher(hooks=[stopped])]}
+    )
     mine.tools = mine.allowed_tools = ["Agent", "Read"]
     results = 0
     async for message in query(prompt="Have a helper read my notes", options=mine):
         results += 1 if type(message).__name__ == "ResultMessage" else 0
-    return {"kind": "subagent", "results": results, "arrivals": posts(sim)[before:]}
+    output: dict[str, int] = {}
+    for path in transcripts:
+        for line in Path(path).read_text().splitlines():
+            record = json.loads(line)
+            if record.get("type") == "assistant":
+                output[record["message"]["id"]] = record["message"]["usage"]["output_tokens"]
+    return {"kind": "subagent", "results": results, "arrivals": posts(sim)[before:], "output_tokens": output}
+
+
+PERMISSION_S = 0.3
+"""How long the user's permission callback takes to allow a tool."""
+ADD_S = 0.2
+"""How long the in-process MCP server's ``add`` tool takes."""
+
+
+def mcp_scenario() -> Any:
+    return scenario_from_mapping({"turns": [[{"name": "mcp__calc__add", "input": {"a": 2, "b": 3}}]]})
+
+
+async def run_mcp_client(sim: SimServer, folder: Path) -> dict[str, Any]:
+    """A ``ClaudeSDKClient`` with an in-process SDK MCP server (``calc``, one ``add`` tool) and a permission
+    callback of the user's own: its start-up, the server's spans under the tool use, the callback's time."""
+
+    @tool("add", "Add two numbers", {"a": float, "b": float})
+    async def add(args: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.sleep(ADD_S)
+        return {"content": [{"type": "text", "text": str(args["a"] + args["b"])}]}
+
+    asked: list[str] = []
+
+    async def allow(tool_name: str, tool_input: dict[str, Any], context: Any) -> Any:
+        asked.append(tool_name)
+        await asyncio.sleep(PERMISSION_S)
+        return PermissionResultAllow()
+
+    mine = options(sim.base_url, folder, mcp_servers={"calc": create_sdk_mcp_server("calc", tools=[add])})
+    mine.tools = mine.allowed_tools = []
+    mine.can_use_tool = allow
+    before = len(posts(sim))
+    async with ClaudeSDKClient(mine) as client:
+        await client.query("What is 2 + 3?")
+        async for _ in client.receive_response():
+            pass
+    return {"kind": "mcp", "asked": asked, "arrivals": posts(sim)[before:]}
+
+
+async def run_interrupted(sim: SimServer, folder: Path) -> dict[str, Any]:
+    """A client query interrupted while its answer streams (the answer takes seconds: the interrupt cuts it)."""
+    mine = options(sim.base_url, folder)
+    mine.tools = mine.allowed_tools = []
+    mine.env["ANTHROPIC_CUSTOM_HEADERS"] = f"x-sim-ttft-ms: {TTFT_MS}\nx-sim-generation-ms: 8000"
+    before = len(posts(sim))
+    kinds: list[str] = []
+    async with ClaudeSDKClient(mine) as client:
+        await client.query("Tell me a long story")
+
+        async def consume() -> None:  # as the SDK's own interrupt example does: read while it streams
+            async for message in client.receive_response():
+                kinds.append(type(message).__name__)
+
+        reading = asyncio.create_task(consume())
+        await asyncio.sleep(TTFT_MS / 1000 + 1.5)
+        await client.interrupt()
+        await reading
+    return {"kind": "interrupted", "messages": kinds, "arrivals": posts(sim)[before:]}
 
 
 async def answers(sim: SimServer, folder: Path) -> dict[str, int]:
@@ -224,6 +308,7 @@ def main() -> None:
     out = Path(sys.argv[1])
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(out)))
+    trace.set_tracer_provider(provider)  # the mcp package's own spans (an SDK MCP server's) go there
     instrument_claude_agent(tracer_provider=provider)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -235,8 +320,12 @@ def main() -> None:
             sessions.append(asyncio.run(run_subagent(sim, folder)))
         with SimServer() as sim:
             sessions.append(instrumented_again(sim, folder, provider))
+        with SimServer(scenario=mcp_scenario()) as sim:
+            sessions.append(asyncio.run(run_mcp_client(sim, folder)))
+            sessions.append(asyncio.run(run_interrupted(sim, folder)))
     provider.shutdown()
-    print(json.dumps({"sessions": sessions, "seconds": time.perf_counter() - started, "ttft_ms": TTFT_MS}))
+    report = {"sessions": sessions, "seconds": time.perf_counter() - started, "ttft_ms": TTFT_MS}
+    print(json.dumps({**report, "permission_s": PERMISSION_S, "add_s": ADD_S}))
 
 
 if __name__ == "__main__":

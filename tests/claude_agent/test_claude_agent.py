@@ -22,10 +22,12 @@ import pytest
 
 from agent_anatomy import semconv
 from agent_anatomy.anatomy import Anatomy, SpanRecord
+from agent_anatomy.anatomy.analysis import TraceAnalysis
 from agent_anatomy.anatomy.phases import (
     PHASE_GAP,
     PHASE_GENERATION,
     PHASE_LLM_UNSPLIT,
+    PHASE_PERMISSION,
     PHASE_THINKING,
     PHASE_TOOL,
     PHASE_TTFT,
@@ -34,6 +36,7 @@ from agent_anatomy.anatomy.phases import (
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
+START_UP = f"step {semconv.CLAUDE_CODE_START_UP}"
 PYTHON = ROOT / ".venv-claude" / "bin" / "python"
 REQUIRE_ENV = "AGENT_ANATOMY_REQUIRE_CLAUDE"
 
@@ -43,12 +46,17 @@ class Run:
     report: dict[str, Any]
     anatomy: Anatomy
 
-    def traces(self, *, ours: bool = True) -> list[list[SpanRecord]]:
-        """Each trace's spans in the order the sessions ran (``ours``: without the CLI's own)."""
+    def analyses(self, *, start_ups: bool = False) -> list[TraceAnalysis]:
+        """Each query's trace analysed, in the order the sessions ran (``start_ups``: a client's start-up traces
+        too, each before its client's queries)."""
         trees = sorted(self.anatomy.traces, key=lambda a: a.tree.start_ns)
+        return [a for a in trees if start_ups or a.tree.roots[0].name != START_UP]
+
+    def traces(self, *, ours: bool = True, start_ups: bool = False) -> list[list[SpanRecord]]:
+        """Each query's spans in the order the sessions ran (``ours``: without the CLI's own)."""
         return [
             [s for s in sorted(a.tree.spans.values(), key=lambda s: s.start_ns) if not (ours and _cli(s))]
-            for a in trees
+            for a in self.analyses(start_ups=start_ups)
         ]
 
 
@@ -85,7 +93,10 @@ def _of(spans: list[SpanRecord], operation: str) -> list[SpanRecord]:
 def test_one_agent_span_per_query_and_one_chat_per_request(run: Run) -> None:
     sessions = run.report["sessions"]
     traces = run.traces()
-    assert len(traces) == 7, "three query() sessions, a client's two, one with a subagent, one instrumented again"
+    assert len(traces) == 9, (
+        "three query() sessions, a client's two, one with a subagent, one instrumented again, one with an SDK MCP "
+        "server, one interrupted"
+    )
     requests = [len(s["arrivals"]) for s in sessions[:3]] + [3, 1]
     assert len(sessions[3]["arrivals"]) == 4, "the client's second query is answered in one call"
     for spans, expected in zip(traces[:5], requests, strict=True):
@@ -132,7 +143,7 @@ def test_time_to_first_token_is_when_the_simulator_sent_it(run: Run) -> None:
 
 @pytest.mark.parametrize("session", [0, 2], ids=["ours", "with the CLI's own traces"])
 def test_the_anatomy_of_a_session(run: Run, session: int) -> None:
-    analysis = sorted(run.anatomy.traces, key=lambda a: a.tree.start_ns)[session]
+    analysis = run.analyses()[session]
     assert len(analysis.llm_calls) == 3 and all(c.ttft_ns is not None for c in analysis.llm_calls)
     assert [sorted(t.name for t in b.tools) for b in analysis.batches] == [["Bash", "Read"], ["Bash"]]
     assert analysis.agents == [], "one agent, however many records of it"
@@ -162,7 +173,7 @@ def test_the_clis_own_traces_join_ours_and_merge(run: Run) -> None:
     cli_calls = [s for s in spans if s.name == "claude_code.llm_request"]
     assert len(cli_calls) == 3 and all(c.attributes[semconv.CLAUDE_CODE_TTFT_MS] < injected_ms / 4 for c in cli_calls)
     assert len([s for s in spans if s.name == "claude_code.tool"]) == 3
-    analysis = sorted(run.anatomy.traces, key=lambda a: a.tree.start_ns)[2]
+    analysis = run.analyses()[2]
     ours = {s.span_id for s in spans if s.name.startswith("chat ")}
     for call in analysis.llm_calls:
         assert call.span_id in ours and len(call.traced_by) == 2, "ours stands for the call, the CLI's is merged"
@@ -171,7 +182,7 @@ def test_the_clis_own_traces_join_ours_and_merge(run: Run) -> None:
 
 
 def test_the_users_code_sees_what_it_asked_for(run: Run) -> None:
-    plain, partial, _, client, _, _ = run.report["sessions"]
+    plain, partial, _, client, *_ = run.report["sessions"]
     assert "StreamEvent" not in plain["messages"] and partial["messages"]["StreamEvent"] > 0
     assert plain["hooks"] == partial["hooks"] == ["Read", "Bash", "Bash"], "the user's own hook ran for each tool"
     assert plain["messages"]["ResultMessage"] == 1 and client["results"] == 2
@@ -195,14 +206,19 @@ def test_a_subagent_is_an_agent_of_its_own_beside_the_tool_use_that_started_it(r
     readers = [c for c in chats if c.parent_id == reader.span_id]
     assert len(readers) == 2, "the scenario's read, its answer"
     assert all(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK not in c.attributes for c in readers)
-    assert all(c.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] > 0 for c in readers)
     tools = [t for t in _of(spans, semconv.OPERATION_EXECUTE_TOOL) if t.parent_id == reader.span_id]
     assert [t.attributes[semconv.GEN_AI_TOOL_NAME] for t in tools] == ["Read"]
     assert [t.status for t in tools] == ["UNSET"]
-    analysis = sorted(run.anatomy.traces, key=lambda a: a.tree.start_ns)[5]
+    analysis = run.analyses()[5]
     [run_main, run_reader] = analysis.agents
     assert run_reader.parent_agent_id == run_main.span_id
     assert (run_reader.llm_calls, run_reader.tool_calls) == (2, 1)
+    written = session["output_tokens"]
+    assert len(written) == 2 and all(tokens > 1 for tokens in written.values())
+    recorded = {
+        c.attributes[semconv.GEN_AI_RESPONSE_ID]: c.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] for c in readers
+    }
+    assert recorded == written, "each call's output tokens as its transcript says, not the 1 its messages carry"
     assert run_reader.end_ns - run_reader.start_ns == reader.end_ns - reader.start_ns, "not cut to its tool use"
 
 
@@ -213,3 +229,67 @@ def test_uninstrumented_nothing_and_instrumented_again_once(run: Run) -> None:
     assert again["messages"][0] == again["messages"][1], "the user's code gets the same messages either way"
     bare, traced = ({k: v for k, v in h.items() if k != "x-claude-code-session-id"} for h in again["headers"])
     assert bare == traced, "the CLI's API requests carry the same headers, traced or not"
+
+
+def test_an_sdk_mcp_servers_spans_are_below_the_tool_use_that_called_it(run: Run) -> None:
+    """The ``mcp`` package's own server spans of an in-process SDK MCP server: in the query's trace, the tool
+    call's below the session's tool use, the rest below the agent or the start-up; no trace of their own."""
+    session = run.report["sessions"][6]
+    assert session["asked"] == ["mcp__calc__add"], "the user's permission callback decided the tool"
+    everything = run.analyses(start_ups=True)
+    assert not [
+        a for a in everything if a.tree.roots[0].name.split(" ")[0] in ("initialize", "tools/list", "tools/call")
+    ]
+    spans = run.traces()[7]
+    by_id = {s.span_id: s for s in spans}
+    [call] = [s for s in spans if s.name == "tools/call add"]
+    [use] = [s for s in spans if s.name == "execute_tool mcp__calc__add"]
+    assert call.parent_id == use.span_id
+    assert use.attributes[semconv.ANATOMY_TOOL_SCHEDULED_BY] == semconv.SCHEDULER_CLAUDE_CODE
+    listed = [s for s in spans if s.name == "tools/list"]
+    assert listed and all(by_id[s.parent_id].name == "invoke_agent claude-code" for s in listed)
+
+
+def test_a_permission_callback_is_a_phase_of_its_own(run: Run) -> None:
+    spans = run.traces()[7]
+    [check] = [s for s in spans if s.operation == semconv.OPERATION_PERMISSION]
+    [use] = [s for s in spans if s.name == "execute_tool mcp__calc__add"]
+    assert check.name == "check_permission mcp__calc__add" and check.parent_id == use.span_id
+    permission_s = run.report["permission_s"]
+    assert permission_s * 1e9 <= check.end_ns - check.start_ns <= use.end_ns - use.start_ns
+    analysis = run.analyses()[7]
+    assert analysis.phases[PHASE_PERMISSION] == check.end_ns - check.start_ns, "the callback's time is its own"
+    assert analysis.phases[PHASE_TOOL] <= (use.end_ns - use.start_ns) - analysis.phases[PHASE_PERMISSION]
+    assert analysis.phases[PHASE_TOOL] >= run.report["add_s"] * 1e9, "the tool's own time stays the tool's"
+
+
+def test_a_clients_start_up_is_a_span_of_its_own(run: Run) -> None:
+    everything = run.analyses(start_ups=True)
+    starts = [i for i, a in enumerate(everything) if a.tree.roots[0].name == START_UP]
+    assert len(starts) == 3, "one for each client: the two-query one, the MCP one, the interrupted one"
+    for index in starts:
+        start_up, first_query = everything[index].tree.roots[0], everything[index + 1].tree.roots[0]
+        assert start_up.end_ns <= first_query.start_ns, "the CLI started before the client's first query"
+        assert start_up.end_ns > start_up.start_ns
+
+
+def test_an_interrupted_call_is_marked_so(run: Run) -> None:
+    session = run.report["sessions"][7]
+    assert session["kind"] == "interrupted" and len(session["arrivals"]) == 1
+    spans = run.traces()[8]
+    [chat] = _of(spans, semconv.OPERATION_CHAT)
+    assert chat.status == "ERROR" and chat.attributes[semconv.ERROR_TYPE] == semconv.ERROR_INTERRUPTED
+    assert chat.attributes[semconv.ANATOMY_STREAM_END] == semconv.STREAM_END_INTERRUPTED
+    [call] = run.analyses()[8].llm_calls
+    assert call.error == semconv.ERROR_INTERRUPTED
+
+
+def test_the_clis_tool_uses_are_marked_as_its_to_schedule(run: Run) -> None:
+    """The CLI decides when its tools run (``anatomy.tool.scheduled_by``): a batch of them that ran one after
+    another is not the user's to parallelise (``tests/anatomy/test_advice.py`` has the advice side)."""
+    tools = [s for spans in run.traces() for s in _of(spans, semconv.OPERATION_EXECUTE_TOOL) if s.kind != "SERVER"]
+    assert tools and all(
+        t.attributes[semconv.ANATOMY_TOOL_SCHEDULED_BY] == semconv.SCHEDULER_CLAUDE_CODE for t in tools
+    )
+    report = run.anatomy.report()
+    assert not [s for t in report.traces for s in t.suggestions if s.kind == "parallelise" and "tool" in s.title]

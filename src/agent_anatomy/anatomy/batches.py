@@ -24,6 +24,8 @@ class ToolCall:
     end_ns: int
     input_hash: str | None
     error: bool
+    scheduled_by: str | None = None
+    """Who decides when it runs when not the user's code (``claude_code``): then its batching is not advice."""
 
     @property
     def duration_ns(self) -> int:
@@ -172,6 +174,7 @@ def tool_batches(
                 end_ns=span.clipped_end,
                 input_hash=span.attributes.get(semconv.ANATOMY_TOOL_INPUT_HASH),
                 error=span.status == "ERROR",
+                scheduled_by=span.attributes.get(semconv.ANATOMY_TOOL_SCHEDULED_BY),
             )
         )
     pieces = [piece for tools in groups.values() for piece in _split_at_gaps(tree, tools)]

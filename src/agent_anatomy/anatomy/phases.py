@@ -17,6 +17,7 @@ __all__ = [
     "PHASE_LABELS",
     "PHASE_LLM_UNSPLIT",
     "PHASE_OUTSIDE",
+    "PHASE_PERMISSION",
     "PHASE_RETRIEVAL",
     "PHASE_ROUTING",
     "PHASE_THINKING",
@@ -33,6 +34,10 @@ PHASE_GENERATION: Final = "llm_generation"
 
 PHASE_THINKING: Final = "llm_thinking"
 """Reasoning streamed after the first chunk and before the first visible text (extended thinking)."""
+
+
+PHASE_PERMISSION: Final = "permission"
+"""A permission callback deciding whether a tool may run (the user's code the tool waits for, not the tool)."""
 
 
 PHASE_TOOL: Final = "tool"
@@ -67,6 +72,7 @@ PHASES: Final = (
     PHASE_THINKING,
     PHASE_GENERATION,
     PHASE_LLM_UNSPLIT,
+    PHASE_PERMISSION,
     PHASE_TOOL,
     PHASE_RETRIEVAL,
     PHASE_CACHE,
@@ -87,6 +93,7 @@ PHASE_LABELS: Final = {
     PHASE_THINKING: "LLM, thinking",
     PHASE_GENERATION: "LLM, generating",
     PHASE_LLM_UNSPLIT: "LLM, first token not recorded",
+    PHASE_PERMISSION: "permission checks",
     PHASE_TOOL: "tools",
     PHASE_RETRIEVAL: "retrieval and embeddings",
     PHASE_CACHE: "cache lookups",

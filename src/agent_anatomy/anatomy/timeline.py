@@ -1,8 +1,8 @@
 """Where every instant of a trace went: its phases, which add up to its wall time exactly.
 
 The most specific activity running at an instant wins (an LLM call's first-token wait, thinking or
-generation, then a tool, retrieval, a cache lookup, routing, the agent's own code), and instants no span
-covers are gaps.
+generation, then a permission check, a tool, retrieval, a cache lookup, routing, the agent's own code), and
+instants no span covers are gaps.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .phases import (
     PHASE_GENERATION,
     PHASE_LLM_UNSPLIT,
     PHASE_OUTSIDE,
+    PHASE_PERMISSION,
     PHASE_RETRIEVAL,
     PHASE_ROUTING,
     PHASE_THINKING,
@@ -65,6 +66,8 @@ def _span_intervals(span: SpanRecord, inside: bool) -> Iterable[tuple[int, int, 
     operation = span.operation
     if operation in (semconv.OPERATION_EXECUTE_TOOL, semconv.OPERATION_TOOL_BATCH):
         yield start, end, PHASE_TOOL
+    elif operation == semconv.OPERATION_PERMISSION:
+        yield start, end, PHASE_PERMISSION
     elif operation == semconv.OPERATION_RETRIEVAL:
         yield start, end, PHASE_RETRIEVAL
     elif operation == semconv.OPERATION_CACHE_LOOKUP:

@@ -124,8 +124,15 @@ _GAP_NAMED_NS: Final = 10_000_000
 """Time between sequential tools that a parallelise what-if names (the caller's work between them, saved too)."""
 
 
+def _scheduled_elsewhere(batch: Batch) -> bool:
+    """Whether the batch's tools run when a runtime decides (the Claude Code CLI's), not the user's code."""
+    return all(tool.scheduled_by is not None for tool in batch.tools)
+
+
 def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
     if batch.mode not in ("sequential", "mixed") or batch.parallel_saving_ns < _MIN_SAVING_NS:
+        return None
+    if _scheduled_elsewhere(batch):  # nothing the user can change: the CLI runs its tools as it sees fit
         return None
     names = ", ".join(t.name for t in batch.tools)
     durations = [_ms(t.duration_ns) for t in batch.tools]
@@ -457,6 +464,8 @@ def why_nothing(analysis: TraceAnalysis, book: SpeedBook) -> str:
         reasons.append("no tool calls")
     elif not any(b.mode in ("sequential", "mixed") for b in batches):
         reasons.append("each tool batch ran its tools together, or had one")
+    elif all(_scheduled_elsewhere(b) for b in batches if b.mode in ("sequential", "mixed")):
+        reasons.append("the tools that ran one after another were scheduled by the Claude Code CLI, not your code")
     else:
         reasons.append("the tools that ran one after another were off the critical path")
     tools = [t for b in batches for t in b.tools]

@@ -8,9 +8,10 @@ spans ``claude_agent.py`` describes: the agent per query (or per ``query()``), a
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import timeit
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import Token
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -22,9 +23,9 @@ from .. import semconv
 from ._invocation import FunctionCall, Invocation
 from ._llm_call import LLMInvocation, api_call_attributes, warn_once
 from .handler import TelemetryHandler
-from .specs import NO_INPUT, ToolSpanOptions, agent_spec, tool_spec
+from .specs import NO_INPUT, ToolSpanOptions, agent_spec, permission_spec, tool_spec
 
-__all__ = ["ClaudeSession"]
+__all__ = ["ClaudeSession", "read_transcript_usage", "transcript_usage"]
 
 _HOOK_EVENTS: Final = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop")
 _MCP_TOOL_PREFIX: Final = "mcp__"
@@ -55,6 +56,30 @@ def _server(options: object) -> tuple[str | None, int | None]:
         return None, None
 
 
+def read_transcript_usage(path: str) -> dict[str, Mapping[str, Any]]:
+    """``transcript_usage`` of the transcript file at ``path``; nothing when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as transcript:
+            return transcript_usage(transcript)
+    except OSError:
+        return {}
+
+
+def transcript_usage(lines: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+    """Each message's final usage in a Claude Code transcript (JSON lines; the last record of a message id wins):
+    what a subagent's calls really produced, which the messages the SDK hands on say only as they start."""
+    usage: dict[str, Mapping[str, Any]] = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        message = record.get("message") if isinstance(record, dict) and record.get("type") == "assistant" else None
+        if isinstance(message, dict) and isinstance(message.get("id"), str) and isinstance(message.get("usage"), dict):
+            usage[message["id"]] = message["usage"]
+    return usage
+
+
 def _number(value: object, per: float = 1.0) -> float | None:
     """A reported figure (``duration_ms``, a cost) in our unit, or None when it is not a number."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -66,10 +91,21 @@ class ClaudeSession:
     """One SDK session's spans: its agent span per query, its calls, tool uses and subagents. I/O-free; the
     wrappers report messages and the hooks report tool uses, all on the session's event loop."""
 
-    def __init__(self, handler: TelemetryHandler, sdk: Any, *, whole: bool) -> None:
+    def __init__(
+        self,
+        handler: TelemetryHandler,
+        sdk: Any,
+        *,
+        whole: bool,
+        read_usage: Callable[[str], Mapping[str, Mapping[str, Any]]] = read_transcript_usage,
+    ) -> None:
         """``whole``: one agent span for all the session's turns (``query()``: the CLI may add a turn of its own
-        after the result, to report a background task); else one per query (a client's)."""
+        after the result, to report a background task); else one per query (a client's). ``read_usage``: a
+        subagent transcript's usage by message id (the one read of a file, given in)."""
         self._handler = handler
+        self._read_usage = read_usage
+        self._transcripts: dict[str, str] = {}
+        """A stopped subagent's transcript, by the tool use that started it, until its calls are settled."""
         self._sdk = sdk
         self._whole = whole
         self._partial = False
@@ -86,6 +122,9 @@ class ClaudeSession:
         self._message_ids: dict[str | None, str] = {}
         """A subagent's call under way, by message id: the CLI forwards no stream events of subagents, only
         their messages, so their calls are read from those (no first token)."""
+        self._parked: dict[str, list[tuple[str, LLMInvocation, tuple[float, int]]]] = {}
+        """A subagent's calls that are over (message id, call, when it ended), left open until the subagent
+        stops: its messages carry each call's usage as it started, its transcript the final one."""
         self._tools: dict[str, tuple[str, FunctionCall, str | None]] = {}
         """Tool uses under way: name, span, and the agent (key) that made them."""
         self._subagents: dict[str, Invocation] = {}
@@ -100,6 +139,8 @@ class ClaudeSession:
         self._failed: str | None = None
         self._ready_marked: Invocation | None = None
         """The agent span that has its ``anatomy.agent.ready`` event."""
+        self.start_up: Invocation | None = None
+        """A client's start-up span while the CLI starts (what its SDK MCP servers' first messages go under)."""
 
     # --- options and lifetime -----------------------------------------------------------------------------
 
@@ -112,7 +153,40 @@ class ClaudeSession:
         hooks = {event: list(matchers) for event, matchers in (options.hooks or {}).items()}
         for event in _HOOK_EVENTS:
             hooks.setdefault(event, []).append(self._sdk.HookMatcher(matcher=None, hooks=[self._hook]))
-        return dataclasses.replace(options, hooks=hooks, include_partial_messages=True)
+        changes: dict[str, Any] = {"hooks": hooks, "include_partial_messages": True}
+        decide = getattr(options, "can_use_tool", None)
+        if callable(decide):
+            changes["can_use_tool"] = self._timed_permission(decide)
+        return dataclasses.replace(options, **changes)
+
+    def _timed_permission(
+        self, decide: Callable[[str, Any, Any], Awaitable[Any]]
+    ) -> Callable[[str, Any, Any], Awaitable[Any]]:
+        """The user's permission callback, each run a ``check_permission`` span under the tool use it decides (or
+        the agent): the time the CLI waits for it is the user's code, not the tool's. Its answer is untouched."""
+
+        async def timed(tool_name: str, tool_input: Any, context: Any) -> Any:
+            try:
+                tool_use_id = getattr(context, "tool_use_id", None)
+                entry = self._tools.get(tool_use_id) if isinstance(tool_use_id, str) else None
+                parent = (
+                    entry[1].context
+                    if entry is not None
+                    else self._context_of_agent(getattr(context, "agent_id", None))
+                )
+                check = self._handler.start_permission(permission_spec(tool_name), tool_input, parent=parent)
+            except Exception:
+                warn_once("trace a permission callback")
+                return await decide(tool_name, tool_input, context)
+            try:
+                decision = await decide(tool_name, tool_input, context)
+            except BaseException as exc:
+                check.fail(exc)
+                raise
+            check.returned(getattr(decision, "behavior", None))
+            return decision
+
+        return timed
 
     def begin(self) -> None:
         """Start the agent span of a query, unless one is under way."""
@@ -164,10 +238,20 @@ class ClaudeSession:
                 del self._tools[tool_use_id]
                 tool.stop()
         if subagents:
+            self._settle_stopped(last=True)
             for subagent in self._subagents.values():
                 subagent.stop()
             self._subagents.clear()
             self._message_ids.clear()
+
+    def on_interrupt(self) -> None:
+        """The user interrupted the query: what was under way ends failed, ``interrupted``."""
+        for call in self._calls.values():
+            call.interrupt()
+        self._calls.clear()
+        for _, tool, _ in self._tools.values():
+            tool.stop_failed(semconv.ERROR_INTERRUPTED)
+        self._tools.clear()
 
     # --- messages -----------------------------------------------------------------------------------------
 
@@ -260,10 +344,36 @@ class ClaudeSession:
             )
 
     def _end_subagent_call(self, key: str) -> None:
-        """A subagent's call ends when the subagent does something next (a tool use, a result, its stop)."""
+        """A subagent's call ends when the subagent does something next (a tool use, a result, its stop); its span
+        waits for the subagent's transcript (``_settle``)."""
         if key in self._message_ids and key in self._calls:
-            self._calls.pop(key).end()
-            self._ready[key] = _now()
+            ended = _now()
+            self._parked.setdefault(key, []).append((self._message_ids[key], self._calls.pop(key), ended))
+            self._ready[key] = ended
+
+    def _settle(self, key: str, *, last: bool) -> None:
+        """End a stopped subagent's calls, each when it ended, with its final usage from its transcript; one the
+        transcript does not hold yet (the CLI writes it a moment after the stop) waits for a later look, unless
+        this is the ``last``."""
+        path = self._transcripts.get(key)
+        usage = self._read_usage(path) if path is not None else {}
+        waiting = []
+        for message_id, call, ended in self._parked.pop(key, []):
+            final = usage.get(message_id)
+            if final is None and not last and path is not None:
+                waiting.append((message_id, call, ended))
+                continue
+            if final is not None:
+                call.on_response({"id": message_id, "usage": dict(final), "content": []})
+            call.end(at=ended)
+        if waiting:
+            self._parked[key] = waiting
+        else:
+            self._transcripts.pop(key, None)
+
+    def _settle_stopped(self, *, last: bool) -> None:
+        for key in list(self._transcripts if not last else self._parked):
+            self._settle(key, last=last)
 
     def _start_call(self, model: object, key: str | None, *, headers: bool = True) -> LLMInvocation:
         host, port = self._server
@@ -302,6 +412,7 @@ class ClaudeSession:
         """A turn's result: what it reports goes on the agent span, which it ends unless the span is the whole
         session's. Cost and API time are the session's so far (a client's queries add up): the span's share."""
         self._close_open(subagents=False)
+        self._settle_stopped(last=False)
         if self._agent is None:
             return
         reported = self._reported
@@ -342,6 +453,7 @@ class ClaudeSession:
         return {}
 
     def on_hook(self, data: Mapping[str, Any]) -> None:
+        """Take one hook's input (a subagent's stop brings its transcript, whose usage its calls end with)."""
         event = data.get("hook_event_name")
         if event == "PreToolUse":
             self._tool_started(data)
@@ -354,6 +466,10 @@ class ClaudeSession:
             launcher = self._tool_of_subagent.get(agent_id)
             if launcher is not None:
                 self._end_subagent_call(launcher)
+                path = data.get("agent_transcript_path")
+                if isinstance(path, str) and path:
+                    self._transcripts[launcher] = path
+                self._settle(launcher, last=False)
             subagent = self._subagents.pop(agent_id, None)
             if subagent is not None:
                 subagent.stop()
@@ -376,6 +492,8 @@ class ClaudeSession:
             )
         finally:
             detach(token)
+        if call.span.is_recording():
+            call.span.set_attribute(semconv.ANATOMY_TOOL_SCHEDULED_BY, semconv.SCHEDULER_CLAUDE_CODE)
         self._tools[tool_use_id] = (name, call, key)
 
     def _tool_ended(self, data: Mapping[str, Any], *, failed: bool) -> None:
@@ -416,6 +534,21 @@ class ClaudeSession:
             self._ready[launcher] = _now()
 
     # --- where spans go -----------------------------------------------------------------------------------------
+
+    def context_for_mcp(self, server: str, message: Mapping[str, Any]) -> Context | None:
+        """Where an in-process SDK MCP server's handling of ``message`` goes: a ``tools/call`` under the session's
+        tool use of that tool (the latest under way), anything else under the agent; None when the session has
+        neither (it is not this session's)."""
+        params = message.get("params")
+        if message.get("method") == "tools/call" and isinstance(params, Mapping):
+            wanted = f"{_MCP_TOOL_PREFIX}{server}__{params.get('name')}"
+            for name, call, _ in reversed(self._tools.values()):
+                if name == wanted:
+                    return call.context
+            return None
+        if self._agent is not None:
+            return self._agent.context
+        return self.start_up.context if self.start_up is not None else None
 
     def _context_of_agent(self, agent_id: object) -> Context:
         subagent = self._subagents.get(agent_id) if isinstance(agent_id, str) else None

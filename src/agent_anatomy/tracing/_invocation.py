@@ -86,8 +86,9 @@ class Invocation:
         if token is not None:
             detach(token)
 
-    def stop(self, attributes: Mapping[str, AttributeValue] | None = None) -> None:
-        """End successfully, adding ``attributes`` first. Later calls are no-ops."""
+    def stop(self, attributes: Mapping[str, AttributeValue] | None = None, *, end_ns: int | None = None) -> None:
+        """End successfully, adding ``attributes`` first; at ``end_ns`` (epoch ns) when the operation ended earlier
+        than it is known to have (a call whose usage is read afterwards). Later calls are no-ops."""
         if self._finished:
             return
         self._finished = True
@@ -95,7 +96,7 @@ class Invocation:
             if attributes:
                 self.span.set_attributes(attributes)
         finally:
-            self._end()
+            self._end(end_ns)
 
     def stop_failed(self, error_type: str, attributes: Mapping[str, AttributeValue] | None = None) -> None:
         """End with status ERROR and ``error.type`` but no exception: the operation reported its own failure."""
@@ -140,13 +141,13 @@ class Invocation:
         finally:
             self._end()
 
-    def _end(self) -> None:
+    def _end(self, end_ns: int | None = None) -> None:
         try:
             self.suspend()
             if self._timer is not None:
                 self._record_duration(*self._timer)
         finally:
-            self.span.end()
+            self.span.end(end_time=end_ns)
             # An ended call may live on in a reference cycle (the SDK's MessageStream holds its proxy and sits
             # in one): it lets go of its span, so that waits for no cyclic collection.
             self._context = _ENDED

@@ -335,11 +335,18 @@ class LLMInvocation(Invocation):
 
     # --- ends ----------------------------------------------------------------------------------------
 
-    def end(self, how: str | None = None, extra: Mapping[str, AttributeValue] | None = None) -> None:
-        """End without error; ``how`` is the stream-end value for streams (None for a plain call)."""
+    def end(
+        self,
+        how: str | None = None,
+        extra: Mapping[str, AttributeValue] | None = None,
+        *,
+        at: tuple[float, int] | None = None,
+    ) -> None:
+        """End without error; ``how`` is the stream-end value for streams (None for a plain call). ``at``: when it
+        ended (monotonic seconds, epoch ns), if that was before now."""
         if self.finished:
             return
-        now = timeit.default_timer()
+        now = at[0] if at is not None else timeit.default_timer()
         try:
             attributes = self._response_attributes(now, how)
             self._record_metrics(now, error=None)
@@ -348,7 +355,22 @@ class LLMInvocation(Invocation):
             attributes = {}
         if extra:
             attributes.update(extra)
-        self.stop(attributes)
+        self.stop(attributes, end_ns=at[1] if at is not None else None)
+
+    def interrupt(self) -> None:
+        """The user's interrupt cut the call short: it ends failed, ``interrupted``, with what it had received."""
+        if self.finished:
+            return
+        now = timeit.default_timer()
+        attributes: dict[str, AttributeValue] = {}
+        try:
+            attributes = self._response_attributes(now, semconv.STREAM_END_INTERRUPTED if self._stream else None)
+            if self._stop_reason is None:
+                attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [semconv.FINISH_REASON_ERROR]
+            self._record_metrics(now, error=semconv.ERROR_INTERRUPTED)
+        except Exception:
+            warn_once("record the interrupt on the LLM span")
+        self.stop_failed(semconv.ERROR_INTERRUPTED, attributes)
 
     def fail(
         self,

@@ -12,14 +12,22 @@ tools. What the SDK hands back is enough for the anatomy:
   them). It starts when the CLI says it is requesting; its first token is the first content delta, its
   usage the final ``message_delta``'s;
 - each tool use is an ``execute_tool {tool}`` span from the CLI's ``PreToolUse`` / ``PostToolUse`` /
-  ``PostToolUseFailure`` hooks, added after the user's own; a subagent is an ``invoke_agent {type}`` span
-  (``SubagentStart`` / ``SubagentStop``) beside the tool use that started it, with its tools and calls below
-  (the CLI forwards no stream events of a subagent: its calls are read from its messages, without a
-  first token).
+  ``PostToolUseFailure`` hooks, added after the user's own, marked as scheduled by the CLI (no advice on how
+  it runs them); a subagent is an ``invoke_agent {type}`` span (``SubagentStart`` / ``SubagentStop``) beside
+  the tool use that started it, with its tools and calls below (the CLI forwards no stream events of a
+  subagent: its calls are read from its messages, without a first token, and end with the usage its
+  transcript gives when it stops);
+- the user's permission callback (``can_use_tool``) runs as a ``check_permission {tool}`` span: a phase of
+  its own, not the tool's time;
+- an in-process SDK MCP server's messages carry the trace context of the tool use that called it (or of the
+  agent), so the ``mcp`` package's own server spans join the session's trace below that tool use;
+- a ``ClaudeSDKClient.connect()`` without a prompt is a ``step claude-code start-up`` span (the CLI starting);
+  ``interrupt()`` ends the call and tool uses under way failed, ``interrupted``.
 
 The user's options are copied, never changed, and the hooks added answer with no opinion (``{}``). Wrapped:
-``InternalClient.process_query`` (what ``query()`` runs; the one private name touched) and the public
-``ClaudeSDKClient.connect`` / ``query`` / ``receive_messages`` / ``disconnect``, from one table.
+``InternalClient.process_query`` (what ``query()`` runs) and ``Query._handle_sdk_mcp_request`` (where an SDK
+MCP server's messages go in): the two private names touched; and the public ``ClaudeSDKClient.connect`` /
+``query`` / ``receive_messages`` / ``interrupt`` / ``disconnect``, from one table.
 """
 
 from __future__ import annotations
@@ -32,13 +40,17 @@ from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any, Final
 
 import wrapt
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.propagate import inject
 
+from .. import semconv
 from ._claude_session import ClaudeSession
 from ._llm_call import warn_once
 from ._package import _claude_agent_instruments
 from .handler import TelemetryHandler
+from .specs import step_spec
 
 __all__ = ["ClaudeAgentInstrumentor", "instrument_claude_agent", "uninstrument_claude_agent"]
 
@@ -51,11 +63,23 @@ class _Sessions:
 
     def __init__(self, sdk: Any, handler: TelemetryHandler) -> None:
         self.sdk = sdk
-        self._handler = handler
+        self.handler = handler
         self._clients: weakref.WeakKeyDictionary[Any, ClaudeSession] = weakref.WeakKeyDictionary()
+        self._live: weakref.WeakSet[ClaudeSession] = weakref.WeakSet()
+        self._order = 0
 
     def new(self, *, whole: bool) -> ClaudeSession:
-        return ClaudeSession(self._handler, self.sdk, whole=whole)
+        session = ClaudeSession(self.handler, self.sdk, whole=whole)
+        self._live.add(session)
+        return session
+
+    def context_for_mcp(self, server: str, message: dict[str, Any]) -> Context | None:
+        """The trace context an SDK MCP server's message belongs in: the first session that claims it."""
+        for session in list(self._live):
+            context = session.context_for_mcp(server, message)
+            if context is not None:
+                return context
+        return None
 
     def of_client(self, client: Any) -> ClaudeSession:
         session = self._clients.get(client)
@@ -122,26 +146,40 @@ def _process_query(
 async def _connect(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, sessions: _Sessions
 ) -> Any:
-    """``ClaudeSDKClient.connect``: the CLI starts with the session's options (the user's object is put back)."""
+    """``ClaudeSDKClient.connect``: the CLI starts with the session's options (the user's object is put back).
+    With a prompt the query's agent span holds the start-up; without, it is a step span of its own (never
+    current: the CLI's own traces go with the queries, as without it)."""
     if not is_instrumentation_enabled():
         return await wrapped(*args, **kwargs)
     options = instance.options
+    start_up = None
     try:
         session = sessions.of_client(instance)
         instance.options = session.cli_options(options)
         prompt = kwargs.get("prompt", args[0] if args else None)
         if prompt is not None:
             session.begin()
+        else:
+            start_up = sessions.handler.start_step(step_spec(semconv.CLAUDE_CODE_START_UP), attach_now=False)
+            session.start_up = start_up
     except Exception:
         warn_once("trace a Claude Agent SDK client")
         instance.options = options
         return await wrapped(*args, **kwargs)
     token = session.enter()
     try:
-        return await wrapped(*args, **kwargs)
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        if start_up is not None:
+            start_up.fail(exc)
+        raise
     finally:
         session.leave(token)
+        session.start_up = None
         instance.options = options
+    if start_up is not None:
+        start_up.stop()
+    return result
 
 
 async def _client_query(
@@ -163,6 +201,45 @@ def _receive_messages(
     return _traced(wrapped(*args, **kwargs), session, owned=False)
 
 
+async def _interrupt(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, sessions: _Sessions
+) -> Any:
+    """``ClaudeSDKClient.interrupt``: what the query had under way is cut, and its spans say so."""
+    session = sessions.client_session(instance)
+    if session is not None and is_instrumentation_enabled():
+        try:
+            session.on_interrupt()
+        except Exception:
+            warn_once("record a Claude Agent SDK interrupt")
+    return await wrapped(*args, **kwargs)
+
+
+async def _sdk_mcp_request(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, sessions: _Sessions
+) -> Any:
+    """An in-process SDK MCP server's message, given the trace context of the tool use (or the agent) it
+    belongs to in ``params._meta``, as an MCP client sends it: the ``mcp`` package's server spans continue it.
+    A message that carries trace context already, or has none to get, goes as it came."""
+    server = args[0] if args else kwargs.get("server_name")
+    message = args[1] if len(args) > 1 else kwargs.get("message")
+    try:
+        if is_instrumentation_enabled() and isinstance(server, str) and isinstance(message, dict):
+            context = sessions.context_for_mcp(server, message)
+            params = message.get("params", {})
+            if context is not None and isinstance(params, dict):
+                meta = dict(params.get("_meta") or {})
+                if semconv.MCP_META_TRACEPARENT not in meta:
+                    inject(meta, context=context)
+                    carried = {**message, "params": {**params, "_meta": meta}}
+                    if len(args) > 1:
+                        args = (args[0], carried, *args[2:])
+                    else:
+                        kwargs = {**kwargs, "message": carried}
+    except Exception:
+        warn_once("carry the trace into an SDK MCP server")
+    return await wrapped(*args, **kwargs)
+
+
 async def _disconnect(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, sessions: _Sessions
 ) -> Any:
@@ -179,6 +256,8 @@ _WRAPPED: Final = (
     ("claude_agent_sdk.client", "ClaudeSDKClient", "connect", _connect),
     ("claude_agent_sdk.client", "ClaudeSDKClient", "query", _client_query),
     ("claude_agent_sdk.client", "ClaudeSDKClient", "receive_messages", _receive_messages),
+    ("claude_agent_sdk.client", "ClaudeSDKClient", "interrupt", _interrupt),
+    ("claude_agent_sdk._internal.query", "Query", "_handle_sdk_mcp_request", _sdk_mcp_request),
     ("claude_agent_sdk.client", "ClaudeSDKClient", "disconnect", _disconnect),
 )
 """(module, class, method, wrapper): every method the instrumentor wraps."""

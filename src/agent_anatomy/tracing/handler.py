@@ -267,6 +267,12 @@ class TelemetryHandler:
         """A ``step`` span (``step_spec``'s)."""
         return self._start_function(spec, args, kwargs, BOUND_ARGUMENTS, None, None, attach_now)
 
+    def start_permission(
+        self, spec: SpanSpec, raw_input: object = NO_INPUT, *, parent: Context | None = None
+    ) -> FunctionCall:
+        """A ``check_permission`` span (``permission_spec``'s) under ``parent``: a permission callback's run."""
+        return self._start_function(spec, (), None, raw_input, None, parent, False)
+
     def _start_function(
         self,
         spec: SpanSpec,

@@ -25,6 +25,7 @@ __all__ = [
     "ToolSpanOptions",
     "agent_spec",
     "cache_lookup_spec",
+    "permission_spec",
     "step_spec",
     "tool_spec",
     "workflow_spec",
@@ -190,6 +191,16 @@ def step_spec(
         own[semconv.ANATOMY_STEP_TYPE] = step_type
     described = (semconv.ANATOMY_DESCRIPTION, description)
     return _code_spec(semconv.OPERATION_STEP, name, own, described, attributes, signature, record_args, record_result)
+
+
+def permission_spec(tool_name: str) -> SpanSpec:
+    """The one definition of a ``check_permission {tool}`` span: a permission callback deciding whether a tool
+    may run (its inputs and decision are content: recorded only with content capture)."""
+    own: dict[str, AttributeValue] = {
+        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_PERMISSION,
+        semconv.GEN_AI_TOOL_NAME: tool_name,
+    }
+    return _code_spec(semconv.OPERATION_PERMISSION, tool_name, own, ("", None), None, None, None, None)
 
 
 def cache_lookup_spec(name: str, *, function: str, backend: str, ttl_s: float) -> SpanSpec:
