@@ -258,7 +258,9 @@ def test_a_permission_callback_is_a_phase_of_its_own(run: Run) -> None:
     permission_s = run.report["permission_s"]
     assert permission_s * 1e9 <= check.end_ns - check.start_ns <= use.end_ns - use.start_ns
     analysis = run.analyses()[7]
-    assert analysis.phases[PHASE_PERMISSION] == check.end_ns - check.start_ns, "the callback's time is its own"
+    # its own, but for where an LLM call ran meanwhile (the CLI starts a tool while the answer still streams)
+    overlap = sum(max(min(c.end_ns, check.end_ns) - max(c.start_ns, check.start_ns), 0) for c in analysis.llm_calls)
+    assert analysis.phases[PHASE_PERMISSION] == check.end_ns - check.start_ns - overlap
     assert analysis.phases[PHASE_TOOL] <= (use.end_ns - use.start_ns) - analysis.phases[PHASE_PERMISSION]
     assert analysis.phases[PHASE_TOOL] >= run.report["add_s"] * 1e9, "the tool's own time stays the tool's"
 
