@@ -186,7 +186,9 @@ def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: 
                 == f"the fleet view's Prometheus at http://127.0.0.1:{prometheus.port}, all counted (100 calls)"
             )
         recent = prometheus_speeds(f"http://127.0.0.1:{prometheus.port}", "1h")  # what the window saw of them
-        assert set(recent) == set(MODELS) and all(0 < s.calls <= TURNS // 2 for s in recent.values())
+        # increase() counts from the first scrape, and extrapolates towards the window's edges: above none, and up
+        # to about an interval's worth more than the calls made (so it counted more than were made, once, in CI)
+        assert set(recent) == set(MODELS) and all(0 < s.calls <= 1.5 * (TURNS // 2) for s in recent.values())
 
         phases = {
             row["metric"]["anatomy_phase"]: float(row["value"][1])
