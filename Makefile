@@ -18,7 +18,15 @@ OPENINFERENCE_VERSION ?= 3.1.0
 CLAUDE_VENV ?= .venv-claude
 CLAUDE_AGENT_SDK_VERSION ?= 0.2.189
 
-.PHONY: demo test test-fast test-busy lint bench bench-venvs claude-venv install phoenix-venv backends venv-matches screenshot dist wheel-smoke clean
+# Jaeger v2 and the OpenTelemetry Collector the deploy tests run, built from their Go modules (Go 1.26 and the
+# Go module proxy) into build/, once: each is rebuilt only when its manifest changes. JAEGER_VERSION is the
+# Jaeger v2 release that deploy/go/jaeger/go.mod's module version (v1.75.0) is.
+GO ?= go
+JAEGER_VERSION ?= v2.12.0
+JAEGER_BIN := build/bin/jaeger
+COLLECTOR_BIN := build/collector/otelcol-agent-anatomy
+
+.PHONY: demo test test-fast test-busy lint bench bench-venvs claude-venv install phoenix-venv backends jaeger collector venv-matches screenshot dist wheel-smoke clean
 
 # Run as root, or through sudo when there is one.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null && echo sudo; })
@@ -40,9 +48,10 @@ venv-matches: $(INSTALLED)
 	have=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	[ "$$want" = "$$have" ] || { echo "$(VENV) was made with Python $$have, not $(PYTHON) ($$want): pass VENV=.venv-py$$want, or make clean"; exit 1; }
 
-# The real backends of the integration tests, which skip without them: redis-server and chromium
-# (Debian packages), Arize Phoenix and the peer instrumentations (virtualenvs of their own).
-backends: phoenix-venv bench-venvs claude-venv
+# The real backends of the integration tests, which skip without them: redis-server, chromium and
+# prometheus (Debian packages), Arize Phoenix and the peer instrumentations (virtualenvs of their own),
+# Jaeger and the collector (built from their Go modules).
+backends: phoenix-venv bench-venvs claude-venv jaeger collector
 	command -v redis-server >/dev/null && command -v chromium >/dev/null && command -v promtool >/dev/null || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server chromium prometheus; }
 
@@ -71,6 +80,23 @@ $(CLAUDE_VENV)/.installed: pyproject.toml
 	touch $@
 
 claude-venv: $(CLAUDE_VENV)/.installed
+
+$(JAEGER_BIN): deploy/go/jaeger/go.mod deploy/go/jaeger/go.sum
+	@command -v $(GO) >/dev/null || { echo "make jaeger needs Go 1.26 (the go command was not found)"; exit 1; }
+	cd deploy/go/jaeger && $(GO) build -trimpath -o $(CURDIR)/$@ \
+	  -ldflags "-X github.com/jaegertracing/jaeger/internal/version.latestVersion=$(JAEGER_VERSION)" \
+	  github.com/jaegertracing/jaeger/cmd/jaeger
+
+jaeger: $(JAEGER_BIN)
+
+# The OpenTelemetry Collector Builder (a tool of deploy/go/collector/go.mod) writes the collector's sources
+# into build/collector and compiles them there.
+$(COLLECTOR_BIN): deploy/go/collector/manifest.yaml deploy/go/collector/go.mod deploy/go/collector/go.sum
+	@command -v $(GO) >/dev/null || { echo "make collector needs Go 1.26 (the go command was not found)"; exit 1; }
+	cd deploy/go/collector && $(GO) tool builder --config manifest.yaml
+	touch $@
+
+collector: $(COLLECTOR_BIN)
 
 demo: $(INSTALLED)
 	$(BIN)/agent-anatomy demo

@@ -126,6 +126,8 @@ _BACKENDS = {
     "prometheus": "prometheus",
     "Phoenix": "Phoenix",
     "peer virtualenvs": "peer instrumentations",
+    "make jaeger": "Jaeger",
+    "make collector": "the collector",
 }
 """Words in a skip reason that name a real backend the suite uses when it is there."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -173,29 +174,37 @@ def test_no_spans(tmp_path: Path) -> None:
         Anatomy.from_file(path)
 
 
-# --- a live Jaeger (its query API served from the fixtures) ---------------------------------------------
+# --- a Jaeger the real one cannot be made to be -------------------------------------------------------------
+# tests/deploy/test_jaeger.py reads a real Jaeger v2 (API v3 and v1, search, its downloads, an absent trace).
+# What it cannot be made to send is served here: an older Jaeger with API v1 only, API v3's results streamed
+# as several chunks (as its grpc-gateway streams them, and Jaeger means to over HTTP), errors with a message
+# of their own, and a proxy's page that is not JSON.
+
+TRACE_ID = "5b8aa5a2d2c872e8321cf37308d69df2"
+Route = tuple[int, str, bytes]
+"""An answer: HTTP status, Content-Type, body."""
 
 
 class FakeJaeger:
-    """Jaeger's query API on 127.0.0.1: v3 says 404, v1 serves the fixture, search returns it too."""
+    """A query API on 127.0.0.1 answering each path of ``routes`` (the query string included, or the path
+    alone) with its answer, and anything else 404 with no body; it keeps the paths it was asked."""
 
-    def __init__(self) -> None:
-        document = (FIXTURES / "jaeger_v1.json").read_bytes()
+    def __init__(self, routes: dict[str, Route]) -> None:
         self.requests: list[str] = []
         requests = self.requests
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 requests.append(self.path)
-                known = "/api/traces/5b8aa5a2d2c872e8321cf37308d69df2"
-                if self.path.startswith("/api/traces?") or self.path == known:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(document)
-                else:
-                    self.send_response(404)
-                    self.end_headers()
+                status, content_type, body = (
+                    routes.get(self.path) or routes.get(self.path.split("?")[0]) or (404, "", b"")
+                )
+                self.send_response(status)
+                if content_type:
+                    self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, format: str, *args: object) -> None:
                 return None
@@ -204,51 +213,98 @@ class FakeJaeger:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-
-@pytest.fixture
-def jaeger() -> Iterator[FakeJaeger]:
-    fake = FakeJaeger()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
-def test_from_jaeger_tries_v3_then_v1(jaeger: FakeJaeger) -> None:
-    anatomy = Anatomy.from_jaeger(jaeger.url, "5b8aa5a2d2c872e8321cf37308d69df2")
-    assert anatomy.trace_id == "5b8aa5a2d2c872e8321cf37308d69df2"
-    assert jaeger.requests == [
-        "/api/v3/traces/5b8aa5a2d2c872e8321cf37308d69df2",
-        "/api/traces/5b8aa5a2d2c872e8321cf37308d69df2",
-    ]
+@contextlib.contextmanager
+def fake_jaeger(routes: dict[str, Route]) -> Iterator[FakeJaeger]:
+    fake = FakeJaeger(routes)
+    try:
+        yield fake
+    finally:
+        fake.close()
 
 
-def test_from_jaeger_search_and_errors(jaeger: FakeJaeger) -> None:
-    anatomy = Anatomy.from_jaeger(jaeger.url, service="support-agent", since_s=600)
-    assert len(anatomy) == 1
-    assert "service=support-agent" in jaeger.requests[-1]
-    with pytest.raises(TraceNotFoundError, match="has no trace 0000000000000000000000000000beef"):
-        Anatomy.from_jaeger(jaeger.url, "beef")
+def _v1_only() -> dict[str, Route]:
+    document = (FIXTURES / "jaeger_v1.json").read_bytes()
+    return {
+        f"/api/traces/{TRACE_ID}": (200, "application/json", document),
+        "/api/traces": (200, "application/json", document),
+    }
+
+
+def test_an_older_jaeger_without_api_v3_is_read_through_v1() -> None:
+    with fake_jaeger(_v1_only()) as jaeger:
+        assert Anatomy.from_jaeger(jaeger.url, TRACE_ID).trace_id == TRACE_ID
+        assert jaeger.requests == [f"/api/v3/traces/{TRACE_ID}", f"/api/traces/{TRACE_ID}"]
+        assert len(Anatomy.from_jaeger(jaeger.url, service="support-agent", since_s=600)) == 1
+        assert "service=support-agent" in jaeger.requests[-1]
+        # compare's sides: a Jaeger UI address with jaeger+ before it, a trace or a search
+        assert Anatomy.from_source(f"jaeger+{jaeger.url}/trace/{TRACE_ID}").trace_id == TRACE_ID
+        assert len(Anatomy.from_source(f"jaeger+{jaeger.url}/search?service=support-agent&lookback=10m&limit=5")) == 1
+        assert "service=support-agent" in jaeger.requests[-1] and "limit=5" in jaeger.requests[-1]
+        with pytest.raises(TraceNotFoundError, match="has no trace 0000000000000000000000000000beef"):
+            Anatomy.from_jaeger(jaeger.url, "beef")
+
+
+def _otlp_chunk(trace_id: str, span_id: str, name: str, parent: str | None = None) -> dict[str, object]:
+    span = {"traceId": trace_id, "spanId": span_id, "name": name, "kind": 1}
+    span |= {"startTimeUnixNano": "1000000", "endTimeUnixNano": "9000000"} | (
+        {"parentSpanId": parent} if parent else {}
+    )
+    return {"result": {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}}
+
+
+def test_an_api_v3_answer_streamed_in_chunks_is_read_whole() -> None:
+    """Several ``{"result": ...}`` objects one after another (newline-separated or not) are one answer."""
+    root = _otlp_chunk(TRACE_ID, "00000000000000a1", "invoke_agent support")
+    child = _otlp_chunk(TRACE_ID, "00000000000000b2", "execute_tool lookup", parent="00000000000000a1")
+    for separator in ("\n", ""):
+        body = (json.dumps(root) + separator + json.dumps(child) + "\n").encode()
+        with fake_jaeger({f"/api/v3/traces/{TRACE_ID}": (200, "text/plain; charset=utf-8", body)}) as jaeger:
+            anatomy = Anatomy.from_jaeger(jaeger.url, TRACE_ID)
+            assert anatomy.wall_ms == 8.0 and len(jaeger.requests) == 1
+            assert sorted(s.name for s in anatomy.trace.tree.spans.values()) == [
+                "execute_tool lookup",
+                "invoke_agent support",
+            ]
+
+
+def test_what_a_refusing_or_unreachable_jaeger_said_is_in_the_error() -> None:
+    refused = json.dumps({"data": None, "errors": [{"code": 500, "msg": "storage is unavailable"}]}).encode()
+    v3 = json.dumps({"error": {"httpCode": 500, "message": "search depth must be greater than 0"}}).encode()
+    routes = {
+        f"/api/v3/traces/{TRACE_ID}": (500, "application/json", v3),
+        "/api/traces": (500, "application/json", refused),
+    }
+    with fake_jaeger(routes) as jaeger:
+        with pytest.raises(TraceNotFoundError, match=r"HTTP 500 \(search depth must be greater than 0\)"):
+            Anatomy.from_jaeger(jaeger.url, TRACE_ID)
+        with pytest.raises(SourceError, match=r"failed: HTTP 500 \(storage is unavailable\)"):
+            Anatomy.from_jaeger(jaeger.url, service="support-agent")
+    page = b"<html><body>502 Bad Gateway</body></html>"
+    with (
+        fake_jaeger({"/api/traces": (200, "text/html", page)}) as proxy,
+        pytest.raises(SourceError, match=r"Jaeger search at http://127\.0\.0\.1:\d+/api/traces\?.*unexpected answer"),
+    ):
+        Anatomy.from_jaeger(proxy.url, service="support-agent")
     with pytest.raises(SourceError, match=r"cannot reach Jaeger at http://127\.0\.0\.1:9/api/v3/traces"):
         Anatomy.from_jaeger("http://127.0.0.1:9", "beef")
     with pytest.raises(ValueError, match="needs a trace_id, or a service"):
-        Anatomy.from_jaeger(jaeger.url)
+        Anatomy.from_jaeger("http://127.0.0.1:9")
 
 
-def test_a_source_named_in_one_string(jaeger: FakeJaeger, tmp_path: Path) -> None:
-    """``compare``'s sides: a Jaeger UI address with ``jaeger+`` before it, a file, a file with ``#trace``."""
-    trace_id = "5b8aa5a2d2c872e8321cf37308d69df2"
-    assert Anatomy.from_source(f"jaeger+{jaeger.url}/trace/{trace_id}").trace_id == trace_id
-    anatomy = Anatomy.from_source(f"jaeger+{jaeger.url}/search?service=support-agent&lookback=10m&limit=5")
-    assert len(anatomy) == 1
-    query = jaeger.requests[-1]
-    assert "service=support-agent" in query and "limit=5" in query
-    assert Anatomy.from_source(str(FIXTURES / "jaeger_v1.json")).trace_id == trace_id
-    assert Anatomy.from_source(f"{FIXTURES / 'jaeger_v1.json'}#5b8aa5a2").trace_id == trace_id
+def test_a_source_named_in_one_string_is_a_file_or_a_file_and_trace(tmp_path: Path) -> None:
+    """``compare``'s sides that are files: a file, a file with ``#trace``, a file whose name holds a ``#``."""
+    assert Anatomy.from_source(str(FIXTURES / "jaeger_v1.json")).trace_id == TRACE_ID
+    assert Anatomy.from_source(f"{FIXTURES / 'jaeger_v1.json'}#5b8aa5a2").trace_id == TRACE_ID
     with pytest.raises(TraceNotFoundError, match="trace beef is not among the 1 trace given"):
         Anatomy.from_source(f"{FIXTURES / 'jaeger_v1.json'}#beef")
-    odd = tmp_path / "a#b.json"  # a file whose name holds a '#' is read as the file
+    odd = tmp_path / "a#b.json"  # read as the file
     odd.write_bytes((FIXTURES / "jaeger_v1.json").read_bytes())
-    assert Anatomy.from_source(str(odd)).trace_id == trace_id
+    assert Anatomy.from_source(str(odd)).trace_id == TRACE_ID
 
 
 def test_phoenix_span_json(tmp_path: Path) -> None:

@@ -6,20 +6,12 @@ skipped (``make backends`` installs it), or fail when ``AGENT_ANATOMY_REQUIRE_PR
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,6 +22,8 @@ from agent_anatomy.sim import SimServer
 from agent_anatomy.sim.profiles import ModelProfile, SimProfile
 from agent_anatomy.stats import percentile
 from tests._processes import running
+from tests._receivers import free_port
+from tests.deploy._stack import DASHBOARD, Prometheus, dashboard_queries, system_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -38,79 +32,17 @@ TURNS = 200
 
 
 def _binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("AGENT_ANATOMY_REQUIRE_PROMETHEUS"):
-            pytest.fail(f"{name} is not installed")
-        pytest.skip(f"{name} is not installed (Debian: apt-get install prometheus)")
-    return path
+    return system_binary(name)
 
 
-def test_the_recording_rules_pass_their_promtool_unit_tests() -> None:
-    promtool = _binary("promtool")
-    checked = subprocess.run(
-        [promtool, "check", "rules", "prometheus-rules.yml"], cwd=DEPLOY, capture_output=True, text=True, timeout=60
+def _prometheus_of(target: str, directory: Path) -> Prometheus:
+    """Debian's Prometheus scraping one target every second, with deploy's recording rules."""
+    return Prometheus.on(
+        directory,
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"rule_files:\n  - {DEPLOY / 'prometheus-rules.yml'}\n"
+        f"scrape_configs:\n  - job_name: fleet-agent\n    static_configs:\n      - targets: ['{target}']\n",
     )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    tested = subprocess.run(
-        [promtool, "test", "rules", "prometheus-rules.test.yml"], cwd=DEPLOY, capture_output=True, text=True, timeout=60
-    )
-    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Prometheus:
-    """Debian's Prometheus on loopback, scraping one target every second; stopped when its block ends."""
-
-    def __init__(self, binary: str, target: str, directory: Path) -> None:
-        self.port = _free_port()
-        self.config = directory / "prometheus.yml"
-        self.config.write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            f"rule_files:\n  - {DEPLOY / 'prometheus-rules.yml'}\n"
-            f"scrape_configs:\n  - job_name: fleet-agent\n    static_configs:\n      - targets: ['{target}']\n"
-        )
-        self.argv = [
-            binary,
-            f"--config.file={self.config}",
-            f"--storage.tsdb.path={directory / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.port}",
-            "--log.level=warn",
-        ]
-
-    @contextlib.contextmanager
-    def serving(self) -> Iterator[Prometheus]:
-        with running(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-            yield self
-
-    def query(self, expression: str) -> list[dict[str, Any]]:
-        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
-        with urllib.request.urlopen(url, timeout=10) as response:
-            answer = json.load(response)
-        assert answer["status"] == "success", answer
-        return list(answer["data"]["result"])
-
-    def value(self, expression: str) -> float | None:
-        result = self.query(expression)
-        return float(result[0]["value"][1]) if result else None
-
-    def wait_for(self, expression: str, wanted: float, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        seen: float | None = None
-        while time.monotonic() < deadline:
-            try:
-                seen = self.value(expression)
-            except OSError:  # not listening yet
-                seen = None
-            if seen == wanted:
-                return
-            time.sleep(0.5)
-        raise AssertionError(f"{expression} was {seen}, not {wanted}, after {timeout_s:g} s")
 
 
 @pytest.fixture
@@ -141,12 +73,12 @@ def _bucket(value: float, bounds: tuple[float, ...] = BUCKETS_S) -> tuple[float,
 def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: Path) -> None:
     """200 agent turns, scraped by a real Prometheus: its quantiles of time to first token per model fall in
     the bucket of the in-process anatomies' own, and its per-phase sums equal theirs."""
-    metrics_port, spans = _free_port(), tmp_path / "spans.jsonl"
-    prometheus = Prometheus(_binary("prometheus"), f"127.0.0.1:{metrics_port}", tmp_path)
+    metrics_port, spans = free_port(), tmp_path / "spans.jsonl"
+    prometheus = _prometheus_of(f"127.0.0.1:{metrics_port}", tmp_path)
     agent_argv = [sys.executable, Path(__file__).parent / "_fleet_agent.py", sim.base_url, metrics_port, spans, TURNS]
     with (
         running(agent_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as agent,
-        prometheus.serving(),
+        prometheus.program.serving(),
     ):
         assert agent.stdout is not None and agent.stdout.readline().strip() == "done", agent.stderr.read()  # type: ignore[union-attr]
         prometheus.wait_for("sum(agent_anatomy_trace_duration_seconds_count)", TURNS, timeout_s=60)
@@ -169,7 +101,7 @@ def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: 
                 assert scraped is not None and lower <= scraped <= upper, (model, quantile, wanted, scraped)
 
         # the fleet view as a source of speeds for the what-ifs: each model's medians, in the in-process bucket
-        known = speeds_from(f"prometheus+http://127.0.0.1:{prometheus.port}?window=all")
+        known = speeds_from(f"prometheus+{prometheus.url}?window=all")
         for model in MODELS:
             calls = [c for a in anatomy.traces for c in a.llm_calls if c.model == model and c.tokens_per_second]
             ttft = percentile(sorted(c.ttft_ns / 1e9 for c in calls if c.ttft_ns), 0.5)
@@ -181,11 +113,8 @@ def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: 
             lower, upper = _bucket(per_token, PER_TOKEN_BUCKETS_S)
             assert lower <= 1 / speed.tokens_per_second <= upper, (model, per_token, speed)
             assert speed.evidence == "measured" and speed.calls == TURNS // 2
-            assert (
-                speed.basis
-                == f"the fleet view's Prometheus at http://127.0.0.1:{prometheus.port}, all counted (100 calls)"
-            )
-        recent = prometheus_speeds(f"http://127.0.0.1:{prometheus.port}", "1h")  # what the window saw of them
+            assert speed.basis == f"the fleet view's Prometheus at {prometheus.url}, all counted (100 calls)"
+        recent = prometheus_speeds(prometheus.url, "1h")  # what the window saw of them
         # increase() counts from the first scrape, and extrapolates towards the window's edges: above none, and up
         # to about an interval's worth more than the calls made (so it counted more than were made, once, in CI)
         assert set(recent) == set(MODELS) and all(0 < s.calls <= 1.5 * (TURNS // 2) for s in recent.values())
@@ -214,7 +143,7 @@ def test_prometheus_aggregates_what_each_trace_showed(sim: SimServer, tmp_path: 
 
         # the dashboard on this data: every panel's query answers once the rules have two samples to rate
         prometheus.wait_for("count(agent_anatomy:time_to_first_token_seconds:p95_5m)", len(MODELS), timeout_s=60)
-        for title, expression in _dashboard_queries():
+        for title, expression in dashboard_queries():
             if any(word in expression for word in ("dropped", "lever", "whatif")):
                 continue  # nothing was dropped, no lever ran, one streamed call leaves no what-if
             assert prometheus.query(expression), f"{title}: {expression} has no data"
@@ -239,13 +168,7 @@ def test_the_stack_loads_the_recording_rules() -> None:
     assert len(records) == len(set(records)) == 9
 
 
-DASHBOARD = DEPLOY / "grafana" / "dashboards" / "agent-anatomy.json"
 PROVISIONING = DEPLOY / "grafana" / "provisioning"
-
-
-def _dashboard_queries() -> list[tuple[str, str]]:
-    dashboard = json.loads(DASHBOARD.read_text())
-    return [(panel["title"], target["expr"]) for panel in dashboard["panels"] for target in panel["targets"]]
 
 
 def test_every_dashboard_query_parses_and_names_what_exists(tmp_path: Path) -> None:
@@ -255,7 +178,7 @@ def test_every_dashboard_query_parses_and_names_what_exists(tmp_path: Path) -> N
 
     from agent_anatomy import semconv
 
-    queries = _dashboard_queries()
+    queries = dashboard_queries()
     rules = tmp_path / "dashboard-rules.yml"
     rules.write_text(
         yaml.safe_dump(

@@ -25,8 +25,9 @@ COMPOSE = ROOT / "docker-compose.yml"
 COLLECTOR = ROOT / "collector-config.yaml"
 JAEGER = ROOT / "deploy" / "jaeger.yaml"
 PROMETHEUS = ROOT / "deploy" / "prometheus.yml"
+GO = ROOT / "deploy" / "go"
 
-# Component names the collector deprecated before the pinned 0.160.0 (each still loads, with a warning
+# Component names the collector deprecated before the pinned 0.161.0 (each still loads, with a warning
 # on every start, until removed), and what replaced them.
 DEPRECATED = {
     ("exporters", "logging"): "debug",
@@ -39,7 +40,9 @@ DEPRECATED = {
 
 
 def load(path: Path) -> dict[str, Any]:
-    document = yaml.safe_load(path.read_text())
+    """The file as compose runs it: each ``${env:NAME:-default}`` (an address the tests move) as its default."""
+    text = re.sub(r"\$\{env:([A-Z_]+):-([^}]*)\}", lambda m: m.group(2), path.read_text())
+    document = yaml.safe_load(text)
     assert isinstance(document, dict), f"{path.name} is not a YAML mapping"
     return document
 
@@ -84,7 +87,27 @@ def test_images_are_pinned_and_current_majors(compose: dict[str, Any]) -> None:
     for name, image in images.items():
         assert re.search(r":v?\d+\.\d+\.\d+$", image), f"{name}: {image} is not pinned to a release"
     assert images["jaeger"].startswith("jaegertracing/jaeger:2."), "Jaeger v2 (v1 all-in-one is end-of-life)"
-    assert images["collector"].startswith("otel/opentelemetry-collector-contrib:0.160.")
+
+
+def test_compose_runs_the_versions_the_tests_build(compose: dict[str, Any]) -> None:
+    """The images are the releases ``make jaeger`` and ``make collector`` build, which the tests run."""
+    images = {name: service.get("image") for name, service in compose["services"].items() if "image" in service}
+    makefile = (ROOT / "Makefile").read_text()
+    version = re.search(r"^JAEGER_VERSION \?= v(2\.(\d+)\.\d+)$", makefile, re.M)
+    module = re.search(
+        r"^\tgithub\.com/jaegertracing/jaeger v1\.(\d+)\.\d+\b", (GO / "jaeger" / "go.mod").read_text(), re.M
+    )
+    assert version and module
+    assert int(module.group(1)) == int(version.group(2)) + 63, "Jaeger releases v1.N as v2.(N-63)"
+    assert images["jaeger"] == f"jaegertracing/jaeger:{version.group(1)}"
+    manifest = yaml.safe_load((GO / "collector" / "manifest.yaml").read_text())
+    assert images["collector"] == f"otel/opentelemetry-collector-contrib:{manifest['dist']['version']}"
+    modules = [
+        entry["gomod"]
+        for kind in ("extensions", "receivers", "processors", "connectors", "exporters")
+        for entry in manifest[kind]
+    ]
+    assert {m.split()[1] for m in modules} == {f"v{manifest['dist']['version']}"}, "every component at one release"
     assert "demo" in compose["services"]["demo"]["profiles"]
 
 
@@ -136,7 +159,8 @@ def test_memory_limiter_first_and_batching_and_a_switchable_debug_exporter(colle
     for pipeline_id, pipeline in collector["service"]["pipelines"].items():
         assert pipeline.get("processors", [])[:1] == ["memory_limiter"], pipeline_id
     assert "batch" in collector["exporters"]["otlp_grpc/jaeger"]["sending_queue"]
-    assert collector["exporters"]["debug"]["verbosity"] == "${env:COLLECTOR_DEBUG_VERBOSITY:-basic}"
+    assert load(COLLECTOR)["exporters"]["debug"]["verbosity"] == "basic"
+    assert "${env:COLLECTOR_DEBUG_VERBOSITY:-basic}" in COLLECTOR.read_text(), "switchable"
     assert "debug" in collector["service"]["pipelines"]["traces"]["exporters"]
 
 

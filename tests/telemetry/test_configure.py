@@ -370,3 +370,19 @@ def test_an_applications_meter_provider_gets_no_orphan_readers(
     handle.shutdown(timeout_s=2.0)
     assert "Cannot call collect" not in caplog.text
     application.shutdown()
+
+
+@pytest.mark.parametrize("given", [True, False])
+def test_the_metrics_describe_the_service_the_spans_do(otel_globals: None, given: bool) -> None:
+    """With the application's TracerProvider (given to configure(), or set before it), the meter provider
+    configure() makes takes that provider's resource: metrics and spans name one service (they did not: the
+    metrics said ``unknown_service``, and a collector filed them under another job than the spans)."""
+    from opentelemetry.sdk.resources import Resource
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot", "deployment": "eu"}))
+    if not given:
+        trace.set_tracer_provider(provider)
+    handle = aa.configure(exporter="memory", metrics=True, tracer_provider=provider if given else None)
+    meters = handle.meter_provider
+    assert meters is not None and meters._sdk_config.resource.attributes == provider.resource.attributes  # type: ignore[attr-defined]
+    handle.shutdown(timeout_s=2.0)

@@ -249,8 +249,12 @@ def _enabled_handle(
         if not isinstance(meter_provider, SdkMeterProvider):
             readers, memory_reader = build_metric_readers(settings, watches)
             if readers:
+                # the metrics describe the service the spans do, also when the application's provider
+                # (given, or set before) has a resource of its own
                 owned_meter_provider = SdkMeterProvider(
-                    metric_readers=readers, resource=resource, shutdown_on_exit=False
+                    metric_readers=readers,
+                    resource=provider.resource if isinstance(provider, SdkTracerProvider) else resource,
+                    shutdown_on_exit=False,
                 )
                 if _is_unset(meter_provider):
                     metrics.set_meter_provider(owned_meter_provider)

@@ -8,7 +8,8 @@ download), ``phoenix`` (Arize Phoenix's span list), ``console`` (what the OTel S
 a file holding any of them, or JSON Lines of OTLP documents (agent-anatomy's ``jsonl:`` exporter), and
 ``live`` asks a running Jaeger or Phoenix. A document of the wrong shape becomes a ``SourceError`` naming
 the file and position and what was expected at one boundary (``_common.reading``); an HTTP failure
-names the URL (``live``, where each request is made and a Jaeger v3 answer may fall back to v1).
+names the URL (``live``, where each request is made and a Jaeger v3 answer may fall back to v1; ``_http``,
+the one GET every live server is read with).
 """
 
 from .files import (

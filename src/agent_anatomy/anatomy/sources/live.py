@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
-from typing import Any
 
 from ...errors import SourceError, TraceNotFoundError
 from ..model import SpanRecord
 from ._common import DOCUMENT_ERRORS, NETWORK_ERRORS
+from ._http import Refused, get_json
 from .files import records_from_document
 from .phoenix import phoenix_records
 
 __all__ = ["fetch_jaeger_trace", "fetch_phoenix_trace", "search_jaeger"]
-
-
-def _get_json(url: str, timeout_s: float) -> Any:
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        return json.loads(response.read())
 
 
 def fetch_jaeger_trace(base_url: str, trace_id: str, timeout_s: float = 10.0) -> list[SpanRecord]:
@@ -30,9 +21,9 @@ def fetch_jaeger_trace(base_url: str, trace_id: str, timeout_s: float = 10.0) ->
     for path in (f"/api/v3/traces/{trace_id}", f"/api/traces/{trace_id}"):
         url = base + path
         try:
-            records = records_from_document(_get_json(url, timeout_s))
-        except urllib.error.HTTPError as exc:
-            errors.append(f"{url}: HTTP {exc.code}")
+            records = records_from_document(get_json(url, timeout_s))
+        except Refused as exc:
+            errors.append(f"{url}: {exc}")
             continue
         except NETWORK_ERRORS as exc:
             raise SourceError(f"cannot reach Jaeger at {url}: {getattr(exc, 'reason', exc)}", source=url) from exc
@@ -54,9 +45,9 @@ def search_jaeger(
     )
     url = f"{base_url.rstrip('/')}/api/traces?{query}"
     try:
-        return records_from_document(_get_json(url, timeout_s))
-    except urllib.error.HTTPError as exc:
-        raise SourceError(f"Jaeger search at {url} failed: HTTP {exc.code}", source=url) from exc
+        return records_from_document(get_json(url, timeout_s))
+    except Refused as exc:
+        raise SourceError(f"Jaeger search at {url} failed: {exc}", source=url) from exc
     except NETWORK_ERRORS as exc:
         raise SourceError(f"cannot reach Jaeger at {url}: {getattr(exc, 'reason', exc)}", source=url) from exc
     except DOCUMENT_ERRORS as exc:
@@ -77,14 +68,14 @@ def fetch_phoenix_trace(
         query = {"trace_id": trace_id, "limit": 1000} | ({"cursor": cursor} if cursor else {})
         url = f"{base}?{urllib.parse.urlencode(query)}"
         try:
-            document = _get_json(url, timeout_s)
+            document = get_json(url, timeout_s)
             records.extend(phoenix_records(document))
-        except urllib.error.HTTPError as exc:
+        except Refused as exc:
             if exc.code == 404:
                 raise TraceNotFoundError(
                     f"Phoenix at {base_url} has no project {project!r}", trace_id=trace_id
                 ) from exc
-            raise SourceError(f"Phoenix at {url} answered HTTP {exc.code}", source=url) from exc
+            raise SourceError(f"Phoenix at {url} answered {exc}", source=url) from exc
         except NETWORK_ERRORS as exc:
             raise SourceError(f"cannot reach Phoenix at {url}: {getattr(exc, 'reason', exc)}", source=url) from exc
         except DOCUMENT_ERRORS as exc:

@@ -3,15 +3,13 @@ recent window, from the histograms ``AnatomyMetricsProcessor`` records (``/api/v
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Final
 
 from ...errors import SourceError
 from ._common import DOCUMENT_ERRORS, NETWORK_ERRORS
+from ._http import Refused, get_json
 
 __all__ = ["ALL", "ModelFigures", "fetch_model_figures"]
 
@@ -34,13 +32,12 @@ class ModelFigures:
 def _query(base: str, expression: str, timeout_s: float) -> list[dict[str, Any]]:
     url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            answer = json.loads(response.read())
+        answer = get_json(url, timeout_s)
         if answer.get("status") != "success":
             raise SourceError(f"Prometheus at {base} refused the query: {answer.get('error')}", source=url)
         return list(answer["data"]["result"])
-    except urllib.error.HTTPError as exc:
-        raise SourceError(f"Prometheus at {url} answered HTTP {exc.code}", source=url) from exc
+    except Refused as exc:
+        raise SourceError(f"Prometheus at {url} answered {exc}", source=url) from exc
     except NETWORK_ERRORS as exc:
         raise SourceError(f"cannot reach Prometheus at {base}: {getattr(exc, 'reason', exc)}", source=url) from exc
     except DOCUMENT_ERRORS as exc:
