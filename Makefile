@@ -22,6 +22,8 @@ CLAUDE_AGENT_SDK_VERSION ?= 0.2.189
 # Go module proxy) into build/, once: each is rebuilt only when its manifest changes. JAEGER_VERSION is the
 # Jaeger v2 release that deploy/go/jaeger/go.mod's module version (v1.75.0) is.
 GO ?= go
+# No VCS stamp: the builds run inside this repository's checkout, whose git state they must not depend on.
+GO_ENV := GOFLAGS="-buildvcs=false $(GOFLAGS)"
 JAEGER_VERSION ?= v2.12.0
 JAEGER_BIN := build/bin/jaeger
 COLLECTOR_BIN := build/collector/otelcol-agent-anatomy
@@ -83,7 +85,7 @@ claude-venv: $(CLAUDE_VENV)/.installed
 
 $(JAEGER_BIN): deploy/go/jaeger/go.mod deploy/go/jaeger/go.sum
 	@command -v $(GO) >/dev/null || { echo "make jaeger needs Go 1.26 (the go command was not found)"; exit 1; }
-	cd deploy/go/jaeger && $(GO) build -trimpath -o $(CURDIR)/$@ \
+	cd deploy/go/jaeger && $(GO_ENV) $(GO) build -trimpath -o $(CURDIR)/$@ \
 	  -ldflags "-X github.com/jaegertracing/jaeger/internal/version.latestVersion=$(JAEGER_VERSION)" \
 	  github.com/jaegertracing/jaeger/cmd/jaeger
 
@@ -93,7 +95,7 @@ jaeger: $(JAEGER_BIN)
 # into build/collector and compiles them there.
 $(COLLECTOR_BIN): deploy/go/collector/manifest.yaml deploy/go/collector/go.mod deploy/go/collector/go.sum
 	@command -v $(GO) >/dev/null || { echo "make collector needs Go 1.26 (the go command was not found)"; exit 1; }
-	cd deploy/go/collector && $(GO) tool builder --config manifest.yaml
+	cd deploy/go/collector && $(GO_ENV) $(GO) tool builder --config manifest.yaml
 	touch $@
 
 collector: $(COLLECTOR_BIN)
