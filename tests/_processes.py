@@ -22,12 +22,23 @@ StrPath = str | Path
 def running(
     argv: Sequence[StrPath], *, stop: int = signal.SIGTERM, grace_s: float = 20.0, **popen: Any
 ) -> Iterator[subprocess.Popen[Any]]:
-    """``subprocess.Popen(argv, **popen)`` for the block; on leaving it, however, the process is reaped."""
+    """``subprocess.Popen(argv, **popen)`` for the block; on leaving it, however, the process is reaped.
+
+    The child starts with Ctrl-C's default meaning even where the suite itself was started with SIGINT
+    ignored (a shell's background job, as some CI runners start theirs): a test of Ctrl-C tests the program,
+    not how the suite was launched.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and "preexec_fn" not in popen:
+        popen["preexec_fn"] = _default_sigint
     process: subprocess.Popen[Any] = subprocess.Popen([str(arg) for arg in argv], **popen)
     try:
         yield process
     finally:
         reap(process, stop=stop, grace_s=grace_s)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def reap(process: subprocess.Popen[Any], *, stop: int = signal.SIGTERM, grace_s: float = 20.0) -> None:
