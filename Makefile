@@ -14,6 +14,11 @@ BENCH_VENVS ?= .venv-bench
 OPENLLMETRY_VERSION ?= 0.62.4
 OPENINFERENCE_VERSION ?= 3.1.0
 
+# The anthropic SDK's release lines the instrumentation is tested on besides the newest (tests/tracing/
+# test_sdk_versions.py): the oldest supported, and the last of each older major, a virtualenv each.
+SDK_VENVS ?= .venv-sdk
+SDK_MATRIX ?= 0.41.0 0.125.0 1.17.0
+
 # The Claude Agent SDK (its wheel bundles the Claude Code CLI) in a virtualenv of its own, for its sessions' tests.
 CLAUDE_VENV ?= .venv-claude
 CLAUDE_AGENT_SDK_VERSION ?= 0.2.189
@@ -28,7 +33,7 @@ JAEGER_VERSION ?= v2.12.0
 JAEGER_BIN := build/bin/jaeger
 COLLECTOR_BIN := build/collector/otelcol-agent-anatomy
 
-.PHONY: demo test test-fast test-busy lint bench bench-venvs claude-venv install phoenix-venv backends jaeger collector venv-matches screenshot dist wheel-smoke clean
+.PHONY: demo test test-fast test-busy lint bench bench-venvs claude-venv sdk-venvs install phoenix-venv backends jaeger collector venv-matches screenshot dist wheel-smoke clean
 
 # Run as root, or through sudo when there is one.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null && echo sudo; })
@@ -51,9 +56,9 @@ venv-matches: $(INSTALLED)
 	[ "$$want" = "$$have" ] || { echo "$(VENV) was made with Python $$have, not $(PYTHON) ($$want): pass VENV=.venv-py$$want, or make clean"; exit 1; }
 
 # The real backends of the integration tests, which skip without them: redis-server, chromium and
-# prometheus (Debian packages), Arize Phoenix and the peer instrumentations (virtualenvs of their own),
-# Jaeger and the collector (built from their Go modules).
-backends: phoenix-venv bench-venvs claude-venv jaeger collector
+# prometheus (Debian packages), Arize Phoenix, the peer instrumentations and older anthropic SDKs
+# (virtualenvs of their own), Jaeger and the collector (built from their Go modules).
+backends: phoenix-venv bench-venvs claude-venv sdk-venvs jaeger collector
 	command -v redis-server >/dev/null && command -v chromium >/dev/null && command -v promtool >/dev/null || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends redis-server chromium prometheus; }
 
@@ -82,6 +87,13 @@ $(CLAUDE_VENV)/.installed: pyproject.toml
 	touch $@
 
 claude-venv: $(CLAUDE_VENV)/.installed
+
+$(SDK_VENVS)/anthropic-%/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SDK_VENVS)/anthropic-$*
+	$(SDK_VENVS)/anthropic-$*/bin/python -m pip install --quiet -e '.[sim]' 'anthropic==$*'
+	touch $@
+
+sdk-venvs: $(foreach version,$(SDK_MATRIX),$(SDK_VENVS)/anthropic-$(version)/.installed)
 
 $(JAEGER_BIN): deploy/go/jaeger/go.mod deploy/go/jaeger/go.sum
 	@command -v $(GO) >/dev/null || { echo "make jaeger needs Go 1.26 (the go command was not found)"; exit 1; }
@@ -140,4 +152,4 @@ wheel-smoke: dist
 	$(BIN)/python tests/wheel_smoke.py dist
 
 clean:
-	rm -rf $(VENV) .venv-py3.* $(PHOENIX_VENV) $(BENCH_VENVS) $(CLAUDE_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-py3.* $(PHOENIX_VENV) $(BENCH_VENVS) $(CLAUDE_VENV) $(SDK_VENVS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

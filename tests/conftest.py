@@ -126,6 +126,7 @@ _BACKENDS = {
     "prometheus": "prometheus",
     "Phoenix": "Phoenix",
     "peer virtualenvs": "peer instrumentations",
+    "make sdk-venvs": "older anthropic SDKs",
     "make jaeger": "Jaeger",
     "make collector": "the collector",
 }

@@ -139,7 +139,14 @@ def _instrument(settings: Settings) -> None:
                 continue
             conflict = get_dependency_conflicts(instrumentor.instrumentation_dependencies())
             if conflict is not None:
-                _logger.debug("agent-anatomy: not instrumenting %s: %s", entry_point.name, conflict)
+                if getattr(conflict, "found", None):  # installed, at a version outside the range: say so
+                    _logger.warning(
+                        "agent-anatomy: %s is installed; agent-anatomy instruments %s: its calls are not traced",
+                        conflict.found,
+                        conflict.required,
+                    )
+                else:  # not installed: nothing to instrument
+                    _logger.debug("agent-anatomy: not instrumenting %s: %s", entry_point.name, conflict)
                 continue
             instrumentor.instrument()
         except Exception:

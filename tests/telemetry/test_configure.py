@@ -386,3 +386,23 @@ def test_the_metrics_describe_the_service_the_spans_do(otel_globals: None, given
     meters = handle.meter_provider
     assert meters is not None and meters._sdk_config.resource.attributes == provider.resource.attributes  # type: ignore[attr-defined]
     handle.shutdown(timeout_s=2.0)
+
+
+def test_an_sdk_outside_the_range_gets_one_warning_and_no_instrumentation(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pinned SDK the instrumentation does not cover is said at WARNING, in one line naming both (it was
+    said at DEBUG only: the report then showed no LLM call and no reason); nothing is instrumented."""
+    import anthropic
+
+    from agent_anatomy.tracing import AnthropicInstrumentor
+
+    monkeypatch.setattr(AnthropicInstrumentor, "instrumentation_dependencies", lambda self: ("anthropic >= 9",))
+    with caplog.at_level(logging.WARNING, logger="agent_anatomy"):
+        aa.configure(exporter="memory", metrics=False)
+    assert not AnthropicInstrumentor().is_instrumented_by_opentelemetry
+    [message] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert message == (
+        f"agent-anatomy: anthropic {anthropic.__version__} is installed; agent-anatomy instruments "
+        "anthropic >= 9: its calls are not traced"
+    )

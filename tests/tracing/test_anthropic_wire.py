@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import struct
 import subprocess
 import sys
@@ -143,6 +144,47 @@ def test_the_deferral_touches_one_private_function() -> None:
     finally:
         aa.uninstrument_anthropic()
     assert base_client.start_api_call_span is original
+
+
+def test_an_sdk_older_than_its_own_tracing_has_nothing_handed_over(caplog: pytest.LogCaptureFixture) -> None:
+    """Before 1.14 the SDK does not trace itself: nothing is wrapped there, and nothing is said about it."""
+    import anthropic._base_client as base_client
+
+    from agent_anatomy.tracing import anthropic as instrumentation
+
+    original = base_client.start_api_call_span
+    with caplog.at_level(logging.WARNING):
+        assert instrumentation._defer_sdk_spans((1, 13)) is False
+    assert base_client.start_api_call_span is original and not caplog.records
+
+
+def test_every_row_of_the_wrap_table_the_installed_sdk_should_have_is_wrapped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The table names the release each method came in: on the installed SDK every row from an older release
+    is found (a warning names one the SDK moved), and one from a newer release is skipped without a word."""
+    from agent_anatomy.tracing import anthropic as instrumentation
+
+    version = instrumentation.sdk_version()
+    assert version >= instrumentation.FLOOR
+    with caplog.at_level(logging.WARNING):
+        found = {(cls.__name__, method) for cls, method, _, _ in instrumentation._targets(version)}
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    assert {("Messages", "parse"), ("AsyncMessages", "stream"), ("Models", "list")} <= found
+    with caplog.at_level(logging.WARNING):  # as if Messages.parse were newer than this SDK: skipped quietly
+        rows = instrumentation._RESOURCES[0][2]
+        later = tuple(r._replace(since=(99, 0)) if r.method == "parse" else r for r in rows)
+        renamed = tuple(
+            r._replace(method="create_v2") for r in rows if (r.cls, r.method) == ("Messages", "count_tokens")
+        )
+        table = ((instrumentation._RESOURCES[0][0], "messages", later + renamed),)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(instrumentation, "_RESOURCES", table)
+            targets = {(cls.__name__, m) for cls, m, _, _ in instrumentation._targets(version)}
+    assert ("Messages", "parse") in targets  # present anyway: a row's release only decides whether to warn
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "has no anthropic.resources.messages.messages.Messages.create_v2" in warning
+    assert f"anthropic {version[0]}.{version[1]}" in warning
 
 
 # --- every client class ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import importlib.metadata
 import inspect
 import logging
 import weakref
@@ -51,38 +52,63 @@ _logger = logging.getLogger(__name__)
 
 _PLATFORM_PACKAGES: Final = ("anthropic.lib.bedrock", "anthropic.lib.vertex", "anthropic.lib.foundry")
 """Imported before wrapping, so that the resource classes that copy the first-party functions exist."""
+FLOOR: Final = (0, 41)
+"""The oldest SDK instrumented (``_package._instruments`` says why)."""
+
+
+class _Row(NamedTuple):
+    """One wrapped method: its class, its name, the wrapper kind, and the SDK release it first came in."""
+
+    cls: str
+    method: str
+    kind: str
+    since: tuple[int, int] = FLOOR
+
+
 _MESSAGES: Final = (
-    ("Messages", "create", "create"),
-    ("Messages", "parse", "create"),
-    ("Messages", "stream", "stream"),
-    ("Messages", "count_tokens", "request"),
-    ("AsyncMessages", "create", "acreate"),
-    ("AsyncMessages", "parse", "acreate"),
-    ("AsyncMessages", "stream", "astream"),
-    ("AsyncMessages", "count_tokens", "arequest"),
+    _Row("Messages", "create", "create"),
+    _Row("Messages", "parse", "create", since=(0, 77)),
+    _Row("Messages", "stream", "stream"),
+    _Row("Messages", "count_tokens", "request"),
+    _Row("AsyncMessages", "create", "acreate"),
+    _Row("AsyncMessages", "parse", "acreate", since=(0, 77)),
+    _Row("AsyncMessages", "stream", "astream"),
+    _Row("AsyncMessages", "count_tokens", "arequest"),
 )
+_BETA_MESSAGES: Final = tuple(row._replace(since=(0, 43)) if row.method == "stream" else row for row in _MESSAGES)
 _BATCHES: Final = tuple(
-    (cls, method, kind)
+    _Row(cls, method, kind, since=(0, 43) if method == "delete" else FLOOR)
     for cls, kind in (("Batches", "request"), ("AsyncBatches", "arequest"))
     for method in ("create", "retrieve", "list", "cancel", "delete", "results")
 )
 _MODELS: Final = (
-    ("Models", "retrieve", "request"),
-    ("Models", "list", "request"),
-    ("AsyncModels", "retrieve", "arequest"),
+    _Row("Models", "retrieve", "request"),
+    _Row("Models", "list", "request"),
+    _Row("AsyncModels", "retrieve", "arequest"),
 )
 _AWAITED: Final = frozenset({"arequest"})
 """Wrapper kinds that await the method: a row of one is skipped unless the method is a coroutine function
 (``AsyncBatches.list`` returns a paginator that requests when iterated; the SDK's own span covers it)."""
 _RESOURCES: Final = (
     ("anthropic.resources.messages.messages", "messages", _MESSAGES),
-    ("anthropic.resources.beta.messages.messages", "beta.messages", _MESSAGES),
+    ("anthropic.resources.beta.messages.messages", "beta.messages", _BETA_MESSAGES),
     ("anthropic.resources.messages.batches", "messages.batches", _BATCHES),
     ("anthropic.resources.beta.messages.batches", "beta.messages.batches", _BATCHES),
     ("anthropic.resources.models", "models", _MODELS),
     ("anthropic.resources.beta.models", "beta.models", _MODELS),
 )
-"""(module, API label prefix, rows of (class, method, wrapper kind)): every SDK method the instrumentor wraps."""
+"""(module, API label prefix, rows): every SDK method the instrumentor wraps, each from the release its row
+names. A row the installed SDK should have and lacks is logged once (the SDK moved it); one it is too old
+for is skipped without a word."""
+
+
+def sdk_version() -> tuple[int, int]:
+    """The installed anthropic SDK's (major, minor); (0, 0) when it cannot be read."""
+    try:
+        parts = importlib.metadata.version("anthropic").split(".")
+        return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
+    except (importlib.metadata.PackageNotFoundError, ValueError, IndexError):
+        return 0, 0
 
 
 # --- the SDK's own spans -------------------------------------------------------------------------------
@@ -90,6 +116,8 @@ _RESOURCES: Final = (
 _SDK_SPAN_START: Final = ("anthropic._base_client", "start_api_call_span")
 """Where the SDK starts the span of each API call (its one call site for sync and async clients): the one
 piece of the SDK's private state the instrumentation touches."""
+SDK_TRACING_SINCE: Final = (1, 14)
+"""The first release that traces itself: before it there is nothing to hand over."""
 
 
 def _start_sdk_span(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -106,8 +134,11 @@ def _start_sdk_span(wrapped: Callable[..., Any], instance: Any, args: tuple[Any,
     return wrapped(*args, **kwargs)
 
 
-def _defer_sdk_spans() -> bool:
-    """Hand the SDK's API-call spans over to ours; False (logged once) if the SDK no longer has the hook."""
+def _defer_sdk_spans(version: tuple[int, int]) -> bool:
+    """Hand the SDK's API-call spans over to ours; False if the SDK is older than its own tracing, or (logged
+    once) no longer has the hook."""
+    if version < SDK_TRACING_SINCE:
+        return False
     module, name = _SDK_SPAN_START
     try:
         wrapt.wrap_function_wrapper(module, name, _start_sdk_span)
@@ -342,7 +373,7 @@ def _subclasses(cls: type) -> Iterator[type]:
         yield from _subclasses(sub)
 
 
-def _targets() -> list[tuple[type, str, str, str]]:
+def _targets(version: tuple[int, int]) -> list[tuple[type, str, str, str]]:
     """(class, method, wrapper kind, api label) for every class the installed SDK has a Messages API on.
 
     The Bedrock and Vertex beta resources do not inherit from the first-party classes: they copy their
@@ -358,18 +389,30 @@ def _targets() -> list[tuple[type, str, str, str]]:
         try:
             module = importlib.import_module(module_name)
         except ImportError:
-            continue
-        for class_name, method, kind in rows:
-            cls = getattr(module, class_name, None)
-            function = getattr(cls, "__dict__", {}).get(method)
-            if cls is None or function is None or (kind in _AWAITED and not _is_coroutine(function)):
+            module = None
+        for row in rows:
+            cls = getattr(module, row.cls, None)
+            function = getattr(cls, "__dict__", {}).get(row.method)
+            if cls is None or function is None:
+                if version >= row.since:
+                    _logger.warning(
+                        "agent-anatomy: anthropic %d.%d has no %s.%s.%s, which it should have from %d.%d on: "
+                        "those calls are not traced",
+                        *version,
+                        module_name,
+                        row.cls,
+                        row.method,
+                        *row.since,
+                    )
                 continue
-            api = f"{prefix}.{method}"
-            targets.append((cls, method, kind, api))
+            if row.kind in _AWAITED and not _is_coroutine(function):
+                continue
+            api = f"{prefix}.{row.method}"
+            targets.append((cls, row.method, row.kind, api))
             for base in cls.__bases__:
                 for copy in _subclasses(base):
-                    if copy is not cls and copy.__dict__.get(method) is function:
-                        targets.append((copy, method, kind, api))
+                    if copy is not cls and copy.__dict__.get(row.method) is function:
+                        targets.append((copy, row.method, row.kind, api))
     return targets
 
 
@@ -386,11 +429,12 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         calls = _Calls(TelemetryHandler.for_instrumentor(kwargs))
+        version = sdk_version()
         # Found before any is wrapped: a copy is recognised by being the first-party function itself.
-        self._wrapped = _targets()
+        self._wrapped = _targets(version)
         for cls, method, kind, api in self._wrapped:
             wrapt.wrap_function_wrapper(cls, method, _wrapper(kind, calls, api))
-        self._deferring = _defer_sdk_spans()
+        self._deferring = _defer_sdk_spans(version)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for cls, method, _, _ in getattr(self, "_wrapped", ()):

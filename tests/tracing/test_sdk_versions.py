@@ -1,0 +1,72 @@
+"""The instrumentation on each anthropic release line: the oldest supported (0.41.0), the last of each major
+(0.125.0, 1.17.0) and the newest (this virtualenv's), each in a virtualenv of its own (``make sdk-venvs``),
+its calls traced against the simulator by ``_sdk_probe.py``.
+
+Without those virtualenvs the older lines skip, or fail where ``AGENT_ANATOMY_REQUIRE_SDK_MATRIX`` is set, as
+in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent_anatomy import semconv
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = Path(__file__).with_name("_sdk_probe.py")
+MATRIX = ("0.41.0", "0.125.0", "1.17.0")
+"""The releases CI tests besides the newest; the Makefile's SDK_MATRIX builds their virtualenvs."""
+SLACK_MS = 20
+"""How much later than the simulator's injected wait a first token may be seen (the SDK's own work)."""
+
+pytestmark = pytest.mark.slow
+
+
+def _python(version: str) -> str:
+    if version == "newest":
+        return sys.executable
+    venv = ROOT / ".venv-sdk" / f"anthropic-{version}"
+    if not (venv / ".installed").exists():
+        message = f"anthropic {version} has no virtualenv at {venv.relative_to(ROOT)} (make sdk-venvs)"
+        if os.environ.get("AGENT_ANATOMY_REQUIRE_SDK_MATRIX"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return str(venv / "bin" / "python")
+
+
+def test_the_matrix_is_the_one_the_makefile_builds() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    [line] = [line for line in makefile.splitlines() if line.startswith("SDK_MATRIX ?=")]
+    assert tuple(line.split("?=")[1].split()) == MATRIX
+
+
+@pytest.mark.parametrize("version", [*MATRIX, "newest"])
+def test_every_kind_of_call_gives_one_chat_span_with_its_tokens_and_first_token(version: str) -> None:
+    """create, create(stream=True), messages.stream() and an async create: one ``chat`` span each and nothing
+    else (from 1.14, where the SDK traces itself too), the tokens the SDK returned, and on a stream the first
+    token at the simulator's injected wait, within SLACK_MS; no warning (every method of the wrap table this
+    release should have was found)."""
+    probe = subprocess.run([_python(version), str(PROBE)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    assert "agent-anatomy" not in probe.stderr, probe.stderr[-3000:]
+    report = json.loads(probe.stdout)
+    if version != "newest":
+        assert report["version"] == version
+    assert set(report["calls"]) == {"create", "create(stream=True)", "messages.stream()", "async create"}
+    for kind, call in report["calls"].items():
+        [span] = call["spans"]
+        assert span["name"] == "chat claude-haiku-4-5" and span["kind"] == "CLIENT", (kind, call["spans"])
+        tokens = (span[semconv.GEN_AI_USAGE_INPUT_TOKENS], span[semconv.GEN_AI_USAGE_OUTPUT_TOKENS])
+        assert tokens == (call["usage"]["input"], call["usage"]["output"]), kind
+        first = span.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
+        if "stream" in kind:
+            assert first is not None, kind
+            assert report["ttft_ms"] <= first * 1000 <= report["ttft_ms"] + SLACK_MS, (kind, first)
+        else:
+            assert first is None, kind
