@@ -23,12 +23,27 @@ def test_an_sdk_model_and_its_json_read_the_same() -> None:
         == from_json.counts
         == {"input_tokens": 12, "output_tokens": 40, "cache_read_input_tokens": 100}
     )
+    # the cache write the response left null is no attribute: not a measured 0
     assert from_model.attributes() == {
         semconv.GEN_AI_USAGE_INPUT_TOKENS: 112,
         semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 100,
-        semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 0,
         semconv.GEN_AI_USAGE_OUTPUT_TOKENS: 40,
     }
+
+
+def test_only_what_the_response_reports_is_an_attribute() -> None:
+    """A count of 0 the API sent is kept; a field it did not send (an older API, a proxy) is left out."""
+    reported, bare = Usage(), Usage()
+    reported.take(
+        {"input_tokens": 7, "output_tokens": 3, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+    )
+    bare.take({"input_tokens": 7, "output_tokens": 3})
+    assert reported.attributes()[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 0
+    assert reported.attributes()[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] == 0
+    assert bare.attributes() == {semconv.GEN_AI_USAGE_INPUT_TOKENS: 7, semconv.GEN_AI_USAGE_OUTPUT_TOKENS: 3}
+    only_output = Usage()
+    only_output.take({"output_tokens": 9})  # a stream's message_delta alone
+    assert only_output.attributes() == {semconv.GEN_AI_USAGE_OUTPUT_TOKENS: 9}
 
 
 def test_later_reports_replace_earlier_ones_field_by_field() -> None:

@@ -19,6 +19,7 @@ __all__ = ["USAGE_FIELDS", "Usage", "input_total"]
 
 USAGE_FIELDS: Final = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 """The API's usage counts, by the names it gives them."""
+_INPUT_FIELDS: Final = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
 def input_total(counts: Mapping[str, int]) -> int:
@@ -65,15 +66,16 @@ class Usage:
         return self.counts.get("output_tokens")
 
     def attributes(self) -> dict[str, AttributeValue]:
-        """The span's usage attributes (none before any count arrived)."""
+        """The span's usage attributes: only what the response reported (a cache count it left out, or sent as
+        null, is no attribute rather than a measured 0)."""
         counts = self.counts
-        if not counts:
-            return {}
-        attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_USAGE_INPUT_TOKENS: self.input_total,
-            semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: counts.get("cache_read_input_tokens", 0),
-            semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: counts.get("cache_creation_input_tokens", 0),
-        }
+        attributes: dict[str, AttributeValue] = {}
+        if any(name in counts for name in _INPUT_FIELDS):
+            attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] = self.input_total
+        if "cache_read_input_tokens" in counts:
+            attributes[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = counts["cache_read_input_tokens"]
+        if "cache_creation_input_tokens" in counts:
+            attributes[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = counts["cache_creation_input_tokens"]
         if "output_tokens" in counts:
             attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = counts["output_tokens"]
         if "thinking_tokens" in counts:
