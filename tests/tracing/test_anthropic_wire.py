@@ -120,6 +120,38 @@ def test_sdk_tracing_off_stays_off_and_sends_no_trace_context(otel_globals: None
     assert len(_chat_spans(list(handle.finished_spans()))) == 1  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("call", ["create", "create stream", "stream helper"])
+def test_a_client_given_its_own_tracer_provider_gets_its_calls_spans_there(
+    otel_globals: None, sim: SimServer, call: str
+) -> None:
+    """The SDK's ``open_telemetry={"tracer_provider": ...}`` asks for that client's spans in that provider: our
+    chat span goes there (still one a call, still the parent on the wire); other clients' stay where
+    configure() puts them. They were lost: the SDK's own span was handed over and ours went to the global."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    handle = aa.configure(exporter="memory", metrics=False)
+    own = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(own))
+    marker, other = uuid.uuid4().hex, uuid.uuid4().hex
+    with (
+        anthropic.Anthropic(
+            base_url=sim.base_url, api_key="sk-test", max_retries=0, open_telemetry={"tracer_provider": provider}
+        ) as client,
+        anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0) as plain,
+    ):
+        CALLS[call](client, NO_WAIT | {"x-test-marker": marker})
+        CALLS[call](plain, NO_WAIT | {"x-test-marker": other})
+    [mine] = own.get_finished_spans()
+    assert mine.name == f"chat {MODEL}" and mine.kind.name == "CLIENT"
+    assert _parent_in(_marked(sim, marker)) == _ids(mine)
+    [theirs] = handle.finished_spans()
+    assert theirs.name == f"chat {MODEL}" and _parent_in(_marked(sim, other)) == _ids(theirs)  # type: ignore[arg-type]
+    provider.shutdown()
+
+
 def test_other_endpoints_keep_the_sdks_own_span(otel_globals: None, sim: SimServer) -> None:
     """Only the calls we trace defer; the SDK still traces what we do not (here: a 404ing files endpoint)."""
     handle = aa.configure(exporter="memory", metrics=False)

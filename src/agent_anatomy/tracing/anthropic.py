@@ -158,11 +158,31 @@ def _restore_sdk_spans() -> None:
 
 
 class _Calls:
-    """Built once per ``instrument()``: the telemetry handler calls start their spans with, and client facts."""
+    """Built once per ``instrument()``: the telemetry handler calls start their spans with, and client facts.
 
-    def __init__(self, handler: TelemetryHandler) -> None:
-        self._handler = handler
+    A client made with a tracer provider of its own (``open_telemetry={"tracer_provider": ...}``, from SDK 1.14)
+    asked for its calls' spans there: they start on a handler of that provider (the instrumentor's other
+    settings kept), one per provider.
+    """
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self._options = dict(options)
+        self._handler = TelemetryHandler.for_instrumentor(options)
         self._clients: weakref.WeakKeyDictionary[Any, _ClientFacts] = weakref.WeakKeyDictionary()
+        self._by_provider: weakref.WeakKeyDictionary[Any, TelemetryHandler] = weakref.WeakKeyDictionary()
+
+    def _handler_of(self, client: _ClientFacts) -> TelemetryHandler:
+        provider = client.tracer_provider
+        if provider is None:
+            return self._handler
+        try:
+            return self._by_provider[provider]
+        except (KeyError, TypeError):
+            pass
+        handler = TelemetryHandler.for_instrumentor({**self._options, "tracer_provider": provider})
+        with contextlib.suppress(TypeError):  # not weak-referenceable: made again for each call
+            self._by_provider[provider] = handler
+        return handler
 
     def begin(
         self, instance: object, kwargs: Mapping[str, Any], api: str, stream: bool | None = None
@@ -188,7 +208,7 @@ class _Calls:
             scope = current_llm_scope()
             if scope is not None:
                 attributes.update(scope.attributes)
-            call = self._handler.start_llm_call(attributes, stream=stream)
+            call = self._handler_of(client).start_llm_call(attributes, stream=stream)
             if scope is not None:
                 scope.spans.append(call.span)
         except Exception:
@@ -212,7 +232,7 @@ class _Calls:
                 server_port=client.port,
                 provider=client.provider,
             )
-            return self._handler.start_api_request(operation, attributes, _APIRequest)
+            return self._handler_of(client).start_api_request(operation, attributes, _APIRequest)
         except Exception:
             warn_once("start the span of an API request")
             return None
@@ -249,6 +269,8 @@ class _ClientFacts(NamedTuple):
     provider: str
     host: str | None
     port: int | None
+    tracer_provider: object | None = None
+    """The tracer provider the client was given, if any: its calls' spans go there."""
 
 
 _NO_CLIENT: Final = _ClientFacts(semconv.PROVIDER_ANTHROPIC, None, None)
@@ -281,7 +303,22 @@ def _client_facts(client: object) -> _ClientFacts:
     port = getattr(url, "port", None)
     if host and not port:
         port = 443 if getattr(url, "scheme", "https") == "https" else 80
-    return _ClientFacts(client_provider(client), str(host) if host else None, int(port) if port else None)
+    return _ClientFacts(
+        client_provider(client),
+        str(host) if host else None,
+        int(port) if port else None,
+        client_tracer_provider(client),
+    )
+
+
+def client_tracer_provider(client: object) -> object | None:
+    """The tracer provider a client was made with (``open_telemetry={"tracer_provider": ...}``), or None.
+
+    The SDK keeps its resolved option on the client (``_open_telemetry``, from 1.14): the one attribute of a
+    client the instrumentation reads that the SDK does not document.
+    """
+    options = getattr(client, "_open_telemetry", None)
+    return options.get("tracer_provider") if isinstance(options, Mapping) else None
 
 
 # --- the wrappers -----------------------------------------------------------------------------------------
@@ -428,7 +465,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        calls = _Calls(TelemetryHandler.for_instrumentor(kwargs))
+        calls = _Calls(kwargs)
         version = sdk_version()
         # Found before any is wrapped: a copy is recognised by being the first-party function itself.
         self._wrapped = _targets(version)
