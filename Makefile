@@ -13,6 +13,7 @@ PHOENIX_VERSION ?= 20.26.1
 BENCH_VENVS ?= .venv-bench
 OPENLLMETRY_VERSION ?= 0.62.4
 OPENINFERENCE_VERSION ?= 3.1.0
+OTEL_GENAI_VERSION ?= 1.3b0
 
 # The anthropic SDK's release lines the instrumentation is tested on besides the newest (tests/tracing/
 # test_sdk_versions.py): the oldest supported, and the last of each older major, a virtualenv each.
@@ -79,7 +80,13 @@ $(BENCH_VENVS)/openinference/.installed: pyproject.toml
 	$(BENCH_VENVS)/openinference/bin/python -m pip install --quiet -e '.[sim]' 'openinference-instrumentation-anthropic==$(OPENINFERENCE_VERSION)'
 	touch $@
 
-bench-venvs: $(BENCH_VENVS)/openllmetry/.installed $(BENCH_VENVS)/openinference/.installed
+# The OpenTelemetry project's own anthropic instrumentation (built on opentelemetry-util-genai).
+$(BENCH_VENVS)/otel-genai/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENVS)/otel-genai
+	$(BENCH_VENVS)/otel-genai/bin/python -m pip install --quiet -e '.[sim]' 'opentelemetry-instrumentation-genai-anthropic==$(OTEL_GENAI_VERSION)'
+	touch $@
+
+bench-venvs: $(BENCH_VENVS)/openllmetry/.installed $(BENCH_VENVS)/openinference/.installed $(BENCH_VENVS)/otel-genai/.installed
 
 $(CLAUDE_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(CLAUDE_VENV)

@@ -47,6 +47,10 @@ class Counter(SpanProcessor):
                 self.ttft.add(f"event {event.name}")
 
 
+THIRD_PARTY = ("openllmetry", "openinference", "otel-genai")
+"""The peers that are another project's instrumentor, each in a virtualenv of its own."""
+
+
 class Peer:
     """Switches one peer's instrumentation on and off; ``sdk_tracing`` says which client the 'on' side uses."""
 
@@ -63,12 +67,17 @@ class Peer:
             self.on, self.off = aa.instrument_anthropic, aa.uninstrument_anthropic
             self.sdk_tracing = True  # agent-anatomy switches the SDK's tracing off for the clients it instruments
             self.version = metadata.version("agent-anatomy")
-        elif base in ("openllmetry", "openinference"):
+        elif base in THIRD_PARTY:
             if base == "openllmetry":
                 from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
 
                 instrumentor: Any = AnthropicInstrumentor()
                 self.version = metadata.version("opentelemetry-instrumentation-anthropic")
+            elif base == "otel-genai":
+                from opentelemetry.instrumentation.genai.anthropic import AnthropicInstrumentor as OtelGenAI
+
+                instrumentor = OtelGenAI()
+                self.version = metadata.version("opentelemetry-instrumentation-genai-anthropic")
             else:
                 from openinference.instrumentation.anthropic import AnthropicInstrumentor as OpenInference
 

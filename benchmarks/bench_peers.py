@@ -8,9 +8,10 @@ virtualenvs (``make bench-venvs``), so none can interfere with another. Peers:
 - ``floor``: the bare call inside one OTel SDK span carrying the same attributes as ours;
 - ``agent-anatomy``: ``configure()`` (it switches the SDK's tracing off for the calls it instruments);
 - ``sdk-builtin``: the anthropic SDK's own tracing, on by default;
-- ``openllmetry`` (opentelemetry-instrumentation-anthropic) and ``openinference``
-  (openinference-instrumentation-anthropic), with the SDK's tracing off, and ``+sdk``: the same peer with
-  the SDK's tracing left on, as users get it out of the box (two spans per call).
+- ``openllmetry`` (opentelemetry-instrumentation-anthropic), ``openinference``
+  (openinference-instrumentation-anthropic) and ``otel-genai`` (the OpenTelemetry project's own,
+  opentelemetry-instrumentation-genai-anthropic), with the SDK's tracing off, and ``+sdk``: the same peer
+  with the SDK's tracing left on, as users get it out of the box (two spans per call).
 
 Workloads: ``messages.create``, ``create(stream=True)`` of 50 text deltas, the ``messages.stream()``
 helper; over loopback HTTP to the zero-latency simulator and over an in-process ``httpx2.MockTransport``.
@@ -38,8 +39,8 @@ from agent_anatomy.sim import SimProfile, SimServer
 
 HERE = Path(__file__).resolve().parent
 BENCH_VENVS = HERE.parent / ".venv-bench"
-INSTRUMENTING = ("sdk-builtin", "openllmetry", "openinference")
-OUT_OF_THE_BOX = ("openllmetry+sdk", "openinference+sdk")
+INSTRUMENTING = ("sdk-builtin", "openllmetry", "openinference", "otel-genai")
+OUT_OF_THE_BOX = ("openllmetry+sdk", "openinference+sdk", "otel-genai+sdk")
 PEERS = ("floor", "agent-anatomy", *INSTRUMENTING, *OUT_OF_THE_BOX)
 WARMUP = 3
 # calls per batch and pairs of batches per round, by workload: 2,000 calls a side for create and stream
@@ -51,7 +52,7 @@ BATCHES = {"create": (20, 20), "stream": (20, 20), "helper": (5, 40)}
 def python_for(peer: str) -> Path | None:
     """The interpreter a peer runs in: its own virtualenv for a third-party instrumentor, else this one."""
     base = peer.partition("+")[0]
-    if base in ("openllmetry", "openinference"):
+    if base in ("openllmetry", "openinference", "otel-genai"):
         venv = BENCH_VENVS / base
         return venv / "bin" / "python" if (venv / ".installed").exists() else None
     return Path(sys.executable)

@@ -86,8 +86,10 @@ PEER_COLUMNS = {
     "sdk-builtin": "SDK built-in",
     "openllmetry": "OpenLLMetry",
     "openinference": "OpenInference",
+    "otel-genai": "OTel GenAI",
     "openllmetry+sdk": "OpenLLMetry + SDK",
     "openinference+sdk": "OpenInference + SDK",
+    "otel-genai+sdk": "OTel GenAI + SDK",
 }
 
 

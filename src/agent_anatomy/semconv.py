@@ -12,6 +12,10 @@ from typing import Final
 # --- instrumentation scope -------------------------------------------------------------------------
 
 INSTRUMENTATION_SCOPE: Final = "agent_anatomy"
+SCOPE_ANTHROPIC_SDK: Final = "com.anthropic.sdk.python"
+"""The instrumentation scope of the anthropic SDK's own spans (from 1.14)."""
+SCOPE_OTEL_GENAI_ANTHROPIC: Final = "opentelemetry.instrumentation.genai.anthropic"
+"""The OpenTelemetry project's own anthropic instrumentation (opentelemetry-instrumentation-genai-anthropic)."""
 
 # --- gen_ai.operation.name values, which are also the first word of span names ----------------------
 
@@ -320,6 +324,12 @@ STREAMING_ATTRIBUTES: Final = (GEN_AI_REQUEST_STREAM, TRACELOOP_IS_STREAMING, OP
 
 OTEL_STATUS_CODE: Final = "otel.status_code"
 """Jaeger's tag for the span status (``OK`` / ``ERROR``)."""
+OTEL_SCOPE_NAME: Final = "otel.scope.name"
+OTEL_SCOPE_VERSION: Final = "otel.scope.version"
+"""The tags a span's instrumentation scope becomes outside OTLP (Jaeger's API v1, Zipkin)."""
+OTEL_LIBRARY_NAME: Final = "otel.library.name"
+OTEL_LIBRARY_VERSION: Final = "otel.library.version"
+"""The same, as older exporters name them."""
 JAEGER_SPAN_KIND: Final = "span.kind"
 JAEGER_ERROR: Final = "error"
 

@@ -16,6 +16,12 @@ import pytest
 
 import agent_anatomy as aa
 from agent_anatomy.anatomy import Anatomy, TraceTree
+from agent_anatomy.semconv import (
+    GEN_AI_REQUEST_STREAM,
+    INSTRUMENTATION_SCOPE,
+    SCOPE_ANTHROPIC_SDK,
+    SCOPE_OTEL_GENAI_ANTHROPIC,
+)
 from agent_anatomy.sim import SimServer
 from tests.anatomy._build import TRACE, llm, span
 
@@ -82,6 +88,37 @@ def test_a_call_recorded_twice_is_merged_and_the_report_says_so() -> None:
     [note] = [n for n in anatomy.trace.notes if "counted once" in n]
     assert note.startswith("LLM call 1 was recorded by 2 spans (chat claude-sonnet-4-6, ")
     assert note in anatomy.render(color=False, width=300)
+
+
+def test_each_fact_of_a_merged_call_comes_from_the_record_that_measured_it_best() -> None:
+    """A peer's record starts first and says 100 ms to the first chunk; the SDK's own, inside it, says 300: the
+    SDK's is kept (it was the peer's, the first in start order); and a record of ours beats both."""
+    root = span("invoke_agent a", 0, 1600)
+    peer = dataclasses.replace(llm(MODEL, 0, 1500, root, ttft=100, tokens=120), scope="some.peer.instrumentation")
+    sdk = dataclasses.replace(
+        llm(MODEL, 5, 1495, peer, ttft=300, tokens=120), name="anthropic.messages.create", scope=SCOPE_ANTHROPIC_SDK
+    )
+    [call] = Anatomy([TraceTree(TRACE, [root, peer, sdk])]).trace.llm_calls
+    assert call.ttft_ns == 300 * MS and call.span_id == peer.span_id  # the outermost still stands for the call
+    ours = dataclasses.replace(llm(MODEL, 8, 1490, sdk, ttft=305, tokens=120), scope=INSTRUMENTATION_SCOPE)
+    [call] = Anatomy([TraceTree(TRACE, [root, peer, sdk, ours])]).trace.llm_calls
+    assert call.ttft_ns == 305 * MS
+
+
+def test_a_time_to_the_first_stream_event_is_no_time_to_first_token() -> None:
+    """The OpenTelemetry project's instrumentation times the first event of any kind: its 4 ms is not taken
+    (the call reads not recorded, streamed); its call without ``gen_ai.request.stream`` did not stream."""
+    root = span("invoke_agent a", 0, 1600)
+    streamed = dataclasses.replace(llm(MODEL, 0, 700, root, ttft=4, tokens=20), scope=SCOPE_OTEL_GENAI_ANTHROPIC)
+    plain = llm(MODEL, 800, 1500, root, ttft=None, tokens=20)
+    attributes = {k: v for k, v in plain.attributes.items() if k != GEN_AI_REQUEST_STREAM}
+    plain = dataclasses.replace(plain, attributes=attributes, scope=SCOPE_OTEL_GENAI_ANTHROPIC)
+    first, second = Anatomy([TraceTree(TRACE, [root, streamed, plain])]).trace.llm_calls
+    assert (first.ttft_ns, first.streamed) == (None, True)
+    assert second.streamed is False
+    anonymous = dataclasses.replace(plain, scope=None, span_id="00000000000000aa")
+    [unknown] = Anatomy([TraceTree(TRACE, [root, anonymous])]).trace.llm_calls
+    assert unknown.streamed is None, "from an instrumentation not known to write it only when true: not said"
 
 
 def test_nested_spans_with_different_tokens_are_two_calls() -> None:

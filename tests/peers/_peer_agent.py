@@ -1,11 +1,12 @@
 """A two-round tool-using agent traced by one peer instrumentation, run in that peer's own virtualenv.
 
-``python _peer_agent.py PEER OUT.jsonl`` starts the simulated API, instruments the anthropic SDK with
-PEER (``openllmetry``, ``openinference`` or ``sdk-builtin``), and runs the agent four times: bare and
-under an HTTP-server span, each with the SDK's own tracing off and on (``sdk-builtin`` only on). Tool
-and agent spans are written in the peer's own style, as its decorators would. Every span goes to
-OUT.jsonl in the OTLP JSON Lines shape; one JSON line on stdout lists the traces made. Then, with the SDK's
-tracing off and on, a fan-out: three calls at once on a thread pool under one agent span.
+``python _peer_agent.py PEER OUT.jsonl`` starts the simulated API, instruments the anthropic SDK with PEER
+(``openllmetry``, ``openinference``, ``otel-genai``: the OpenTelemetry project's own, or ``sdk-builtin``),
+and runs the agent four times: bare and under an HTTP-server span, each with the SDK's own tracing off and
+on (``sdk-builtin`` only on). Tool and agent spans are written in the peer's own style, as its decorators
+would. Every span goes to OUT.jsonl in the OTLP JSON Lines shape; one JSON line on stdout lists the traces
+made. Then, with the SDK's tracing off and on, a fan-out: three calls at once on a thread pool under one
+agent span.
 """
 
 from __future__ import annotations
@@ -127,6 +128,10 @@ def main(peer: str, out: str) -> None:
         from openinference.instrumentation.anthropic import AnthropicInstrumentor as OpenInference
 
         OpenInference().instrument(tracer_provider=provider)
+    elif peer == "otel-genai":
+        from opentelemetry.instrumentation.genai.anthropic import AnthropicInstrumentor as OtelGenAI
+
+        OtelGenAI().instrument(tracer_provider=provider)
     elif peer != "sdk-builtin":
         raise SystemExit(f"unknown peer {peer!r}")
     tracer = provider.get_tracer("peer-agent")

@@ -1,7 +1,8 @@
 """The anatomy of traces written by the real peer instrumentations, each run in its own virtualenv.
 
 ``_peer_agent.py`` runs a two-round tool-using agent against the simulator under OpenLLMetry, under
-OpenInference (each alone and together with the anthropic SDK's default tracing) and under the SDK's
+OpenInference, under the OpenTelemetry project's own instrumentation (each alone and together with the
+anthropic SDK's default tracing) and under the SDK's
 tracing alone, bare and under an HTTP-server span; the anatomy must find every LLM call exactly once,
 with the time to first token the simulator injected wherever a span recorded it and "not recorded"
 where none did, the two tool batches, and no what-if the trace cannot support.
@@ -32,6 +33,7 @@ SCRIPT = Path(__file__).with_name("_peer_agent.py")
 VENVS = {
     "openllmetry": ROOT / ".venv-bench" / "openllmetry" / "bin" / "python",
     "openinference": ROOT / ".venv-bench" / "openinference" / "bin" / "python",
+    "otel-genai": ROOT / ".venv-bench" / "otel-genai" / "bin" / "python",
     "sdk-builtin": Path(sys.executable),
 }
 REQUIRE_ENV = "AGENT_ANATOMY_REQUIRE_PEERS"
@@ -46,7 +48,8 @@ class PeerTrace:
 
     @property
     def ttft_recorded(self) -> bool:
-        """Only the SDK's own span records a time to first token among these."""
+        """Only the SDK's own span records a time to first token among these (the OpenTelemetry project's
+        instrumentation records one to the first stream event, which the anatomy does not take for it)."""
         return self.sdk_tracing
 
 
@@ -104,7 +107,7 @@ def _label(trace: PeerTrace) -> str:
 
 
 def test_every_llm_call_is_found_exactly_once(peer_traces: list[PeerTrace]) -> None:
-    assert len(peer_traces) == 10
+    assert len(peer_traces) == 14
     for trace in peer_traces:
         calls = trace.anatomy.trace.llm_calls
         assert len(calls) == 3, f"{_label(trace)}: {[(c.span_id, c.traced_by) for c in calls]}"
@@ -163,7 +166,7 @@ def test_the_agent_under_an_http_span_keeps_its_steps(peer_traces: list[PeerTrac
 def test_calls_made_at_once_are_never_merged_and_make_one_batch(fan_outs: list[PeerTrace]) -> None:
     """Three concurrent calls, two with alike answers, as each peer records them (OpenInference: no response
     id): three calls, made at once, however many instrumentations recorded each."""
-    assert len(fan_outs) == 5
+    assert len(fan_outs) == 7
     for trace in fan_outs:
         calls = trace.anatomy.trace.llm_calls
         assert len(calls) == 3, f"{_label(trace)}: {[(c.span_id, c.traced_by) for c in calls]}"
@@ -172,3 +175,27 @@ def test_calls_made_at_once_are_never_merged_and_make_one_batch(fan_outs: list[P
         assert len(batch.calls) == 3, _label(trace)
         merged = [c for c in calls if len(c.traced_by) > 1]
         assert len(merged) == (3 if trace.sdk_tracing and trace.peer != "sdk-builtin" else 0), _label(trace)
+
+
+def test_the_opentelemetry_instrumentation_is_read_as_it_means_its_attributes(peer_traces: list[PeerTrace]) -> None:
+    """opentelemetry-instrumentation-genai-anthropic: its ``time_to_first_chunk`` runs to the first stream event
+    (milliseconds), so it is no time to first token; it writes ``gen_ai.request.stream`` only when true, so a call
+    without it did not stream; merged with the SDK's record of the same call, the SDK's true first token is
+    kept although the peer's record started first."""
+    from agent_anatomy import semconv
+
+    traces = [t for t in peer_traces if t.peer == "otel-genai"]
+    assert len(traces) == 4
+    for trace in traces:
+        first, second, third = trace.anatomy.trace.llm_calls
+        assert first.streamed is False and second.streamed is True and third.streamed is True, _label(trace)
+        tree = trace.anatomy.trace.tree
+        [theirs] = [tree.spans[i] for i in third.traced_by if tree.spans[i].scope == semconv.SCOPE_OTEL_GENAI_ANTHROPIC]
+        to_first_event = theirs.attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] * 1000
+        assert to_first_event < TTFT_MS[2] / 2, f"{_label(trace)}: {to_first_event:.1f} ms, the first event only"
+        if trace.sdk_tracing:
+            starts = {tree.spans[i].scope: tree.spans[i].start_ns for i in third.traced_by}
+            assert starts[semconv.SCOPE_OTEL_GENAI_ANTHROPIC] < starts[semconv.SCOPE_ANTHROPIC_SDK]
+            assert third.ttft_ns is not None and abs(third.ttft_ns / 1e6 - TTFT_MS[2]) <= 20, _label(trace)
+        else:
+            assert third.ttft_ns is None, _label(trace)

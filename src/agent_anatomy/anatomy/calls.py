@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .. import semconv
 from .model import SpanRecord, TraceTree
-from .normalise import LLMFacts, error_of, llm_facts, records_enclosing_agent
+from .normalise import LLMFacts, error_of, llm_facts, measured_rank, records_enclosing_agent
 
 __all__ = ["LLMCall", "llm_calls", "merge_notes", "second_records"]
 
@@ -162,10 +162,13 @@ def second_records(tree: TraceTree) -> dict[str, str]:
 
 
 def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLMFacts:
+    """Each fact from the record that measured it best (``normalise.measured_rank``: ours, the SDK's, then the
+    others in the order they started), not simply the first record to start."""
+
     def first(values: Iterable[Any]) -> Any:
         return next((v for v in values if v is not None), None)
 
-    parts = [facts[s.span_id] for s in group]
+    parts = [facts[s.span_id] for s in sorted(group, key=lambda s: measured_rank(s.scope))]
     return LLMFacts(
         model=first(p.model for p in parts),
         streamed=True if any(p.streamed for p in parts) else first(p.streamed for p in parts),
@@ -185,7 +188,7 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
     of all (model, tokens, and the time to first token from whichever recorded it).
     """
     spans = sorted((s for s in tree.spans.values() if s.is_llm), key=lambda s: (s.clipped_start, s.span_id))
-    facts = {s.span_id: llm_facts(s.attributes) for s in spans}
+    facts = {s.span_id: llm_facts(s.attributes, s.scope, s.scope_version) for s in spans}
     groups: list[list[SpanRecord]] = []
     open_groups: list[tuple[int, list[SpanRecord]]] = []  # (latest end, group): only these can still match
     for span in spans:

@@ -59,6 +59,9 @@ class SpanRecord:
     status: str = "UNSET"
     kind: str = "INTERNAL"
     service: str | None = None
+    scope: str | None = None
+    """The instrumentation scope that wrote the span (``agent_anatomy``, the SDK's, a peer's), where known."""
+    scope_version: str | None = None
     clipped_start: int = 0
     """The start once clipped into the parent's interval (set by TraceTree)."""
     clipped_end: int = 0
@@ -78,6 +81,10 @@ class SpanRecord:
         self.name = _shared(self.name)
         if self.service is not None:
             self.service = _shared(self.service)
+        if self.scope is not None:
+            self.scope = _shared(self.scope)
+        if self.scope_version is not None:
+            self.scope_version = _shared(self.scope_version)
         if self.attributes:
             self.attributes = {
                 _shared(k): _shared(v) if type(v) is str and len(v) <= _SHARED_MAX_CHARS else v

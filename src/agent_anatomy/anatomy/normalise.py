@@ -3,14 +3,16 @@
 Readers give ``SpanRecord``s with each instrumentation's own attribute names; the analysis asks one
 question of each span, its *role* (an LLM call, a tool call, an agent, a retrieval, a cache lookup...),
 and, for an LLM call, its facts (model, streamed or not, time to first token, tokens). Both answers come
-from the tables below, the one place that knows OpenLLMetry, OpenInference, the anthropic SDK's own
-tracing, the Claude Code CLI's and the GenAI conventions old and new. A role is one of the ``OPERATION_*`` names in
-``semconv`` (``chat`` for any LLM call, ``retrieval`` for retrievals and embeddings).
+from the tables below, the one place that knows OpenLLMetry, OpenInference, the OpenTelemetry project's own
+instrumentation, the anthropic SDK's own tracing, the Claude Code CLI's and the GenAI conventions old and new;
+what an attribute means may depend on the instrumentation scope that wrote it. A role is one of the
+``OPERATION_*`` names in ``semconv`` (``chat`` for any LLM call, ``retrieval`` for retrievals and embeddings).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -18,10 +20,13 @@ from typing import Any, Final
 from .. import semconv
 
 __all__ = [
+    "FIRST_CHUNK_IS_FIRST_EVENT",
     "ROLE_RULES",
+    "STREAM_ONLY_WHEN_TRUE",
     "error_of",
     "LLMFacts",
     "llm_facts",
+    "measured_rank",
     "records_enclosing_agent",
     "role_of",
     "seconds_to_ns",
@@ -151,11 +156,45 @@ def seconds_to_ns(value: object) -> int | None:
     return None
 
 
-def streamed(attributes: Mapping[str, Any]) -> bool | None:
+FIRST_CHUNK_IS_FIRST_EVENT: Final[Mapping[str, str | None]] = {semconv.SCOPE_OTEL_GENAI_ANTHROPIC: None}
+"""Instrumentations (by scope) whose ``gen_ai.response.time_to_first_chunk`` runs to the first stream event of
+any kind (``message_start``, milliseconds after the request), long before the first token, and the first
+release that measures the first token instead (None: none yet). Not taken as a time to first token: the call
+reads "not recorded" rather than booking the wait as generation. opentelemetry-instrumentation-genai-anthropic:
+seen in 1.3b0, its newest, and in every release before it (the same stream wrapper)."""
+STREAM_ONLY_WHEN_TRUE: Final = frozenset({semconv.SCOPE_OTEL_GENAI_ANTHROPIC})
+"""Instrumentations (by scope) that write ``gen_ai.request.stream`` only on a streamed call: on their spans its
+absence means the call did not stream."""
+_MEASURED_BEST: Final = {semconv.INSTRUMENTATION_SCOPE: 0, semconv.SCOPE_ANTHROPIC_SDK: 1}
+"""Which record of a call measured it best, lowest first: ours (the first token on the raw event stream), the
+SDK's own; every other instrumentation after them."""
+
+
+def measured_rank(scope: str | None) -> int:
+    """Where a record written by ``scope`` comes when the records of one call are merged (lower: better)."""
+    return _MEASURED_BEST.get(scope or "", len(_MEASURED_BEST))
+
+
+def _first_chunk_is_first_event(scope: str | None, version: str | None) -> bool:
+    if scope is None or scope not in FIRST_CHUNK_IS_FIRST_EVENT:
+        return False
+    fixed_in = FIRST_CHUNK_IS_FIRST_EVENT[scope]
+    return fixed_in is None or version is None or _release(version) < _release(fixed_in)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """A version's release numbers (``1.3b0`` -> (1, 3)), enough to order an instrumentation's releases."""
+    match = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(n) for n in match.group().split(".")) if match else ()
+
+
+def streamed(attributes: Mapping[str, Any], scope: str | None = None) -> bool | None:
     """Whether the call streamed: True, False, or None where its instrumentation does not say."""
     if any(attributes.get(k) is True for k in semconv.STREAMING_ATTRIBUTES):
         return True
     if attributes.get(semconv.GEN_AI_REQUEST_STREAM) is False:
+        return False
+    if scope in STREAM_ONLY_WHEN_TRUE:
         return False
     parameters = attributes.get(semconv.OPENINFERENCE_LLM_INVOCATION_PARAMETERS)
     if isinstance(parameters, str):  # OpenInference: the call's own keyword arguments
@@ -176,9 +215,10 @@ def records_enclosing_agent(name: str) -> bool:
     return name == semconv.CLAUDE_CODE_INTERACTION
 
 
-def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
-    """An LLM span's facts. The Claude Code CLI's ``ttft_ms`` is not taken as a time to first token: it runs to
-    the first stream event (``message_start``), which comes long before the first token."""
+def llm_facts(attributes: Mapping[str, Any], scope: str | None = None, scope_version: str | None = None) -> LLMFacts:
+    """An LLM span's facts, as its instrumentation (``scope``, at ``scope_version``) means them. A time to the
+    first stream event is not taken as a time to first token: the Claude Code CLI's ``ttft_ms``, and
+    ``gen_ai.response.time_to_first_chunk`` from the instrumentations of ``FIRST_CHUNK_IS_FIRST_EVENT``."""
     model = _first(attributes, MODEL_ATTRIBUTES)
     tokens = _first(attributes, OUTPUT_TOKEN_ATTRIBUTES)
     prompt = _first(attributes, INPUT_TOKEN_ATTRIBUTES)
@@ -186,9 +226,11 @@ def llm_facts(attributes: Mapping[str, Any]) -> LLMFacts:
     if response_id is not None and response_id == attributes.get(semconv.CLAUDE_CODE_REQUEST_ID):
         response_id = None  # the CLI's request id: another record of the call knows the message id instead
     ttft = seconds_to_ns(attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK))
+    if ttft is not None and _first_chunk_is_first_event(scope, scope_version):
+        ttft = None
     return LLMFacts(
         model=str(model) if model else None,
-        streamed=True if ttft is not None else streamed(attributes),
+        streamed=True if ttft is not None else streamed(attributes, scope),
         ttft_ns=ttft,
         output_tokens=_count(tokens),
         response_id=str(response_id) if response_id else None,

@@ -63,4 +63,15 @@ def jaeger_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
                 status=status,
                 kind=kind,
                 service=process.get("serviceName"),
+                scope=_tag(tags, semconv.OTEL_SCOPE_NAME, semconv.OTEL_LIBRARY_NAME),
+                scope_version=_tag(tags, semconv.OTEL_SCOPE_VERSION, semconv.OTEL_LIBRARY_VERSION),
             )
+
+
+def _tag(tags: Mapping[str, Any], *names: str) -> str | None:
+    """The first of ``names`` the span's tags hold, as text."""
+    for name in names:
+        value = tags.get(name)
+        if value:
+            return str(value)
+    return None

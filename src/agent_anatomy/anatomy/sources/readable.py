@@ -21,6 +21,7 @@ def records_from_readable(spans: Iterable[ReadableSpan]) -> list[SpanRecord]:
         if context is None or span.start_time is None:
             continue
         parent = span.parent
+        scope = span.instrumentation_scope
         records.append(
             SpanRecord(
                 trace_id=format_trace_id(context.trace_id),
@@ -34,6 +35,8 @@ def records_from_readable(spans: Iterable[ReadableSpan]) -> list[SpanRecord]:
                 status=span.status.status_code.name,
                 kind=span.kind.name,
                 service=str(span.resource.attributes.get(semconv.SERVICE_NAME)) if span.resource else None,
+                scope=scope.name if scope is not None and scope.name else None,
+                scope_version=scope.version if scope is not None and scope.version else None,
             )
         )
     return records
