@@ -19,6 +19,8 @@ OTEL_GENAI_VERSION ?= 1.3b0
 # test_sdk_versions.py): the oldest supported, and the last of each older major, a virtualenv each.
 SDK_VENVS ?= .venv-sdk
 SDK_MATRIX ?= 0.41.0 0.125.0 1.17.0
+# and the last mcp 1.x, whose client and server differ from 2.x (tests/tracing/test_mcp.py runs there too)
+MCP_MATRIX ?= 1.30.0
 
 # The Claude Agent SDK (its wheel bundles the Claude Code CLI) in a virtualenv of its own, for its sessions' tests.
 CLAUDE_VENV ?= .venv-claude
@@ -100,7 +102,13 @@ $(SDK_VENVS)/anthropic-%/.installed: pyproject.toml
 	$(SDK_VENVS)/anthropic-$*/bin/python -m pip install --quiet -e '.[sim]' 'anthropic==$*'
 	touch $@
 
-sdk-venvs: $(foreach version,$(SDK_MATRIX),$(SDK_VENVS)/anthropic-$(version)/.installed)
+$(SDK_VENVS)/mcp-%/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SDK_VENVS)/mcp-$*
+	$(SDK_VENVS)/mcp-$*/bin/python -m pip install --quiet -e '.[dev]' 'mcp==$*'
+	touch $@
+
+sdk-venvs: $(foreach version,$(SDK_MATRIX),$(SDK_VENVS)/anthropic-$(version)/.installed) \
+  $(foreach version,$(MCP_MATRIX),$(SDK_VENVS)/mcp-$(version)/.installed)
 
 $(JAEGER_BIN): deploy/go/jaeger/go.mod deploy/go/jaeger/go.sum
 	@command -v $(GO) >/dev/null || { echo "make jaeger needs Go 1.26 (the go command was not found)"; exit 1; }

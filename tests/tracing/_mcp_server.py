@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 
-from mcp.server.mcpserver import Context, MCPServer
+try:
+    from mcp.server.mcpserver import Context, MCPServer
+except ImportError:  # mcp 1.x names them so
+    from mcp.server.fastmcp import Context  # type: ignore[no-redef]
+    from mcp.server.fastmcp import FastMCP as MCPServer  # type: ignore[no-redef]
 
 import agent_anatomy as aa
 

@@ -6,6 +6,7 @@ agent-anatomy and exporting to a JSONL file; the client is this test, under an `
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from agent_anatomy.tracing import continue_trace
 from tests.conftest import Traced
 
 SERVER = Path(__file__).with_name("_mcp_server.py")
+MCP_MAJOR = int(importlib.metadata.version("mcp").split(".")[0])
 
 
 def _server_spans(path: Path) -> list[dict[str, Any]]:
@@ -69,7 +71,8 @@ async def test_stdio_round_trip_is_one_trace(traced: Traced, tmp_path: Path) -> 
     [ok, failed] = await _call(
         spans_file, ("refund_status", {"order_id": "o-1"}), ("refund_status", {"order_id": "missing"})
     )
-    assert ok.is_error is False and failed.is_error is True
+    flagged = [getattr(r, "is_error", getattr(r, "isError", None)) for r in (ok, failed)]  # 2.x, 1.x
+    assert flagged == [False, True]
     client_spans = traced.spans()
     tools = [s for s in client_spans if s.name == "execute_tool refund_status"]
     assert len(tools) == 2
@@ -90,7 +93,8 @@ async def test_stdio_round_trip_is_one_trace(traced: Traced, tmp_path: Path) -> 
     ledger = [s for s in server if s["name"] == "look up the ledger"]
     assert len(ledger) == 2
     for_tools = [s for s in server if s["name"] in ("look up the ledger", "tools/call refund_status")]
-    assert len(for_tools) == 4, [s["name"] for s in server]
+    # mcp 2's server traces its own tools/call; under mcp 1 the tool's span joins the agent's trace directly
+    assert len(for_tools) == (4 if MCP_MAJOR >= 2 else 2), [s["name"] for s in server]
     assert {s["traceId"] for s in for_tools} == {trace_id}, "the server's spans joined the agent's trace"
     ids = {format(s.context.span_id, "016x"): s for s in client_spans} | {s["spanId"]: s for s in server}
 

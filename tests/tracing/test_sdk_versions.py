@@ -1,6 +1,7 @@
 """The instrumentation on each anthropic release line: the oldest supported (0.41.0), the last of each major
 (0.125.0, 1.17.0) and the newest (this virtualenv's), each in a virtualenv of its own (``make sdk-venvs``),
-its calls traced against the simulator by ``_sdk_probe.py``.
+its calls traced against the simulator by ``_sdk_probe.py``; and the MCP tests on the last mcp 1.x (this
+virtualenv has the newest 2.x).
 
 Without those virtualenvs the older lines skip, or fail where ``AGENT_ANATOMY_REQUIRE_SDK_MATRIX`` is set, as
 in CI.
@@ -22,18 +23,20 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("_sdk_probe.py")
 MATRIX = ("0.41.0", "0.125.0", "1.17.0")
 """The releases CI tests besides the newest; the Makefile's SDK_MATRIX builds their virtualenvs."""
+MCP_MATRIX = ("1.30.0",)
+"""The mcp releases besides the newest (the Makefile's MCP_MATRIX)."""
 SLACK_MS = 20
 """How much later than the simulator's injected wait a first token may be seen (the SDK's own work)."""
 
 pytestmark = pytest.mark.slow
 
 
-def _python(version: str) -> str:
+def _python(version: str, package: str = "anthropic") -> str:
     if version == "newest":
         return sys.executable
-    venv = ROOT / ".venv-sdk" / f"anthropic-{version}"
+    venv = ROOT / ".venv-sdk" / f"{package}-{version}"
     if not (venv / ".installed").exists():
-        message = f"anthropic {version} has no virtualenv at {venv.relative_to(ROOT)} (make sdk-venvs)"
+        message = f"{package} {version} has no virtualenv at {venv.relative_to(ROOT)} (make sdk-venvs)"
         if os.environ.get("AGENT_ANATOMY_REQUIRE_SDK_MATRIX"):
             pytest.fail(message)
         pytest.skip(message)
@@ -41,9 +44,31 @@ def _python(version: str) -> str:
 
 
 def test_the_matrix_is_the_one_the_makefile_builds() -> None:
-    makefile = (ROOT / "Makefile").read_text()
-    [line] = [line for line in makefile.splitlines() if line.startswith("SDK_MATRIX ?=")]
-    assert tuple(line.split("?=")[1].split()) == MATRIX
+    makefile = (ROOT / "Makefile").read_text().splitlines()
+    for name, wanted in (("SDK_MATRIX", MATRIX), ("MCP_MATRIX", MCP_MATRIX)):
+        [line] = [line for line in makefile if line.startswith(f"{name} ?=")]
+        assert tuple(line.split("?=")[1].split()) == wanted
+
+
+@pytest.mark.parametrize("version", MCP_MATRIX)
+def test_the_mcp_tests_pass_on_an_older_mcp(version: str) -> None:
+    """The client's tool spans (the server's name kept from ``initialize``, which mcp 1.x forgets), the trace
+    context to a real server over stdio, and the server's spans joining the agent's trace."""
+    python = _python(version, "mcp")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "PYTEST_"))}
+    run = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/tracing/test_mcp.py"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=env,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    version_seen = subprocess.run(
+        [python, "-c", "import importlib.metadata as m; print(m.version('mcp'))"], capture_output=True, text=True
+    )
+    assert version_seen.stdout.strip() == version and "5 passed" in run.stdout
 
 
 @pytest.mark.parametrize("version", [*MATRIX, "newest"])

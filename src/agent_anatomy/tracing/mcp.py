@@ -9,10 +9,12 @@ trace: mcp 2 servers continue it by themselves, and ``continue_trace()`` does it
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
 import inspect
+import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
@@ -36,17 +38,29 @@ _SESSION_MODULE: Final = "mcp.client.session"
 _SESSION_CLASS: Final = "ClientSession"
 
 
+_NAMED: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+"""The server names ``initialize`` answered, by session, where the session does not keep them (mcp 1.x)."""
+
+
 def _server_name(session: object) -> str | None:
-    """The name the server gave itself at ``initialize`` (mcp 2: ``server_info``; mcp 1: the init result)."""
+    """The name the server gave itself at ``initialize`` (mcp 2: ``server_info``; mcp 1: what our wrapper of
+    ``initialize`` kept)."""
     try:
         info = getattr(session, "server_info", None)
-        if info is None:
-            result = getattr(session, "initialize_result", None) or getattr(session, "_initialize_result", None)
-            info = getattr(result, "serverInfo", None) or getattr(result, "server_info", None)
-        name = getattr(info, "name", None)
+        name = getattr(info, "name", None) if info is not None else _NAMED.get(session)
         return name if isinstance(name, str) and name else None
     except Exception:
         return None
+
+
+async def _initialize(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """mcp 1.x's ``initialize``, unchanged; the server's name in its answer kept for the session's tool spans."""
+    result = await wrapped(*args, **kwargs)
+    with contextlib.suppress(Exception):
+        name = getattr(getattr(result, "serverInfo", None), "name", None)
+        if isinstance(name, str) and name:
+            _NAMED[instance] = name
+    return result
 
 
 def _with_trace_context(kwargs: dict[str, Any], takes_meta: bool) -> dict[str, Any]:
@@ -111,6 +125,8 @@ def continue_trace(request: Mapping[str, Any] | object | None) -> Iterator[None]
     for attribute in ("request_context", "meta"):
         if meta is not None and not isinstance(meta, Mapping):
             meta = getattr(meta, attribute, meta if attribute == "request_context" else None)
+    if meta is not None and not isinstance(meta, Mapping):  # mcp 1.x: a model, its extra fields the _meta keys
+        meta = getattr(meta, "__pydantic_extra__", None) or None
     context = extract(meta) if isinstance(meta, Mapping) and meta else None
     caller = get_current_span(context).get_span_context() if context is not None else None
     current = get_current_span().get_span_context()
@@ -145,12 +161,17 @@ class McpInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         handler = TelemetryHandler.for_instrumentor(kwargs)
         wrapper = functools.partial(_call_tool, takes_meta=takes_meta, handler=handler)
         wrapt.wrap_function_wrapper(session, "call_tool", wrapper)
+        self._methods = ["call_tool"]
+        if not hasattr(session, "server_info"):  # mcp 1.x: the session forgets the server's name
+            wrapt.wrap_function_wrapper(session, "initialize", _initialize)
+            self._methods.append("initialize")
         self._session = session
 
     def _uninstrument(self, **kwargs: Any) -> None:
         session = getattr(self, "_session", None)
         if session is not None:
-            unwrap(session, "call_tool")
+            for method in getattr(self, "_methods", ["call_tool"]):
+                unwrap(session, method)
             self._session = None
 
 
