@@ -110,3 +110,25 @@ def test_the_cache_key_text_is_recorded_only_with_content_capture(capture: bool)
     assert span.attributes[semconv.ANATOMY_CACHE_HIT] is False
     assert (semconv.ANATOMY_CACHE_KEY in span.attributes) is capture
     assert len(str(span.attributes[semconv.ANATOMY_CACHE_KEY_HASH])) >= 16
+
+
+def test_with_metrics_off_an_llm_call_records_none_and_with_a_meter_it_records_them() -> None:
+    """configure(metrics=False) gives the API's no-op meter: the handler's instruments know it, and an LLM call
+    skips its metrics (building their attributes cost every call); on a real meter every call records them."""
+    from opentelemetry.metrics import NoOpMeterProvider
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    provider, exporter = _private_provider()
+    off = TelemetryHandler.on_providers(provider, NoOpMeterProvider())
+    assert off.instruments.recording is False
+    reader = InMemoryMetricReader()
+    on = TelemetryHandler.on_providers(provider, MeterProvider(metric_readers=[reader]))
+    assert on.instruments.recording is True
+    for handler in (off, on):
+        call = handler.start_llm_call({semconv.GEN_AI_REQUEST_MODEL: "claude-haiku-4-5"}, stream=False)
+        call.end()
+    assert len(exporter.get_finished_spans()) == 2, "both calls still have their span"
+    data = reader.get_metrics_data()
+    names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert semconv.METRIC_CLIENT_OPERATION_DURATION in names

@@ -12,7 +12,7 @@ import timeit
 from collections.abc import Mapping
 from typing import Final
 
-from opentelemetry.metrics import Counter, Histogram, Meter
+from opentelemetry.metrics import Counter, Histogram, Meter, NoOpMeter
 
 from .. import semconv
 
@@ -51,6 +51,9 @@ class Instruments:
     def __init__(self, meter: Meter, latest: bool) -> None:
         self.meter = meter
         self.latest = latest
+        self.recording = not isinstance(meter, NoOpMeter)
+        """False when metrics are off (``configure(metrics=False)``): an LLM call then records none at all, and
+        saves building the metric attributes of every call."""
         self.operation_duration = _duration(
             meter, semconv.METRIC_CLIENT_OPERATION_DURATION, "Duration of GenAI client operation"
         )

@@ -441,6 +441,8 @@ class LLMInvocation(Invocation):
         return times
 
     def _record_metrics(self, now: float, error: str | None) -> None:
+        if not self._instruments.recording:
+            return
         request = self._metric_attributes
         metric_attributes = {key: request[key] for key in _METRIC_KEYS if key in request}
         if self._response_model:
