@@ -126,7 +126,7 @@ _BACKENDS = {
     "prometheus": "prometheus",
     "Phoenix": "Phoenix",
     "peer virtualenvs": "peer instrumentations",
-    "make sdk-venvs": "older anthropic SDKs",
+    "make sdk-venvs": "older anthropic and mcp releases",
     "make jaeger": "Jaeger",
     "make collector": "the collector",
 }

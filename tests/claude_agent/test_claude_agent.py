@@ -37,7 +37,8 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 START_UP = f"step {semconv.CLAUDE_CODE_START_UP}"
-PYTHON = ROOT / ".venv-claude" / "bin" / "python"
+PYTHON = Path(os.environ.get("AGENT_ANATOMY_CLAUDE_PYTHON", ROOT / ".venv-claude" / "bin" / "python"))
+"""The Claude Agent SDK's virtualenv (``make claude-venv``), or another release's (the version matrix)."""
 REQUIRE_ENV = "AGENT_ANATOMY_REQUIRE_CLAUDE"
 
 
