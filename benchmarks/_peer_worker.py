@@ -47,6 +47,8 @@ class Counter(SpanProcessor):
                 self.ttft.add(f"event {event.name}")
 
 
+NO_WIRE = "agent-anatomy-no-wire"
+"""agent-anatomy on a client whose own tracing is off: no trace context on the wire, like the peers alone."""
 THIRD_PARTY = ("openllmetry", "openinference", "otel-genai")
 """The peers that are another project's instrumentor, each in a virtualenv of its own."""
 
@@ -60,12 +62,14 @@ class Peer:
         self.off: Callable[[], None] = lambda: None
         self.sdk_tracing = plus == "sdk" or base == "sdk-builtin"
         self.version = metadata.version("anthropic")
-        if base == "agent-anatomy":
+        if base in ("agent-anatomy", NO_WIRE):
             import agent_anatomy as aa
 
             aa.configure(exporter="none", metrics=False, recorder=False, instrument=False, tracer_provider=provider)
             self.on, self.off = aa.instrument_anthropic, aa.uninstrument_anthropic
-            self.sdk_tracing = True  # agent-anatomy switches the SDK's tracing off for the clients it instruments
+            # agent-anatomy hands the SDK's tracing over to its own span, and leaves it on so the trace context
+            # still goes out; NO_WIRE is a client with it off, which sends none, as the peers alone do
+            self.sdk_tracing = base == "agent-anatomy"
             self.version = metadata.version("agent-anatomy")
         elif base in THIRD_PARTY:
             if base == "openllmetry":

@@ -6,7 +6,9 @@ virtualenvs (``make bench-venvs``), so none can interfere with another. Peers:
 - every worker also times the bare call, uninstrumented with the SDK's own tracing off, in the same
   process right before or after (alternating) its instrumented batch: the baseline of its figure;
 - ``floor``: the bare call inside one OTel SDK span carrying the same attributes as ours;
-- ``agent-anatomy``: ``configure()`` (it switches the SDK's tracing off for the calls it instruments);
+- ``agent-anatomy``: ``configure()`` (it hands the SDK's tracing over to its own span, and leaves it on so the
+  trace context still goes out); ``agent-anatomy-no-wire``: the same on a client whose own tracing is off,
+  which sends no trace context, as the third-party peers alone do;
 - ``sdk-builtin``: the anthropic SDK's own tracing, on by default;
 - ``openllmetry`` (opentelemetry-instrumentation-anthropic), ``openinference``
   (openinference-instrumentation-anthropic) and ``otel-genai`` (the OpenTelemetry project's own,
@@ -41,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 BENCH_VENVS = HERE.parent / ".venv-bench"
 INSTRUMENTING = ("sdk-builtin", "openllmetry", "openinference", "otel-genai")
 OUT_OF_THE_BOX = ("openllmetry+sdk", "openinference+sdk", "otel-genai+sdk")
-PEERS = ("floor", "agent-anatomy", *INSTRUMENTING, *OUT_OF_THE_BOX)
+PEERS = ("floor", "agent-anatomy", "agent-anatomy-no-wire", *INSTRUMENTING, *OUT_OF_THE_BOX)
 WARMUP = 3
 # calls per batch and pairs of batches per round, by workload: 2,000 calls a side for create and stream
 # (1,000 for the slower helper, in smaller batches: its calls are long, so the machine drifts more

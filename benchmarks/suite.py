@@ -82,6 +82,7 @@ def _cell(value: Any, digits: int = 1) -> str:
 
 PEER_COLUMNS = {
     "agent-anatomy": "agent-anatomy",
+    "agent-anatomy-no-wire": "agent-anatomy, client's tracing off",
     "floor": "floor (1 bare span)",
     "sdk-builtin": "SDK built-in",
     "openllmetry": "OpenLLMetry",
