@@ -325,11 +325,9 @@ STREAMING_ATTRIBUTES: Final = (GEN_AI_REQUEST_STREAM, TRACELOOP_IS_STREAMING, OP
 OTEL_STATUS_CODE: Final = "otel.status_code"
 """Jaeger's tag for the span status (``OK`` / ``ERROR``)."""
 OTEL_SCOPE_NAME: Final = "otel.scope.name"
-OTEL_SCOPE_VERSION: Final = "otel.scope.version"
-"""The tags a span's instrumentation scope becomes outside OTLP (Jaeger's API v1, Zipkin)."""
+"""The tag a span's instrumentation scope becomes outside OTLP (Jaeger's API v1, Zipkin)."""
 OTEL_LIBRARY_NAME: Final = "otel.library.name"
-OTEL_LIBRARY_VERSION: Final = "otel.library.version"
-"""The same, as older exporters name them."""
+"""The same, as older exporters name it."""
 JAEGER_SPAN_KIND: Final = "span.kind"
 JAEGER_ERROR: Final = "error"
 

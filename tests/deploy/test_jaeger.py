@@ -225,7 +225,7 @@ def test_tail_sampling_keeps_every_failed_and_slow_trace_and_its_share_of_the_re
         assert handle.force_flush(10.0)
 
         wanted = {t for t, k in kinds.items() if k != "ordinary"}
-        kept = wait_for(
+        wait_for(
             "every failed and slow trace in Jaeger",
             lambda: held if wanted <= (held := stack.jaeger.trace_ids(service)) else None,
             timeout_s=30,
@@ -236,7 +236,7 @@ def test_tail_sampling_keeps_every_failed_and_slow_trace_and_its_share_of_the_re
         ordinary = sum(1 for t in kept if kinds[t] == "ordinary")
         # binomial(240, 0.25): 60 expected, sd 6.7; 30..90 is ±4.5 sd
         assert 30 <= ordinary <= 90, ordinary
-        assert sum(1 for t in kept if kinds[t] == "ordinary" and t in kept) == ordinary
+        assert wanted <= kept, "every failed and every slow trace is still there"
 
         metrics = urllib.request.urlopen(f"http://{collector.metrics}/metrics", timeout=10).read().decode()
         counted = sum(

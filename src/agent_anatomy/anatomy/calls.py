@@ -188,7 +188,7 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
     of all (model, tokens, and the time to first token from whichever recorded it).
     """
     spans = sorted((s for s in tree.spans.values() if s.is_llm), key=lambda s: (s.clipped_start, s.span_id))
-    facts = {s.span_id: llm_facts(s.attributes, s.scope, s.scope_version) for s in spans}
+    facts = {s.span_id: llm_facts(s.attributes, s.scope) for s in spans}
     groups: list[list[SpanRecord]] = []
     open_groups: list[tuple[int, list[SpanRecord]]] = []  # (latest end, group): only these can still match
     for span in spans:

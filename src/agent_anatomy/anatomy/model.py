@@ -61,7 +61,6 @@ class SpanRecord:
     service: str | None = None
     scope: str | None = None
     """The instrumentation scope that wrote the span (``agent_anatomy``, the SDK's, a peer's), where known."""
-    scope_version: str | None = None
     clipped_start: int = 0
     """The start once clipped into the parent's interval (set by TraceTree)."""
     clipped_end: int = 0
@@ -83,8 +82,6 @@ class SpanRecord:
             self.service = _shared(self.service)
         if self.scope is not None:
             self.scope = _shared(self.scope)
-        if self.scope_version is not None:
-            self.scope_version = _shared(self.scope_version)
         if self.attributes:
             self.attributes = {
                 _shared(k): _shared(v) if type(v) is str and len(v) <= _SHARED_MAX_CHARS else v

@@ -12,7 +12,6 @@ what an attribute means may depend on the instrumentation scope that wrote it. A
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -156,12 +155,12 @@ def seconds_to_ns(value: object) -> int | None:
     return None
 
 
-FIRST_CHUNK_IS_FIRST_EVENT: Final[Mapping[str, str | None]] = {semconv.SCOPE_OTEL_GENAI_ANTHROPIC: None}
+FIRST_CHUNK_IS_FIRST_EVENT: Final = frozenset({semconv.SCOPE_OTEL_GENAI_ANTHROPIC})
 """Instrumentations (by scope) whose ``gen_ai.response.time_to_first_chunk`` runs to the first stream event of
-any kind (``message_start``, milliseconds after the request), long before the first token, and the first
-release that measures the first token instead (None: none yet). Not taken as a time to first token: the call
-reads "not recorded" rather than booking the wait as generation. opentelemetry-instrumentation-genai-anthropic:
-seen in 1.3b0, its newest, and in every release before it (the same stream wrapper)."""
+any kind (``message_start``, milliseconds after the request), long before the first token. Not taken as a
+time to first token: the call reads "not recorded" rather than booking the wait as generation.
+opentelemetry-instrumentation-genai-anthropic: seen in 1.3b0, its newest, and the same stream wrapper in every
+release before it; a release that measures the first token would need its version here."""
 STREAM_ONLY_WHEN_TRUE: Final = frozenset({semconv.SCOPE_OTEL_GENAI_ANTHROPIC})
 """Instrumentations (by scope) that write ``gen_ai.request.stream`` only on a streamed call: on their spans its
 absence means the call did not stream."""
@@ -173,19 +172,6 @@ SDK's own; every other instrumentation after them."""
 def measured_rank(scope: str | None) -> int:
     """Where a record written by ``scope`` comes when the records of one call are merged (lower: better)."""
     return _MEASURED_BEST.get(scope or "", len(_MEASURED_BEST))
-
-
-def _first_chunk_is_first_event(scope: str | None, version: str | None) -> bool:
-    if scope is None or scope not in FIRST_CHUNK_IS_FIRST_EVENT:
-        return False
-    fixed_in = FIRST_CHUNK_IS_FIRST_EVENT[scope]
-    return fixed_in is None or version is None or _release(version) < _release(fixed_in)
-
-
-def _release(version: str) -> tuple[int, ...]:
-    """A version's release numbers (``1.3b0`` -> (1, 3)), enough to order an instrumentation's releases."""
-    match = re.match(r"\d+(?:\.\d+)*", version)
-    return tuple(int(n) for n in match.group().split(".")) if match else ()
 
 
 def streamed(attributes: Mapping[str, Any], scope: str | None = None) -> bool | None:
@@ -215,8 +201,8 @@ def records_enclosing_agent(name: str) -> bool:
     return name == semconv.CLAUDE_CODE_INTERACTION
 
 
-def llm_facts(attributes: Mapping[str, Any], scope: str | None = None, scope_version: str | None = None) -> LLMFacts:
-    """An LLM span's facts, as its instrumentation (``scope``, at ``scope_version``) means them. A time to the
+def llm_facts(attributes: Mapping[str, Any], scope: str | None = None) -> LLMFacts:
+    """An LLM span's facts, as its instrumentation (``scope``) means them. A time to the
     first stream event is not taken as a time to first token: the Claude Code CLI's ``ttft_ms``, and
     ``gen_ai.response.time_to_first_chunk`` from the instrumentations of ``FIRST_CHUNK_IS_FIRST_EVENT``."""
     model = _first(attributes, MODEL_ATTRIBUTES)
@@ -226,7 +212,7 @@ def llm_facts(attributes: Mapping[str, Any], scope: str | None = None, scope_ver
     if response_id is not None and response_id == attributes.get(semconv.CLAUDE_CODE_REQUEST_ID):
         response_id = None  # the CLI's request id: another record of the call knows the message id instead
     ttft = seconds_to_ns(attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK))
-    if ttft is not None and _first_chunk_is_first_event(scope, scope_version):
+    if ttft is not None and scope in FIRST_CHUNK_IS_FIRST_EVENT:
         ttft = None
     return LLMFacts(
         model=str(model) if model else None,

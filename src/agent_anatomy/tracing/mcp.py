@@ -9,14 +9,13 @@ trace: mcp 2 servers continue it by themselves, and ``continue_trace()`` does it
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import importlib.util
 import inspect
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Final
 
 import wrapt
@@ -56,7 +55,7 @@ def _server_name(session: object) -> str | None:
 async def _initialize(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """mcp 1.x's ``initialize``, unchanged; the server's name in its answer kept for the session's tool spans."""
     result = await wrapped(*args, **kwargs)
-    with contextlib.suppress(Exception):
+    with suppress(Exception):
         name = getattr(getattr(result, "serverInfo", None), "name", None)
         if isinstance(name, str) and name:
             _NAMED[instance] = name

@@ -64,7 +64,6 @@ def jaeger_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
                 kind=kind,
                 service=process.get("serviceName"),
                 scope=_tag(tags, semconv.OTEL_SCOPE_NAME, semconv.OTEL_LIBRARY_NAME),
-                scope_version=_tag(tags, semconv.OTEL_SCOPE_VERSION, semconv.OTEL_LIBRARY_VERSION),
             )
 
 

@@ -48,7 +48,7 @@ def otlp_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
         service = resource_attributes.get(semconv.SERVICE_NAME)
         for scope in resource.get("scopeSpans") or resource.get("instrumentationLibrarySpans") or []:
             library = scope.get("scope") or scope.get("instrumentationLibrary") or {}
-            scope_name, scope_version = library.get("name") or None, library.get("version") or None
+            scope_name = library.get("name") or None
             for span in scope.get("spans") or []:
                 status = span.get("status") or {}
                 yield SpanRecord(
@@ -71,5 +71,4 @@ def otlp_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
                     kind=KINDS.get(span.get("kind", 1), str(span.get("kind")).removeprefix("SPAN_KIND_")),
                     service=str(service) if service else None,
                     scope=str(scope_name) if scope_name else None,
-                    scope_version=str(scope_version) if scope_version else None,
                 )

@@ -36,7 +36,6 @@ def records_from_readable(spans: Iterable[ReadableSpan]) -> list[SpanRecord]:
                 kind=span.kind.name,
                 service=str(span.resource.attributes.get(semconv.SERVICE_NAME)) if span.resource else None,
                 scope=scope.name if scope is not None and scope.name else None,
-                scope_version=scope.version if scope is not None and scope.version else None,
             )
         )
     return records
