@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -117,7 +117,9 @@ class Program:
 
             def ready() -> bool | None:
                 if proc.poll() is not None:
-                    raise AssertionError(f"{self.name} exited with {proc.returncode}:\n{self.log_text()[-3000:]}")
+                    log = self.log_text()
+                    failure = PortTaken if "address already in use" in log else AssertionError
+                    raise failure(f"{self.name} exited with {proc.returncode}:\n{log[-3000:]}")
                 with urllib.request.urlopen(self.ready_url, timeout=2):
                     return True
 
@@ -128,9 +130,38 @@ class Program:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+class PortTaken(AssertionError):
+    """A program could not listen: between choosing a free port and binding it, something else took it."""
+
+
+_HANDED_OUT: set[int] = set()
+
+
 def loopback() -> str:
-    """A free ``127.0.0.1:PORT`` to serve on."""
-    return f"127.0.0.1:{free_port()}"
+    """A free ``127.0.0.1:PORT`` to serve on, never one this process handed out before."""
+    port = free_port()
+    while port in _HANDED_OUT:
+        port = free_port()
+    _HANDED_OUT.add(port)
+    return f"127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def first_to_start(make: Callable[[], T], programs: Callable[[T], Sequence[Program]], attempts: int = 3) -> Iterator[T]:
+    """What ``make()`` makes, its ``programs`` started in order; made again, on fresh ports, when one of them
+    found its port taken (an outgoing connection may take a port between its choice and its bind)."""
+    for attempt in range(attempts):
+        made = make()
+        with contextlib.ExitStack() as started:
+            try:
+                for program in programs(made):
+                    started.enter_context(program.serving())
+            except PortTaken:
+                if attempt + 1 == attempts:
+                    raise
+                continue
+            yield made
+            return
 
 
 @dataclass
@@ -150,7 +181,7 @@ class Jaeger:
             "JAEGER_QUERY_GRPC_ENDPOINT": loopback(),
             "JAEGER_PROMETHEUS_URL": prometheus_url,
             "JAEGER_TELEMETRY_HOST": "127.0.0.1",
-            "JAEGER_TELEMETRY_PORT": str(free_port()),
+            "JAEGER_TELEMETRY_PORT": loopback().rsplit(":", 1)[1],
         }
         binary = go_binary(JAEGER_BINARY, "jaeger")
         argv = [str(binary), "--config", str(JAEGER_CONFIG)]
@@ -187,7 +218,7 @@ class Collector:
                 "COLLECTOR_PROMETHEUS_ENDPOINT": metrics,
                 "COLLECTOR_HEALTH_ENDPOINT": health,
                 "COLLECTOR_TELEMETRY_HOST": "127.0.0.1",
-                "COLLECTOR_TELEMETRY_PORT": str(free_port()),
+                "COLLECTOR_TELEMETRY_PORT": loopback().rsplit(":", 1)[1],
                 "JAEGER_OTLP_ENDPOINT": jaeger_otlp,
                 # a test cannot wait out the compose defaults (10 s to decide, 15 s between flushes)
                 "TRACE_DECISION_WAIT": "1s",
@@ -217,7 +248,7 @@ class Prometheus:
         argv = [
             system_binary("prometheus"),
             f"--config.file={path}",
-            f"--storage.tsdb.path={directory / 'prometheus-data'}",
+            f"--storage.tsdb.path={directory / ('prometheus-data-' + address.rsplit(':', 1)[1])}",
             f"--web.listen-address={address}",
             "--log.level=warn",
         ]

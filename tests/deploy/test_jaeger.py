@@ -43,6 +43,7 @@ from tests.deploy._stack import (
     Prometheus,
     dashboard_queries,
     deploy_prometheus_config,
+    first_to_start,
     get_json,
     get_text,
     loopback,
@@ -67,12 +68,16 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Prometheus, Jaeger and the collector, started in compose's order (each waits for the one it sends to)."""
     directory = tmp_path_factory.mktemp("stack")
-    jaeger_otlp = loopback()
-    collector = Collector.on(directory, jaeger_otlp)
-    prometheus = Prometheus.on(directory, deploy_prometheus_config(directory, {"collector:8889": collector.metrics}))
-    jaeger = Jaeger.on(directory, prometheus.url, jaeger_otlp)
-    with prometheus.program.serving(), jaeger.program.serving(), collector.program.serving():
-        yield Stack(prometheus, jaeger, collector, directory)
+
+    def make() -> Stack:
+        jaeger_otlp = loopback()
+        collector = Collector.on(directory, jaeger_otlp)
+        config = deploy_prometheus_config(directory, {"collector:8889": collector.metrics})
+        prometheus = Prometheus.on(directory, config)
+        return Stack(prometheus, Jaeger.on(directory, prometheus.url, jaeger_otlp), collector, directory)
+
+    with first_to_start(make, lambda s: (s.prometheus.program, s.jaeger.program, s.collector.program)) as stack:
+        yield stack
 
 
 def _configure(collector: Collector, service: str, protocol: str, **options: Any) -> aa.Telemetry:
@@ -203,9 +208,11 @@ def test_tail_sampling_keeps_every_failed_and_slow_trace_and_its_share_of_the_re
     """300 traces through a collector of its own with TRACE_SAMPLING_PERCENTAGE=25: Jaeger gets all 30 failed
     ones, all 30 over 5 s, and about a quarter of the 240 others (half of them 4.5 s long, under the
     threshold); span metrics count all 300."""
-    collector = Collector.on(stack.directory, stack.jaeger.otlp, TRACE_SAMPLING_PERCENTAGE=str(SHARE))
     service = "tail-sampling"
-    with collector.program.serving():
+    with first_to_start(
+        lambda: Collector.on(stack.directory, stack.jaeger.otlp, TRACE_SAMPLING_PERCENTAGE=str(SHARE)),
+        lambda made: (made.program,),
+    ) as collector:
         handle = _configure(collector, service, "grpc", exporter="otlp", metrics=False)
         tracer = trace.get_tracer("tail-sampling-test", tracer_provider=handle.tracer_provider)
         kinds: dict[str, str] = {}
