@@ -164,32 +164,6 @@ def test_other_endpoints_keep_the_sdks_own_span(otel_globals: None, sim: SimServ
     assert len(names) == 2 and names[1].startswith("anthropic.files"), names
 
 
-def test_the_deferral_touches_one_private_function() -> None:
-    """The one place we reach into the SDK: if this breaks, the SDK changed how it starts its API-call spans."""
-    import anthropic._base_client as base_client
-
-    original = base_client.start_api_call_span
-    aa.instrument_anthropic()
-    try:
-        assert base_client.start_api_call_span is not original
-        assert base_client.start_api_call_span.__wrapped__ is original
-    finally:
-        aa.uninstrument_anthropic()
-    assert base_client.start_api_call_span is original
-
-
-def test_an_sdk_older_than_its_own_tracing_has_nothing_handed_over(caplog: pytest.LogCaptureFixture) -> None:
-    """Before 1.14 the SDK does not trace itself: nothing is wrapped there, and nothing is said about it."""
-    import anthropic._base_client as base_client
-
-    from agent_anatomy.tracing import anthropic as instrumentation
-
-    original = base_client.start_api_call_span
-    with caplog.at_level(logging.WARNING):
-        assert instrumentation._defer_sdk_spans((1, 13)) is False
-    assert base_client.start_api_call_span is original and not caplog.records
-
-
 def test_every_row_of_the_wrap_table_the_installed_sdk_should_have_is_wrapped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -36,9 +36,10 @@ from .usage import Usage
 __all__ = [
     "LLMInvocation",
     "api_call_attributes",
+    "APICall",
     "api_call_context",
     "api_error_type",
-    "current_api_span",
+    "current_api_call",
     "request_attributes",
     "warn_once",
 ]
@@ -60,19 +61,35 @@ _METRIC_KEYS: Final = (
 _API_SPAN_KEY: Final = create_key("agent_anatomy.api_span")
 
 
+class APICall:
+    """What the context of an API call's span (``chat``, ``count_tokens``...) holds: the span, and how the SDK's
+    own tracing is handed over to it for this call (``_sdk_tracing`` sets and reads the flags).
+
+    ``writes_headers``: the call's client builds its requests the SDK's base way, so its trace headers can
+    be written for it; ``propagation``: the SDK, told it has no span for the call, would have sent them.
+    """
+
+    __slots__ = ("propagation", "span", "writes_headers")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self.writes_headers = False
+        self.propagation = False
+
+
 def api_call_context(span: Span) -> Context:
-    """The parent context of an API call's span (``chat``, ``count_tokens``...): it marks the span as ours."""
-    return set_value(_API_SPAN_KEY, span)
+    """The parent context of an API call's span: it marks the span as ours."""
+    return set_value(_API_SPAN_KEY, APICall(span))
 
 
-def current_api_span(context: Context | None = None) -> Span | None:
-    """Our span of the API call whose SDK code is running now, if the current span is one.
+def current_api_call(context: Context | None = None) -> APICall | None:
+    """Our API call whose SDK code is running now, if the current span is its span.
 
     True only while the SDK method runs under the call (not in code the span merely encloses), so the
     SDK's own API-call span can defer to ours there and nowhere else.
     """
-    span = get_value(_API_SPAN_KEY, context)
-    return span if isinstance(span, Span) and span is get_current_span(context) else None
+    call = get_value(_API_SPAN_KEY, context)
+    return call if isinstance(call, APICall) and call.span is get_current_span(context) else None
 
 
 def warn_once(where: str) -> None:

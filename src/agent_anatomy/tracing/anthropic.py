@@ -7,10 +7,8 @@ all from one table (``_instrument`` and ``_uninstrument`` loop over the same row
 before: the SDK's own objects, or a proxy that passes everything through.
 
 The anthropic SDK traces itself by default (``anthropic.messages.create``) and sends that span's trace
-context on the wire. So that one call gives one span and the headers still go out, the function with
-which the SDK starts its API-call span is wrapped: inside our span the SDK gets a non-recording span
-carrying ours (its headers then name our span as parent); elsewhere it starts its own.
-``uninstrument()`` gives the original back; this is the one place that touches the SDK's private state.
+context on the wire. ``_sdk_tracing`` hands that tracing over to our span for the calls traced here, so
+that one call gives one span and the same headers still go out, naming our span as the parent.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from typing import Any, Final, NamedTuple
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
-from opentelemetry.trace import NonRecordingSpan
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
@@ -37,11 +34,12 @@ from ._llm_call import (
     LLMInvocation,
     api_call_attributes,
     api_error_type,
-    current_api_span,
+    current_api_call,
     request_attributes,
     warn_once,
 )
 from ._package import _instruments
+from ._sdk_tracing import builds_plain_requests, client_tracer_provider, hand_over, restore
 from .handler import TelemetryHandler
 from .llm_scope import current_llm_scope
 from .streams import AsyncStreamManagerProxy, StreamManagerProxy, complete
@@ -111,49 +109,6 @@ def sdk_version() -> tuple[int, int]:
         return 0, 0
 
 
-# --- the SDK's own spans -------------------------------------------------------------------------------
-
-_SDK_SPAN_START: Final = ("anthropic._base_client", "start_api_call_span")
-"""Where the SDK starts the span of each API call (its one call site for sync and async clients): the one
-piece of the SDK's private state the instrumentation touches."""
-SDK_TRACING_SINCE: Final = (1, 14)
-"""The first release that traces itself: before it there is nothing to hand over."""
-
-
-def _start_sdk_span(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The SDK starting its API-call span: inside ours, a non-recording span that carries ours, made at once.
-
-    So a call gives one span, the SDK skips building the attributes of a span nobody records, and still
-    sends ``traceparent`` / ``tracestate`` / ``baggage`` on the wire, now naming our span as the parent.
-    Everywhere else (its tool runner, the endpoints we do not trace) the SDK starts its own span as before;
-    a client whose own tracing is off never gets here, and sends no trace context, as before.
-    """
-    ours = current_api_span()
-    if ours is not None:
-        return NonRecordingSpan(ours.get_span_context())
-    return wrapped(*args, **kwargs)
-
-
-def _defer_sdk_spans(version: tuple[int, int]) -> bool:
-    """Hand the SDK's API-call spans over to ours; False if the SDK is older than its own tracing, or (logged
-    once) no longer has the hook."""
-    if version < SDK_TRACING_SINCE:
-        return False
-    module, name = _SDK_SPAN_START
-    try:
-        wrapt.wrap_function_wrapper(module, name, _start_sdk_span)
-    except (ImportError, AttributeError):
-        warn_once("hand the anthropic SDK's own spans over to ours (the SDK changed); a call may show two LLM spans")
-        return False
-    return True
-
-
-def _restore_sdk_spans() -> None:
-    module, name = _SDK_SPAN_START
-    with contextlib.suppress(ImportError, AttributeError):
-        unwrap(importlib.import_module(module), name)
-
-
 # --- starting calls -------------------------------------------------------------------------------------
 
 
@@ -209,6 +164,7 @@ class _Calls:
             if scope is not None:
                 attributes.update(scope.attributes)
             call = self._handler_of(client).start_llm_call(attributes, stream=stream)
+            _hand_over_headers(call, client)
             if scope is not None:
                 scope.spans.append(call.span)
         except Exception:
@@ -232,7 +188,9 @@ class _Calls:
                 server_port=client.port,
                 provider=client.provider,
             )
-            return self._handler_of(client).start_api_request(operation, attributes, _APIRequest)
+            request = self._handler_of(client).start_api_request(operation, attributes, _APIRequest)
+            _hand_over_headers(request, client)
+            return request
         except Exception:
             warn_once("start the span of an API request")
             return None
@@ -249,6 +207,13 @@ class _Calls:
         with contextlib.suppress(TypeError):  # not weak-referenceable: looked up each time
             self._clients[client] = info
         return info
+
+
+def _hand_over_headers(call: Invocation, client: _ClientFacts) -> None:
+    """Let the call's trace headers be written for the SDK when its client builds plain requests."""
+    api_call = current_api_call(call.context)
+    if api_call is not None:
+        api_call.writes_headers = client.plain_requests
 
 
 class _APIRequest(Invocation):
@@ -271,6 +236,8 @@ class _ClientFacts(NamedTuple):
     port: int | None
     tracer_provider: object | None = None
     """The tracer provider the client was given, if any: its calls' spans go there."""
+    plain_requests: bool = False
+    """It builds its requests the SDK's base way: its trace headers are written for the SDK (``_sdk_tracing``)."""
 
 
 _NO_CLIENT: Final = _ClientFacts(semconv.PROVIDER_ANTHROPIC, None, None)
@@ -308,17 +275,8 @@ def _client_facts(client: object) -> _ClientFacts:
         str(host) if host else None,
         int(port) if port else None,
         client_tracer_provider(client),
+        builds_plain_requests(client),
     )
-
-
-def client_tracer_provider(client: object) -> object | None:
-    """The tracer provider a client was made with (``open_telemetry={"tracer_provider": ...}``), or None.
-
-    The SDK keeps its resolved option on the client (``_open_telemetry``, from 1.14): the one attribute of a
-    client the instrumentation reads that the SDK does not document.
-    """
-    options = getattr(client, "_open_telemetry", None)
-    return options.get("tracer_provider") if isinstance(options, Mapping) else None
 
 
 # --- the wrappers -----------------------------------------------------------------------------------------
@@ -471,14 +429,14 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrapped = _targets(version)
         for cls, method, kind, api in self._wrapped:
             wrapt.wrap_function_wrapper(cls, method, _wrapper(kind, calls, api))
-        self._deferring = _defer_sdk_spans(version)
+        self._deferring = hand_over(version)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for cls, method, _, _ in getattr(self, "_wrapped", ()):
             unwrap(cls, method)
         self._wrapped = []
         if getattr(self, "_deferring", False):
-            _restore_sdk_spans()
+            restore()
             self._deferring = False
 
 
