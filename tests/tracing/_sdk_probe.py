@@ -1,6 +1,7 @@
 """Run in a virtualenv of one anthropic release (``make sdk-venvs``): each kind of Messages call, traced,
 against the simulator, which makes each first token wait TTFT_MS. Prints one JSON object: the SDK's
-version, and for each call the spans it gave and the usage the SDK itself returned.
+version, and for each call the spans it gave, the usage the SDK itself returned and, on a stream, when the
+caller saw its first text (from just before the call: the interval the span's first-chunk time measures).
 
     .venv-sdk/anthropic-1.17.0/bin/python tests/tracing/_sdk_probe.py
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,31 +43,53 @@ def _usage(usage: Any) -> dict[str, int]:
     return {"input": int(usage.input_tokens), "output": int(usage.output_tokens)}
 
 
-def _created(client: anthropic.Anthropic) -> dict[str, int]:
-    return _usage(client.messages.create(model=MODEL, max_tokens=64, messages=QUESTION, extra_headers=HEADERS).usage)
+class _FirstText:
+    """When the caller saw a stream's first text delta, in ms from the start of the call."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.ms: float | None = None
+
+    def see(self, event: Any) -> None:
+        if self.ms is None and event.type == "content_block_delta":
+            self.ms = (time.perf_counter() - self.started) * 1000
 
 
-def _streamed_create(client: anthropic.Anthropic) -> dict[str, int]:
+Seen = tuple[dict[str, int], float | None]
+"""A call's usage and, on a stream, when its first text was seen."""
+
+
+def _created(client: anthropic.Anthropic) -> Seen:
+    message = client.messages.create(model=MODEL, max_tokens=64, messages=QUESTION, extra_headers=HEADERS)
+    return _usage(message.usage), None
+
+
+def _streamed_create(client: anthropic.Anthropic) -> Seen:
     usage = {"input": 0, "output": 0}
+    first = _FirstText()
     stream = client.messages.create(model=MODEL, max_tokens=64, messages=QUESTION, extra_headers=HEADERS, stream=True)
     for event in stream:
+        first.see(event)
         if event.type == "message_start":
             usage["input"] = int(event.message.usage.input_tokens)
         elif event.type == "message_delta":
             usage["output"] = int(event.usage.output_tokens)
-    return usage
+    return usage, first.ms
 
 
-def _stream_helper(client: anthropic.Anthropic) -> dict[str, int]:
+def _stream_helper(client: anthropic.Anthropic) -> Seen:
+    first = _FirstText()
     with client.messages.stream(model=MODEL, max_tokens=64, messages=QUESTION, extra_headers=HEADERS) as stream:
-        return _usage(stream.get_final_message().usage)
+        for event in stream:
+            first.see(event)
+        return _usage(stream.get_final_message().usage), first.ms
 
 
-async def _async_created(base_url: str) -> dict[str, int]:
+async def _async_created(base_url: str) -> Seen:
     client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0)
     message = await client.messages.create(model=MODEL, max_tokens=64, messages=QUESTION, extra_headers=HEADERS)
     await client.close()
-    return _usage(message.usage)
+    return _usage(message.usage), None
 
 
 def main() -> None:
@@ -73,7 +97,7 @@ def main() -> None:
     calls: dict[str, Any] = {}
     with SimServer() as sim:
         client = anthropic.Anthropic(base_url=sim.base_url, api_key="k", max_retries=0)
-        kinds: dict[str, Callable[[], dict[str, int]]] = {
+        kinds: dict[str, Callable[[], Seen]] = {
             "create": lambda: _created(client),
             "create(stream=True)": lambda: _streamed_create(client),
             "messages.stream()": lambda: _stream_helper(client),
@@ -81,10 +105,11 @@ def main() -> None:
         }
         for kind, make in kinds.items():
             before = len(handle.finished_spans())
-            usage = make()
+            usage, first_seen_ms = make()
             handle.force_flush(5.0)
             spans = list(handle.finished_spans())[before:]
-            calls[kind] = {"usage": usage, "spans": [_span(s) for s in spans]}  # type: ignore[arg-type]
+            seen = [_span(s) for s in spans]  # type: ignore[arg-type]
+            calls[kind] = {"usage": usage, "first_seen_ms": first_seen_ms, "spans": seen}
     json.dump({"version": anthropic.__version__, "ttft_ms": TTFT_MS, "calls": calls}, sys.stdout)
     handle.shutdown(5.0)
 

@@ -26,7 +26,7 @@ MATRIX = ("0.41.0", "0.125.0", "1.17.0")
 MCP_MATRIX = ("1.30.0",)
 """The mcp releases besides the newest (the Makefile's MCP_MATRIX)."""
 SLACK_MS = 20
-"""How much later than the simulator's injected wait a first token may be seen (the SDK's own work)."""
+"""How far a span's first token may be from when the caller saw it (the SDK's and our own work between)."""
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,9 @@ def test_the_mcp_tests_pass_on_an_older_mcp(version: str) -> None:
 def test_every_kind_of_call_gives_one_chat_span_with_its_tokens_and_first_token(version: str) -> None:
     """create, create(stream=True), messages.stream() and an async create: one ``chat`` span each and nothing
     else (from 1.14, where the SDK traces itself too), the tokens the SDK returned, and on a stream the first
-    token at the simulator's injected wait, within SLACK_MS; no warning (every method of the wrap table this
+    token no earlier than the simulator's injected wait and within SLACK_MS of when the caller saw its first
+    text (this machine's timers wake a sleeping simulator several ms late, so the wait itself is a floor and
+    not the true value); no warning (every method of the wrap table this
     release should have was found)."""
     probe = subprocess.run([_python(version), str(PROBE)], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert probe.returncode == 0, probe.stderr[-3000:]
@@ -92,6 +94,7 @@ def test_every_kind_of_call_gives_one_chat_span_with_its_tokens_and_first_token(
         first = span.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
         if "stream" in kind:
             assert first is not None, kind
-            assert report["ttft_ms"] <= first * 1000 <= report["ttft_ms"] + SLACK_MS, (kind, first)
+            seen = call["first_seen_ms"]
+            assert report["ttft_ms"] <= first * 1000 and abs(first * 1000 - seen) <= SLACK_MS, (kind, first, seen)
         else:
             assert first is None, kind
