@@ -76,6 +76,28 @@ async def _calls(client: Any, is_async: bool) -> None:
             pass
 
 
+async def _sent_alone_and_instrumented(
+    kind: str, is_async: bool, wire: type[_Wire], **options: Any
+) -> tuple[list[httpx2.Request], list[httpx2.Request]]:
+    """The requests one client kind sends for ``_calls``, by the SDK alone and then instrumented; ``options``:
+    the client's ``open_telemetry``."""
+    phases = []
+    for instrumented in (False, True):
+        answering = wire()
+        client = _client(kind, is_async, answering)
+        client.max_retries = 1
+        if options:
+            client = client.with_options(open_telemetry=options)
+        if instrumented:
+            aa.instrument_anthropic()
+        try:
+            await _calls(client, is_async)
+        finally:
+            aa.uninstrument_anthropic()
+        phases.append(answering.requests)
+    return phases[0], phases[1]
+
+
 @pytest.mark.parametrize("retried", [False, True], ids=["one attempt", "retried"])
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("kind", CLIENT_KINDS)
@@ -83,19 +105,7 @@ async def test_every_attempt_sends_the_sdks_own_headers_in_its_order_naming_our_
     otel_globals: None, tenant: None, kind: str, is_async: bool, retried: bool
 ) -> None:
     handle = aa.configure(exporter="memory", metrics=False, instrument=False)
-    sent: dict[str, list[httpx2.Request]] = {}
-    for phase in ("sdk alone", "instrumented"):
-        wire = _Retried() if retried else _Wire()
-        client = _client(kind, is_async, wire)
-        client.max_retries = 1
-        if phase == "instrumented":
-            aa.instrument_anthropic()
-        try:
-            await _calls(client, is_async)
-        finally:
-            aa.uninstrument_anthropic()
-        sent[phase] = wire.requests
-    alone, ours = sent["sdk alone"], sent["instrumented"]
+    alone, ours = await _sent_alone_and_instrumented(kind, is_async, _Retried if retried else _Wire)
     assert len(alone) == len(ours) == (4 if retried else 2)
     for theirs, mine in zip(alone, ours, strict=True):
         assert _shape(mine) == _shape(theirs)
@@ -108,6 +118,19 @@ async def test_every_attempt_sends_the_sdks_own_headers_in_its_order_naming_our_
     for index, span in enumerate(chat):
         for request in ours[index * per_call : (index + 1) * per_call]:
             assert _parent(request) == f"{span.context.span_id:016x}", "every attempt names our span"
+
+
+@pytest.mark.parametrize("kind", ["first party", "bedrock"])
+async def test_a_client_with_propagation_off_sends_no_trace_context_instrumented_either(
+    otel_globals: None, tenant: None, kind: str
+) -> None:
+    """``open_telemetry={"propagation": False}``: the SDK sends no trace context of its own, nor do we for it."""
+    aa.configure(exporter="memory", metrics=False, instrument=False)
+    alone, ours = await _sent_alone_and_instrumented(kind, False, _Wire, propagation=False)
+    assert len(alone) == len(ours) == 2
+    for theirs, mine in zip(alone, ours, strict=True):
+        assert _shape(mine) == _shape(theirs)
+        assert "baggage" not in mine.headers and mine.headers["traceparent"] == "00-caller-01"
 
 
 @pytest.mark.parametrize(("kind", "sdk_bookkeeps"), [("first party", False), ("foundry", False), ("bedrock", True)])
