@@ -2,7 +2,8 @@
 
 Each benchmark runs in a subprocess of its own (its output shown as it goes) and hands back JSON rows;
 the suite writes them to ``benchmarks/results/latest.md`` and ``latest.json`` and a dated copy of each.
-Every figure in the table is set against a baseline measured in the same run.
+Every figure in the table is set against a baseline measured in the same run. A run of some benchmarks
+(``--only``) keeps the latest results of the others, each with the date it was measured.
 
     python benchmarks/suite.py [--quick] [--only peers,levers,...] [--out benchmarks/results]
 """
@@ -35,6 +36,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
 VERSIONS = ("agent-anatomy", "anthropic", "opentelemetry-sdk", "httpx2", "wrapt")
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -45,7 +50,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": _now(),
         "platform": platform.platform(),
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -61,13 +66,33 @@ def run(name: str, quick: bool) -> dict[str, Any]:
         out = Path(tmp) / "rows.json"
         command = [sys.executable, str(HERE / script), *(quick_arguments if quick else arguments), "--json", str(out)]
         print(f"\n##### {name}: {' '.join(command[1:-2])}", flush=True)
-        started = time.perf_counter()
+        started, date = time.perf_counter(), _now()
         completed = subprocess.run(command, cwd=HERE.parent, check=False)
         seconds = time.perf_counter() - started
         if completed.returncode != 0 or not out.exists():
-            return {"rows": [], "extra": {}, "seconds": seconds, "failed": completed.returncode}
+            return {"rows": [], "extra": {}, "seconds": seconds, "date": date, "failed": completed.returncode}
         payload: dict[str, Any] = json.loads(out.read_text())
-        return payload | {"seconds": seconds}
+        return payload | {"seconds": seconds, "date": date}
+
+
+def kept_runs(path: Path, ran: dict[str, dict[str, Any]], machine_info: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The benchmarks this run measured, and from the previous results at ``path`` (when it was taken on
+    this machine) those it did not, each dated; in the suite's order."""
+    try:
+        previous = json.loads(path.read_text())
+        runs, info = previous["runs"], previous["machine"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ran
+    if (info.get("cpu"), info.get("cores")) != (machine_info["cpu"], machine_info["cores"]):
+        return ran
+    merged = {}
+    for name in BENCHMARKS:
+        if name in ran:
+            merged[name] = ran[name]
+        elif isinstance(runs.get(name), dict) and runs[name].get("rows"):
+            merged[name] = {"date": info.get("date", "an earlier run")} | runs[name]
+            print(f"kept from {merged[name]['date']}: {name}")
+    return merged
 
 
 def _cell(value: Any, digits: int = 1) -> str:
@@ -134,18 +159,26 @@ def lever_summary(runs: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def update_readme(path: Path, info: dict[str, Any], runs: dict[str, dict[str, Any]]) -> None:
-    """Put the summaries between the README's ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` markers."""
+    """Put the summaries between the README's ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` markers;
+    a block with no results is left as it is."""
     text = path.read_text()
-    blocks = {"levers": lever_summary(runs)}
+    levers = {name: result for name, result in runs.items() if name != "peers" and result.get("rows")}
+    blocks: dict[str, tuple[list[str], list[str]]] = {}
+    if levers:
+        blocks["levers"] = (
+            lever_summary(levers),
+            sorted({result.get("date", info["date"]) for result in levers.values()}),
+        )
     if runs.get("peers", {}).get("rows"):
-        blocks["peers"] = peer_summary(runs["peers"]["rows"])
-    for name, lines in blocks.items():
+        blocks["peers"] = (peer_summary(runs["peers"]["rows"]), [runs["peers"].get("date", info["date"])])
+    for name, (lines, dates) in blocks.items():
         start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
         if start not in text or end not in text:
             raise SystemExit(f"{path} has no {start} ... {end} block")
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
-        note = f"*{info['date']}, {info['cpu']}, {info['cores']} cores*"
+        when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+        note = f"*{when}, {info['cpu']}, {info['cores']} cores*"
         text = head + start + "\n" + note + "\n\n" + "\n".join(lines) + "\n" + end + tail
     path.write_text(text)
 
@@ -167,7 +200,7 @@ def markdown(info: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
         lines += ["", "## Summary: instrumentation overhead per call (CPU µs over the bare call)", ""]
         lines += peer_summary(runs["peers"]["rows"])
     for name, result in runs.items():
-        lines += ["", f"## {name} ({result['seconds']:.0f} s)"]
+        lines += ["", f"## {name} ({result.get('date', info['date'])}, {result['seconds']:.0f} s)"]
         if "failed" in result:
             lines += ["", f"**failed** (exit code {result['failed']})"]
             continue
@@ -216,8 +249,10 @@ def main() -> None:
         info = machine()
         started = time.perf_counter()
         runs = {name: run(name, options.quick) for name in chosen}
-        info["peers"] = runs.get("peers", {}).get("extra", {}).get("versions", {})
         info["seconds"] = round(time.perf_counter() - started, 1)
+        if not options.quick and set(chosen) != set(BENCHMARKS):
+            runs = kept_runs(options.out / "latest.json", runs, info)
+        info["peers"] = runs.get("peers", {}).get("extra", {}).get("versions", {})
     if options.readme:
         update_readme(HERE.parent / "README.md", info, runs)
     options.out.mkdir(parents=True, exist_ok=True)
