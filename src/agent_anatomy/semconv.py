@@ -16,6 +16,8 @@ SCOPE_ANTHROPIC_SDK: Final = "com.anthropic.sdk.python"
 """The instrumentation scope of the anthropic SDK's own spans (from 1.14)."""
 SCOPE_OTEL_GENAI_ANTHROPIC: Final = "opentelemetry.instrumentation.genai.anthropic"
 """The OpenTelemetry project's own anthropic instrumentation (opentelemetry-instrumentation-genai-anthropic)."""
+SCOPE_CLAUDE_CODE: Final = "com.anthropic.claude_code.tracing"
+"""The Claude Code CLI's own spans (``claude_code.*``)."""
 
 # --- gen_ai.operation.name values, which are also the first word of span names ----------------------
 
@@ -318,6 +320,20 @@ CLAUDE_CODE_REQUEST_ID: Final = "request_id"
 CLAUDE_CODE_TTFT_MS: Final = "ttft_ms"
 """The Claude Code CLI's ``claude_code.llm_request``: milliseconds to the first stream event (``message_start``),
 not to the first token."""
+CLAUDE_CODE_SPAN_TYPE: Final = "span.type"
+"""The Claude Code CLI's kind of span (``llm_request``, ``tool``, ``interaction``): Claude Code 2.1.142 writes no
+``gen_ai.operation.name``, and its calls are known by this."""
+CLAUDE_CODE_LLM_REQUEST: Final = "llm_request"
+CLAUDE_CODE_INTERACTION_TYPE: Final = "interaction"
+CLAUDE_CODE_TOOL_TYPE: Final = "tool"
+CLAUDE_CODE_TOOL_NAME: Final = "tool_name"
+"""The Claude Code CLI's ``claude_code.tool``: the tool's name (2.1.142 writes no ``gen_ai.tool.name``)."""
+CLAUDE_CODE_OUTPUT_TOKENS: Final = "output_tokens"
+CLAUDE_CODE_INPUT_TOKENS: Final = "input_tokens"
+CLAUDE_CODE_CACHE_READ_TOKENS: Final = "cache_read_tokens"
+CLAUDE_CODE_CACHE_CREATION_TOKENS: Final = "cache_creation_tokens"
+"""The Claude Code CLI's ``claude_code.llm_request``: its usage as the API reports it (input without the cache's
+reads and writes). Claude Code 2.1.142 writes only these; 2.1.332 the ``gen_ai.usage.*`` too."""
 
 STREAMING_ATTRIBUTES: Final = (GEN_AI_REQUEST_STREAM, TRACELOOP_IS_STREAMING, OPENINFERENCE_LLM_IS_STREAMING)
 """Any of these true: the LLM call streamed its answer."""

@@ -273,7 +273,7 @@ def test_retrieval_and_embedding_calls_have_a_phase_of_their_own() -> None:
     assert phases["retrieval"] == 400 * MS and phases["agent"] == 0
 
 
-def _claude_session(cli_tokens: int = 40) -> TraceTree:
+def _claude_session(cli_tokens: int = 40, cli_model: str = "claude-opus-4-6") -> TraceTree:
     """An Agent SDK session traced by agent-anatomy, with the Claude Code CLI's own spans below it, as the CLI
     writes them (its request id as ``gen_ai.response.id``, ``ttft_ms`` to the first stream event)."""
     agent = span("invoke_agent claude-code", 0, 2000)
@@ -281,7 +281,7 @@ def _claude_session(cli_tokens: int = 40) -> TraceTree:
     tool = span("execute_tool Read", 790, 900, agent, gen_ai__tool__call__id="toolu_1")
     answer = llm("claude-opus-4-6", 910, 1900, agent, ttft=300, tokens=90, gen_ai__response__id="msg_2")
     interaction = span("claude_code.interaction", 50, 1950, agent, gen_ai__operation__name="invoke_agent")
-    cli = {"gen_ai__operation__name": "chat", "gen_ai__request__model": "claude-opus-4-6", "ttft_ms": 5}
+    cli = {"gen_ai__operation__name": "chat", "gen_ai__request__model": cli_model, "ttft_ms": 5}
     cli_call = span(
         "claude_code.llm_request",
         110,
@@ -326,6 +326,48 @@ def test_the_claude_code_clis_own_spans_are_second_records_of_ours() -> None:
     labels = [item["label"] for item in Anatomy([analysis.tree]).to_dict()["traces"][0]["steps"]]
     assert not any("claude_code" in label for label in labels), labels
     assert any("ttft_ms runs to the first stream event" in note for note in analysis.notes)
+
+
+def _older_cli(record: SpanRecord) -> SpanRecord:
+    """A CLI span as Claude Code 2.1.142 writes it: no ``gen_ai.*`` names but the model's, its kind in
+    ``span.type``, its usage under its own names (input without the cache), no tool call id."""
+    if not record.name.startswith("claude_code."):
+        return record
+    kind = record.name.removeprefix("claude_code.")
+    attributes = {k: v for k, v in record.attributes.items() if not k.startswith("gen_ai.") or "model" in k}
+    if kind == "llm_request":
+        output = record.attributes["gen_ai.usage.output_tokens"]
+        attributes |= {
+            "output_tokens": output,
+            "input_tokens": 0,
+            "cache_read_tokens": 20,
+            "cache_creation_tokens": 3000,
+        }
+    elif kind == "tool":
+        attributes["tool_name"] = record.attributes["gen_ai.tool.name"]
+    attributes["span.type"] = kind
+    return dataclasses.replace(record, attributes=attributes, scope=semconv.SCOPE_CLAUDE_CODE, role=None)
+
+
+def test_an_older_clis_spans_are_second_records_of_ours_too() -> None:
+    """Claude Code 2.1.142 names the model it asked for with a million-token context ``claude-opus-4-6[1m]``
+    (the request named ``claude-opus-4-6``), writes its usage under its own names, its spans' kinds only in
+    ``span.type`` and no tool call id: each call, tool use and the agent still once, and alone its calls have
+    the model without the label and the conventions' token counts."""
+    tree = _claude_session(cli_model="claude-opus-4-6[1m]")
+    older = TraceTree(TRACE, [_older_cli(s) for s in tree.spans.values()])
+    analysis = analyse_trace(older)
+    assert [len(c.traced_by) for c in analysis.llm_calls] == [2, 2]
+    assert [[t.name for t in b.tools] for b in analysis.batches] == [["Read"]], "its tool use ours, once"
+    assert analysis.agents == [], "its turn a second record of the session's agent"
+    labels = [item["label"] for item in Anatomy([analysis.tree]).to_dict()["traces"][0]["steps"]]
+    assert not any("claude_code" in label for label in labels), labels
+    alone = [s for s in older.spans.values() if s.name == "claude_code.llm_request"]
+    calls = analyse_trace(TraceTree(TRACE, alone)).llm_calls
+    assert [(c.model, c.output_tokens, c.input_tokens, c.cache_read_tokens) for c in calls] == [
+        ("claude-opus-4-6", 40, 3020, 20),
+        ("claude-opus-4-6", 90, 3020, 20),
+    ]
 
 
 def test_a_cli_call_that_answered_otherwise_is_not_merged() -> None:

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .. import semconv
 from .model import SpanRecord, TraceTree
-from .normalise import LLMFacts, error_of, llm_facts, measured_rank, records_enclosing_agent
+from .normalise import LLMFacts, error_of, llm_facts, measured_rank, records_enclosing_agent, tool_name
 
 __all__ = ["LLMCall", "llm_calls", "merge_notes", "second_records"]
 
@@ -98,9 +98,7 @@ def _same_call(tree: TraceTree, a: SpanRecord, b: SpanRecord, facts: dict[str, L
         p.span_id == b.span_id for p in tree.ancestors(a)[1:]
     ):
         return True  # an LLM span inside another, of the same model and tokens: the SDK's own span under a peer's
-    overlap = min(a.clipped_end, b.clipped_end) - max(a.clipped_start, b.clipped_start)
-    shorter = min(a.clipped_end - a.clipped_start, b.clipped_end - b.clipped_start)
-    if shorter <= 0 or overlap < _SAME_INTERVAL * shorter:
+    if not _one_interval(a, b):
         return False
     # Side by side, one answer recorded twice has the same output tokens, known to both, and the same prompt
     # where both know it. Under one parent it is also recorded by two instrumentations, which name their spans
@@ -114,6 +112,13 @@ def _same_call(tree: TraceTree, a: SpanRecord, b: SpanRecord, facts: dict[str, L
     if a.parent_id == b.parent_id:
         return a.name != b.name
     return _one_agent(tree, a, b)
+
+
+def _one_interval(a: SpanRecord, b: SpanRecord) -> bool:
+    """Whether each of two spans covers ``_SAME_INTERVAL`` of the shorter one's time."""
+    overlap = min(a.clipped_end, b.clipped_end) - max(a.clipped_start, b.clipped_start)
+    shorter = min(a.clipped_end - a.clipped_start, b.clipped_end - b.clipped_start)
+    return shorter > 0 and overlap >= _SAME_INTERVAL * shorter
 
 
 def _one_agent(tree: TraceTree, a: SpanRecord, b: SpanRecord) -> bool:
@@ -139,8 +144,9 @@ def second_records(tree: TraceTree) -> dict[str, str]:
     """Tool and agent spans that record what another span records, each to that span: tool spans of one tool
     call (``gen_ai.tool.call.id``; the outermost stands for it), a tool span inside another of the same agent
     (a user's ``@tool`` around a dispatcher that the MCP instrumentation traces too: one call, whatever each
-    names it), and an agent span that is a second record of the agent above it (the Claude Code CLI's turn
-    under the Agent SDK session)."""
+    names it), a tool span with no call id beside one of the same tool, agent and interval that has one (the
+    Claude Code CLI's before it wrote call ids, beside the Agent SDK session's), and an agent span that is a
+    second record of the agent above it (the Claude Code CLI's turn under the Agent SDK session)."""
     duplicate_of: dict[str, str] = {}
     by_call: dict[str, str] = {}
     tools = (s for s in tree.spans.values() if s.is_tool)
@@ -153,6 +159,22 @@ def second_records(tree: TraceTree) -> dict[str, str]:
     for span in tree.spans.values():
         if span.is_tool and span.span_id not in duplicate_of and (outer := _enclosing_tool(tree, span)) is not None:
             duplicate_of[span.span_id] = duplicate_of.get(outer.span_id, outer.span_id)
+    called = [tree.spans[primary] for primary in by_call.values()]
+    for span in tree.spans.values():
+        if span.is_tool and span.span_id not in duplicate_of and span.span_id not in by_call.values():
+            name = tool_name(span.name, span.attributes)
+            twin = next(
+                (
+                    other
+                    for other in called
+                    if tool_name(other.name, other.attributes) == name
+                    and _one_interval(span, other)
+                    and _one_agent(tree, span, other)
+                ),
+                None,
+            )
+            if twin is not None:
+                duplicate_of[span.span_id] = twin.span_id
     for span in tree.spans.values():
         if span.operation == semconv.OPERATION_INVOKE_AGENT and records_enclosing_agent(span.name):
             owner = tree.owner(span)

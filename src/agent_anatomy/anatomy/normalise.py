@@ -26,6 +26,7 @@ __all__ = [
     "LLMFacts",
     "llm_facts",
     "measured_rank",
+    "model_name",
     "records_enclosing_agent",
     "role_of",
     "seconds_to_ns",
@@ -62,6 +63,9 @@ ROLE_RULES: Final[tuple[tuple[str, str, str, str], ...]] = (
     (semconv.TRACELOOP_LLM_REQUEST_TYPE, "chat", _LLM, "OpenLLMetry (Traceloop)"),
     (semconv.TRACELOOP_LLM_REQUEST_TYPE, "completion", _LLM, "OpenLLMetry (Traceloop)"),
     (semconv.TRACELOOP_LLM_REQUEST_TYPE, "embedding", _RETRIEVAL, "OpenLLMetry (Traceloop)"),
+    (semconv.CLAUDE_CODE_SPAN_TYPE, semconv.CLAUDE_CODE_LLM_REQUEST, _LLM, "Claude Code CLI 2.1.142"),
+    (semconv.CLAUDE_CODE_SPAN_TYPE, semconv.CLAUDE_CODE_INTERACTION_TYPE, _AGENT, "Claude Code CLI 2.1.142"),
+    (semconv.CLAUDE_CODE_SPAN_TYPE, semconv.CLAUDE_CODE_TOOL_TYPE, _TOOL, "Claude Code CLI 2.1.142"),
 )
 _BY_ATTRIBUTE: Final[dict[str, dict[str, str]]] = {}
 for _attribute, _value, _role, _ in ROLE_RULES:
@@ -100,6 +104,7 @@ TOOL_NAME_ATTRIBUTES: Final = (
     semconv.GEN_AI_TOOL_NAME,
     semconv.OPENINFERENCE_TOOL_NAME,
     semconv.TRACELOOP_ENTITY_NAME,
+    semconv.CLAUDE_CODE_TOOL_NAME,
 )
 
 
@@ -208,6 +213,9 @@ def llm_facts(attributes: Mapping[str, Any], scope: str | None = None) -> LLMFac
     model = _first(attributes, MODEL_ATTRIBUTES)
     tokens = _first(attributes, OUTPUT_TOKEN_ATTRIBUTES)
     prompt = _first(attributes, INPUT_TOKEN_ATTRIBUTES)
+    cache_read = attributes.get(semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)
+    if scope == semconv.SCOPE_CLAUDE_CODE and tokens is None:
+        tokens, prompt, cache_read = _claude_code_usage(attributes)
     response_id = attributes.get(semconv.GEN_AI_RESPONSE_ID)
     if response_id is not None and response_id == attributes.get(semconv.CLAUDE_CODE_REQUEST_ID):
         response_id = None  # the CLI's request id: another record of the call knows the message id instead
@@ -215,15 +223,43 @@ def llm_facts(attributes: Mapping[str, Any], scope: str | None = None) -> LLMFac
     if ttft is not None and scope in FIRST_CHUNK_IS_FIRST_EVENT:
         ttft = None
     return LLMFacts(
-        model=str(model) if model else None,
+        model=model_name(model),
         streamed=True if ttft is not None else streamed(attributes, scope),
         ttft_ns=ttft,
         output_tokens=_count(tokens),
         response_id=str(response_id) if response_id else None,
         thinking_ns=seconds_to_ns(attributes.get(semconv.ANATOMY_LLM_THINKING_TIME)),
         input_tokens=_count(prompt),
-        cache_read_tokens=_count(attributes.get(semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)),
+        cache_read_tokens=_count(cache_read),
     )
+
+
+def _claude_code_usage(attributes: Mapping[str, Any]) -> tuple[int | None, int | None, int | None]:
+    """Output, input (the conventions' total: the cache's reads and writes included) and cache-read tokens of a
+    Claude Code CLI call that writes only its own usage names (older releases)."""
+    output = _count(attributes.get(semconv.CLAUDE_CODE_OUTPUT_TOKENS))
+    parts = [
+        _count(attributes.get(name))
+        for name in (
+            semconv.CLAUDE_CODE_INPUT_TOKENS,
+            semconv.CLAUDE_CODE_CACHE_READ_TOKENS,
+            semconv.CLAUDE_CODE_CACHE_CREATION_TOKENS,
+        )
+    ]
+    prompt = sum(part for part in parts if part is not None) if parts[0] is not None else None
+    return output, prompt, parts[1]
+
+
+def model_name(value: Any) -> str | None:
+    """The model an LLM span names, without a label of the client's own: the Claude Code CLI writes
+    ``claude-opus-4-7[1m]`` for the model it asked for with a million-token context, and the request named
+    ``claude-opus-4-7``."""
+    if not value:
+        return None
+    name = str(value)
+    if name.endswith("]") and "[" in name:
+        name = name[: name.rindex("[")]
+    return name or None
 
 
 def _count(value: Any) -> int | None:
