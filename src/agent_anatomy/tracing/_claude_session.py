@@ -8,6 +8,7 @@ spans ``claude_agent.py`` describes: the agent per query (or per ``query()``), a
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import time
 import timeit
@@ -25,7 +26,7 @@ from ._llm_call import LLMInvocation, api_call_attributes, warn_once
 from .handler import TelemetryHandler
 from .specs import NO_INPUT, ToolSpanOptions, agent_spec, permission_spec, tool_spec
 
-__all__ = ["ClaudeSession", "read_transcript_usage", "transcript_usage"]
+__all__ = ["ClaudeSession", "TranscriptMessage", "read_transcript", "transcript_messages"]
 
 _HOOK_EVENTS: Final = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop")
 _MCP_TOOL_PREFIX: Final = "mcp__"
@@ -56,19 +57,31 @@ def _server(options: object) -> tuple[str | None, int | None]:
         return None, None
 
 
-def read_transcript_usage(path: str) -> dict[str, Mapping[str, Any]]:
-    """``transcript_usage`` of the transcript file at ``path``; nothing when it cannot be read."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class TranscriptMessage:
+    """One API call's answer as a Claude Code transcript has it at its last record."""
+
+    model: str | None
+    usage: Mapping[str, Any]
+    stop_reason: str | None
+    written_ns: int | None
+    """When that record was written (epoch ns): the call was over by then."""
+
+
+def read_transcript(path: str) -> dict[str, TranscriptMessage]:
+    """``transcript_messages`` of the transcript file at ``path``; nothing when it cannot be read."""
     try:
         with open(path, encoding="utf-8") as transcript:
-            return transcript_usage(transcript)
+            return transcript_messages(transcript)
     except OSError:
         return {}
 
 
-def transcript_usage(lines: Iterable[str]) -> dict[str, Mapping[str, Any]]:
-    """Each message's final usage in a Claude Code transcript (JSON lines; the last record of a message id wins):
-    what a subagent's calls really produced, which the messages the SDK hands on say only as they start."""
-    usage: dict[str, Mapping[str, Any]] = {}
+def transcript_messages(lines: Iterable[str]) -> dict[str, TranscriptMessage]:
+    """Each answer in a Claude Code transcript (JSON lines) by message id, in the order they came, as its last
+    record has it: what a subagent's calls really produced, which the messages the SDK hands on say only as
+    they start, and (older CLIs) a call the SDK was never told of, a foreground subagent's last."""
+    messages: dict[str, TranscriptMessage] = {}
     for line in lines:
         try:
             record = json.loads(line)
@@ -76,8 +89,33 @@ def transcript_usage(lines: Iterable[str]) -> dict[str, Mapping[str, Any]]:
             continue
         message = record.get("message") if isinstance(record, dict) and record.get("type") == "assistant" else None
         if isinstance(message, dict) and isinstance(message.get("id"), str) and isinstance(message.get("usage"), dict):
-            usage[message["id"]] = message["usage"]
-    return usage
+            model, stop = message.get("model"), message.get("stop_reason")
+            messages[message["id"]] = TranscriptMessage(
+                model=model if isinstance(model, str) and model else None,
+                usage=message["usage"],
+                stop_reason=stop if isinstance(stop, str) else None,
+                written_ns=_epoch_ns(record.get("timestamp")),
+            )
+    return messages
+
+
+def _epoch_ns(timestamp: object) -> int | None:
+    """A transcript's ISO 8601 timestamp (``2026-12-03T15:16:35.415Z``) in epoch ns; None if it is not one."""
+    if not isinstance(timestamp, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(timestamp)
+    except ValueError:
+        return None
+    return round(moment.timestamp() * 1e9) if moment.tzinfo is not None else None
+
+
+def _when(epoch_ns: int | None) -> tuple[float, int]:
+    """``_now()`` at an earlier moment given in epoch ns (now itself if unknown or not earlier)."""
+    now = _now()
+    if epoch_ns is None or epoch_ns >= now[1]:
+        return now
+    return now[0] - (now[1] - epoch_ns) / 1e9, epoch_ns
 
 
 def _number(value: object, per: float = 1.0) -> float | None:
@@ -97,15 +135,20 @@ class ClaudeSession:
         sdk: Any,
         *,
         whole: bool,
-        read_usage: Callable[[str], Mapping[str, Mapping[str, Any]]] = read_transcript_usage,
+        read_transcript: Callable[[str], Mapping[str, TranscriptMessage]] = read_transcript,
     ) -> None:
         """``whole``: one agent span for all the session's turns (``query()``: the CLI may add a turn of its own
-        after the result, to report a background task); else one per query (a client's). ``read_usage``: a
-        subagent transcript's usage by message id (the one read of a file, given in)."""
+        after the result, to report a background task); else one per query (a client's). ``read_transcript``: a
+        subagent transcript's answers by message id (the one read of a file, given in)."""
         self._handler = handler
-        self._read_usage = read_usage
+        self._read_transcript = read_transcript
         self._transcripts: dict[str, str] = {}
         """A stopped subagent's transcript, by the tool use that started it, until its calls are settled."""
+        self._stopped: dict[str, Context] = {}
+        """A stopped subagent's context, by the tool use that started it: a call read from its transcript later
+        goes below it."""
+        self._told: dict[str, set[str]] = {}
+        """The message ids of a subagent's calls that have a span, by the tool use that started it."""
         self._sdk = sdk
         self._whole = whole
         self._partial = False
@@ -243,6 +286,7 @@ class ClaudeSession:
                 subagent.stop()
             self._subagents.clear()
             self._message_ids.clear()
+            self._told.clear()
 
     def on_interrupt(self) -> None:
         """The user interrupted the query: what was under way ends failed, ``interrupted``."""
@@ -332,6 +376,10 @@ class ClaudeSession:
         """A piece of a subagent's answer (one content block): its first starts the call's span."""
         key = message.parent_tool_use_id
         message_id = message.message_id or ""
+        told = self._told.setdefault(key, set())
+        if self._message_ids.get(key) != message_id and message_id in told:
+            return  # read from its transcript already: the SDK tells of it late
+        told.add(message_id)
         if self._message_ids.get(key) != message_id:
             self._end_subagent_call(key)
             self._message_ids[key] = message_id
@@ -356,26 +404,50 @@ class ClaudeSession:
         transcript does not hold yet (the CLI writes it a moment after the stop) waits for a later look, unless
         this is the ``last``."""
         path = self._transcripts.get(key)
-        usage = self._read_usage(path) if path is not None else {}
+        messages = self._read_transcript(path) if path is not None else {}
         waiting = []
         for message_id, call, ended in self._parked.pop(key, []):
-            final = usage.get(message_id)
+            final = messages.get(message_id)
             if final is None and not last and path is not None:
                 waiting.append((message_id, call, ended))
                 continue
             if final is not None:
-                call.on_response({"id": message_id, "usage": dict(final), "content": []})
+                call.on_response({"id": message_id, "usage": dict(final.usage), "content": []})
             call.end(at=ended)
+        self._untold_calls(key, messages)
         if waiting:
             self._parked[key] = waiting
-        else:
+        elif last or path is None:
             self._transcripts.pop(key, None)
+            self._stopped.pop(key, None)
+
+    def _untold_calls(self, key: str, messages: Mapping[str, TranscriptMessage]) -> None:
+        """A stopped subagent's calls its transcript holds and the SDK never told of (older CLIs keep a
+        foreground subagent's last answer to themselves): each from when the subagent was ready to when its
+        transcript says it was written."""
+        told = self._told.setdefault(key, set())
+        for message_id, message in messages.items():
+            if message_id in told:
+                continue
+            told.add(message_id)
+            ready = self._ready.get(key)
+            call = self._start_call(message.model, key, headers=False, parent=self._stopped.get(key))
+            response: dict[str, Any] = {"id": message_id, "model": message.model, "usage": dict(message.usage)}
+            response["content"] = []
+            call.on_response(response | ({"stop_reason": message.stop_reason} if message.stop_reason else {}))
+            ended = _when(message.written_ns)
+            if ready is not None and ended[0] < ready[0]:  # written before it could start: clocks apart
+                ended = _now()
+            call.end(at=ended)
+            self._ready[key] = ended
 
     def _settle_stopped(self, *, last: bool) -> None:
         for key in list(self._transcripts if not last else self._parked):
             self._settle(key, last=last)
 
-    def _start_call(self, model: object, key: str | None, *, headers: bool = True) -> LLMInvocation:
+    def _start_call(
+        self, model: object, key: str | None, *, headers: bool = True, parent: Context | None = None
+    ) -> LLMInvocation:
         host, port = self._server
         attributes = api_call_attributes(
             {"model": model if isinstance(model, str) and model else self._model},
@@ -387,7 +459,7 @@ class ClaudeSession:
         attributes[semconv.GEN_AI_REQUEST_STREAM] = True
         started = self._ready.get(key) or _now()
         call = self._handler.start_llm_call(
-            attributes, stream=True, started=started, parent=self._context_of_tool_use(key)
+            attributes, stream=True, started=started, parent=parent or self._context_of_tool_use(key)
         )
         if headers:
             call.on_headers()  # the stream opened: the time to it is the request's way out and the queue
@@ -469,6 +541,7 @@ class ClaudeSession:
                 path = data.get("agent_transcript_path")
                 if isinstance(path, str) and path:
                     self._transcripts[launcher] = path
+                    self._stopped[launcher] = self._context_of_tool_use(launcher)
                 self._settle(launcher, last=False)
             subagent = self._subagents.pop(agent_id, None)
             if subagent is not None:
