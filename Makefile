@@ -25,6 +25,9 @@ MCP_MATRIX ?= 1.30.0
 # The Claude Agent SDK (its wheel bundles the Claude Code CLI) in a virtualenv of its own, for its sessions' tests.
 CLAUDE_VENV ?= .venv-claude
 CLAUDE_AGENT_SDK_VERSION ?= 0.2.189
+# and the first 0.2 release (its CLI is Claude Code 2.1.142; its SDK MCP servers need mcp 1.x), the sessions'
+# tests run on it too (tests/tracing/test_sdk_versions.py)
+CLAUDE_MATRIX ?= 0.2.82
 
 # Jaeger v2 and the OpenTelemetry Collector the deploy tests run, built from their Go modules (Go 1.26 and the
 # Go module proxy) into build/, once: each is rebuilt only when its manifest changes. JAEGER_VERSION is the
@@ -107,8 +110,14 @@ $(SDK_VENVS)/mcp-%/.installed: pyproject.toml
 	$(SDK_VENVS)/mcp-$*/bin/python -m pip install --quiet -e '.[dev]' 'mcp==$*'
 	touch $@
 
+$(SDK_VENVS)/claude-agent-sdk-%/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SDK_VENVS)/claude-agent-sdk-$*
+	$(SDK_VENVS)/claude-agent-sdk-$*/bin/python -m pip install --quiet -e '.[sim]' 'claude-agent-sdk==$*' 'mcp<2'
+	touch $@
+
 sdk-venvs: $(foreach version,$(SDK_MATRIX),$(SDK_VENVS)/anthropic-$(version)/.installed) \
-  $(foreach version,$(MCP_MATRIX),$(SDK_VENVS)/mcp-$(version)/.installed)
+  $(foreach version,$(MCP_MATRIX),$(SDK_VENVS)/mcp-$(version)/.installed) \
+  $(foreach version,$(CLAUDE_MATRIX),$(SDK_VENVS)/claude-agent-sdk-$(version)/.installed)
 
 $(JAEGER_BIN): deploy/go/jaeger/go.mod deploy/go/jaeger/go.sum
 	@command -v $(GO) >/dev/null || { echo "make jaeger needs Go 1.26 (the go command was not found)"; exit 1; }

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -325,7 +326,8 @@ def main() -> None:
             sessions.append(asyncio.run(run_interrupted(sim, folder)))
     provider.shutdown()
     report = {"sessions": sessions, "seconds": time.perf_counter() - started, "ttft_ms": TTFT_MS}
-    print(json.dumps({**report, "permission_s": PERMISSION_S, "add_s": ADD_S}))
+    versions = {name: metadata.version(name) for name in ("claude-agent-sdk", "mcp")}
+    print(json.dumps({**report, "permission_s": PERMISSION_S, "add_s": ADD_S, "versions": versions}))
 
 
 if __name__ == "__main__":
