@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -263,6 +264,61 @@ def test_tools_that_waited_for_the_end_of_a_streamed_answer_are_advised_to_start
     assert advice.saving_ns == pytest.approx(batch.end_ns - early_end, abs=2 * MS)
     assert advice.saving_ns >= 40 * MS, "the second block took its tokens' time to stream"
     assert not anatomy.to_dict()["traces"][0].get("failures"), "the tools ran"
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["started early", "after the answer"])
+def test_run_agents_early_tools_are_one_batch_a_turn_and_need_no_advice(sim: SimServer, early: bool) -> None:
+    """``run_agent`` starts a turn's reads as their blocks complete: the anatomy reads each turn's tools as one
+    batch, though they started apart while the call streamed, and advises no early start for them. Without
+    it, the advice names each turn's own batch (not the next turn's)."""
+
+    @aa.tool
+    async def get_user_profile(user_id: str) -> str:
+        """A slow lookup."""
+        await asyncio.sleep(0.2)
+        return f"profile of {user_id}"
+
+    @aa.tool
+    async def get_transaction_history(user_id: str) -> str:
+        """A quick lookup."""
+        return "none"
+
+    @aa.tool
+    async def get_product_catalog(category: str = "plans") -> str:
+        """A quick lookup."""
+        return "pro, team"
+
+    handle = aa.configure(exporter="memory", metrics=False)
+
+    async def run() -> None:
+        async with anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0) as client:
+            await aa.run_agent(
+                client,
+                messages=[{"role": "user", "content": "Why was I charged twice?"}],
+                model=MODEL,
+                tools=[get_user_profile, get_transaction_history, get_product_catalog],
+                start_tools_early=early,
+                extra_headers={"x-sim-ttft-ms": "50", "x-sim-generation-ms": "600"},
+            )
+
+    try:
+        asyncio.run(run())
+        anatomy = Anatomy.from_spans(handle.finished_spans())
+    finally:
+        handle.shutdown(timeout_s=2.0)
+    batches = anatomy.trace.batches
+    assert [sorted(t.name for t in b.tools) for b in batches] == [
+        ["get_transaction_history", "get_user_profile"],
+        ["get_product_catalog", "get_transaction_history"],
+    ]
+    advice = [s for s in anatomy.what_if() if s.kind == "stream_tools"]
+    if early:
+        assert advice == []
+        return
+    assert advice and all(s.title.startswith("Start the tools of LLM call") for s in advice)
+    for suggestion in advice:
+        call = int(suggestion.title.split("LLM call ")[1].split(" ")[0])
+        assert f"tool batch {call} started only after the end" in suggestion.explanation
 
 
 def _agent_loop(inputs: tuple[int, ...], ttfts: tuple[float, ...], cache_read: int = 0) -> TraceTree:

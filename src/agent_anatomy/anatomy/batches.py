@@ -122,13 +122,14 @@ def _split_at_gaps(tree: TraceTree, tools: list[ToolCall]) -> list[list[ToolCall
             if others is None:  # only for a turn that has such a gap: most have none
                 ids = {t.span_id for t in ordered}
                 first, last = ordered[0].start_ns, max(t.end_ns for t in ordered)
-                # Spans enclosing all of the turn's tools (the agent, a batch) say nothing of a gap.
+                # Spans enclosing all of the turn's tools (the agent, a batch) say nothing of a gap; an LLM call
+                # does, still streaming the blocks its tools started from.
                 others = [
                     s
                     for s in tree.spans.values()
                     if s.span_id not in ids
                     and not s.is_tool
-                    and not (s.clipped_start <= first and s.clipped_end >= last)
+                    and (s.is_llm or not (s.clipped_start <= first and s.clipped_end >= last))
                 ]
             if not _explained(others, gap):
                 groups.append([tool])
@@ -148,23 +149,24 @@ def _explained(spans: Sequence[SpanRecord], gap: tuple[int, int]) -> bool:
 def tool_batches(
     tree: TraceTree, calls: Sequence[LLMCall], duplicate_of: Mapping[str, str] | None = None
 ) -> list[Batch]:
-    """Tool calls grouped by the model turn they answer: those of one agent between the same two of its LLM
-    calls, cut again where an unexplained gap implies a turn the trace did not record. Tools of two agents
+    """Tool calls grouped by the model turn they answer: those of one agent that started after the same of its
+    LLM calls started (a tool may start while the call that asked for it still streams), cut again where an
+    unexplained gap implies a turn the trace did not record. Tools of two agents
     (sub-agents, agents side by side) are never one batch; a tool call recorded twice counts once
     (``duplicate_of``, from ``second_records``)."""
     seconds = duplicate_of or {}
-    ends: dict[str | None, list[int]] = {}
+    starts: dict[str | None, list[int]] = {}
     for call in calls:
         if call.route_outcome != semconv.ROUTE_OUTCOME_LOST:
-            ends.setdefault(tree.owner(tree.spans[call.span_id]), []).append(call.end_ns)
-    for values in ends.values():
+            starts.setdefault(tree.owner(tree.spans[call.span_id]), []).append(call.start_ns)
+    for values in starts.values():
         values.sort()
     groups: dict[tuple[int, int, str], list[ToolCall]] = {}
     first_seen: dict[str | None, int] = {}
     tools = (s for s in tree.spans.values() if s.is_tool and s.span_id not in seconds)
     for span in sorted(tools, key=lambda s: (s.clipped_start, s.span_id)):
         owner = tree.owner(span)
-        turn = bisect.bisect_right(ends.get(owner, []), span.clipped_start)
+        turn = bisect.bisect_right(starts.get(owner, []), span.clipped_start)
         order = first_seen.setdefault(owner, len(first_seen))
         groups.setdefault((order, turn, owner or ""), []).append(
             ToolCall(

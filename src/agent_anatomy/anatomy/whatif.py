@@ -205,11 +205,19 @@ def _start_tools_early(path: _CriticalPath, call: LLMCall) -> Suggestion | None:
         return None
     tree = analysis.tree
     owner = tree.owner(tree.spans[call.span_id])
+    following = (
+        c.start_ns
+        for c in analysis.llm_calls
+        if c.start_ns > call.start_ns and tree.owner(tree.spans[c.span_id]) == owner
+    )
+    before = min(following, default=None)  # the agent's next call: this turn's tools come before it
     batch = next(
         (
             b
             for b in analysis.batches
-            if b.start_ns >= call.end_ns - _MIN_SAVING_NS and tree.owner(tree.spans[b.tools[0].span_id]) == owner
+            if call.end_ns - _MIN_SAVING_NS <= b.start_ns
+            and (before is None or b.start_ns < before)
+            and tree.owner(tree.spans[b.tools[0].span_id]) == owner
         ),
         None,
     )
