@@ -197,6 +197,12 @@ ANATOMY_BATCH_SAVED_TIME: Final = "anatomy.batch.saved_time"
 """``sum_time - wall_time``: what running concurrently saved (0 in sequential mode)."""
 ANATOMY_BATCH_MAX_CONCURRENCY: Final = "anatomy.batch.max_concurrency"
 ANATOMY_BATCH_ERROR_COUNT: Final = "anatomy.batch.error_count"
+ANATOMY_BATCH_EARLY_COUNT: Final = "anatomy.batch.early_count"
+"""How many of the batch's tools started while the model's answer was still streaming (each as its
+``tool_use`` block completed)."""
+ANATOMY_BATCH_STREAMED_TIME: Final = "anatomy.batch.streamed_time"
+"""Seconds the batch had been running when the model's answer ended: the wait a start at the answer's end
+would have added (0 when no tool started early)."""
 
 ANATOMY_CACHE_FUNCTION: Final = "anatomy.cache.function"
 ANATOMY_CACHE_HIT: Final = "anatomy.cache.hit"

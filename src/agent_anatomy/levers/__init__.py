@@ -4,7 +4,7 @@ from ._tools import ToolSpec
 from .agent import STEP_FINAL_SYNTHESIS, STEP_TOOL_DECISION, AgentResult, run_agent, run_agent_sync
 from .cache import ResultCache, cached, default_cache
 from .cache_backends import CacheBackend, CacheBackendError, CacheEntry, MemoryBackend, RedisBackend
-from .executor import ParallelExecutor, ToolResult
+from .executor import ParallelExecutor, ToolBatch, ToolResult
 from .router import ModelRouter, RouteDecision
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "RedisBackend",
     "ResultCache",
     "RouteDecision",
+    "ToolBatch",
     "ToolResult",
     "ToolSpec",
     "cached",

@@ -27,7 +27,7 @@ from ..tracing import (
     input_total,
 )
 from ._tools import ToolSpec
-from .executor import ParallelExecutor
+from .executor import ParallelExecutor, ToolBatch
 from .router import ModelRouter
 
 __all__ = ["STEP_FINAL_SYNTHESIS", "STEP_TOOL_DECISION", "AgentResult", "run_agent", "run_agent_sync"]
@@ -68,6 +68,16 @@ async def _emit(on_text: TextCallback | None, text: str) -> None:
         await result
 
 
+def _completed_tool_use(event: Any, events: Any) -> Any:
+    """The ``tool_use`` block a stream event completes, or None."""
+    if event.type != "content_block_stop":
+        return None
+    block = getattr(event, "content_block", None)
+    if block is None:  # an SDK whose stop event does not carry the block: the stream's snapshot has it
+        block = events.current_message_snapshot.content[event.index]
+    return block if getattr(block, "type", None) == "tool_use" else None
+
+
 async def _llm_call(
     client: Any,
     request: dict[str, Any],
@@ -75,9 +85,11 @@ async def _llm_call(
     on_text: TextCallback | None,
     router: ModelRouter | None,
     step: str,
+    batch: ToolBatch | None = None,
 ) -> Any:
     """One Messages API call (routed when there is a router); the final message. Sync clients run in a
-    thread, with the trace context carried over."""
+    thread, with the trace context carried over. A streamed call offers ``batch`` each ``tool_use`` block as
+    it completes."""
     if _is_async_client(client):
         if not stream:
             if router is not None:
@@ -88,9 +100,12 @@ async def _llm_call(
             async for event in events:
                 if event.type == "text":
                     await _emit(on_text, event.text)
+                elif batch is not None and (block := _completed_tool_use(event, events)) is not None:
+                    batch.offer(block)
             return await events.get_final_message()
     if on_text is not None and inspect.iscoroutinefunction(on_text):
         raise TypeError("an async on_text callback needs an anthropic.AsyncAnthropic client")
+    loop = asyncio.get_running_loop()
 
     def call() -> Any:
         if not stream:
@@ -100,6 +115,8 @@ async def _llm_call(
             for event in events:
                 if event.type == "text" and on_text is not None:
                     on_text(event.text)
+                elif batch is not None and (block := _completed_tool_use(event, events)) is not None:
+                    loop.call_soon_threadsafe(batch.offer, block)  # the batch's tasks run on the loop
             return events.get_final_message()
 
     return await asyncio.to_thread(call)
@@ -152,6 +169,7 @@ async def run_agent(
     max_iterations: int = 5,
     stream: bool = True,
     on_text: TextCallback | None = None,
+    start_tools_early: bool = True,
     name: str = "agent",
     handler: TelemetryHandler | None = None,
     **request_options: Any,
@@ -163,7 +181,9 @@ async def run_agent(
     With a ``router``, each LLM call goes through it under a step name: ``steps`` gives them (a list,
     one per call, the last repeating, or a function of the call's index and the conversation); by
     default ``tool_decision`` while tools may still be called and ``final_synthesis`` for the last
-    allowed call. Without a router, ``model`` is required. ``handler``: the telemetry handler the run's spans
+    allowed call. Without a router, ``model`` is required. ``start_tools_early``: with ``stream``, a turn's reads
+    start as their ``tool_use`` blocks complete, before the answer ends (a tool with side effects, and what
+    follows it, waits as in ``ParallelExecutor.run``). ``handler``: the telemetry handler the run's spans
     start with (default: the executor's when one is given, else the process's), resolved once for the run.
     Further keyword arguments (``extra_headers``, ``tool_choice``, ``metadata``...) go to every call.
     """
@@ -203,7 +223,10 @@ async def run_agent(
         trace_id=format_trace_id(context.trace_id) if context.is_valid else None,
     )
     try:
-        await _loop(client, request, conversation, executor, result, max_iterations, stream, on_text, router, step_for)
+        early = stream and start_tools_early
+        await _loop(
+            client, request, conversation, executor, result, max_iterations, (stream, early), on_text, router, step_for
+        )
     except BaseException as exc:
         invocation.fail(exc, _summary(result))
         raise
@@ -218,14 +241,24 @@ async def _loop(
     executor: ParallelExecutor | None,
     result: AgentResult,
     max_iterations: int,
-    stream: bool,
+    streaming: tuple[bool, bool],
     on_text: TextCallback | None,
     router: ModelRouter | None,
     step_for: Callable[[int, list[Any]], str],
 ) -> None:
+    stream, early = streaming
     for iteration in range(max_iterations):
         step = step_for(iteration, conversation)
-        message = await _llm_call(client, {**request, "messages": conversation}, stream, on_text, router, step)
+        # The last allowed call's tools never run: nothing of it starts early.
+        batch = executor.begin() if early and executor is not None and iteration < max_iterations - 1 else None
+        try:
+            message = await _llm_call(
+                client, {**request, "messages": conversation}, stream, on_text, router, step, batch
+            )
+        except BaseException:
+            if batch is not None:
+                batch.cancel()
+            raise
         result.iterations = iteration + 1
         for name in USAGE_FIELDS:
             result.usage[name] += getattr(message.usage, name, 0) or 0
@@ -234,13 +267,16 @@ async def _loop(
         result.stop_reason = message.stop_reason or "end_turn"
         calls = [block for block in message.content if getattr(block, "type", "") == "tool_use"]
         if message.stop_reason != "tool_use" or not calls:
+            if batch is not None:
+                batch.cancel()
             return
         if iteration == max_iterations - 1:
             result.stop_reason = "max_iterations"
             return
         if executor is None:
             raise TypeError("the model asked for tools, but run_agent was given none (tools=...)")
-        conversation.append({"role": "user", "content": await executor.run(calls)})
+        results = await (batch.finish(calls) if batch is not None else executor.run(calls))
+        conversation.append({"role": "user", "content": results})
 
 
 def _summary(result: AgentResult) -> dict[str, AttributeValue]:

@@ -6,6 +6,9 @@ or the model does raises out of ``run()``: an unknown tool, input that does not 
 raises or times out, a result that cannot be serialised: each becomes an error ``tool_result`` the
 model can read, and the other tools still finish. The batch is a ``tool_batch`` span recording mode,
 wall time, summed time and the time saved; each call is an ``execute_tool {name}`` span under it.
+
+A turn's reads can also start while the model's answer still streams, each as its ``tool_use`` block
+completes (``begin()``, then ``ToolBatch.offer`` and ``finish``): ``run_agent`` does so by default.
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ import asyncio
 import contextvars
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Literal
 
+from opentelemetry.context import attach
+
 from .. import semconv
-from ..tracing import TelemetryHandler, default_handler, fq_exception_type, tool_spec
+from ..tracing import Invocation, TelemetryHandler, default_handler, fq_exception_type, tool_spec
 from ._canonical import NotCanonical, canonical_json, digest, json_encoder
 from ._tools import ToolInputError, ToolSpec, ToolUse, parse_call, resolve_tools, result_text
 
-__all__ = ["ParallelExecutor", "ToolResult"]
+__all__ = ["ParallelExecutor", "ToolBatch", "ToolResult"]
 
 ToolResult = dict[str, Any]
 """A ``tool_result`` content block: ``{"type": "tool_result", "tool_use_id", "content", "is_error"}``."""
@@ -45,6 +50,13 @@ def input_hash(tool_input: object) -> str | None:
         except (NotCanonical, RecursionError):  # no canonical form, or one that holds itself
             return None
     return digest(text, 16)
+
+
+def _is_tool_use(block: object) -> bool:
+    """Whether a content block is a tool call: a message's text and thinking blocks are not (a mapping or
+    object without a ``type`` is taken for one)."""
+    kind = block.get("type") if isinstance(block, Mapping) else getattr(block, "type", None)
+    return kind is None or kind == "tool_use"
 
 
 def _result(call: ToolUse, content: str, is_error: bool) -> ToolResult:
@@ -110,42 +122,14 @@ class ParallelExecutor:
     # --- running ---------------------------------------------------------------------------------------
 
     async def run(self, tool_calls: Iterable[object]) -> list[ToolResult]:
-        """Run one model turn's tool calls; results in the calls' order. Never raises for a tool's sake."""
-        calls = [parse_call(call, index) for index, call in enumerate(tool_calls)]
-        if not calls:
-            return []
-        batch = self.handler.start_tool_batch()
-        started = time.perf_counter()
-        durations: list[float] = [0.0] * len(calls)
-        results: list[ToolResult | None] = [None] * len(calls)
-        limit = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
-        try:
-            work = self._schedule(calls, results, durations, limit)
-            if self.batch_timeout_s is None:
-                await work
-            else:
-                await self._within_batch_timeout(work, calls, results, self.batch_timeout_s)
-        except BaseException as exc:
-            batch.fail(exc)
-            raise
-        wall = time.perf_counter() - started
-        final = [
-            result if result is not None else _result(call, "tool did not run", True)
-            for call, result in zip(calls, results, strict=True)
-        ]
-        summed = sum(durations)
-        batch.stop(
-            {
-                semconv.ANATOMY_BATCH_MODE: self.mode,
-                semconv.ANATOMY_BATCH_TOOL_COUNT: len(calls),
-                semconv.ANATOMY_BATCH_WALL_TIME: wall,
-                semconv.ANATOMY_BATCH_SUM_TIME: summed,
-                semconv.ANATOMY_BATCH_SAVED_TIME: max(summed - wall, 0.0) if self.mode == "parallel" else 0.0,
-                semconv.ANATOMY_BATCH_MAX_CONCURRENCY: self.max_concurrency or len(calls),
-                semconv.ANATOMY_BATCH_ERROR_COUNT: sum(1 for result in final if result["is_error"]),
-            }
-        )
-        return final
+        """Run one model turn's tool calls (a message's ``content``: its other blocks are left out); results in
+        the calls' order. Never raises for a tool's sake."""
+        return await ToolBatch(self).finish(tool_calls)
+
+    def begin(self) -> ToolBatch:
+        """A turn's batch whose reads may start while the model's answer streams: ``offer`` it each ``tool_use``
+        block as the block completes, then ``await finish(...)`` with all the turn's calls."""
+        return ToolBatch(self)
 
     def run_sync(self, tool_calls: Iterable[object]) -> list[ToolResult]:
         """``run()`` for code without an event loop (it starts one for the batch)."""
@@ -179,17 +163,17 @@ class ParallelExecutor:
     def _schedule(
         self,
         calls: Sequence[ToolUse],
-        results: list[ToolResult | None],
-        durations: list[float],
+        results: dict[int, ToolResult],
+        durations: dict[int, float],
         limit: asyncio.Semaphore | None,
+        started: Mapping[int, Awaitable[None]],
     ) -> Awaitable[Any]:
         """The whole batch as one awaitable, in stages as ``_stages`` says (built here, so no coroutine of its
-        own runs per batch)."""
+        own runs per batch); a call in ``started`` is already running, and its stage waits for it."""
 
         def one(index: int) -> Any:
-            if limit is None:  # one coroutine less per call on the common path
-                return self._execute(calls[index], index, results, durations)
-            return self._run_one(calls[index], index, results, durations, limit)
+            running = started.get(index)
+            return running if running is not None else self._call(calls[index], index, results, durations, limit)
 
         run_all: Awaitable[Any]
         if self.mode == "parallel" and self.reads_overlap_writes:
@@ -220,7 +204,7 @@ class ParallelExecutor:
 
     @staticmethod
     async def _within_batch_timeout(
-        run_all: Awaitable[Any], calls: Sequence[ToolUse], results: list[ToolResult | None], timeout_s: float
+        run_all: Awaitable[Any], calls: Sequence[ToolUse], results: dict[int, ToolResult], timeout_s: float
     ) -> None:
         """Await the batch for ``timeout_s`` at most; the calls still running then are answered as timed out."""
         work = asyncio.ensure_future(run_all)
@@ -230,7 +214,7 @@ class ParallelExecutor:
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
             for index, call in enumerate(calls):
-                if results[index] is None:
+                if index not in results:
                     results[index] = _result(
                         call, f"Tool {call.name!r} did not finish: the batch timed out after {timeout_s:g} s", True
                     )
@@ -241,12 +225,25 @@ class ParallelExecutor:
 
     # --- one call ---------------------------------------------------------------------------------------
 
+    def _call(
+        self,
+        call: ToolUse,
+        index: int,
+        results: dict[int, ToolResult],
+        durations: dict[int, float],
+        limit: asyncio.Semaphore | None,
+    ) -> Coroutine[Any, Any, None]:
+        """One call's run, under the concurrency limit if there is one."""
+        if limit is None:  # one coroutine less per call on the common path
+            return self._execute(call, index, results, durations)
+        return self._run_one(call, index, results, durations, limit)
+
     async def _run_one(
         self,
         call: ToolUse,
         index: int,
-        results: list[ToolResult | None],
-        durations: list[float],
+        results: dict[int, ToolResult],
+        durations: dict[int, float],
         limit: asyncio.Semaphore,
     ) -> None:
         async with limit:
@@ -256,8 +253,8 @@ class ParallelExecutor:
         self,
         call: ToolUse,
         index: int,
-        results: list[ToolResult | None],
-        durations: list[float],
+        results: dict[int, ToolResult],
+        durations: dict[int, float],
     ) -> None:
         spec = self.tools.get(call.name)
         span = spec.span if spec is not None else tool_spec(call.name)  # an unknown tool still gets its span
@@ -336,3 +333,152 @@ class ParallelExecutor:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+class ToolBatch:
+    """One model turn's tool calls, some started before the turn's answer ended (``ParallelExecutor.begin``).
+
+    ``offer(block)`` as each ``tool_use`` block completes in the stream, in the answer's order: a read starts
+    at once, in the batch's ``tool_batch`` span (opened then, under the span current when it is offered),
+    unless a write came before it in the turn (its stage waits for that write) or the executor runs
+    sequentially; a write, and an unknown tool, wait for the answer's end. ``finish(calls)`` with all the
+    turn's calls runs the rest as ``run`` would and returns every result in the calls' order. ``cancel()``
+    stops what started, for a turn whose tools will not run (its answer failed).
+    """
+
+    __slots__ = (
+        "_batch",
+        "_blocked",
+        "_durations",
+        "_early",
+        "_early_count",
+        "_executor",
+        "_limit",
+        "_offered",
+        "_results",
+        "_started",
+    )
+
+    def __init__(self, executor: ParallelExecutor) -> None:
+        self._executor = executor
+        self._batch: Invocation | None = None
+        self._started = 0.0
+        self._offered = 0
+        self._early_count = 0
+        self._blocked = executor.mode == "sequential"
+        self._limit = asyncio.Semaphore(executor.max_concurrency) if executor.max_concurrency else None
+        self._early: dict[str, tuple[int, asyncio.Task[None]]] = {}
+        """The calls started early, by tool use id: the index they were offered at, and their run."""
+        self._results: dict[int, ToolResult] = {}
+        self._durations: dict[int, float] = {}
+        """What the early calls gave and took, by the index they were offered at."""
+
+    @property
+    def early_count(self) -> int:
+        """How many calls started before the answer ended (``offer`` started them)."""
+        return self._early_count
+
+    def offer(self, block: object) -> bool:
+        """The turn's next ``tool_use`` block, just completed in the stream; whether its call started now."""
+        if not _is_tool_use(block):
+            return False
+        index = self._offered
+        self._offered += 1
+        executor = self._executor
+        call = parse_call(block, index)
+        spec = executor.tools.get(call.name)
+        if spec is not None and spec.side_effects and not executor.reads_overlap_writes:
+            self._blocked = True  # the reads after a write run after it
+        if spec is None or spec.side_effects or self._blocked or call.id in self._early:
+            return False
+        if self._batch is None:
+            self._batch = executor.handler.start_tool_batch(attach_now=False)
+            self._started = time.perf_counter()
+        context = contextvars.copy_context()
+        context.run(attach, self._batch.context)  # the call's span goes under the batch, not the streaming call
+        run = executor._call(call, index, self._results, self._durations, self._limit)
+        self._early[call.id] = (index, asyncio.get_running_loop().create_task(run, context=context))
+        self._early_count += 1
+        return True
+
+    async def finish(self, tool_calls: Iterable[object]) -> list[ToolResult]:
+        """Run the turn's calls not yet started, as ``run`` would, and wait for all; results in the calls'
+        order. Never raises for a tool's sake."""
+        answered = time.perf_counter()  # finish follows the answer's end
+        executor = self._executor
+        calls = [parse_call(call, index) for index, call in enumerate(c for c in tool_calls if _is_tool_use(c))]
+        results: dict[int, ToolResult] = {}
+        durations: dict[int, float] = {}
+        started: dict[int, Awaitable[None]] = {}
+        for index, call in enumerate(calls):
+            early = self._early.pop(call.id, None)
+            if early is not None:
+                started[index] = self._adopt(early, index, results, durations)
+        self._drop_unclaimed()  # offered, and not among the calls: nothing would read their results
+        if not calls:
+            self.cancel()
+            return []
+        batch = self._batch
+        token = None
+        if batch is None:
+            batch = executor.handler.start_tool_batch()
+            self._started = answered
+        else:
+            token = batch.enter()
+        try:
+            work = executor._schedule(calls, results, durations, self._limit, started)
+            if executor.batch_timeout_s is None:
+                await work
+            else:
+                await executor._within_batch_timeout(work, calls, results, executor.batch_timeout_s)
+        except BaseException as exc:
+            if token is not None:
+                Invocation.leave(token)
+            batch.fail(exc)
+            raise
+        wall = time.perf_counter() - self._started
+        final = [results.get(index) or _result(call, "tool did not run", True) for index, call in enumerate(calls)]
+        summed = sum(durations.values())
+        if token is not None:
+            Invocation.leave(token)
+        batch.stop(
+            {
+                semconv.ANATOMY_BATCH_MODE: executor.mode,
+                semconv.ANATOMY_BATCH_TOOL_COUNT: len(calls),
+                semconv.ANATOMY_BATCH_WALL_TIME: wall,
+                semconv.ANATOMY_BATCH_SUM_TIME: summed,
+                semconv.ANATOMY_BATCH_SAVED_TIME: max(summed - wall, 0.0) if executor.mode == "parallel" else 0.0,
+                semconv.ANATOMY_BATCH_MAX_CONCURRENCY: executor.max_concurrency or len(calls),
+                semconv.ANATOMY_BATCH_ERROR_COUNT: sum(1 for result in final if result["is_error"]),
+                semconv.ANATOMY_BATCH_EARLY_COUNT: len(started),
+                semconv.ANATOMY_BATCH_STREAMED_TIME: max(answered - self._started, 0.0) if started else 0.0,
+            }
+        )
+        return final
+
+    async def _adopt(
+        self,
+        early: tuple[int, asyncio.Task[None]],
+        index: int,
+        results: dict[int, ToolResult],
+        durations: dict[int, float],
+    ) -> None:
+        """An early call's run, awaited as the call at ``index`` of the turn: its result and time moved there."""
+        offered, task = early
+        await task
+        if offered in self._results:
+            results[index] = self._results.pop(offered)
+        durations[index] = self._durations.pop(offered, 0.0)
+
+    def _drop_unclaimed(self) -> None:
+        for _, task in self._early.values():
+            task.cancel()
+        self._early.clear()
+
+    def cancel(self) -> None:
+        """Stop the calls started early, for a turn whose tools will not run, and end the batch's span."""
+        count = len(self._early)
+        self._drop_unclaimed()
+        if self._batch is not None:
+            batch, self._batch = self._batch, None
+            batch.stop_failed("cancelled", {semconv.ANATOMY_BATCH_EARLY_COUNT: count})

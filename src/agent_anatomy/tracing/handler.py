@@ -354,9 +354,10 @@ class TelemetryHandler:
 
     # --- the levers' spans ------------------------------------------------------------------------------
 
-    def start_tool_batch(self) -> Invocation:
-        """A ``tool_batch`` span over one model turn's tool calls (the executor's)."""
-        return self.start(_BATCH_SPAN)
+    def start_tool_batch(self, *, attach_now: bool = True) -> Invocation:
+        """A ``tool_batch`` span over one model turn's tool calls (the executor's); current now unless
+        ``attach_now`` is false (a batch started while the turn's answer still streams)."""
+        return self.start(_BATCH_SPAN, attach_now=attach_now)
 
     def start_route(self, step: str, alternatives: Sequence[str]) -> Invocation:
         """A ``route {step}`` span over one routed call and its attempts (the model router's)."""
