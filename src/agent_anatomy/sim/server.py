@@ -90,28 +90,31 @@ class _State:
         self.batches: OrderedDict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
 
     def cache_usage(self, body: Mapping[str, Any], input_tokens: int) -> dict[str, int]:
-        """Split input tokens into uncached, cache-write and cache-read as prompt caching would."""
-        prefix = _cached_prefix(body)
-        if prefix is None:
+        """Split input tokens into uncached, cache-write and cache-read as prompt caching does: the longest
+        prefix written before (at a breakpoint, seen from a later one up to ``_LOOKBACK_BLOCKS`` back) is read,
+        and the rest up to the last breakpoint is written, each breakpoint's prefix kept five minutes."""
+        prefixes = _cache_prefixes(body)
+        if not prefixes:
             return {"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
-        key = hashlib.sha256(prefix.encode()).hexdigest()
-        prefix_tokens = min(estimate_tokens(prefix), input_tokens)
         now = time.monotonic()
-        seen = self.cache.get(key)
-        self.cache[key] = now
-        self.cache.move_to_end(key)
+        read = 0
+        for _, tokens, key, _ in prefixes:
+            seen = self.cache.get(key)
+            if seen is not None and now - seen < _CACHE_TTL_S and tokens > read:
+                read = tokens
+        written = max(tokens for _, tokens, _, marked in prefixes if marked)
+        for _, _, key, marked in prefixes:
+            if marked:
+                self.cache[key] = now
+                self.cache.move_to_end(key)
         while len(self.cache) > 1000:
             self.cache.popitem(last=False)
-        if seen is not None and now - seen < 300:
-            return {
-                "input_tokens": input_tokens - prefix_tokens,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": prefix_tokens,
-            }
+        read = min(read, input_tokens)
+        creation = min(max(written - read, 0), input_tokens - read)
         return {
-            "input_tokens": input_tokens - prefix_tokens,
-            "cache_creation_input_tokens": prefix_tokens,
-            "cache_read_input_tokens": 0,
+            "input_tokens": input_tokens - read - creation,
+            "cache_creation_input_tokens": creation,
+            "cache_read_input_tokens": read,
         }
 
     def scenario_for(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> Scenario:
@@ -136,18 +139,56 @@ class _State:
             self.issued.popitem(last=False)
 
 
-def _cached_prefix(body: Mapping[str, Any]) -> str | None:
-    """The request up to its last ``cache_control`` breakpoint, serialised; None when it has none."""
-    parts: list[Any] = []
-    last = -1
+_CACHE_TTL_S: Final = 300.0
+"""How long a written prefix stays readable (the API's default, five minutes)."""
+_LOOKBACK_BLOCKS: Final = 20
+"""How far before a breakpoint the API looks for a prefix written before."""
+
+
+def _cache_prefixes(body: Mapping[str, Any]) -> list[tuple[int, int, str, bool]]:
+    """The request's prefixes the prompt cache may hold, as (blocks, tokens, key, at a breakpoint): each
+    breakpoint's, and those up to ``_LOOKBACK_BLOCKS`` blocks before it. Blocks run tools, system, then each
+    message's content; a key is the prefix's hash without its ``cache_control`` markers, which change no
+    token. None without a breakpoint."""
+    blocks: list[Any] = []
+    marked: list[int] = []
     for section in ("tools", "system", "messages"):
         value = body.get(section)
         items = value if isinstance(value, list) else ([value] if value else [])
         for item in items:
-            parts.append(item)
-            if "cache_control" in json.dumps(item):
-                last = len(parts)
-    return json.dumps(parts[:last], sort_keys=True) if last > 0 else None
+            if section == "messages" and isinstance(item, Mapping):
+                content = item.get("content")
+                parts = content if isinstance(content, list) else [content]
+                for part in parts:
+                    blocks.append({"role": item.get("role"), "block": part})
+                    if isinstance(part, Mapping) and "cache_control" in part:
+                        marked.append(len(blocks))
+                continue
+            blocks.append(item)
+            if isinstance(item, Mapping) and "cache_control" in item:
+                marked.append(len(blocks))
+    if not marked:
+        return []
+    wanted = {n for end in marked for n in range(max(end - _LOOKBACK_BLOCKS, 0) + 1, end + 1)}
+    digest = hashlib.sha256()
+    prefixes = []
+    tokens = 0
+    for n, block in enumerate(blocks[: max(marked)], start=1):
+        plain = _unmarked(block)
+        digest.update(json.dumps(plain, sort_keys=True, default=str).encode())
+        tokens += estimate_tokens(plain)
+        if n in wanted:
+            prefixes.append((n, tokens, digest.copy().hexdigest(), n in marked))
+    return prefixes
+
+
+def _unmarked(value: Any) -> Any:
+    """``value`` without its ``cache_control`` markers."""
+    if isinstance(value, Mapping):
+        return {k: _unmarked(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [_unmarked(v) for v in value]
+    return value
 
 
 class _Simulator:
