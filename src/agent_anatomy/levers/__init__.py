@@ -1,10 +1,11 @@
-"""Levers layer: the parallel tool executor, the result cache, and the traced agent loop."""
+"""Levers layer: the parallel tool executor, the result cache, prompt caching, and the traced agent loop."""
 
 from ._tools import ToolSpec
 from .agent import STEP_FINAL_SYNTHESIS, STEP_TOOL_DECISION, AgentResult, run_agent, run_agent_sync
 from .cache import ResultCache, cached, default_cache
 from .cache_backends import CacheBackend, CacheBackendError, CacheEntry, MemoryBackend, RedisBackend
 from .executor import ParallelExecutor, ToolBatch, ToolResult
+from .prompt_cache import with_cache_breakpoints
 from .router import ModelRouter, RouteDecision
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "default_cache",
     "run_agent",
     "run_agent_sync",
+    "with_cache_breakpoints",
 ]

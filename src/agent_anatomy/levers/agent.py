@@ -28,6 +28,7 @@ from ..tracing import (
 )
 from ._tools import ToolSpec
 from .executor import ParallelExecutor, ToolBatch
+from .prompt_cache import with_cache_breakpoints
 from .router import ModelRouter
 
 __all__ = ["STEP_FINAL_SYNTHESIS", "STEP_TOOL_DECISION", "AgentResult", "run_agent", "run_agent_sync"]
@@ -170,6 +171,7 @@ async def run_agent(
     stream: bool = True,
     on_text: TextCallback | None = None,
     start_tools_early: bool = True,
+    prompt_cache: bool = True,
     name: str = "agent",
     handler: TelemetryHandler | None = None,
     **request_options: Any,
@@ -183,7 +185,9 @@ async def run_agent(
     default ``tool_decision`` while tools may still be called and ``final_synthesis`` for the last
     allowed call. Without a router, ``model`` is required. ``start_tools_early``: with ``stream``, a turn's reads
     start as their ``tool_use`` blocks complete, before the answer ends (a tool with side effects, and what
-    follows it, waits as in ``ParallelExecutor.run``). ``handler``: the telemetry handler the run's spans
+    follows it, waits as in ``ParallelExecutor.run``). ``prompt_cache``: each call marks its tools, system prompt and
+    conversation so far with ``cache_control`` (``with_cache_breakpoints``), so the next call reads that prefix
+    from the prompt cache. ``handler``: the telemetry handler the run's spans
     start with (default: the executor's when one is given, else the process's), resolved once for the run.
     Further keyword arguments (``extra_headers``, ``tool_choice``, ``metadata``...) go to every call.
     """
@@ -223,15 +227,21 @@ async def run_agent(
         trace_id=format_trace_id(context.trace_id) if context.is_valid else None,
     )
     try:
-        early = stream and start_tools_early
-        await _loop(
-            client, request, conversation, executor, result, max_iterations, (stream, early), on_text, router, step_for
-        )
+        options = _LoopOptions(max_iterations, stream, stream and start_tools_early, prompt_cache)
+        await _loop(client, request, conversation, executor, result, options, on_text, router, step_for)
     except BaseException as exc:
         invocation.fail(exc, _summary(result))
         raise
     invocation.returned(result.text, _summary(result))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _LoopOptions:
+    max_iterations: int
+    stream: bool
+    start_tools_early: bool
+    prompt_cache: bool
 
 
 async def _loop(
@@ -240,21 +250,22 @@ async def _loop(
     conversation: list[dict[str, Any]],
     executor: ParallelExecutor | None,
     result: AgentResult,
-    max_iterations: int,
-    streaming: tuple[bool, bool],
+    options: _LoopOptions,
     on_text: TextCallback | None,
     router: ModelRouter | None,
     step_for: Callable[[int, list[Any]], str],
 ) -> None:
-    stream, early = streaming
+    max_iterations = options.max_iterations
     for iteration in range(max_iterations):
         step = step_for(iteration, conversation)
         # The last allowed call's tools never run: nothing of it starts early.
-        batch = executor.begin() if early and executor is not None and iteration < max_iterations - 1 else None
+        early = options.start_tools_early and executor is not None and iteration < max_iterations - 1
+        batch = executor.begin() if early and executor is not None else None
+        call_request = {**request, "messages": conversation}
+        if options.prompt_cache:
+            call_request = with_cache_breakpoints(call_request)
         try:
-            message = await _llm_call(
-                client, {**request, "messages": conversation}, stream, on_text, router, step, batch
-            )
+            message = await _llm_call(client, call_request, options.stream, on_text, router, step, batch)
         except BaseException:
             if batch is not None:
                 batch.cancel()
