@@ -269,8 +269,8 @@ def test_tools_that_waited_for_the_end_of_a_streamed_answer_are_advised_to_start
 @pytest.mark.parametrize("early", [True, False], ids=["started early", "after the answer"])
 def test_run_agents_early_tools_are_one_batch_a_turn_and_need_no_advice(sim: SimServer, early: bool) -> None:
     """``run_agent`` starts a turn's reads as their blocks complete: the anatomy reads each turn's tools as one
-    batch, though they started apart while the call streamed, and advises no early start for them. Without
-    it, the advice names each turn's own batch (not the next turn's)."""
+    batch, though they started apart while the call streamed, and advises neither an early start for them nor
+    running them together. Without it, the advice names each turn's own batch (not the next turn's)."""
 
     @aa.tool
     async def get_user_profile(user_id: str) -> str:
@@ -280,7 +280,8 @@ def test_run_agents_early_tools_are_one_batch_a_turn_and_need_no_advice(sim: Sim
 
     @aa.tool
     async def get_transaction_history(user_id: str) -> str:
-        """A quick lookup."""
+        """A slow lookup."""
+        await asyncio.sleep(0.2)
         return "none"
 
     @aa.tool
@@ -312,6 +313,8 @@ def test_run_agents_early_tools_are_one_batch_a_turn_and_need_no_advice(sim: Sim
         ["get_product_catalog", "get_transaction_history"],
     ]
     advice = [s for s in anatomy.what_if() if s.kind == "stream_tools"]
+    parallelise = [s for s in anatomy.what_if() if s.kind == "parallelise"]
+    assert parallelise == [], "each tool started when it could: as its block completed, or with the others"
     if early:
         assert advice == []
         return

@@ -134,9 +134,12 @@ def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
         return None
     if _scheduled_elsewhere(batch):  # nothing the user can change: the CLI runs its tools as it sees fit
         return None
+    together = _together_end(path.analysis, batch)
+    if batch.end_ns - together < _MIN_SAVING_NS:
+        return None  # each started as soon as its tool_use block was complete (as the answer streamed)
     names = ", ".join(t.name for t in batch.tools)
     durations = [_ms(t.duration_ns) for t in batch.tools]
-    claimed = path.time_of([t.span_id for t in batch.tools], batch.start_ns + batch.max_ns, batch.end_ns)
+    claimed = path.time_of([t.span_id for t in batch.tools], together, batch.end_ns)
     how = " + ".join(durations) if batch.mode == "sequential" else f"{_ms(batch.wall_ns)} in all"
     between = batch.wall_ns - batch.sum_ns
     if batch.mode == "sequential" and between >= _GAP_NAMED_NS:  # saved too: say so, or the sum looks wrong
@@ -151,6 +154,25 @@ def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
         claimed,
         assumes="the tools are independent (they answer one model turn) and none writes what another reads",
     )
+
+
+def _together_end(analysis: TraceAnalysis, batch: Batch) -> int:
+    """When the batch would end, its tools started together: at its start, or (a tool whose ``tool_use``
+    block was complete only later, while the answer streamed) when its block was."""
+    ready = {
+        call_id: time
+        for call in analysis.llm_calls
+        if call.end_ns >= batch.start_ns
+        for time, call_id in _tools_ready(analysis, call)
+        if call_id
+    }
+    spans = analysis.tree.spans
+
+    def earliest(tool: ToolCall) -> int:
+        call_id = spans[tool.span_id].attributes.get(semconv.GEN_AI_TOOL_CALL_ID)
+        return max(batch.start_ns, ready.get(call_id, 0) if isinstance(call_id, str) else 0)
+
+    return max(earliest(t) + t.duration_ns for t in batch.tools)
 
 
 def _parallelise_calls(path: _CriticalPath, run: LLMBatch) -> Suggestion | None:
