@@ -82,6 +82,25 @@ def test_a_tool_started_while_its_call_still_streamed_keeps_the_call_on_the_path
     assert raced == ["route", "chat claude-haiku-4-5"], "the call that lost the race is beside the path"
 
 
+def test_a_routed_call_whose_tools_started_while_it_streamed_stays_on_the_path() -> None:
+    """``run_agent`` with a router: the call is inside its ``route`` span, and the tool batch it started while
+    streaming begins before the route ends; the route and its call are on the path up to the batch's start."""
+    root = span("invoke_agent support", 0, 1000)
+    route = span("route tool_decision", 0, 300, root)
+    call = llm("claude-haiku-4-5", 1, 299, route, ttft=250)
+    batch = span("tool_batch", 280, 900, root)
+    tool = span("execute_tool get_user_profile", 280, 900, batch)
+    answer = llm("claude-haiku-4-5", 900, 1000, root, ttft=50)
+    path = critical_path(TraceTree(TRACE, [root, route, call, batch, tool, answer]))
+    names = [(s.name, (s.start_ns - T0) // MS, (s.end_ns - T0) // MS) for s in path]
+    assert names == [
+        ("route tool_decision", 0, 1),
+        ("chat claude-haiku-4-5", 1, 280),
+        ("execute_tool get_user_profile", 280, 900),
+        ("chat claude-haiku-4-5", 900, 1000),
+    ]
+
+
 def test_seed_batches_and_the_true_what_if() -> None:
     anatomy = Anatomy([seed_trace()])
     first, second = anatomy.trace.batches

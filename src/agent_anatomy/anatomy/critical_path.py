@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from .. import semconv
 from .model import SpanRecord, TraceTree
 
 __all__ = ["Segment", "critical_path"]
@@ -49,6 +50,8 @@ def critical_path(tree: TraceTree) -> list[Segment]:
 def _walk(tree: TraceTree, span: SpanRecord, end_cap: int, out: list[Segment], depth: int) -> None:
     """Append ``span``'s critical segments up to ``end_cap``, latest first."""
     current = min(span.clipped_end, end_cap)
+    # Cut short by a span it streamed into (a route whose call's tools started early): its call is cut too.
+    cut = end_cap < span.clipped_end
     if depth < _MAX_DEPTH:
         after: SpanRecord | None = None  # the child last put on the path (it began at ``current``)
         for child in sorted(tree.kids(span), key=lambda c: c.clipped_end, reverse=True):
@@ -56,7 +59,9 @@ def _walk(tree: TraceTree, span: SpanRecord, end_cap: int, out: list[Segment], d
                 break
             if child.clipped_start >= current:
                 continue
-            if child.clipped_end > current and not _streamed_into(child, after):
+            if child.clipped_end > current and not (
+                _streamed_into(child, after) or (cut and after is None and child.is_llm)
+            ):
                 continue  # ran beside the critical child: not on the path
             if child.clipped_end < current:
                 out.append(Segment(span.span_id, span.name, child.clipped_end, current, True))
@@ -68,7 +73,9 @@ def _walk(tree: TraceTree, span: SpanRecord, end_cap: int, out: list[Segment], d
 
 
 def _streamed_into(call: SpanRecord, after: SpanRecord | None) -> bool:
-    """Whether an LLM call that ended after the next span on the path began handed that span its work while
-    still streaming (the Claude Code CLI starts a tool once its ``tool_use`` block is complete, before the
-    message ends): the call is then on the path up to that span's start, not beside it."""
-    return call.is_llm and after is not None and not after.is_llm
+    """Whether an LLM call (or the route span a router wraps one in) that ended after the next span on the
+    path began handed that span its work while still streaming (the Claude Code CLI and ``run_agent`` start
+    a tool once its ``tool_use`` block is complete, before the message ends): the call is then on the path
+    up to that span's start, not beside it."""
+    llm = call.is_llm or call.operation == semconv.OPERATION_ROUTE
+    return llm and after is not None and not after.is_llm and after.operation != semconv.OPERATION_ROUTE
