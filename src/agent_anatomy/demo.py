@@ -164,6 +164,7 @@ async def _run(base_url: str | None, api_key: str | None, progress: _StatusLine)
                 tools=_ArticleExecutor(),
                 system=SYSTEM,
                 stream=False,
+                prompt_cache=False,  # the naive agent resends its prompt uncached
                 name="support (naive)",
             )
     cache = ResultCache(default_ttl_s=3600, namespace="demo")

@@ -128,15 +128,17 @@ def test_tool_spans_from_the_hooks(run: Run) -> None:
 
 def test_time_to_first_token_is_when_the_simulator_sent_it(run: Run) -> None:
     """The span starts when the CLI says it is requesting, a little before the request arrives (the CLI
-    builds it); the first token is stamped when the CLI's event reaches the SDK, right after the simulator
-    sent it (1-6 ms on a quiet machine; the bound allows a loaded one a quarter of the injected time)."""
+    builds it; on a loaded machine the SDK may read that status just after the request arrived, 0.3 ms
+    seen: a twentieth of the injected time is allowed); the first token is stamped when the CLI's event
+    reaches the SDK, right after the simulator sent it (1-6 ms on a quiet machine; the bound allows a loaded
+    one a quarter of the injected time)."""
     injected_ns = run.report["ttft_ms"] * 1_000_000
     arrivals = [a for s in run.report["sessions"][:4] for a in s["arrivals"]]
     chats = [c for spans in run.traces()[:5] for c in _of(spans, semconv.OPERATION_CHAT)]
     assert len(chats) == len(arrivals)
     for chat, arrived in zip(chats, arrivals, strict=True):
         ttft_ns = chat.attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] * 1e9
-        assert chat.start_ns <= arrived, "the call starts before its request arrives"
+        assert chat.start_ns <= arrived + injected_ns / 20, "the call starts before its request arrives"
         relayed_after = chat.start_ns + ttft_ns - (arrived + injected_ns)
         assert -2e6 <= relayed_after <= injected_ns / 4, f"{relayed_after / 1e6:.1f} ms after the simulator sent it"
         assert ttft_ns >= injected_ns - 2e6

@@ -73,9 +73,11 @@ def test_a_last_message_of_text_and_a_thinking_block_are_marked_where_the_api_ta
 
 
 @pytest.fixture
-async def aclient(sim: SimServer) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    async with anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0) as client:
-        yield client
+async def aclient() -> AsyncIterator[anthropic.AsyncAnthropic]:
+    """A client of a simulator of this test's own: its prompt cache holds nothing another test wrote."""
+    with SimServer() as sim:
+        async with anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0) as client:
+            yield client
 
 
 @pytest.mark.parametrize("cached", [True, False], ids=["default", "prompt_cache=False"])
