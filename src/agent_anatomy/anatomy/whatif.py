@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +95,16 @@ class _CriticalPath:
         for segment in analysis.critical_path:
             self._by_span.setdefault(segment.span_id, []).append((segment.start_ns, segment.end_ns))
 
+    @functools.cached_property
+    def ready_at(self) -> dict[str, int]:
+        """When each tool call's ``tool_use`` block was complete, by call id, as the streamed calls' spans say."""
+        return {
+            call_id: time
+            for call in self.analysis.llm_calls
+            for time, call_id in _tools_ready(self.analysis, call)
+            if call_id
+        }
+
     def window(self, low: int, high: int) -> tuple[tuple[int, int], ...]:
         """All of the critical path inside [low, high]."""
         pieces = []
@@ -134,7 +145,7 @@ def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
         return None
     if _scheduled_elsewhere(batch):  # nothing the user can change: the CLI runs its tools as it sees fit
         return None
-    together = _together_end(path.analysis, batch)
+    together = _together_end(path, batch)
     if batch.end_ns - together < _MIN_SAVING_NS:
         return None  # each started as soon as its tool_use block was complete (as the answer streamed)
     names = ", ".join(t.name for t in batch.tools)
@@ -156,17 +167,11 @@ def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
     )
 
 
-def _together_end(analysis: TraceAnalysis, batch: Batch) -> int:
+def _together_end(path: _CriticalPath, batch: Batch) -> int:
     """When the batch would end, its tools started together: at its start, or (a tool whose ``tool_use``
     block was complete only later, while the answer streamed) when its block was."""
-    ready = {
-        call_id: time
-        for call in analysis.llm_calls
-        if call.end_ns >= batch.start_ns
-        for time, call_id in _tools_ready(analysis, call)
-        if call_id
-    }
-    spans = analysis.tree.spans
+    ready = path.ready_at
+    spans = path.analysis.tree.spans
 
     def earliest(tool: ToolCall) -> int:
         call_id = spans[tool.span_id].attributes.get(semconv.GEN_AI_TOOL_CALL_ID)
