@@ -159,17 +159,18 @@ def second_records(tree: TraceTree) -> dict[str, str]:
     for span in tree.spans.values():
         if span.is_tool and span.span_id not in duplicate_of and (outer := _enclosing_tool(tree, span)) is not None:
             duplicate_of[span.span_id] = duplicate_of.get(outer.span_id, outer.span_id)
-    called = [tree.spans[primary] for primary in by_call.values()]
+    primaries = dict.fromkeys(by_call.values())  # in the order they were found: the first twin wins
+    called: dict[str, list[SpanRecord]] = {}  # the tool spans that stand for a call id, by tool name
+    for primary in primaries:
+        span = tree.spans[primary]
+        called.setdefault(tool_name(span.name, span.attributes), []).append(span)
     for span in tree.spans.values():
-        if span.is_tool and span.span_id not in duplicate_of and span.span_id not in by_call.values():
-            name = tool_name(span.name, span.attributes)
+        if span.is_tool and span.span_id not in duplicate_of and span.span_id not in primaries:
             twin = next(
                 (
                     other
-                    for other in called
-                    if tool_name(other.name, other.attributes) == name
-                    and _one_interval(span, other)
-                    and _one_agent(tree, span, other)
+                    for other in called.get(tool_name(span.name, span.attributes), ())
+                    if _one_interval(span, other) and _one_agent(tree, span, other)
                 ),
                 None,
             )
