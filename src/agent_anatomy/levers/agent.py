@@ -259,7 +259,7 @@ async def _loop(
     for iteration in range(max_iterations):
         step = step_for(iteration, conversation)
         # The last allowed call's tools never run: nothing of it starts early.
-        early = options.start_tools_early and executor is not None and iteration < max_iterations - 1
+        early = options.start_tools_early and iteration < max_iterations - 1
         batch = executor.begin() if early and executor is not None else None
         call_request = {**request, "messages": conversation}
         if options.prompt_cache:

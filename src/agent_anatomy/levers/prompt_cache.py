@@ -21,6 +21,8 @@ __all__ = ["MAX_BREAKPOINTS", "with_cache_breakpoints"]
 MAX_BREAKPOINTS: Final = 4
 """The most ``cache_control`` breakpoints the Messages API takes in one request."""
 EPHEMERAL: Final = {"type": "ephemeral"}
+_PARTS: Final = ("messages", "system", "tools")
+"""The parts of a request breakpoints go on."""
 _UNMARKABLE: Final = frozenset({"thinking", "redacted_thinking"})
 """Blocks the API refuses a ``cache_control`` on."""
 
@@ -53,8 +55,11 @@ def with_cache_breakpoints(request: Mapping[str, Any]) -> dict[str, Any]:
     last system block and the last block of its last message, as many as the limit of four leaves room for
     (the longest prefix first: the conversation, then the system prompt, then the tools)."""
     marked = dict(request)
-    room = MAX_BREAKPOINTS - _count(request)
-    messages = marked.get("messages")
+    messages, system, tools = marked.get("messages"), marked.get("system"), marked.get("tools")
+    # Each part read once for the breakpoints it holds; the rest (a top-level cache_control) together.
+    held = {part: _count(marked.get(part)) for part in _PARTS}
+    rest = _count({key: value for key, value in request.items() if key not in _PARTS})
+    room = MAX_BREAKPOINTS - sum(held.values()) - rest
     if room > 0 and isinstance(messages, list) and messages and isinstance(messages[-1], Mapping):
         last = dict(messages[-1])
         content = copy.deepcopy(_as_blocks(last.get("content")))
@@ -62,13 +67,11 @@ def with_cache_breakpoints(request: Mapping[str, Any]) -> dict[str, Any]:
             last["content"] = content
             marked["messages"] = [*messages[:-1], last]
             room -= 1
-    system = marked.get("system")
-    if room > 0 and system and _count(system) == 0:
+    if room > 0 and system and held["system"] == 0:
         blocks = copy.deepcopy(_as_blocks(system))
         if isinstance(blocks, list) and _mark_last(blocks):
             marked["system"] = blocks
             room -= 1
-    tools = marked.get("tools")
-    if room > 0 and isinstance(tools, list) and tools and _count(tools) == 0:
+    if room > 0 and isinstance(tools, list) and tools and held["tools"] == 0:
         marked["tools"] = [*tools[:-1], {**tools[-1], "cache_control": dict(EPHEMERAL)}]
     return marked
