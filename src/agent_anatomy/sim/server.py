@@ -175,8 +175,9 @@ def _cache_prefixes(body: Mapping[str, Any]) -> list[tuple[int, int, str, bool]]
     tokens = 0
     for n, block in enumerate(blocks[: max(marked)], start=1):
         plain = _unmarked(block)
-        digest.update(json.dumps(plain, sort_keys=True, default=str).encode())
-        tokens += estimate_tokens(plain)
+        text = json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)  # once: its key and its size
+        digest.update(text.encode())
+        tokens += estimate_tokens(plain if isinstance(plain, str) else text)
         if n in wanted:
             prefixes.append((n, tokens, digest.copy().hexdigest(), n in marked))
     return prefixes
