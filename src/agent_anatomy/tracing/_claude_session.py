@@ -432,9 +432,15 @@ class ClaudeSession:
             told.add(message_id)
             ready = self._ready.get(key)
             call = self._start_call(message.model, key, headers=False, parent=self._stopped.get(key))
-            response: dict[str, Any] = {"id": message_id, "model": message.model, "usage": dict(message.usage)}
-            response["content"] = []
-            call.on_response(response | ({"stop_reason": message.stop_reason} if message.stop_reason else {}))
+            response: dict[str, Any] = {
+                "id": message_id,
+                "model": message.model,
+                "usage": dict(message.usage),
+                "content": [],
+            }
+            if message.stop_reason:
+                response["stop_reason"] = message.stop_reason
+            call.on_response(response)
             ended = _when(message.written_ns)
             if ready is not None and ended[0] < ready[0]:  # written before it could start: clocks apart
                 ended = _now()

@@ -58,13 +58,13 @@ def _built(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kw
     call = current_api_call()
     if call is not None and call.propagation:
         try:
-            write_trace_headers(request.headers)
+            _write_trace_headers(request.headers)
         except Exception:
             warn_once("write the trace context into a request's headers")
     return request
 
 
-def write_trace_headers(headers: Any) -> None:
+def _write_trace_headers(headers: Any) -> None:
     """The current context's trace headers into ``headers`` (an ``httpx`` one), the way the SDK writes them."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
