@@ -8,11 +8,24 @@ name with no line's word is a model neither of them knows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["CATALOGUE_DATE", "CATALOGUE_SOURCE", "LINES", "MODELS", "ModelLine", "line_of"]
+__all__ = [
+    "CACHE_READ_SHARE",
+    "CATALOGUE_DATE",
+    "CATALOGUE_SOURCE",
+    "FAST_MODE",
+    "FAST_MODE_BETA",
+    "FAST_MODE_SPEEDUP",
+    "LINES",
+    "MODELS",
+    "ModelLine",
+    "fast_mode_of",
+    "line_of",
+]
 
 CATALOGUE_DATE: Final = "2026-12-02"
 CATALOGUE_SOURCE: Final = (
@@ -20,7 +33,10 @@ CATALOGUE_SOURCE: Final = (
     "article the project started from (Haiku 200-400 ms, Sonnet 400-800 ms, Opus 1-2 s; Fable and Mythos, which "
     "it predates, put at 2-4 s), output speeds the middle of the simulator's default profiles; their order is "
     "that of Anthropic's models overview (comparative latency: Haiku fastest, Sonnet fast, Opus moderate, "
-    "Fable slower). Real speeds vary by day, region and prompt: measure your own with --write-speeds"
+    "Fable slower). Prompt prefill rates are the simulator's assumption, set so that a 100,000-token prompt "
+    'read from the prompt cache gets its first token about 80 % sooner, near Anthropic\'s "up to 85 %" for long '
+    "prompts; fast mode's models and 2.5x output speed are those of Anthropic's fast mode page. Real speeds vary by "
+    "day, region and prompt: measure your own with --write-speeds"
 )
 
 
@@ -34,6 +50,8 @@ class ModelLine:
     """Time to first token, low and high, in milliseconds."""
     tokens_per_s: tuple[float, float]
     """Output speed once the answer flows, low and high."""
+    prefill_ms_per_1k: float = 0.0
+    """How much later the first token comes per 1,000 input tokens the model reads uncached."""
 
     @property
     def typical_ttft_ms(self) -> float:
@@ -45,11 +63,11 @@ class ModelLine:
 
 
 LINES: Final[Mapping[str, ModelLine]] = {
-    "haiku": ModelLine("haiku", "Claude Haiku", (200, 400), (120, 180)),
-    "sonnet": ModelLine("sonnet", "Claude Sonnet", (400, 800), (60, 90)),
-    "opus": ModelLine("opus", "Claude Opus", (1000, 2000), (30, 50)),
-    "fable": ModelLine("fable", "Claude Fable", (2000, 4000), (20, 40)),
-    "mythos": ModelLine("mythos", "Claude Mythos", (2000, 4000), (20, 40)),
+    "haiku": ModelLine("haiku", "Claude Haiku", (200, 400), (120, 180), 25.0),
+    "sonnet": ModelLine("sonnet", "Claude Sonnet", (400, 800), (60, 90), 50.0),
+    "opus": ModelLine("opus", "Claude Opus", (1000, 2000), (30, 50), 90.0),
+    "fable": ModelLine("fable", "Claude Fable", (2000, 4000), (20, 40), 120.0),
+    "mythos": ModelLine("mythos", "Claude Mythos", (2000, 4000), (20, 40), 120.0),
 }
 """Keyed by the word a model's id holds; the lines the anthropic SDK's ``ModelLine`` names."""
 
@@ -76,6 +94,38 @@ MODELS: Final = (
 )
 """The model ids the Models API lists today: those anthropic 2.16's ``Model`` type names, newest first, less
 ``claude-mythos-preview``, retired on 2026-06-30 (a request for it is still answered, as for any Mythos id)."""
+
+
+CACHE_READ_SHARE: Final = 0.1
+"""What an input token read from the prompt cache costs the first token, as a share of reading it uncached (a
+cache read is billed at a tenth of an input token, too)."""
+
+FAST_MODE_BETA: Final = "fast-mode-2026-02-01"
+FAST_MODE_SPEEDUP: Final = 2.5
+"""Fast mode's output tokens per second against standard speed ("up to 2.5x"); first-token time unchanged."""
+FAST_MODE: Final[Mapping[str, bool]] = {
+    "claude-fable-5-2": False,
+    "claude-mythos-5-2": False,
+    "claude-opus-5-5": False,
+    "claude-opus-5": True,
+}
+"""The models that take ``speed="fast"``, each with whether it needs the ``FAST_MODE_BETA`` header (Opus 5's
+fast mode is a research preview; Opus 4.8's was removed on 2026-11-30)."""
+
+
+def fast_mode_of(model: str | None) -> bool | None:
+    """Whether ``model`` (an id, a snapshot or a cloud id) needs the beta header for fast mode; None when it has
+    no fast mode."""
+    name = (model or "").lower()
+    for known in FAST_MODE:
+        at = name.find(known)
+        # ``claude-opus-5-1`` is another model than ``claude-opus-5``; ``claude-opus-5-20260101`` is a snapshot of it
+        if at >= 0 and not _MINOR_VERSION.match(name, at + len(known)):
+            return FAST_MODE[known]
+    return None
+
+
+_MINOR_VERSION: Final = re.compile(r"-\d{1,2}(?!\d)")
 
 
 def line_of(model: str | None) -> str | None:

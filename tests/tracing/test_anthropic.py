@@ -62,6 +62,45 @@ def seconds(span: ReadableSpan) -> float:
     return (span.end_time - span.start_time) / 1e9
 
 
+# --- latency controls -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_speed_service_tier_and_a_cache_miss_reason_are_on_the_span(
+    traced: Traced, client: anthropic.Anthropic, stream: bool
+) -> None:
+    system = [{"type": "text", "text": "Policy. " * 600, "cache_control": {"type": "ephemeral"}}]
+    first = client.messages.create(
+        model="claude-opus-5-5", max_tokens=8, system=system, messages=PROMPT, extra_headers=timing(5, 4, 5)
+    )
+    request: dict[str, Any] = {
+        "model": "claude-opus-5-5",
+        "max_tokens": 8,
+        "system": system,
+        "messages": PROMPT,
+        "speed": "fast",
+        "service_tier": "auto",
+        "diagnostics": {"previous_message_id": first.id},
+        "extra_headers": timing(5, 4, 5),
+    }
+    if stream:
+        with client.messages.stream(**request) as events:
+            message = events.get_final_message()
+    else:
+        message = client.messages.create(**request)
+    assert message.usage.speed == "fast"
+    plain, fast = llm_spans(traced)
+    assert fast.attributes[semconv.ANATOMY_LLM_REQUEST_SPEED] == "fast"
+    assert fast.attributes[semconv.ANATOMY_LLM_SPEED] == "fast"
+    assert fast.attributes[semconv.ANATOMY_LLM_REQUEST_SERVICE_TIER] == "auto"
+    assert fast.attributes[semconv.ANATOMY_LLM_SERVICE_TIER] == "standard"
+    assert fast.attributes[semconv.ANATOMY_LLM_CACHE_DIAGNOSED] is True
+    assert fast.attributes[semconv.ANATOMY_LLM_CACHE_MISS_REASON] == "model_changed", "a speed change misses too"
+    assert fast.attributes[semconv.ANATOMY_LLM_CACHE_MISSED_TOKENS] == first.usage.cache_creation_input_tokens
+    for key in (semconv.ANATOMY_LLM_REQUEST_SPEED, semconv.ANATOMY_LLM_CACHE_DIAGNOSED):
+        assert key not in plain.attributes
+
+
 # --- plain calls ---------------------------------------------------------------------------------------
 
 
@@ -94,6 +133,7 @@ def test_create_gives_one_client_span_with_genai_attributes(
         semconv.GEN_AI_USAGE_INPUT_TOKENS: message.usage.input_tokens,
         semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 0,
         semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 0,
+        semconv.ANATOMY_LLM_SERVICE_TIER: "standard",
         semconv.SERVER_ADDRESS: "127.0.0.1",
         semconv.SERVER_PORT: sim.port,
     }

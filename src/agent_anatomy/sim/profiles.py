@@ -46,8 +46,17 @@ class ModelProfile:
     tail_probability: float = 0.0
     """Share of requests whose TTFT is multiplied by ``tail_multiplier`` (a slow day, a cold replica)."""
     tail_multiplier: float = 1.0
+    prefill_ms_per_1k: float = 0.0
+    """How much later the first token comes per 1,000 input tokens read uncached (or written to the prompt
+    cache); a token read from the cache costs ``CACHE_READ_SHARE`` of that."""
 
     def __post_init__(self) -> None:
+        if self.prefill_ms_per_1k < 0:
+            raise ConfigurationError(
+                f"prefill_ms_per_1k={self.prefill_ms_per_1k!r}: must not be negative",
+                setting="prefill_ms_per_1k",
+                value=self.prefill_ms_per_1k,
+            )
         for name in ("ttft_ms", "tokens_per_s", "output_tokens"):
             low, high = getattr(self, name)
             if low < 0 or high < low:
@@ -65,9 +74,11 @@ class ModelProfile:
 
 
 DEFAULT_FAMILIES: Final[Mapping[str, ModelProfile]] = {
-    name: ModelProfile(ttft_ms=line.ttft_ms, tokens_per_s=line.tokens_per_s) for name, line in LINES.items()
+    name: ModelProfile(ttft_ms=line.ttft_ms, tokens_per_s=line.tokens_per_s, prefill_ms_per_1k=line.prefill_ms_per_1k)
+    for name, line in LINES.items()
 }
-"""Keyed by a word the model name contains (the catalogue's lines): the ranges of ``catalogue.LINES``."""
+"""Keyed by a word the model name contains (the catalogue's lines): the ranges and prefill rates of
+``catalogue.LINES``."""
 
 ZERO_LATENCY: Final = ModelProfile(ttft_ms=(0, 0), tokens_per_s=(1e9, 1e9), output_tokens=(50, 50))
 
@@ -115,6 +126,18 @@ class Timing:
     """Reasoning tokens of a request that asks for thinking; None means drawn (and capped by its budget)."""
     redacted_thinking: int = 0
     """Redacted thinking blocks to put after the thinking block (1 or more: the safety system flagged it)."""
+    prefill_ms_per_1k: float = 0.0
+    """The model's prefill rate: the drawn ``ttft_ms`` grows with the prompt's uncached tokens at it."""
+    ttft_exact: bool = False
+    """True when a header set ``ttft_ms``: it is then the whole first-token time, whatever the prompt."""
+
+    def with_prompt(self, uncached_tokens: int, read_tokens: int, read_share: float) -> Timing:
+        """The timing once the prompt's size is known: the drawn first-token time plus reading the prompt
+        (uncached tokens at the prefill rate, cache reads at ``read_share`` of it), unless a header fixed it."""
+        if self.ttft_exact or not self.prefill_ms_per_1k:
+            return self
+        prefill = self.prefill_ms_per_1k * (uncached_tokens + read_share * read_tokens) / 1000
+        return replace(self, ttft_ms=self.ttft_ms + prefill)
 
     def generation_seconds(self, tokens: int) -> float:
         if self.generation_ms is not None:
@@ -171,6 +194,7 @@ class SimProfile:
             generation_ms=None,
             tokens_per_s=rng.uniform(*profile.tokens_per_s),
             output_tokens=rng.randint(*profile.output_tokens),
+            prefill_ms_per_1k=profile.prefill_ms_per_1k,
         )
         return self._draw_faults(rng, timing)
 
@@ -204,7 +228,7 @@ def _range(value: Any, name: str, source: str) -> tuple[float, float]:
 def _model_profile(raw: Any, name: str, source: str, base: ModelProfile) -> ModelProfile:
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{source}: [{name}] must be a table of settings", setting=name, value=raw)
-    known = {"ttft_ms", "tokens_per_s", "output_tokens", "tail_probability", "tail_multiplier"}
+    known = {"ttft_ms", "tokens_per_s", "output_tokens", "tail_probability", "tail_multiplier", "prefill_ms_per_1k"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigurationError(
@@ -219,7 +243,7 @@ def _model_profile(raw: Any, name: str, source: str, base: ModelProfile) -> Mode
     if "output_tokens" in raw:
         low, high = _range(raw["output_tokens"], "output_tokens", source)
         changes["output_tokens"] = (int(low), int(high))
-    for key in ("tail_probability", "tail_multiplier"):
+    for key in ("tail_probability", "tail_multiplier", "prefill_ms_per_1k"):
         if key in raw:
             changes[key] = float(raw[key])
     return replace(base, **changes)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
+from ..catalogue import FAST_MODE_BETA, fast_mode_of
 from .profiles import Timing
 
 __all__ = [
@@ -165,6 +166,7 @@ def validate_request(body: object, enabled_betas: frozenset[str] = frozenset()) 
     if not isinstance(stream, bool):
         raise _fail("stream: Input should be a valid boolean")
     _validate_thinking(body.get("thinking"), max_tokens)
+    _validate_speed(body, enabled_betas)
     tools = body.get("tools", [])
     if not isinstance(tools, list):
         raise _fail("tools: Input should be a valid list")
@@ -174,6 +176,20 @@ def validate_request(body: object, enabled_betas: frozenset[str] = frozenset()) 
         if "input_schema" in tool and not isinstance(tool["input_schema"], dict):
             raise _fail(f"tools.{index}.input_schema: Input should be a valid dictionary")
     return body
+
+
+def _validate_speed(body: Mapping[str, Any], enabled_betas: frozenset[str]) -> None:
+    """``speed``: ``standard``, or ``fast`` on a model with fast mode (with the beta header where it needs one)."""
+    speed = body.get("speed")
+    if speed is None or speed == "standard":
+        return
+    if speed != "fast":
+        raise _fail(f"speed: Input should be 'standard' or 'fast', not {speed!r}")
+    needs_beta = fast_mode_of(body["model"])
+    if needs_beta is None:
+        raise _fail(f"speed: fast mode is not available for model {body['model']!r}")
+    if needs_beta and FAST_MODE_BETA not in enabled_betas:
+        raise _fail(f"speed: fast mode on {body['model']!r} needs the anthropic-beta header {FAST_MODE_BETA!r}")
 
 
 def _blocks(message: Mapping[str, Any], kind: str, key: str) -> list[str]:
@@ -287,6 +303,8 @@ def apply_headers(timing: Timing, headers: Mapping[str, str]) -> Timing:
             changes[field_name] = int(value)
     if "status" in changes and changes["status"] not in ERROR_TYPES:
         raise _fail(f"header {HEADER_STATUS}: {changes['status']} is not one of {sorted(ERROR_TYPES)}")
+    if "ttft_ms" in changes:
+        changes["ttft_exact"] = True
     if "stall_ms" in changes and "stall_after_events" not in changes and not timing.stall_after_events:
         changes["stall_after_events"] = 1
     return replace(timing, **changes)
@@ -357,8 +375,9 @@ def message_body(
     stop_reason: str,
     usage: Mapping[str, Any],
     stop_sequence: str | None = None,
+    diagnostics: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    body = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
@@ -368,6 +387,9 @@ def message_body(
         "stop_sequence": stop_sequence,
         "usage": dict(usage),
     }
+    if diagnostics is not None:  # only a request that asked for a diagnosis, and missed, has one
+        body["diagnostics"] = dict(diagnostics)
+    return body
 
 
 def sse(event: Mapping[str, Any]) -> bytes:
@@ -383,6 +405,7 @@ def stream_events(
     stop_reason: str,
     usage: Mapping[str, Any],
     stop_sequence: str | None = None,
+    diagnostics: Mapping[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Pace]], list[dict[str, Any]]]:
     """The event sequence of a streamed message, in three parts.
 
@@ -396,7 +419,14 @@ def stream_events(
         {
             "type": "message_start",
             "message": {
-                **message_body(message_id=message_id, model=model, blocks=[], stop_reason="", usage=start_usage),
+                **message_body(
+                    message_id=message_id,
+                    model=model,
+                    blocks=[],
+                    stop_reason="",
+                    usage=start_usage,
+                    diagnostics=diagnostics,
+                ),
                 "stop_reason": None,
             },
         },

@@ -9,7 +9,6 @@ schedule from the moment the request arrived, so injected latencies hold under c
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import socket
@@ -17,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Final
 
@@ -25,6 +24,7 @@ from .. import catalogue
 from ..errors import MissingDependencyError, SimulatorError
 from .platforms import Platform, Route, frame, route, stream_content_type
 from .profiles import SimProfile, Timing, seeded_rng
+from .prompt_cache import PromptCache
 from .protocol import (
     Block,
     Pace,
@@ -83,39 +83,11 @@ class _State:
         self.scenarios = dict(scenarios)
         self.issued: OrderedDict[str, int] = OrderedDict()
         self.threads = ThreadStore()
-        self.cache: OrderedDict[str, float] = OrderedDict()
+        self.prompt_cache = PromptCache()
         self.requests = 0
         self.in_flight = 0
         self.received: deque[ReceivedRequest] = deque(maxlen=_RECEIVED_KEPT)
         self.batches: OrderedDict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
-
-    def cache_usage(self, body: Mapping[str, Any], input_tokens: int) -> dict[str, int]:
-        """Split input tokens into uncached, cache-write and cache-read as prompt caching does: the longest
-        prefix written before (at a breakpoint, seen from a later one up to ``_LOOKBACK_BLOCKS`` back) is read,
-        and the rest up to the last breakpoint is written, each breakpoint's prefix kept five minutes."""
-        prefixes = _cache_prefixes(body)
-        if not prefixes:
-            return {"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
-        now = time.monotonic()
-        read = 0
-        for _, tokens, key, _ in prefixes:
-            seen = self.cache.get(key)
-            if seen is not None and now - seen < _CACHE_TTL_S and tokens > read:
-                read = tokens
-        written = max(tokens for _, tokens, _, marked in prefixes if marked)
-        for _, _, key, marked in prefixes:
-            if marked:
-                self.cache[key] = now
-                self.cache.move_to_end(key)
-        while len(self.cache) > 1000:
-            self.cache.popitem(last=False)
-        read = min(read, input_tokens)
-        creation = min(max(written - read, 0), input_tokens - read)
-        return {
-            "input_tokens": input_tokens - read - creation,
-            "cache_creation_input_tokens": creation,
-            "cache_read_input_tokens": read,
-        }
 
     def scenario_for(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> Scenario:
         """The scenario the request names (header, then metadata), else the server's; RequestError for a name
@@ -137,59 +109,6 @@ class _State:
                 self.issued[block.tool_id] = depth
         while len(self.issued) > _ISSUED_KEPT:
             self.issued.popitem(last=False)
-
-
-_CACHE_TTL_S: Final = 300.0
-"""How long a written prefix stays readable (the API's default, five minutes)."""
-_LOOKBACK_BLOCKS: Final = 20
-"""How far before a breakpoint the API looks for a prefix written before."""
-
-
-def _cache_prefixes(body: Mapping[str, Any]) -> list[tuple[int, int, str, bool]]:
-    """The request's prefixes the prompt cache may hold, as (blocks, tokens, key, at a breakpoint): each
-    breakpoint's, and those up to ``_LOOKBACK_BLOCKS`` blocks before it. Blocks run tools, system, then each
-    message's content; a key is the prefix's hash without its ``cache_control`` markers, which change no
-    token. None without a breakpoint."""
-    blocks: list[Any] = []
-    marked: list[int] = []
-    for section in ("tools", "system", "messages"):
-        value = body.get(section)
-        items = value if isinstance(value, list) else ([value] if value else [])
-        for item in items:
-            if section == "messages" and isinstance(item, Mapping):
-                content = item.get("content")
-                parts = content if isinstance(content, list) else [content]
-                for part in parts:
-                    blocks.append({"role": item.get("role"), "block": part})
-                    if isinstance(part, Mapping) and "cache_control" in part:
-                        marked.append(len(blocks))
-                continue
-            blocks.append(item)
-            if isinstance(item, Mapping) and "cache_control" in item:
-                marked.append(len(blocks))
-    if not marked:
-        return []
-    wanted = {n for end in marked for n in range(max(end - _LOOKBACK_BLOCKS, 0) + 1, end + 1)}
-    digest = hashlib.sha256()
-    prefixes = []
-    tokens = 0
-    for n, block in enumerate(blocks[: max(marked)], start=1):
-        plain = _unmarked(block)
-        text = json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)  # once: its key and its size
-        digest.update(text.encode())
-        tokens += estimate_tokens(plain if isinstance(plain, str) else text)
-        if n in wanted:
-            prefixes.append((n, tokens, digest.copy().hexdigest(), n in marked))
-    return prefixes
-
-
-def _unmarked(value: Any) -> Any:
-    """``value`` without its ``cache_control`` markers."""
-    if isinstance(value, Mapping):
-        return {k: _unmarked(v) for k, v in value.items() if k != "cache_control"}
-    if isinstance(value, list):
-        return [_unmarked(v) for v in value]
-    return value
 
 
 class _Simulator:
@@ -277,17 +196,25 @@ class _Simulator:
     ) -> _Answer:
         """Everything about a validated request's answer: reasoning, content, usage, schedule."""
         rng = seeded_rng(self.profile.seed, request_id)
+        message_id = new_id("msg")
         thinking, thinking_tokens = plan_thinking(body, timing, rng)
         depth = conversation_depth(body["messages"], self.state.issued)
         plan = plan_answer(body, scenario or self.state.scenario, timing.output_tokens, rng, depth)
         self.state.remember(plan.blocks, depth)
         input_tokens = estimate_tokens({k: body.get(k) for k in ("system", "tools", "messages")})
+        cache = self.state.prompt_cache.use(body, input_tokens, message_id)
         usage: dict[str, Any] = {
-            **self.state.cache_usage(body, input_tokens),
+            **cache.usage(),
             "output_tokens": plan.output_tokens + thinking_tokens,
+            "service_tier": "standard",
         }
+        if body.get("speed") is not None:
+            usage["speed"] = body["speed"]
         if thinking:
             usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
+        timing = timing.with_prompt(cache.uncached + cache.written, cache.read, catalogue.CACHE_READ_SHARE)
+        if body.get("speed") == "fast" and timing.generation_ms is None:
+            timing = replace(timing, tokens_per_s=timing.tokens_per_s * catalogue.FAST_MODE_SPEEDUP)
         return _Answer(
             request_id,
             received,
@@ -299,6 +226,8 @@ class _Simulator:
             stop_sequence=plan.stop_sequence,
             thinking_tokens=thinking_tokens,
             platform=platform,
+            message_id=message_id,
+            diagnostics=cache.diagnostics,
         )
 
     async def count_tokens(self, request: web.BaseRequest, where: Route) -> web.Response:
@@ -473,6 +402,7 @@ class _Answer:
     thinking_tokens: int = 0
     platform: Platform = "anthropic"
     message_id: str = field(default_factory=lambda: new_id("msg"))
+    diagnostics: dict[str, Any] | None = None
 
     def body(self) -> dict[str, Any]:
         return message_body(
@@ -482,6 +412,7 @@ class _Answer:
             stop_reason=self.stop_reason,
             usage=self.usage,
             stop_sequence=self.stop_sequence,
+            diagnostics=self.diagnostics,
         )
 
     def events(self) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Pace]], list[dict[str, Any]]]:
@@ -492,6 +423,7 @@ class _Answer:
             stop_reason=self.stop_reason,
             usage=self.usage,
             stop_sequence=self.stop_sequence,
+            diagnostics=self.diagnostics,
         )
 
     @property

@@ -164,6 +164,13 @@ def request_attributes(
     effort = output_config.get("effort") if isinstance(output_config, Mapping) else None
     if isinstance(effort, str):
         attributes[semconv.ANATOMY_LLM_EFFORT] = effort
+    for key, name in _STRING_PARAMETERS:
+        value = kwargs.get(name, extra.get(name))
+        if isinstance(value, str):
+            attributes[key] = value
+    diagnostics = kwargs.get("diagnostics", extra.get("diagnostics"))
+    if isinstance(diagnostics, Mapping) and "previous_message_id" in diagnostics:
+        attributes[semconv.ANATOMY_LLM_CACHE_DIAGNOSED] = True
     return attributes
 
 
@@ -175,6 +182,12 @@ _NUMERIC_PARAMETERS: Final = (
 )
 """Sampling parameters recorded when the call gives them, by (attribute, keyword argument): as arguments (SDKs
 that still take them) or in ``extra_body`` (the newest SDK dropped them from its signature)."""
+
+_STRING_PARAMETERS: Final = (
+    (semconv.ANATOMY_LLM_REQUEST_SPEED, "speed"),
+    (semconv.ANATOMY_LLM_REQUEST_SERVICE_TIER, "service_tier"),
+)
+"""The latency controls a call asks for, by (attribute, keyword argument), as arguments or in ``extra_body``."""
 
 _REASONING_DELTAS: Final = frozenset({"thinking_delta", "signature_delta"})
 _REASONING_BLOCKS: Final = frozenset({"thinking", "redacted_thinking"})
@@ -197,6 +210,7 @@ class LLMInvocation(Invocation):
     """The lifecycle of one ``chat {model}`` span."""
 
     __slots__ = (
+        "_cache_miss",
         "_capture",
         "_content",
         "_first_at",
@@ -243,6 +257,7 @@ class LLMInvocation(Invocation):
         self._response_model: str | None = None
         self._stop_reason: str | None = None
         self._usage = Usage()
+        self._cache_miss: object = None
         self._output_tokens: int | None = None
         self._content: StreamedContent | None = StreamedContent() if capture and stream else None
         self._tool_blocks: dict[int, tuple[str, str]] | None = None
@@ -345,6 +360,7 @@ class LLMInvocation(Invocation):
             return
         self._response_id = field(message, "id") or self._response_id
         self._response_model = field(message, "model") or self._response_model
+        self._cache_miss = field(field(message, "diagnostics"), "cache_miss_reason") or self._cache_miss
         self._take_usage(field(message, "usage"))
 
     def _take_usage(self, usage: object) -> None:
@@ -430,6 +446,12 @@ class LLMInvocation(Invocation):
         if self._stop_reason:
             attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [self._stop_reason]
         attributes.update(self._usage.attributes())
+        if self._cache_miss is not None:
+            reason, missed = field(self._cache_miss, "type"), field(self._cache_miss, "cache_missed_input_tokens")
+            if isinstance(reason, str):
+                attributes[semconv.ANATOMY_LLM_CACHE_MISS_REASON] = reason
+            if isinstance(missed, int):
+                attributes[semconv.ANATOMY_LLM_CACHE_MISSED_TOKENS] = missed
         if self._headers_at is not None:
             attributes[semconv.ANATOMY_LLM_TIME_TO_HEADERS] = self._headers_at - self._start
         if self._first_at is not None:

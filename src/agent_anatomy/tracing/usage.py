@@ -20,6 +20,8 @@ __all__ = ["USAGE_FIELDS", "Usage", "input_total"]
 USAGE_FIELDS: Final = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 """The API's usage counts, by the names it gives them."""
 _INPUT_FIELDS: Final = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+_SERVED_FIELDS: Final = (("speed", semconv.ANATOMY_LLM_SPEED), ("service_tier", semconv.ANATOMY_LLM_SERVICE_TIER))
+"""How the call was served, as usage reports it: (field, attribute)."""
 
 
 def input_total(counts: Mapping[str, int]) -> int:
@@ -29,12 +31,14 @@ def input_total(counts: Mapping[str, int]) -> int:
 
 
 class Usage:
-    """The counts one call reported so far (``counts``, by ``USAGE_FIELDS`` and ``thinking_tokens``)."""
+    """The counts one call reported so far (``counts``, by ``USAGE_FIELDS`` and ``thinking_tokens``), and how it
+    was served (``served``: ``speed``, ``service_tier``)."""
 
-    __slots__ = ("counts",)
+    __slots__ = ("counts", "served")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
+        self.served: dict[str, str] = {}
 
     def __bool__(self) -> bool:
         return bool(self.counts)
@@ -46,7 +50,8 @@ class Usage:
         # An SDK model keeps its fields in its __dict__: read there, as from decoded JSON (runs twice a stream).
         fields = usage if isinstance(usage, dict) else getattr(usage, "__dict__", None)
         if not isinstance(fields, dict):
-            fields = {name: getattr(usage, name, None) for name in (*USAGE_FIELDS, "output_tokens_details")}
+            names = (*USAGE_FIELDS, "output_tokens_details", *(name for name, _ in _SERVED_FIELDS))
+            fields = {name: getattr(usage, name, None) for name in names}
         counts = self.counts
         for name in USAGE_FIELDS:
             value = fields.get(name)
@@ -56,6 +61,10 @@ class Usage:
         thinking = field(details, "thinking_tokens") if details is not None else None
         if isinstance(thinking, int):
             counts["thinking_tokens"] = thinking
+        for name, _ in _SERVED_FIELDS:
+            value = fields.get(name)
+            if isinstance(value, str):
+                self.served[name] = value
 
     @property
     def input_total(self) -> int:
@@ -80,6 +89,9 @@ class Usage:
             attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = counts["output_tokens"]
         if "thinking_tokens" in counts:
             attributes[semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = counts["thinking_tokens"]
+        for name, key in _SERVED_FIELDS:
+            if name in self.served:
+                attributes[key] = self.served[name]
         return attributes
 
     def by_kind(self) -> dict[str, int]:
