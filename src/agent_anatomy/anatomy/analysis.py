@@ -18,6 +18,7 @@ from .estimates import with_estimates
 from .llm_batches import LLMBatch, independent_runs, llm_batches
 from .model import SpanRecord, TraceTree
 from .normalise import seconds_to_ns
+from .prompt_cache import PromptCacheUse
 from .speeds import SpeedBook
 from .timeline import phases, span_phases
 
@@ -55,6 +56,8 @@ class TraceAnalysis:
     """LLM calls of one agent made at once."""
     independent_runs: list[LLMBatch] = field(default_factory=list)
     """LLM calls of one agent made one after another that did not need each other's answers."""
+    prompt_cache: list[PromptCacheUse] = field(default_factory=list)
+    """What the prompt cache did for each call that used it (once judged: the saving needs the speeds)."""
 
     @property
     def llm_overlap_saved_ns(self) -> int:

@@ -48,6 +48,12 @@ class LLMCall:
     input_tokens: int | None = None
     """All of the prompt, cache reads and writes included."""
     cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    speed: str | None = None
+    """``fast`` for a call served in fast mode; None when the trace does not say (standard, most likely)."""
+    cache_miss: str | None = None
+    """Why its prompt cache missed the previous call's prefix, as the response said (``system_changed``...)."""
+    cache_missed_tokens: int | None = None
 
     @property
     def uncached_input_tokens(self) -> int | None:
@@ -201,6 +207,10 @@ def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLM
         thinking_ns=first(p.thinking_ns for p in parts),
         input_tokens=first(p.input_tokens for p in parts),
         cache_read_tokens=first(p.cache_read_tokens for p in parts),
+        cache_write_tokens=first(p.cache_write_tokens for p in parts),
+        speed=first(p.speed for p in parts),
+        cache_miss=first(p.cache_miss for p in parts),
+        cache_missed_tokens=first(p.cache_missed_tokens for p in parts),
     )
 
 
@@ -254,6 +264,10 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
                 error=next((e for s in group if (e := error_of(s.status, s.attributes, s.events))), None),
                 input_tokens=merged.input_tokens,
                 cache_read_tokens=merged.cache_read_tokens,
+                cache_write_tokens=merged.cache_write_tokens,
+                speed=merged.speed,
+                cache_miss=merged.cache_miss,
+                cache_missed_tokens=merged.cache_missed_tokens,
             )
         )
     return calls, duplicate_of

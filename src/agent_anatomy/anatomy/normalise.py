@@ -151,6 +151,12 @@ class LLMFacts:
     input_tokens: int | None = None
     """All of the prompt, cache reads and writes included."""
     cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    speed: str | None = None
+    """The inference speed that served the call (``fast``), else the one it asked for; None: not recorded."""
+    cache_miss: str | None = None
+    """Why the call's prompt cache missed the previous call's prefix, as the API said; None: it did not say."""
+    cache_missed_tokens: int | None = None
 
 
 def seconds_to_ns(value: object) -> int | None:
@@ -231,7 +237,15 @@ def llm_facts(attributes: Mapping[str, Any], scope: str | None = None) -> LLMFac
         thinking_ns=seconds_to_ns(attributes.get(semconv.ANATOMY_LLM_THINKING_TIME)),
         input_tokens=_count(prompt),
         cache_read_tokens=_count(cache_read),
+        cache_write_tokens=_count(attributes.get(semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)),
+        speed=_text(attributes.get(semconv.ANATOMY_LLM_SPEED, attributes.get(semconv.ANATOMY_LLM_REQUEST_SPEED))),
+        cache_miss=_text(attributes.get(semconv.ANATOMY_LLM_CACHE_MISS_REASON)),
+        cache_missed_tokens=_count(attributes.get(semconv.ANATOMY_LLM_CACHE_MISSED_TOKENS)),
     )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _claude_code_usage(attributes: Mapping[str, Any]) -> tuple[int | None, int | None, int | None]:

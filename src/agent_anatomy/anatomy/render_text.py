@@ -58,6 +58,20 @@ def color_wanted(color: bool | None) -> bool:
     return sys.stdout.isatty()
 
 
+def _served_lines(step: LLMStep) -> list[str]:
+    """The call's prompt cache and speed, where the trace says."""
+    lines = []
+    if isinstance(step.prompt_cache_read_tokens, int):
+        saved = step.prompt_cache_saved_ms
+        sooner = f": its first token about {ms(saved)} sooner than uncached" if isinstance(saved, float) else ""
+        lines.append(f"[prompt cache: read {step.prompt_cache_read_tokens:,} tokens{sooner}]")
+    if isinstance(step.prompt_cache_miss, str):
+        lines.append(f"[prompt cache missed the previous call's prefix: {step.prompt_cache_miss.replace('_', ' ')}]")
+    if step.speed == "fast":
+        lines.append("[fast mode]")
+    return lines
+
+
 def _step_lines(step: Step, style: Style, indent: str) -> list[str]:
     if isinstance(step, LLMStep):
         model = f" · {step.model}" if step.model else ""
@@ -85,6 +99,7 @@ def _step_lines(step: Step, style: Style, indent: str) -> list[str]:
             )
         else:
             lines.append(f"{indent}    [not streamed: the user waits {ms(step.duration_ms)} for the first word]")
+        lines.extend(f"{indent}    {line}" for line in _served_lines(step))
         return lines
     if isinstance(step, LLMBatchStep):
         times = ", ".join(ms(c.duration_ms) for c in step.calls)
@@ -176,6 +191,8 @@ def _trace_lines(trace: TraceReport, style: Style, suggestions_limit: int = 5) -
         saved.append(f"LLM calls made at once saved {ms(levers.parallel_llm_saved_ms)}")
     if levers.cache_hits:
         saved.append(f"{count(levers.cache_hits, 'cache hit')} saved {ms(levers.cache_saved_ms)}")
+    if isinstance(levers.prompt_cache_saved_ms, float) and levers.prompt_cache_saved_ms >= 1:
+        saved.append(f"prompt cache reads saved {ms(levers.prompt_cache_saved_ms)} of first-token time")
     if saved:
         lines.append("Levers at work: " + " · ".join(saved))
     lines.append("")

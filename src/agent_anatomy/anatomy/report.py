@@ -116,6 +116,14 @@ class LLMStep:
     model's speed (the trace's notes say whose)."""
     error: str | Absent = ABSENT
     """What went wrong, when the call failed (``529``, ``KeyboardInterrupt``)."""
+    prompt_cache_read_tokens: int | Absent = ABSENT
+    """Input tokens the call read from the prompt cache; left out when it read none."""
+    prompt_cache_saved_ms: float | Absent | None = ABSENT
+    """First-token time that read saved against the same tokens read uncached; None: no rate to tell."""
+    prompt_cache_miss: str | Absent = ABSENT
+    """Why the prompt cache missed the previous call's prefix, as the response said (``system_changed``...)."""
+    speed: str | Absent = ABSENT
+    """``fast`` for a call served in fast mode; left out when the trace does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +248,14 @@ class LLMCallEntry:
     """As ``LLMStep.estimated_ttft_ms``."""
     error: str | Absent = ABSENT
     """As ``LLMStep.error``."""
+    prompt_cache_read_tokens: int | Absent = ABSENT
+    """Input tokens the call read from the prompt cache; left out when it read none."""
+    prompt_cache_saved_ms: float | Absent | None = ABSENT
+    """First-token time that read saved against the same tokens read uncached; None: no rate to tell."""
+    prompt_cache_miss: str | Absent = ABSENT
+    """Why the prompt cache missed the previous call's prefix, as the response said (``system_changed``...)."""
+    speed: str | Absent = ABSENT
+    """``fast`` for a call served in fast mode; left out when the trace does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +284,9 @@ class Levers:
     """What the tool executor's parallel batches saved (as their spans say)."""
     parallel_llm_saved_ms: float | Absent = ABSENT
     """What LLM calls made at once saved over making them one after another; left out when none were."""
+    prompt_cache_saved_ms: float | Absent = ABSENT
+    """First-token time the prompt cache's reads saved, over the calls whose saving is known; left out when no
+    call read from it."""
 
 
 @dataclass(frozen=True, slots=True)

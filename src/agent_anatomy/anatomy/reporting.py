@@ -84,10 +84,12 @@ def _llm_step(analysis: TraceAnalysis, top: SpanRecord) -> LLMStep | None:
         return None
     used = [c for c in calls if c.route_outcome != semconv.ROUTE_OUTCOME_LOST and c.end_ns > c.start_ns]
     reason = top.attributes.get(semconv.ANATOMY_ROUTE_REASON) if top.operation == semconv.OPERATION_ROUTE else ABSENT
-    return _call_step((used or calls)[-1], top.clipped_end - top.clipped_start, len(calls), reason)
+    return _call_step(analysis, (used or calls)[-1], top.clipped_end - top.clipped_start, len(calls), reason)
 
 
-def _call_step(call: LLMCall, duration_ns: int, attempts: int = 1, route_reason: Any = ABSENT) -> LLMStep:
+def _call_step(
+    analysis: TraceAnalysis, call: LLMCall, duration_ns: int, attempts: int = 1, route_reason: Any = ABSENT
+) -> LLMStep:
     return LLMStep(
         kind="llm",
         label=f"LLM call {call.index}",
@@ -102,7 +104,21 @@ def _call_step(call: LLMCall, duration_ns: int, attempts: int = 1, route_reason:
         route_reason=route_reason,
         estimated_ttft_ms=ABSENT if call.estimated_ttft_ns is None else _ms(call.estimated_ttft_ns),
         error=call.error or ABSENT,
+        **_served_fields(analysis, call),
     )
+
+
+def _served_fields(analysis: TraceAnalysis, call: LLMCall) -> dict[str, Any]:
+    """How a call was served, as its step and its entry say it: its prompt cache's use and its speed."""
+    fields: dict[str, Any] = {"speed": call.speed or ABSENT}
+    use = next((u for u in analysis.prompt_cache if u.span_id == call.span_id), None)
+    if use is not None:
+        if use.read_tokens:
+            fields["prompt_cache_read_tokens"] = use.read_tokens
+            fields["prompt_cache_saved_ms"] = None if use.saved_ns is None else _ms(use.saved_ns)
+        if use.miss_reason:
+            fields["prompt_cache_miss"] = use.miss_reason
+    return fields
 
 
 def _llm_batch_fields(analysis: TraceAnalysis, batch: LLMBatch) -> dict[str, Any]:
@@ -114,7 +130,7 @@ def _llm_batch_fields(analysis: TraceAnalysis, batch: LLMBatch) -> dict[str, Any
         "kind": "llms",
         "label": f"LLM calls {', '.join(str(c.index) for c in calls)}",
         "mode": batch.mode,
-        "calls": tuple(_call_step(c, c.duration_ns) for c in calls),
+        "calls": tuple(_call_step(analysis, c, c.duration_ns) for c in calls),
         "wall_ms": _ms(batch.wall_ns),
         "sum_ms": _ms(batch.sum_ns),
         "max_ms": _ms(batch.max_ns),
@@ -309,6 +325,7 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
                 route_outcome=c.route_outcome,
                 estimated_ttft_ms=ABSENT if c.estimated_ttft_ns is None else _ms(c.estimated_ttft_ns),
                 error=c.error or ABSENT,
+                **_served_fields(analysis, c),
             )
             for c in analysis.llm_calls
         ),
@@ -318,6 +335,11 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
             cache_saved_ms=_ms(analysis.cache_saved_ns),
             parallel_saved_ms=_ms(analysis.parallel_saved_ns),
             parallel_llm_saved_ms=_ms(analysis.llm_overlap_saved_ns) if analysis.llm_batches else ABSENT,
+            prompt_cache_saved_ms=(
+                _ms(sum(u.saved_ns or 0 for u in analysis.prompt_cache))
+                if any(u.read_tokens for u in analysis.prompt_cache)
+                else ABSENT
+            ),
         ),
         suggestions=tuple(
             SuggestionEntry(

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from ..catalogue import CATALOGUE_DATE, CATALOGUE_SOURCE, LINES, line_of
+from ..catalogue import CACHE_READ_SHARE, CATALOGUE_DATE, CATALOGUE_SOURCE, LINES, line_of
 from ..errors import ConfigurationError, SourceError
 from .calls import LLMCall
 from .sources.prometheus import ALL, fetch_model_figures
@@ -109,14 +109,15 @@ def family_of(model: str | None) -> str | None:
 
 # --- measured speeds ----------------------------------------------------------------------------------------
 
-SpeedSample = tuple[str, int, float, int | None]
-"""One streamed call's (model, time to first token in ns, output tokens per second, uncached input tokens)."""
+SpeedSample = tuple[str, int, float, int | None, int]
+"""One streamed call's (model, time to first token in ns, output tokens per second, uncached input tokens, input
+tokens read from the prompt cache)."""
 
 
 def speed_samples(calls: Iterable[LLMCall]) -> list[SpeedSample]:
     """What the models' speeds are learnt from: the calls that recorded a first token and a throughput."""
     return [
-        (call.model, call.ttft_ns, call.tokens_per_second, call.uncached_input_tokens)
+        (call.model, call.ttft_ns, call.tokens_per_second, call.uncached_input_tokens, call.cache_read_tokens or 0)
         for call in calls
         if call.model and call.ttft_ns is not None and call.tokens_per_second
     ]
@@ -130,7 +131,8 @@ _PREFILL_SPREAD: Final = 1000
 def _prefill_slope(samples: Iterable[SpeedSample]) -> float | None:
     """The least-squares slope of time to first token against uncached input tokens; None when the calls are
     too few, too alike in size, or show no growth."""
-    points = [(float(s[3]), float(s[1])) for s in samples if s[3] is not None]
+    # A token read from the cache still costs the first token CACHE_READ_SHARE of an uncached one.
+    points = [(s[3] + CACHE_READ_SHARE * s[4], float(s[1])) for s in samples if s[3] is not None]
     if len(points) < _PREFILL_CALLS or max(p[0] for p in points) - min(p[0] for p in points) < _PREFILL_SPREAD:
         return None
     mean_x = statistics.fmean(p[0] for p in points)

@@ -32,6 +32,7 @@ from .batches import Batch, ToolCall
 from .calls import LLMCall
 from .estimates import with_estimates
 from .llm_batches import LLMBatch
+from .prompt_cache import prompt_cache_uses
 from .speeds import PROVEN, REFERENCE, ModelSpeed, SpeedBook, family_of, speed_samples, speeds_from_samples
 from .timeline import phases
 
@@ -547,5 +548,8 @@ def judged(analysis: TraceAnalysis, speeds: Mapping[str, ModelSpeed]) -> TraceAn
         )
     suggestions = suggest(analysis, book)
     return dataclasses.replace(
-        analysis, suggestions=suggestions, nothing_to_suggest="" if suggestions else why_nothing(analysis, book)
+        analysis,
+        suggestions=suggestions,
+        nothing_to_suggest="" if suggestions else why_nothing(analysis, book),
+        prompt_cache=prompt_cache_uses(analysis.llm_calls, book),
     )
