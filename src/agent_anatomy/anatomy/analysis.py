@@ -56,8 +56,9 @@ class TraceAnalysis:
     """LLM calls of one agent made at once."""
     independent_runs: list[LLMBatch] = field(default_factory=list)
     """LLM calls of one agent made one after another that did not need each other's answers."""
-    prompt_cache: list[PromptCacheUse] = field(default_factory=list)
-    """What the prompt cache did for each call that used it (once judged: the saving needs the speeds)."""
+    prompt_cache: dict[str, PromptCacheUse] = field(default_factory=dict)
+    """What the prompt cache did for each call that used it, by the call's span id (once judged: the saving
+    needs the speeds)."""
 
     @property
     def llm_overlap_saved_ns(self) -> int:

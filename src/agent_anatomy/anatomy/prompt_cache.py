@@ -44,24 +44,22 @@ def _rate(book: SpeedBook, model: str | None) -> tuple[float, str, str] | None:
     return LINES[line].prefill_ms_per_1k * 1e3 * (1 - CACHE_READ_SHARE), REFERENCE, f"reference table, {CATALOGUE_DATE}"
 
 
-def prompt_cache_uses(calls: Iterable[LLMCall], book: SpeedBook) -> list[PromptCacheUse]:
-    """The calls that used the prompt cache (read, wrote, or were told why it missed), in order."""
-    uses = []
+def prompt_cache_uses(calls: Iterable[LLMCall], book: SpeedBook) -> dict[str, PromptCacheUse]:
+    """The calls that used the prompt cache (read, wrote, or were told why it missed), by span id, in order."""
+    uses: dict[str, PromptCacheUse] = {}
     for call in calls:
         read, written = call.cache_read_tokens, call.cache_write_tokens
         if not read and not written and call.cache_miss is None:
             continue
         rate = _rate(book, call.model) if read else None
-        uses.append(
-            PromptCacheUse(
-                span_id=call.span_id,
-                read_tokens=read,
-                written_tokens=written,
-                saved_ns=int(read * rate[0]) if read and rate else None,
-                evidence=rate[1] if rate else None,
-                basis=rate[2] if rate else None,
-                miss_reason=call.cache_miss,
-                missed_tokens=call.cache_missed_tokens,
-            )
+        uses[call.span_id] = PromptCacheUse(
+            span_id=call.span_id,
+            read_tokens=read,
+            written_tokens=written,
+            saved_ns=int(read * rate[0]) if read and rate else None,
+            evidence=rate[1] if rate else None,
+            basis=rate[2] if rate else None,
+            miss_reason=call.cache_miss,
+            missed_tokens=call.cache_missed_tokens,
         )
     return uses

@@ -111,7 +111,7 @@ def _call_step(
 def _served_fields(analysis: TraceAnalysis, call: LLMCall) -> dict[str, Any]:
     """How a call was served, as its step and its entry say it: its prompt cache's use and its speed."""
     fields: dict[str, Any] = {"speed": call.speed or ABSENT}
-    use = next((u for u in analysis.prompt_cache if u.span_id == call.span_id), None)
+    use = analysis.prompt_cache.get(call.span_id)
     if use is not None:
         if use.read_tokens:
             fields["prompt_cache_read_tokens"] = use.read_tokens
@@ -336,8 +336,8 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
             parallel_saved_ms=_ms(analysis.parallel_saved_ns),
             parallel_llm_saved_ms=_ms(analysis.llm_overlap_saved_ns) if analysis.llm_batches else ABSENT,
             prompt_cache_saved_ms=(
-                _ms(sum(u.saved_ns or 0 for u in analysis.prompt_cache))
-                if any(u.read_tokens for u in analysis.prompt_cache)
+                _ms(sum(u.saved_ns or 0 for u in analysis.prompt_cache.values()))
+                if any(u.read_tokens for u in analysis.prompt_cache.values())
                 else ABSENT
             ),
         ),

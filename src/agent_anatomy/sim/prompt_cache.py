@@ -77,15 +77,15 @@ class PromptCache:
             seen = self._written.get(key)
             if seen is not None and now - seen < CACHE_TTL_S and tokens > read:
                 read = tokens
-        marked = [tokens for _, tokens, _, at_breakpoint in prefixes if at_breakpoint]
+        closed = max((tokens for _, tokens, _, at_breakpoint in prefixes if at_breakpoint), default=0)
         for _, _, key, at_breakpoint in prefixes:
             if at_breakpoint:
                 self._written[key] = now
                 self._written.move_to_end(key)
         _trim(self._written)
         read = min(read, input_tokens)
-        written = min(max(max(marked, default=0) - read, 0), input_tokens - read)
-        fingerprint = _fingerprint(body, max(marked, default=0))
+        written = min(max(closed - read, 0), input_tokens - read)
+        fingerprint = _fingerprint(body, closed)
         diagnostics = self._diagnose(body, fingerprint, read)
         self._requests[message_id] = fingerprint
         _trim(self._requests)
