@@ -9,6 +9,10 @@
 - Hedging on a heavy tail: 200 calls to a simulated model whose first token takes 200 ms, or 1.6 s for
   one call in ten; p50/p95/p99 time to first token without hedging and with ``hedge_after_s=0.4`` on a
   second model of the same latency.
+- What each lever saves the demo's support agent on the simulator (the seed's tools and latencies): the
+  optimised run with every lever, against the same run with one lever off at a time; each figure is the run
+  with every lever as a ratio to the run without that one, for the total and for the time until the answer
+  starts to appear.
 
 Rounds are interleaved and medians reported.
 
@@ -184,6 +188,77 @@ def hedging_tail(calls: int = 200, concurrency: int = 20) -> dict[str, list[floa
     return {"without hedging": asyncio.run(run(plain)), "hedged after 400 ms": asyncio.run(run(hedged))}
 
 
+_LEVERS_OFF: dict[str, dict[str, object]] = {
+    "router (Sonnet throughout)": {"router": False},
+    "parallel tools (sequential)": {"mode": "sequential"},
+    "result cache": {"cache": False},
+    "tools started early": {"start_tools_early": False},
+    "prompt cache": {"prompt_cache": False},
+    "preamble": {"preamble": False},
+    "streaming": {"stream": False},
+}
+"""Each lever of the demo's optimised agent, and what its run without it changes."""
+
+
+def lever_savings(rounds: int) -> dict[str, tuple[list[float], list[float]]]:
+    """The demo's optimised agent with every lever and with each one off, rounds interleaved: per variant, each
+    round's total and time until the answer starts (ms), as the anatomy reads them from the trace."""
+    import anthropic
+
+    from agent_anatomy import demo
+    from agent_anatomy.anatomy.budget import first_text_ms
+    from agent_anatomy.sim import ModelProfile, SimProfile, SimServer
+
+    haiku, sonnet = demo.ROUTES["tool_decision"], demo.NAIVE_MODEL
+    profile = SimProfile(
+        seed=1,
+        models={
+            haiku: ModelProfile(ttft_ms=(250, 250), tokens_per_s=(200, 200), output_tokens=(40, 40)),
+            sonnet: ModelProfile(ttft_ms=(400, 400), tokens_per_s=(70, 70), output_tokens=(40, 40)),
+        },
+    )
+
+    async def once(client: anthropic.AsyncAnthropic, off: dict[str, object]) -> tuple[float, float]:
+        catalog = demo.get_product_catalog
+        if off.get("cache", True):
+            cache = aa.ResultCache(namespace="bench")
+            cached = cache.cached(demo._product_catalog)
+            await cached()  # looked up before, as in the demo: a hit
+            catalog = aa.tool(name="get_product_catalog")(cached)
+        mode = off.get("mode", "parallel")
+        executor = aa.ParallelExecutor([demo.get_user_profile, demo.get_transaction_history, catalog], mode=mode)  # type: ignore[arg-type]
+        routes = demo.ROUTES if off.get("router", True) else dict.fromkeys(demo.ROUTES, sonnet)
+        result = await aa.run_agent(
+            client,
+            router=aa.ModelRouter(routes, default=sonnet),
+            steps=demo.STEPS,
+            messages=[{"role": "user", "content": demo.QUESTION}],
+            tools=executor,
+            system=demo.SYSTEM,
+            stream=bool(off.get("stream", True)),
+            start_tools_early=bool(off.get("start_tools_early", True)),
+            prompt_cache=bool(off.get("prompt_cache", True)),
+            preamble=bool(off.get("preamble", True)),
+        )
+        report = aa.anatomy_for(result.trace_id or "").trace_reports()[0]
+        return report.wall_ms, first_text_ms(report) or report.wall_ms
+
+    async def run() -> dict[str, tuple[list[float], list[float]]]:
+        variants = {"every lever": {}, **_LEVERS_OFF}
+        figures: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in variants}
+        with SimServer(profile) as sim:
+            async with anthropic.AsyncAnthropic(base_url=sim.base_url, api_key="k", max_retries=0) as client:
+                await client.messages.create(model=haiku, max_tokens=8, messages=[{"role": "user", "content": "x"}])
+                for _ in range(rounds):
+                    for name, off in variants.items():
+                        total, first = await once(client, off)
+                        figures[name][0].append(total)
+                        figures[name][1].append(first)
+        return figures
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows under the suite
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -260,6 +335,26 @@ def main() -> None:
             baseline=f"without hedging {plain[p]:.0f} ms",
             ratio=hedged[p] / plain[p],
         )
+
+    rounds = max(1, options.rounds // 5)
+    print(f"what each lever saves the demo's optimised agent ({rounds} rounds, the median), with it / without it:")
+    figures = {name: (statistics.median(t), statistics.median(f)) for name, (t, f) in lever_savings(rounds).items()}
+    total, first = figures.pop("every lever")
+    print(f"  every lever: total {total:6.0f} ms, until the answer starts {first:6.0f} ms")
+    for name, (without_total, without_first) in figures.items():
+        print(
+            f"  without {name:<28} total {without_total:6.0f} ms ({total / without_total:4.2f}x)   "
+            f"answer starts {without_first:6.0f} ms ({first / without_first:4.2f}x)"
+        )
+        for measure, value, without in (("total", total, without_total), ("answer starts", first, without_first)):
+            results.add(
+                "each lever on the demo's agent (with it / without it)",
+                f"{name}: {measure}",
+                value,
+                "ms",
+                baseline=f"without it {without:.0f} ms",
+                ratio=value / without,
+            )
     results.write(options.json)
 
 

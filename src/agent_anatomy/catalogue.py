@@ -23,8 +23,10 @@ __all__ = [
     "LINES",
     "MODELS",
     "ModelLine",
+    "PROMPT_CACHE_MINIMUM",
     "fast_mode_of",
     "line_of",
+    "prompt_cache_minimum",
 ]
 
 CATALOGUE_DATE: Final = "2026-12-02"
@@ -35,7 +37,8 @@ CATALOGUE_SOURCE: Final = (
     "that of Anthropic's models overview (comparative latency: Haiku fastest, Sonnet fast, Opus moderate, "
     "Fable slower). Prompt prefill rates are the simulator's assumption, set so that a 100,000-token prompt "
     'read from the prompt cache gets its first token about 80 % sooner, near Anthropic\'s "up to 85 %" for long '
-    "prompts; fast mode's models and 2.5x output speed are those of Anthropic's fast mode page. Real speeds vary by "
+    "prompts; fast mode's models and 2.5x output speed are those of Anthropic's fast mode page, the shortest "
+    "cacheable prompts those of its prompt caching page. Real speeds vary by "
     "day, region and prompt: measure your own with --write-speeds"
 )
 
@@ -111,6 +114,31 @@ FAST_MODE: Final[Mapping[str, bool]] = {
 }
 """The models that take ``speed="fast"``, each with whether it needs the ``FAST_MODE_BETA`` header (Opus 5's
 fast mode is a research preview; Opus 4.8's was removed on 2026-11-30)."""
+
+
+PROMPT_CACHE_MINIMUM: Final[Mapping[str, int]] = {
+    "claude-opus-5": 512,
+    "claude-fable-5": 512,
+    "claude-mythos-5": 512,
+    "claude-haiku-4-5": 4096,
+    "claude-opus-4-5": 4096,
+    "claude-opus-4-6": 4096,
+    "claude-opus-4-7": 4096,
+    "claude-sonnet-4-6": 2048,
+    "claude-3-5-haiku": 2048,
+    "claude-3-haiku": 2048,
+}
+"""The fewest tokens a prompt prefix must hold to be cached, by the start of the model's id (``claude-opus-5``
+holds Opus 5 and 5.5); a shorter prefix marked with ``cache_control`` is neither written nor read, and the API
+says nothing of it. Other models: ``_PROMPT_CACHE_DEFAULT``."""
+_PROMPT_CACHE_DEFAULT: Final = 1024
+
+
+def prompt_cache_minimum(model: str | None) -> int:
+    """The shortest prefix ``model`` (an id, a snapshot or a cloud id) caches, in tokens."""
+    name = (model or "").lower()
+    found = [known for known in PROMPT_CACHE_MINIMUM if known in name]
+    return PROMPT_CACHE_MINIMUM[max(found, key=len)] if found else _PROMPT_CACHE_DEFAULT
 
 
 def fast_mode_of(model: str | None) -> bool | None:

@@ -145,6 +145,9 @@ ANATOMY_LLM_OUTPUT_TOKENS_PER_SECOND: Final = "anatomy.llm.output_tokens_per_sec
 ANATOMY_LLM_TIME_TO_FIRST_TEXT: Final = "anatomy.llm.time_to_first_text"
 """Seconds from the request to the first visible content (text, or a tool call's input), after any thinking:
 the wait the user feels. Equal to the time to first chunk when the model did not think."""
+ANATOMY_LLM_FIRST_CONTENT: Final = "anatomy.llm.first_content"
+"""What that first visible content was: ``text`` (words the user can read, a sentence before tool calls too) or
+``tool_use`` (a tool call's input)."""
 ANATOMY_LLM_THINKING_TIME: Final = "anatomy.llm.thinking_time"
 """Seconds the model streamed reasoning (thinking, signature, redacted blocks) before its visible answer."""
 ANATOMY_LLM_THINKING_TYPE: Final = "anatomy.llm.thinking.type"
@@ -246,6 +249,8 @@ ANATOMY_ROUTE_ALTERNATIVES: Final = "anatomy.route.alternatives"
 ANATOMY_ROUTE_ATTEMPTS: Final = "anatomy.route.attempts"
 ANATOMY_ROUTE_HEDGE_DELAY: Final = "anatomy.route.hedge_delay"
 """Seconds the router waited for the first token before starting a hedge."""
+ANATOMY_ROUTE_SPEED: Final = "anatomy.route.speed"
+"""``fast`` when the step asked for fast mode and the chosen model has it; absent at standard speed."""
 ANATOMY_ROUTE_ROLE: Final = "anatomy.route.role"
 """On an LLM span: ``primary``, ``fallback`` or ``hedge``."""
 ANATOMY_ROUTE_OUTCOME: Final = "anatomy.route.outcome"
@@ -266,6 +271,8 @@ ROUTE_OUTCOME_FAILED: Final = "failed"
 
 ANATOMY_AGENT_ITERATIONS: Final = "anatomy.agent.iterations"
 ANATOMY_AGENT_STOP_REASON: Final = "anatomy.agent.stop_reason"
+ANATOMY_AGENT_PREAMBLE: Final = "anatomy.agent.preamble"
+"""True when ``run_agent`` asked the model for a sentence to the user before its first tool call."""
 
 # A Claude Agent SDK session (the Claude Code CLI ran the agent; these are what its result reports).
 CLAUDE_CODE_SUBAGENT_TOOLS: Final = frozenset({"Agent", "Task"})

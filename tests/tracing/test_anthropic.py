@@ -143,7 +143,8 @@ def test_create_gives_one_client_span_with_genai_attributes(
 
 
 def test_input_tokens_include_cache_reads_and_writes(traced: Traced, client: anthropic.Anthropic) -> None:
-    system = [{"type": "text", "text": "You are a support agent. " * 40, "cache_control": {"type": "ephemeral"}}]
+    # above the model's shortest cacheable prefix (4,096 tokens on Haiku 4.5), or nothing is cached
+    system = [{"type": "text", "text": "You are a support agent. " * 900, "cache_control": {"type": "ephemeral"}}]
     first = client.messages.create(model=MODEL, max_tokens=50, system=system, messages=PROMPT, extra_headers=timing(0))
     second = client.messages.create(model=MODEL, max_tokens=50, system=system, messages=PROMPT, extra_headers=timing(0))
     write_span, read_span = llm_spans(traced)

@@ -6,7 +6,7 @@ A budget file (TOML) names a measure per table and limits on its percentiles::
     p50_ms = 4000
     p95_ms = 6000
 
-    [first_text]            # until the answer starts to appear (the last LLM call's first visible text)
+    [first_text]            # until the answer starts to appear (the first visible text of any LLM call)
     p95_ms = 2500
 
     [tool_time]             # time in tools (the anatomy's tool phase)
@@ -131,19 +131,22 @@ def _used_calls(trace: TraceReport) -> list[LLMCallEntry]:
 
 
 def first_text_ms(trace: TraceReport) -> float | None:
-    """From the trace's start until the answer starts to appear: the last LLM call's first visible text (its
-    end, when it did not stream); None when the trace does not record it."""
+    """From the trace's start until the answer starts to appear: the first visible text of its last LLM call, or
+    of an earlier call whose first content was words (a sentence streamed before a turn's tool calls counts: the
+    user reads it while the tools run); the last call's end when it did not stream and no earlier call showed
+    words; None when the trace does not record it."""
     calls = _used_calls(trace)
     if not calls:
         return None
+    shown = [
+        c.start_ms + c.first_text_ms
+        for c in calls
+        if c.first_text_ms is not None and (c is calls[-1] or c.first_content == "text")
+    ]
+    if shown:
+        return float(min(shown))
     last = calls[-1]
-    if last.first_text_ms is not None:
-        waited = last.first_text_ms
-    elif last.streamed is False:
-        waited = last.duration_ms
-    else:
-        return None
-    return float(last.start_ms + waited)
+    return float(last.start_ms + last.duration_ms) if last.streamed is False else None
 
 
 def _selects(selector: tuple[str, str], call: LLMCallEntry) -> bool:

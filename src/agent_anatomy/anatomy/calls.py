@@ -54,6 +54,9 @@ class LLMCall:
     cache_miss: str | None = None
     """Why its prompt cache missed the previous call's prefix, as the response said (``system_changed``...)."""
     cache_missed_tokens: int | None = None
+    first_content: str | None = None
+    """``text`` when the call's first visible content was words the user can read (a sentence before its tool
+    calls too), ``tool_use`` when it was a tool call's input; None when the trace does not say."""
 
     @property
     def uncached_input_tokens(self) -> int | None:
@@ -211,6 +214,7 @@ def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLM
         speed=first(p.speed for p in parts),
         cache_miss=first(p.cache_miss for p in parts),
         cache_missed_tokens=first(p.cache_missed_tokens for p in parts),
+        first_content=first(p.first_content for p in parts),
     )
 
 
@@ -268,6 +272,7 @@ def llm_calls(tree: TraceTree) -> tuple[list[LLMCall], dict[str, str]]:
                 speed=merged.speed,
                 cache_miss=merged.cache_miss,
                 cache_missed_tokens=merged.cache_missed_tokens,
+                first_content=merged.first_content,
             )
         )
     return calls, duplicate_of

@@ -157,6 +157,8 @@ class LLMFacts:
     cache_miss: str | None = None
     """Why the call's prompt cache missed the previous call's prefix, as the API said; None: it did not say."""
     cache_missed_tokens: int | None = None
+    first_content: str | None = None
+    """``text`` or ``tool_use``: what the call's first visible content was (ours record it; None elsewhere)."""
 
 
 def seconds_to_ns(value: object) -> int | None:
@@ -241,6 +243,7 @@ def llm_facts(attributes: Mapping[str, Any], scope: str | None = None) -> LLMFac
         speed=_text(attributes.get(semconv.ANATOMY_LLM_SPEED, attributes.get(semconv.ANATOMY_LLM_REQUEST_SPEED))),
         cache_miss=_text(attributes.get(semconv.ANATOMY_LLM_CACHE_MISS_REASON)),
         cache_missed_tokens=_count(attributes.get(semconv.ANATOMY_LLM_CACHE_MISSED_TOKENS)),
+        first_content=_text(attributes.get(semconv.ANATOMY_LLM_FIRST_CONTENT)),
     )
 
 

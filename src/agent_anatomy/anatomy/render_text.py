@@ -208,6 +208,8 @@ def _trace_lines(trace: TraceReport, style: Style, suggestions_limit: int = 5) -
             lines.append(f"     {suggestion.explanation}")
             if suggestion.assumes:
                 lines.append(style(f"     Assumes {suggestion.assumes}.", "2"))
+            if suggestion.lever is not ABSENT:
+                lines.append(f"     Apply: {suggestion.lever}")
         lines.append(style(f"  Evidence: {_EVIDENCE_KEY}.", "2"))
     else:
         reason = trace.nothing_to_suggest if trace.nothing_to_suggest is not ABSENT else "nothing was looked at"

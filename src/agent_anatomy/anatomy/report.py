@@ -256,6 +256,9 @@ class LLMCallEntry:
     """Why the prompt cache missed the previous call's prefix, as the response said (``system_changed``...)."""
     speed: str | Absent = ABSENT
     """``fast`` for a call served in fast mode; left out when the trace does not say."""
+    first_content: str | Absent = ABSENT
+    """``text`` when the first visible content was words (a sentence before tool calls too), ``tool_use`` when
+    it was a tool call's input; left out when the trace does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +310,9 @@ class SuggestionEntry:
     input, a speeds file), or from the ``reference`` table of model speeds."""
     basis: str
     """What the estimate rests on, in a few words (``3 streamed calls in this trace``)."""
+    lever: str | Absent = ABSENT
+    """The lever and parameter that apply it (``ModelRouter(fast_steps={'final_synthesis'}, ...)``); left out when
+    the report was made before suggestions named them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,7 +446,7 @@ class TraceRow:
 COMPARE_SCHEMA: Final = "agent-anatomy/compare@1"
 TOTAL: Final = "total"
 FIRST_TEXT: Final = "first_text"
-"""Until the answer starts to appear (the last LLM call's first visible text)."""
+"""Until the answer starts to appear (the first visible text of any LLM call, a sentence before tools included)."""
 
 Change = Literal["same", "changed", "appeared", "disappeared"]
 

@@ -325,6 +325,7 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
                 route_outcome=c.route_outcome,
                 estimated_ttft_ms=ABSENT if c.estimated_ttft_ns is None else _ms(c.estimated_ttft_ns),
                 error=c.error or ABSENT,
+                first_content=c.first_content or ABSENT,
                 **_served_fields(analysis, c),
             )
             for c in analysis.llm_calls
@@ -353,6 +354,7 @@ def trace_report(analysis: TraceAnalysis, *, spans: bool = False) -> TraceReport
                 target=tuple(s.target),
                 evidence=s.evidence,
                 basis=s.basis,
+                lever=s.lever or ABSENT,
             )
             for s in analysis.suggestions
         ),

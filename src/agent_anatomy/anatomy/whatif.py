@@ -1,13 +1,14 @@
 """What would make a trace faster, each estimate computed from the spans and graded by its evidence.
 
-Six kinds of suggestion: parallelise a batch of tools that ran one after another (saving: the
+Eight kinds of suggestion: parallelise a batch of tools that ran one after another (saving: the
 batch's wall time beyond its slowest tool), route an LLM call to a faster model (its first-token time and
 throughput, as ``speeds`` knows them), cache a tool called again with the same input (the repeat's
 time), and stream a final answer that was not streamed (the user waits for the first token, not the
 whole answer: when it came is estimated from the call's output tokens at its model's speed), and start
 each tool of a streamed answer when its ``tool_use`` block completes instead of at the message's end, and
 cache the prompt a call reads again uncached (at the rate its model's first token was measured to grow with
-the prompt's size; never on a guess). Each names
+the prompt's size; never on a guess), and ask for fast mode on a call whose model has it (its output written
+2.5 times as fast; its first token no sooner). Each names the lever and parameter that applies it, and
 its evidence: ``proven`` by the trace, ``measured`` elsewhere, or ``reference`` (``speeds``). A suggestion
 claims the parts of the critical path it would remove; suggestions are ranked by saving, and a later one
 is charged only for time no earlier one of the same measure claimed (total time, or the perceived time until
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .. import semconv
+from ..catalogue import FAST_MODE_SPEEDUP, fast_mode_of, prompt_cache_minimum
 from .agents import agent_runs
 from .analysis import TraceAnalysis
 from .batches import Batch, ToolCall
@@ -33,7 +35,7 @@ from .calls import LLMCall
 from .estimates import with_estimates
 from .llm_batches import LLMBatch
 from .prompt_cache import prompt_cache_uses
-from .speeds import PROVEN, REFERENCE, ModelSpeed, SpeedBook, family_of, speed_samples, speeds_from_samples
+from .speeds import PROVEN, REFERENCE, ModelSpeed, SpeedBook, speed_samples, speeds_from_samples
 from .timeline import phases
 
 __all__ = ["Suggestion", "judged", "model_speeds", "suggest", "why_nothing"]
@@ -46,7 +48,7 @@ _ROUTE_MARGIN = 0.9
 @dataclass(frozen=True)
 class Suggestion:
     kind: str
-    """``parallelise``, ``route``, ``cache``, ``cache_prompt``, ``stream`` or ``stream_tools``."""
+    """``parallelise``, ``route``, ``cache``, ``cache_prompt``, ``stream``, ``stream_tools`` or ``fast_mode``."""
     title: str
     explanation: str
     saving_ns: int
@@ -61,6 +63,8 @@ class Suggestion:
     """``proven``, ``measured`` or ``reference`` (``speeds``): the weakest of the facts the saving rests on."""
     basis: str = "this trace's spans"
     """What the estimate rests on, in a few words."""
+    lever: str = ""
+    """The lever and parameter that apply it (``ModelRouter(fast_steps={'final_synthesis'})``)."""
 
 
 def model_speeds(analyses: Iterable[TraceAnalysis]) -> dict[str, ModelSpeed]:
@@ -165,6 +169,8 @@ def _parallelise(path: _CriticalPath, batch: Batch) -> Suggestion | None:
         tuple(t.span_id for t in batch.tools),
         claimed,
         assumes="the tools are independent (they answer one model turn) and none writes what another reads",
+        lever="ParallelExecutor(tools, mode='parallel').run(tool_calls); run_agent(tools=...) runs each turn's "
+        "tools through it",
     )
 
 
@@ -207,6 +213,7 @@ def _parallelise_calls(path: _CriticalPath, run: LLMBatch) -> Suggestion | None:
             f"answer before it (at the closest, {after.input_tokens or 0:,} input tokens after an answer of "
             f"{before.output_tokens or 0:,}), so none holds all of it"
         ),
+        lever="asyncio.gather over the calls (they are your code's, no lever of this package makes them)",
     )
 
 
@@ -280,11 +287,9 @@ def _start_tools_early(path: _CriticalPath, call: LLMCall) -> Suggestion | None:
         (call.span_id, *(t.span_id for t in batch.tools)),
         claimed,
         assumes="a tool may start while the model still writes the rest of its message (its own input is final)",
+        lever="run_agent(start_tools_early=True) (the default, with stream=True); in your own loop, "
+        "ParallelExecutor.begin() offered each tool_use block as it completes",
     )
-
-
-_CACHEABLE_TOKENS: Final = 1024
-"""The API caches a prompt prefix of at least 1,024 tokens (2,048 for Haiku models): below it, no suggestion."""
 
 
 def _cache_prompt(path: _CriticalPath, call: LLMCall, previous: LLMCall, book: SpeedBook) -> Suggestion | None:
@@ -294,7 +299,7 @@ def _cache_prompt(path: _CriticalPath, call: LLMCall, previous: LLMCall, book: S
     if call.cache_read_tokens != 0 or call.input_tokens is None or previous.input_tokens is None:
         return None  # read from the cache already, or the trace does not say
     prefix = min(previous.input_tokens + (previous.output_tokens or 0), call.input_tokens)
-    minimum = 2 * _CACHEABLE_TOKENS if family_of(call.model) == "haiku" else _CACHEABLE_TOKENS
+    minimum = prompt_cache_minimum(call.model)  # a shorter prefix is not cached: no suggestion
     speed = book.prefill_of(call.model)
     waited = call.ttft_ns if call.ttft_ns is not None else call.estimated_ttft_ns
     if prefix < minimum or speed is None or speed.prefill_ns_per_token is None or waited is None:
@@ -317,6 +322,7 @@ def _cache_prompt(path: _CriticalPath, call: LLMCall, previous: LLMCall, book: S
         "it with cache_control; a cache read's own time is left out",
         evidence=speed.evidence,
         basis=speed.basis,
+        lever="run_agent(prompt_cache=True) (the default); on your own calls, with_cache_breakpoints(request)",
     )
 
 
@@ -358,7 +364,16 @@ def _route(path: _CriticalPath, call: LLMCall, book: SpeedBook) -> Suggestion | 
         assumes=f"{best.model} answers this step as well, at that speed, for this prompt",
         evidence=best.evidence,
         basis=best.basis,
+        lever=_router_lever(call, "{" + f"{call.step or '<step>'!r}: {best.model!r}" + "}"),
     )
+
+
+def _router_lever(call: LLMCall, argument: str, keyword: str = "routes") -> str:
+    """The ``ModelRouter`` that applies a per-step suggestion, with how the call gets its step when it has none."""
+    lever = f"ModelRouter({keyword}={argument}, ...)"
+    if call.step:
+        return lever
+    return f"{lever}, with run_agent(router=..., steps=[...]) naming the call's step"
 
 
 def _cache(path: _CriticalPath) -> list[Suggestion]:
@@ -383,6 +398,7 @@ def _cache(path: _CriticalPath) -> list[Suggestion]:
                 tuple(t.span_id for t in repeats),
                 claimed,
                 assumes="the result for one input does not change between the calls (a deterministic lookup)",
+                lever=f"@cached(ttl_s=...) on {name} (ResultCache(...).cached for a cache shared across processes)",
             )
         )
     return suggestions
@@ -418,6 +434,40 @@ def _stream(path: _CriticalPath, book: SpeedBook) -> Suggestion | None:
         assumes="the answer can be shown to the user as it is generated",
         evidence=speed.evidence,
         basis=speed.basis,
+        lever="run_agent(stream=True, on_text=...) (the default); on your own calls, client.messages.stream(...)",
+    )
+
+
+def _fast_mode(path: _CriticalPath, call: LLMCall) -> Suggestion | None:
+    """A call at standard speed on a model with fast mode: its output written 2.5 times as fast (the first token
+    no sooner), so the saving is the time after its first token less that time over 2.5."""
+    if call.speed == "fast" or call.route_outcome == "lost" or not call.output_tokens:
+        return None
+    needs_beta = fast_mode_of(call.model)
+    first = call.ttft_ns if call.ttft_ns is not None else call.estimated_ttft_ns
+    if needs_beta is None or first is None:
+        return None
+    writing = call.duration_ns - first
+    saving = int(writing * (1 - 1 / FAST_MODE_SPEEDUP))
+    if saving < _MIN_SAVING_NS:
+        return None
+    claimed = path.time_of([call.span_id], call.end_ns - saving, call.end_ns)
+    where = f"step '{call.step}'" if call.step else f"LLM call {call.index}"
+    beta = " (behind the fast-mode beta header, which the lever adds)" if needs_beta else ""
+    return Suggestion(
+        "fast_mode",
+        f"Use fast mode for {where}",
+        f"{call.model} has fast mode{beta}: its {call.output_tokens:,} output tokens took {_ms(writing)} after the "
+        f"first token; at {FAST_MODE_SPEEDUP:g}x the output speed they would take {_ms(writing - saving)}.",
+        _length(claimed),
+        (call.span_id,),
+        claimed,
+        assumes="fast mode is available to your organisation and worth its price; it misses the prompt cache of "
+        "calls at standard speed",
+        evidence=REFERENCE,
+        basis=f"fast mode's {FAST_MODE_SPEEDUP:g}x output speed (Anthropic's fast mode page)",
+        lever=_router_lever(call, "{" + repr(call.step or "<step>") + "}", "fast_steps")
+        + "; on your own calls, with_fast_mode(request)",
     )
 
 
@@ -465,6 +515,8 @@ def suggest(analysis: TraceAnalysis, book: SpeedBook) -> list[Suggestion]:
         if (found := _route(path, call, book)) is not None:
             candidates.append(found)
         if (found := _start_tools_early(path, call)) is not None:
+            candidates.append(found)
+        if (found := _fast_mode(path, call)) is not None:
             candidates.append(found)
     for previous, call in _agent_turns(analysis):
         if (found := _cache_prompt(path, call, previous, book)) is not None:

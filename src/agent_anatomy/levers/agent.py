@@ -2,7 +2,8 @@
 
 LLM call, then the turn's tool calls through a ``ParallelExecutor``, then the next LLM call, until
 the model ends its turn or ``max_iterations`` LLM calls were made. Streams by default, so each call's
-time to first token is recorded and ``on_text`` sees text as it arrives.
+time to first token is recorded and ``on_text`` sees text as it arrives. With ``preamble``, the model is asked to
+say in a sentence what it will do before its first tool call, so the user reads something while the tools run.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
@@ -31,7 +32,14 @@ from .executor import ParallelExecutor, ToolBatch
 from .prompt_cache import with_cache_breakpoints
 from .router import ModelRouter
 
-__all__ = ["STEP_FINAL_SYNTHESIS", "STEP_TOOL_DECISION", "AgentResult", "run_agent", "run_agent_sync"]
+__all__ = [
+    "PREAMBLE_INSTRUCTION",
+    "STEP_FINAL_SYNTHESIS",
+    "STEP_TOOL_DECISION",
+    "AgentResult",
+    "run_agent",
+    "run_agent_sync",
+]
 
 TextCallback = Callable[[str], None] | Callable[[str], Awaitable[None]]
 ToolsArg = ParallelExecutor | Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any] | ToolSpec]
@@ -136,6 +144,21 @@ def _text(message: Any) -> str:
 
 StepsArg = Sequence[str] | Callable[[int, Sequence[Mapping[str, Any]]], str]
 
+PREAMBLE_INSTRUCTION: Final = (
+    "Before your first tool call, write one short sentence to the user that says what you are about to look up."
+)
+"""What ``run_agent(preamble=True)`` adds to the system prompt."""
+
+
+def _with_preamble(system: str | Sequence[Mapping[str, Any]] | None, instruction: str) -> str | list[dict[str, Any]]:
+    """The system prompt with ``instruction`` at its end: the same on every call, so the prompt cache holds."""
+    if system is None or system == "":
+        return instruction
+    if isinstance(system, str):
+        return f"{system}\n\n{instruction}"
+    return [*(dict(block) for block in system), {"type": "text", "text": instruction}]
+
+
 STEP_TOOL_DECISION = "tool_decision"
 STEP_FINAL_SYNTHESIS = "final_synthesis"
 
@@ -172,6 +195,7 @@ async def run_agent(
     on_text: TextCallback | None = None,
     start_tools_early: bool = True,
     prompt_cache: bool = True,
+    preamble: bool | str = False,
     name: str = "agent",
     handler: TelemetryHandler | None = None,
     **request_options: Any,
@@ -187,7 +211,9 @@ async def run_agent(
     start as their ``tool_use`` blocks complete, before the answer ends (a tool with side effects, and what
     follows it, waits as in ``ParallelExecutor.run``). ``prompt_cache``: each call marks its tools, system prompt and
     conversation so far with ``cache_control`` (``with_cache_breakpoints``), so the next call reads that prefix
-    from the prompt cache. ``handler``: the telemetry handler the run's spans
+    from the prompt cache. ``preamble``: ask the model (``PREAMBLE_INSTRUCTION``, or the instruction given) to
+    stream one short sentence to ``on_text`` before its first tool call, which the user reads while the tools
+    run. ``handler``: the telemetry handler the run's spans
     start with (default: the executor's when one is given, else the process's), resolved once for the run.
     Further keyword arguments (``extra_headers``, ``tool_choice``, ``metadata``...) go to every call.
     """
@@ -204,6 +230,8 @@ async def run_agent(
     request: dict[str, Any] = {"max_tokens": max_tokens, **request_options}
     if router is None:
         request["model"] = model
+    if preamble:
+        system = _with_preamble(system, preamble if isinstance(preamble, str) else PREAMBLE_INSTRUCTION)
     if system is not None:
         request["system"] = system
     definitions = (
@@ -216,6 +244,8 @@ async def run_agent(
     agent_attributes: dict[str, AttributeValue] = {}
     if model is not None and router is None:
         agent_attributes[semconv.GEN_AI_REQUEST_MODEL] = model
+    if preamble:
+        agent_attributes[semconv.ANATOMY_AGENT_PREAMBLE] = True
     step_for = _step_namer(steps, bool(definitions), max_iterations)
     spec = agent_spec(name, provider=client_provider(client), attributes=agent_attributes)
     invocation = handler.start_agent(spec, raw_input=NO_INPUT)

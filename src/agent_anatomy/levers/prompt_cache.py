@@ -5,8 +5,9 @@ An agent loop resends its tools, its system prompt and the conversation so far o
 again, which is most of a long prompt's wait for the first token. ``with_cache_breakpoints`` marks the last
 tool, the last system block and the last block of the last message, within the API's limit of four
 breakpoints a request (those the caller placed count), and returns a new request: the one given is left
-as it was. A prefix shorter than the model's minimum (1,024 tokens; 2,048 for Haiku models) is not cached,
-and the API says nothing of it: the call's usage then shows no cache write.
+as it was. A prefix shorter than the model's minimum (``catalogue.prompt_cache_minimum``: 512 tokens on Opus 5,
+1,024 on most models, 4,096 on Haiku 4.5) is not cached, and the API says nothing of it: the call's usage then
+shows no cache write.
 """
 
 from __future__ import annotations

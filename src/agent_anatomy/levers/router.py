@@ -6,7 +6,9 @@ and now and then another (``explore``) so stale estimates refresh. A call that f
 token with a 429, a 5xx, a connection error or a timeout is retried on the step's next model. With
 hedging on, a call whose first token has not arrived after the primary model's observed p95 (or a
 fixed delay) is raised a second time on the next model; the first stream to produce a token wins, the
-other is cancelled, and the caller sees one stream.
+other is cancelled, and the caller sees one stream. On the steps named in ``fast_steps``, a model that has
+fast mode is called with ``speed="fast"`` (and the beta header where it needs one); any other at its
+standard speed.
 
 Every routed call is a ``route {step}`` span; its attempts are the LLM spans under it, each saying
 its role (``primary``, ``fallback``, ``hedge``) and, when hedged, whether it ``won`` or ``lost``.
@@ -31,6 +33,7 @@ from .. import semconv
 from ..tracing import Invocation, TelemetryHandler, default_handler
 from ..tracing.llm_scope import LLMScope, llm_scope
 from ._latency import LatencyWindow, ModelStats
+from .fast_mode import FAST, fast_mode_available, with_fast_mode
 
 __all__ = ["ModelRouter", "RouteDecision"]
 
@@ -78,6 +81,8 @@ class _RouteState:
     reason: str
     attempts: int = 0
     hedge_delay: float | None = None
+    fast: bool = False
+    """The step asks for fast mode (which the chosen model has or not)."""
 
     def summary(self) -> dict[str, AttributeValue]:
         """The route span's closing attributes."""
@@ -86,6 +91,8 @@ class _RouteState:
             semconv.ANATOMY_ROUTE_REASON: self.reason,
             semconv.ANATOMY_ROUTE_ATTEMPTS: self.attempts,
         }
+        if self.fast and fast_mode_available(self.model):
+            summary[semconv.ANATOMY_ROUTE_SPEED] = FAST
         if self.hedge_delay is not None:
             summary[semconv.ANATOMY_ROUTE_HEDGE_DELAY] = self.hedge_delay
         return summary
@@ -194,7 +201,8 @@ class ModelRouter:
     that try another acceptable model than the fastest. ``window``: observations kept per model.
     ``hedge_after_s``: seconds to wait for a first token before hedging, or ``"p95"`` for the
     primary model's observed p95 (``hedge_default_s`` until it has ``min_observations``); hedging is
-    off when None and limited to ``hedge_steps`` when given (sync clients never hedge). ``fallback=False``
+    off when None and limited to ``hedge_steps`` when given (sync clients never hedge). ``fast_steps``: the steps
+    whose calls ask for fast mode on each model that has it (``with_fast_mode``). ``fallback=False``
     raises on the first error instead of trying the next model. ``handler``: the telemetry handler the
     routed calls' spans start with (default: the process's, which follows ``configure()``).
     """
@@ -209,6 +217,7 @@ class ModelRouter:
         hedge_after_s: float | Literal["p95"] | None = None,
         hedge_default_s: float = 1.0,
         hedge_steps: Collection[str] | None = None,
+        fast_steps: Collection[str] | None = None,
         min_observations: int = 5,
         fallback: bool = True,
         seed: int | None = None,
@@ -235,6 +244,9 @@ class ModelRouter:
         self.hedge_after_s = hedge_after_s
         self.hedge_default_s = hedge_default_s
         self.hedge_steps = frozenset(hedge_steps) if hedge_steps is not None else None
+        if isinstance(fast_steps, str):
+            raise ValueError(f"fast_steps={fast_steps!r} must be a collection of step names, not one string")
+        self.fast_steps = frozenset(fast_steps or ())
         self.min_observations = min_observations
         self.fallback = fallback
         self._window = window
@@ -307,7 +319,11 @@ class ModelRouter:
         request.pop("stream", None)
         decision = self.decide(step)
         route = self.handler.start_route(decision.step, decision.models[1:])
-        return decision, route, _RouteState(decision.model, decision.reason)
+        return decision, route, _RouteState(decision.model, decision.reason, fast=step in self.fast_steps)
+
+    def _request_for(self, step: str, request: dict[str, Any], model: str) -> dict[str, Any]:
+        """One attempt's request: in fast mode on a fast step, when ``model`` has it."""
+        return with_fast_mode(request, model) if step in self.fast_steps else request
 
     def _client(self, client: Any, decision: RouteDecision) -> Any:
         """With models to fall back to, the SDK's own retries are off: a failure moves to the next model."""
@@ -417,7 +433,8 @@ class ModelRouter:
         with llm_scope(self._scope_attributes(step, role)) as scope:
             scope_box.append(scope)
             started = time.perf_counter()
-            stream = await client.messages.create(**request, model=model, stream=True)
+            attempt = self._request_for(step, request, model)
+            stream = await client.messages.create(**attempt, model=model, stream=True)
             buffered: list[Any] = []
             try:
                 async for event in stream:
@@ -474,7 +491,8 @@ class ModelRouter:
     def _attempt(self, client: Any, step: str, request: dict[str, Any], model: str, role: str) -> _Opened:
         with llm_scope(self._scope_attributes(step, role)) as scope:
             started = time.perf_counter()
-            stream = client.messages.create(**request, model=model, stream=True)
+            attempt = self._request_for(step, request, model)
+            stream = client.messages.create(**attempt, model=model, stream=True)
             buffered: list[Any] = []
             try:
                 for event in stream:

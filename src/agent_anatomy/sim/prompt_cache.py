@@ -1,6 +1,7 @@
 """The simulated prompt cache: what a request reads and writes, and why it missed the one before it.
 
-As the API does: a prefix is written at each ``cache_control`` breakpoint (or at the last block, for a
+As the API does: a prefix of at least the model's minimum (``catalogue.prompt_cache_minimum``) is written at each
+``cache_control`` breakpoint (or at the last block, for a
 request's top-level ``cache_control``) and kept five minutes; a later request reads the longest prefix written
 before, seen from one of its breakpoints up to ``LOOKBACK_BLOCKS`` blocks back. A request that names the one
 before it (``diagnostics.previous_message_id``) is told why it could not reuse that one's prefix, with the
@@ -17,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ..catalogue import prompt_cache_minimum
 from .protocol import estimate_tokens
 
 __all__ = ["CACHE_TTL_S", "LOOKBACK_BLOCKS", "CacheUse", "PromptCache"]
@@ -70,7 +72,8 @@ class PromptCache:
 
     def use(self, body: Mapping[str, Any], input_tokens: int, message_id: str) -> CacheUse:
         """Read and write the request's prefixes; remember it as ``message_id`` for a later diagnosis."""
-        prefixes = _prefixes(body)
+        minimum = prompt_cache_minimum(str(body.get("model")))
+        prefixes = [prefix for prefix in _prefixes(body) if prefix[1] >= minimum]
         now = time.monotonic()
         read = 0
         for _, tokens, key, _ in prefixes:

@@ -214,6 +214,7 @@ class LLMInvocation(Invocation):
         "_capture",
         "_content",
         "_first_at",
+        "_first_content",
         "_first_text_at",
         "_headers_at",
         "_instruments",
@@ -251,6 +252,7 @@ class LLMInvocation(Invocation):
         self._headers_at: float | None = None
         self._first_at: float | None = None
         self._first_text_at: float | None = None
+        self._first_content = "text"
         self._thought = False
         self._last_at: float | None = None
         self._response_id: str | None = None
@@ -341,6 +343,7 @@ class LLMInvocation(Invocation):
             self._thought = True
             return
         self._first_text_at = now
+        self._first_content = "tool_use" if kind == "input_json_delta" else "text"
         self.wants_deltas = self._content is not None
 
     def on_response(self, message: object) -> None:
@@ -472,6 +475,7 @@ class LLMInvocation(Invocation):
         }
         if text_at is not None:
             times[semconv.ANATOMY_LLM_TIME_TO_FIRST_TEXT] = text_at - self._start
+            times[semconv.ANATOMY_LLM_FIRST_CONTENT] = self._first_content
         if self._thought:
             times[semconv.ANATOMY_LLM_THINKING_TIME] = max(visible - first, 0.0)
         output = self._usage.output

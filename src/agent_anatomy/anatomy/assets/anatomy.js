@@ -259,6 +259,7 @@
       head.setAttribute('title', 'evidence: ' + s.evidence + ' (' + s.basis + ')');
       li.appendChild(head); li.appendChild(el('div', '', s.explanation));
       if (s.assumes) li.appendChild(el('div', 'fnote', 'Assumes ' + s.assumes + '.'));
+      if (s.lever) li.appendChild(el('div', 'lever', 'Apply: ' + s.lever));
       list.appendChild(li);
     });
   };
