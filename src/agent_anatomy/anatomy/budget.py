@@ -33,6 +33,7 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from .. import semconv
 from ..errors import ConfigurationError
 from ..stats import percentile
 from .report import MEASURES, TTFT, Limit, LLMCallEntry, TraceReport, Verdict
@@ -141,7 +142,7 @@ def first_text_ms(trace: TraceReport) -> float | None:
     shown = [
         c.start_ms + c.first_text_ms
         for c in calls
-        if c.first_text_ms is not None and (c is calls[-1] or c.first_content == "text")
+        if c.first_text_ms is not None and (c is calls[-1] or c.first_content == semconv.FIRST_CONTENT_TEXT)
     ]
     if shown:
         return float(min(shown))

@@ -441,7 +441,7 @@ def _stream(path: _CriticalPath, book: SpeedBook) -> Suggestion | None:
 def _fast_mode(path: _CriticalPath, call: LLMCall) -> Suggestion | None:
     """A call at standard speed on a model with fast mode: its output written 2.5 times as fast (the first token
     no sooner), so the saving is the time after its first token less that time over 2.5."""
-    if call.speed == "fast" or call.route_outcome == "lost" or not call.output_tokens:
+    if call.speed == semconv.SPEED_FAST or call.route_outcome == "lost" or not call.output_tokens:
         return None
     needs_beta = fast_mode_of(call.model)
     first = call.ttft_ns if call.ttft_ns is not None else call.estimated_ttft_ns

@@ -14,11 +14,11 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .. import semconv
 from ..catalogue import FAST_MODE_BETA, fast_mode_of
 
-__all__ = ["FAST", "fast_mode_available", "with_fast_mode"]
+__all__ = ["fast_mode_available", "with_fast_mode"]
 
-FAST: Final = "fast"
 _BETA_HEADER: Final = "anthropic-beta"
 
 
@@ -59,9 +59,9 @@ def with_fast_mode(request: Mapping[str, Any], model: str | None = None) -> dict
     if needs_beta is None:
         return changed
     if _sdk_takes_speed():
-        changed["speed"] = FAST
+        changed["speed"] = semconv.SPEED_FAST
     else:
-        changed["extra_body"] = {**(request.get("extra_body") or {}), "speed": FAST}
+        changed["extra_body"] = {**(request.get("extra_body") or {}), "speed": semconv.SPEED_FAST}
     if needs_beta:
         _with_beta(changed)
     return changed

@@ -33,7 +33,7 @@ from .. import semconv
 from ..tracing import Invocation, TelemetryHandler, default_handler
 from ..tracing.llm_scope import LLMScope, llm_scope
 from ._latency import LatencyWindow, ModelStats
-from .fast_mode import FAST, fast_mode_available, with_fast_mode
+from .fast_mode import fast_mode_available, with_fast_mode
 
 __all__ = ["ModelRouter", "RouteDecision"]
 
@@ -92,7 +92,7 @@ class _RouteState:
             semconv.ANATOMY_ROUTE_ATTEMPTS: self.attempts,
         }
         if self.fast and fast_mode_available(self.model):
-            summary[semconv.ANATOMY_ROUTE_SPEED] = FAST
+            summary[semconv.ANATOMY_ROUTE_SPEED] = semconv.SPEED_FAST
         if self.hedge_delay is not None:
             summary[semconv.ANATOMY_ROUTE_HEDGE_DELAY] = self.hedge_delay
         return summary

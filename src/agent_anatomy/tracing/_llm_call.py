@@ -252,7 +252,7 @@ class LLMInvocation(Invocation):
         self._headers_at: float | None = None
         self._first_at: float | None = None
         self._first_text_at: float | None = None
-        self._first_content = "text"
+        self._first_content = semconv.FIRST_CONTENT_TEXT
         self._thought = False
         self._last_at: float | None = None
         self._response_id: str | None = None
@@ -343,7 +343,9 @@ class LLMInvocation(Invocation):
             self._thought = True
             return
         self._first_text_at = now
-        self._first_content = "tool_use" if kind == "input_json_delta" else "text"
+        self._first_content = (
+            semconv.FIRST_CONTENT_TOOL_USE if kind == "input_json_delta" else semconv.FIRST_CONTENT_TEXT
+        )
         self.wants_deltas = self._content is not None
 
     def on_response(self, message: object) -> None:
