@@ -70,6 +70,11 @@ class LLMCall:
         return self.end_ns - self.start_ns
 
     @property
+    def first_token_ns(self) -> int | None:
+        """When the first token came: measured when streamed, else as estimated; None when neither is known."""
+        return self.ttft_ns if self.ttft_ns is not None else self.estimated_ttft_ns
+
+    @property
     def first_text_ns(self) -> int | None:
         """From the call's start to its first visible text (after any thinking): when the answer starts
         to appear; None when the trace did not record the first token."""

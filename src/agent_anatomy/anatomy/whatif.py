@@ -301,7 +301,7 @@ def _cache_prompt(path: _CriticalPath, call: LLMCall, previous: LLMCall, book: S
     prefix = min(previous.input_tokens + (previous.output_tokens or 0), call.input_tokens)
     minimum = prompt_cache_minimum(call.model)  # a shorter prefix is not cached: no suggestion
     speed = book.prefill_of(call.model)
-    waited = call.ttft_ns if call.ttft_ns is not None else call.estimated_ttft_ns
+    waited = call.first_token_ns
     if prefix < minimum or speed is None or speed.prefill_ns_per_token is None or waited is None:
         return None
     saving = min(int(prefix * speed.prefill_ns_per_token), int(waited * _MOST_OF_THE_WAIT))
@@ -364,13 +364,15 @@ def _route(path: _CriticalPath, call: LLMCall, book: SpeedBook) -> Suggestion | 
         assumes=f"{best.model} answers this step as well, at that speed, for this prompt",
         evidence=best.evidence,
         basis=best.basis,
-        lever=_router_lever(call, "{" + f"{call.step or '<step>'!r}: {best.model!r}" + "}"),
+        lever=_router_lever(call, "routes", best.model),
     )
 
 
-def _router_lever(call: LLMCall, argument: str, keyword: str = "routes") -> str:
-    """The ``ModelRouter`` that applies a per-step suggestion, with how the call gets its step when it has none."""
-    lever = f"ModelRouter({keyword}={argument}, ...)"
+def _router_lever(call: LLMCall, keyword: str, model: str | None = None) -> str:
+    """The ``ModelRouter`` that applies a per-step suggestion: the call's step in ``keyword``'s mapping (to
+    ``model``) or set, with how the call gets a step when it has none."""
+    step = repr(call.step or "<step>")
+    lever = f"ModelRouter({keyword}={{{step}: {model!r}}}, ...)" if model else f"ModelRouter({keyword}={{{step}}}, ...)"
     if call.step:
         return lever
     return f"{lever}, with run_agent(router=..., steps=[...]) naming the call's step"
@@ -444,7 +446,7 @@ def _fast_mode(path: _CriticalPath, call: LLMCall) -> Suggestion | None:
     if call.speed == semconv.SPEED_FAST or call.route_outcome == "lost" or not call.output_tokens:
         return None
     needs_beta = fast_mode_of(call.model)
-    first = call.ttft_ns if call.ttft_ns is not None else call.estimated_ttft_ns
+    first = call.first_token_ns
     if needs_beta is None or first is None:
         return None
     writing = call.duration_ns - first
@@ -466,8 +468,7 @@ def _fast_mode(path: _CriticalPath, call: LLMCall) -> Suggestion | None:
         "calls at standard speed",
         evidence=REFERENCE,
         basis=f"fast mode's {FAST_MODE_SPEEDUP:g}x output speed (Anthropic's fast mode page)",
-        lever=_router_lever(call, "{" + repr(call.step or "<step>") + "}", "fast_steps")
-        + "; on your own calls, with_fast_mode(request)",
+        lever=_router_lever(call, "fast_steps") + "; on your own calls, with_fast_mode(request)",
     )
 
 
