@@ -26,6 +26,7 @@ __all__ = [
     "PROMPT_CACHE_MINIMUM",
     "fast_mode_of",
     "line_of",
+    "newest_of",
     "prompt_cache_minimum",
 ]
 
@@ -160,3 +161,8 @@ def line_of(model: str | None) -> str | None:
     """The line a model id belongs to (``anthropic.claude-sonnet-5-5-v1:0`` → ``sonnet``); None for none."""
     name = (model or "").lower()
     return next((line for line in LINES if line in name), None)
+
+
+def newest_of(line: str) -> str | None:
+    """The newest model id of a line (``haiku`` → ``claude-haiku-5-5``), as ``MODELS`` lists them; None for none."""
+    return next((model for model in MODELS if line_of(model) == line), None)

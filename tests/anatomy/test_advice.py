@@ -13,7 +13,7 @@ import anthropic
 import pytest
 
 import agent_anatomy as aa
-from agent_anatomy import semconv
+from agent_anatomy import catalogue, semconv
 from agent_anatomy.anatomy import Anatomy
 from agent_anatomy.anatomy.model import TraceTree
 from agent_anatomy.anatomy.speeds import REFERENCE_SPEEDS, read_speeds, speeds_document
@@ -62,8 +62,10 @@ def _run_agent(stream: bool) -> Anatomy:
     bound tested is the method's, not the network's jitter on a draw at the edge of the range."""
     handle = aa.configure(exporter="memory", metrics=False)
     try:
-        with SimServer(SimProfile(seed=15)) as sim:
-            client = anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+        with (
+            SimServer(SimProfile(seed=15)) as sim,
+            anthropic.Anthropic(base_url=sim.base_url, api_key="sk-test", max_retries=0) as client,
+        ):
             aa.agent(name="weather")(_weather_agent)(client, stream=stream)
         return Anatomy.from_spans(handle.finished_spans())
     finally:
@@ -425,3 +427,13 @@ def test_tools_a_runtime_schedules_are_not_the_users_to_parallelise(scheduler: s
     else:
         assert not parallelise
         assert Anatomy([TraceTree(TRACE, [root, first, *tools, last])]).trace.batches[0].tools[0].scheduled_by
+
+
+def test_each_suggestion_names_its_lever_and_a_reference_route_a_model_id() -> None:
+    """A route to a reference line (``Claude Haiku``) names a model the router can call: the line's newest."""
+    report = _run_agent(stream=False).trace_reports()[0]
+    assert report.suggestions and all(isinstance(s.lever, str) and s.lever for s in report.suggestions)
+    [route] = [s for s in report.suggestions if s.kind == "route" and s.evidence == "reference"][:1]
+    assert "Claude Haiku" in route.title
+    newest = catalogue.newest_of("haiku")
+    assert newest in catalogue.MODELS and route.lever.startswith(f"ModelRouter(routes={{'<step>': '{newest}'}}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .. import semconv
-from ..catalogue import FAST_MODE_SPEEDUP, fast_mode_of, prompt_cache_minimum
+from ..catalogue import FAST_MODE_SPEEDUP, fast_mode_of, line_of, newest_of, prompt_cache_minimum
 from .agents import agent_runs
 from .analysis import TraceAnalysis
 from .batches import Batch, ToolCall
@@ -364,8 +364,15 @@ def _route(path: _CriticalPath, call: LLMCall, book: SpeedBook) -> Suggestion | 
         assumes=f"{best.model} answers this step as well, at that speed, for this prompt",
         evidence=best.evidence,
         basis=best.basis,
-        lever=_router_lever(call, "routes", best.model),
+        lever=_router_lever(call, "routes", _model_id(best)),
     )
+
+
+def _model_id(speed: ModelSpeed) -> str:
+    """A model id the router takes: the speed's own model, or for a reference line (``Claude Haiku``) that line's
+    newest model."""
+    line = line_of(speed.model) if speed.evidence == REFERENCE else None
+    return (newest_of(line) if line is not None else None) or speed.model
 
 
 def _router_lever(call: LLMCall, keyword: str, model: str | None = None) -> str:
