@@ -12,8 +12,9 @@ import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "agent_anatomy"
 LAYERS = ["semconv", "telemetry", "tracing", "levers", "anatomy", "sim", "zero_code", "cli"]
-"""Lowest first. Modules at the root (errors, version, stats, environment_variables, catalogue) sit below them all."""
-ROOT_MODULES = {"errors", "version", "stats", "environment_variables", "semconv", "catalogue"}
+"""Lowest first. Modules at the root (errors, version, stats, environment_variables, catalogue, codec) sit below
+them all."""
+ROOT_MODULES = {"errors", "version", "stats", "environment_variables", "semconv", "catalogue", "codec"}
 
 
 def _package(path: Path) -> str:

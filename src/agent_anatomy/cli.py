@@ -7,8 +7,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Final, TextIO
 
 from .anatomy.formatting import DEFAULT_WIDTH, count
 from .errors import AgentAnatomyError, ConfigurationError
@@ -313,14 +313,24 @@ def _anatomy_from(args: argparse.Namespace) -> Anatomy:
     )
 
 
-def _write(path: str, text: str, option: str = "--output") -> None:
+def _write(path: str, text: str | Iterable[str], option: str = "--output") -> None:
     try:
         with open(path, "w", encoding="utf-8") as file:
-            file.write(text)
+            _put(file, [text] if isinstance(text, str) else text, newline=False)
     except OSError as exc:
         raise ConfigurationError(
             f"{option} {path}: cannot write there: {exc.strerror}", setting=option, value=path
         ) from exc
+
+
+def _put(out: TextIO, parts: Iterable[str], *, newline: bool = True) -> None:
+    """Each piece written as it comes (a large report's JSON, a trace at a time); ``newline``: end with one."""
+    last = ""
+    for part in parts:
+        out.write(part)
+        last = part or last
+    if newline and not last.endswith("\n"):
+        out.write("\n")
 
 
 def _run_report(args: argparse.Namespace) -> int:
@@ -328,7 +338,7 @@ def _run_report(args: argparse.Namespace) -> int:
     color = False if (args.no_color or args.output) else None
     # a file is not a terminal: the width of one that does not say its size, as the README says
     width = DEFAULT_WIDTH if args.output else None
-    rendered = anatomy.render(args.format, color=color, spans=args.spans, width=width, each=args.each)
+    rendered = anatomy.render_parts(args.format, color=color, spans=args.spans, width=width, each=args.each)
     if args.write_speeds:
         from .anatomy.speeds import speeds_document
 
@@ -339,7 +349,7 @@ def _run_report(args: argparse.Namespace) -> int:
         _write(args.output, rendered)
         print(f"wrote the {args.format} anatomy of {count(len(anatomy), 'trace')} to {args.output}")
     else:
-        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
+        _put(sys.stdout, rendered)
     return 0
 
 

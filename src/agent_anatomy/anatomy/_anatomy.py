@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import time
 import urllib.parse
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -22,7 +23,7 @@ from .compare import compare_anatomies, typical_traces
 from .conversations import joined_conversations
 from .critical_path import Segment
 from .document import to_json
-from .large import StoredTrace, TraceIndex, index_file, stored_traces
+from .large import StoredTrace, TraceIndex, Workers, index_file, stored_traces
 from .model import SpanRecord, TraceTree, group_traces
 from .render_compare import render_comparison
 from .report import Report, TraceReport, TraceRow
@@ -48,6 +49,9 @@ EACH: Final = 5
 """Of several traces, how many of the slowest the text report shows one by one."""
 LARGE_FILE_TRACES: Final = 200
 """From this many traces on, a JSON Lines file is analysed trace by trace, keeping figures, not spans."""
+EARLY_WORKERS_BYTES: Final = 8_000_000
+"""A file this size or more is likely to be large (200 traces of 30 spans take 5 MB): its workers are started
+while it is indexed."""
 
 
 def pick_trace(trace_ids: Collection[str], trace_id: str | int) -> str:
@@ -218,15 +222,19 @@ class Anatomy:
         each trace's figures rather than its spans. ``progress(what, done, total)`` is told how far it got;
         ``speeds`` as for ``Anatomy()``.
         """
-        try:
-            index = index_file(path, progress)
-        except OSError as exc:
-            raise SourceError(f"cannot read {os.fspath(path)}: {exc.strerror}", source=os.fspath(path)) from exc
-        if index is not None and trace_id is not None:
-            return cls.from_records(index.read(pick_trace(index.lines, trace_id)), speeds=speeds)
-        if index is not None and len(index.lines) >= large_after:
-            stored, known = stored_traces(index, workers=workers, progress=progress, known=speeds)
-            return cls._made([_Trace(None, trace) for trace in stored], known, index=index)
+        with contextlib.ExitStack() as stack:
+            started = None
+            if trace_id is None and _file_size(path) >= EARLY_WORKERS_BYTES:  # likely large: workers start now
+                started = stack.enter_context(Workers(workers))
+            try:
+                index = index_file(path, progress)
+            except OSError as exc:
+                raise SourceError(f"cannot read {os.fspath(path)}: {exc.strerror}", source=os.fspath(path)) from exc
+            if index is not None and trace_id is not None:
+                return cls.from_records(index.read(pick_trace(index.lines, trace_id)), speeds=speeds)
+            if index is not None and len(index.lines) >= large_after:
+                stored, known = stored_traces(index, workers=started or workers, progress=progress, known=speeds)
+                return cls._made([_Trace(None, trace) for trace in stored], known, index=index)
         records = records_from_file(path)
         if not records:
             raise TraceNotFoundError(f"{os.fspath(path)} holds no spans")
@@ -422,6 +430,25 @@ class Anatomy:
         standard output, 80 when it is not a terminal; of several traces, the table, the summary, then the
         anatomy of each of the ``each`` slowest, side traces apart), JSON (``spans``: with every span), or an HTML
         page."""
+        return "".join(self.render_parts(format, color=color, spans=spans, width=width, each=each))
+
+    def render_parts(
+        self,
+        format: Format = "text",
+        *,
+        color: bool | None = None,
+        spans: bool = False,
+        width: int | None = None,
+        each: int = EACH,
+    ) -> Iterator[str]:
+        """What ``render`` gives, in pieces as they are made: a large file's JSON report one trace at a time, so
+        memory stays flat however many traces it holds when each piece is written out as it comes."""
+        if format == "json" and not spans and self._index is not None:
+            summary = summary_of([t.figures for t in self._traces]) if len(self) > 1 else None
+            return render.json_parts((t.report_json() for t in self._traces), summary)
+        return iter((self._rendered(format, color=color, spans=spans, width=width, each=each),))
+
+    def _rendered(self, format: Format, *, color: bool | None, spans: bool, width: int | None, each: int) -> str:
         if format == "text":
             if len(self) == 1:
                 return render_text.trace_text(self._traces[0].report(), color=color, width=width)
@@ -431,10 +458,7 @@ class Anatomy:
             rows = [t.row() for t in ranked[: render_text.TABLE_ROWS]]
             return render_text.many_text(rows, summed, each=each_one, color=color, width=width)
         if format == "json":
-            if spans or self._index is None:
-                return render.json_text(self.report(spans=spans))
-            summary = summary_of([t.figures for t in self._traces]) if len(self) > 1 else None
-            return render.json_of_parts((t.report_json() for t in self._traces), summary)
+            return render.json_text(self.report(spans=spans))
         if format == "html":
             return self._html()
         raise ValueError(f"format={format!r} is not one of text, json, html")
@@ -477,6 +501,13 @@ def _recorder_trees(trace_id: str | int | None) -> list[TraceTree]:
     recorder = active_recorder()
     spans = recorder.trace_spans(trace_id) if trace_id is not None else recorder.last_trace()
     return list(group_traces(records_from_readable(spans)).values())
+
+
+def _file_size(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # said by the reading, with the file's name
+        return 0
 
 
 def last_anatomy() -> Anatomy:

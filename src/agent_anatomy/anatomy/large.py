@@ -15,7 +15,6 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
-import json
 import multiprocessing
 import os
 import re
@@ -28,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .. import codec
 from .analysis import analyse_trace
 from .calls import llm_calls
 from .document import from_json, to_json
@@ -45,7 +45,7 @@ from .sources import (
 from .speeds import ModelSpeed, SpeedSample, speed_samples, speeds_from_samples
 from .whatif import judged
 
-__all__ = ["StoredTrace", "TraceIndex", "index_file", "stored_traces"]
+__all__ = ["StoredTrace", "TraceIndex", "Workers", "index_file", "stored_traces"]
 
 _TRACE_ID: Final = re.compile(rb'"traceId"\s*:\s*"([^"]*)"')
 _OTHER: Final = re.compile(rb'"(traceID|trace_id)"')
@@ -81,11 +81,16 @@ def index_file(path: str | os.PathLike[str], progress: Progress | None = None) -
     lines: dict[str, array[int]] = {}
     total = os.path.getsize(source)
     offset = 0
+    ids: dict[bytes, str | None] = {}  # each trace id as the file spells it, checked once
     with open(source, "rb") as file:
         for number, line in enumerate(file, start=1):
             if line.strip():
                 matches = _TRACE_ID.findall(line)
-                found = {normalised_trace_id(m) for m in matches}
+                if len(matches) == 1:  # the jsonl: exporter's lines, a span each
+                    raw = matches[0]
+                    found = {ids[raw] if raw in ids else ids.setdefault(raw, normalised_trace_id(raw))}
+                else:
+                    found = {normalised_trace_id(m) for m in matches}
                 # Only lines of OTLP spans, each with its trace id; anything else is read the ordinary way.
                 if not found or None in found or len(matches) != line.count(b'"spanId"') or _OTHER.search(line):
                     return None
@@ -120,7 +125,7 @@ class StoredTrace:
         return zlib.decompress(self.report_zjson).decode()
 
     def report(self) -> TraceReport:
-        report: TraceReport = from_json(TraceReport, json.loads(self.report_json))
+        report: TraceReport = from_json(TraceReport, codec.loads(self.report_json))
         return report
 
 
@@ -166,41 +171,75 @@ def _stored_of(index: TraceIndex, speeds: dict[str, ModelSpeed]) -> list[StoredT
     for trace_id in index.lines:
         analysis = judged(analyse_trace(TraceTree(trace_id, index.read(trace_id))), speeds)
         report = trace_report(analysis)
-        text = json.dumps(to_json(report), ensure_ascii=False, separators=(",", ":"))
-        stored.append(StoredTrace(figures_of(analysis), trace_row(report), zlib.compress(text.encode())))
+        # the fastest level: the spill file is temporary, its size matters less than the workers' time
+        zjson = zlib.compress(codec.dumps(to_json(report)), 1)
+        stored.append(StoredTrace(figures_of(analysis), trace_row(report), zjson))
     return stored
 
 
-def _run(tasks: Iterable[Any], workers: int) -> Iterator[Any]:
-    """Each ``(function, *args)`` task's result, in order; in worker processes when there is more than one core."""
-    if workers <= 1:
-        for function, *args in tasks:
-            yield function(*args)
-        return
-    context = multiprocessing.get_context("spawn")  # never fork: the caller may run threads (exporters...)
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = collections.deque(pool.submit(function, *args) for function, *args in tasks)
+def _ready() -> None:
+    """A worker's first task: nothing, but unpickling it imports this module, which is its start-up."""
+
+
+class Workers:
+    """The processes a large report is analysed on, one per core: started ahead, while the file is being
+    indexed, so that their start-up (a fresh interpreter importing the anatomy) overlaps the index."""
+
+    def __init__(self, count: int | None = None) -> None:
+        self.count = count if count is not None else (os.cpu_count() or 1)
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        if self.count > 1:
+            context = multiprocessing.get_context("spawn")  # never fork: the caller may run threads (exporters...)
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.count, mp_context=context)
+            for _ in range(self.count):
+                self._pool.submit(_ready)
+
+    def run(self, tasks: Iterable[Any]) -> Iterator[Any]:
+        """Each ``(function, *args)`` task's result, in order; in this process when there is one core."""
+        if self._pool is None:
+            for function, *args in tasks:
+                yield function(*args)
+            return
+        futures = collections.deque(self._pool.submit(function, *args) for function, *args in tasks)
         while futures:  # each result let go once handed on, not held to the end by its future
             yield futures.popleft().result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def stored_traces(
     index: TraceIndex,
     *,
-    workers: int | None = None,
+    workers: int | Workers | None = None,
     progress: Progress | None = None,
     known: Mapping[str, ModelSpeed] | None = None,
 ) -> tuple[list[StoredTrace], dict[str, ModelSpeed]]:
     """Every trace of an indexed file, stored in order of start, and the models' speeds over all of them (and
-    ``known`` speeds, a speeds file's, for the models they did not stream)."""
-    workers = workers if workers is not None else (os.cpu_count() or 1)
+    ``known`` speeds, a speeds file's, for the models they did not stream). ``workers``: how many processes
+    (default one per core), or ``Workers`` started already."""
+    if isinstance(workers, Workers):
+        return _stored_traces(index, workers, progress, known)
+    with Workers(workers) as started:
+        return _stored_traces(index, started, progress, known)
+
+
+def _stored_traces(
+    index: TraceIndex, workers: Workers, progress: Progress | None, known: Mapping[str, ModelSpeed] | None
+) -> tuple[list[StoredTrace], dict[str, ModelSpeed]]:
     # Several tasks per worker, so they finish together; at most _CHUNK traces each.
-    size = max(1, min(_CHUNK, -(-len(index.lines) // (workers * 4))))
+    size = max(1, min(_CHUNK, -(-len(index.lines) // (workers.count * 4))))
     chunks = list(_chunks(index, size))
-    workers = min(workers, len(chunks))
     steps = 2 * len(chunks)
     samples: list[SpeedSample] = []
-    for done, found in enumerate(_run(((_samples_of, c) for c in chunks), workers), start=1):
+    for done, found in enumerate(workers.run((_samples_of, c) for c in chunks), start=1):
         samples.extend(found)
         if progress is not None:
             progress(PROGRESS_ANALYSING, done, steps)
@@ -208,7 +247,7 @@ def stored_traces(
     stored: list[StoredTrace] = []
     spill = Spill()
     tasks = ((_stored_of, c, speeds) for c in chunks)
-    for done, found in enumerate(_run(tasks, workers), start=len(chunks) + 1):
+    for done, found in enumerate(workers.run(tasks), start=len(chunks) + 1):
         stored.extend(spill.put(trace) for trace in found)
         if progress is not None:
             progress(PROGRESS_ANALYSING, done, steps)

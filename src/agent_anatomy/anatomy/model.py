@@ -25,16 +25,7 @@ _warned_cycles: set[str] = set()
 _SHARED_MAX_CHARS = 64
 _SHARED_MAX_ENTRIES = 50_000
 _shared_strings: dict[str, str] = {}
-
-
-def _shared(text: str) -> str:
-    """One object for equal short strings; bounded (cleared when full), unlike ``sys.intern``'s for life."""
-    found = _shared_strings.get(text)
-    if found is None:
-        if len(_shared_strings) >= _SHARED_MAX_ENTRIES:
-            _shared_strings.clear()
-        _shared_strings[text] = found = text
-    return found
+"""One object for equal short strings (trace ids, names, attribute keys, models): most of a large file's memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +67,18 @@ class SpanRecord:
     def __post_init__(self) -> None:
         # Thousands of spans repeat the same few strings (trace id, names, attribute keys, models): one
         # object each instead of one per span, which is most of a large file's memory.
-        self.trace_id = _shared(self.trace_id)
-        self.name = _shared(self.name)
+        if len(_shared_strings) >= _SHARED_MAX_ENTRIES:  # bounded, unlike sys.intern's for life
+            _shared_strings.clear()
+        shared = _shared_strings.setdefault  # the string already held, else this one (one C call each)
+        self.trace_id = shared(self.trace_id, self.trace_id)
+        self.name = shared(self.name, self.name)
         if self.service is not None:
-            self.service = _shared(self.service)
+            self.service = shared(self.service, self.service)
         if self.scope is not None:
-            self.scope = _shared(self.scope)
+            self.scope = shared(self.scope, self.scope)
         if self.attributes:
             self.attributes = {
-                _shared(k): _shared(v) if type(v) is str and len(v) <= _SHARED_MAX_CHARS else v
+                shared(k, k): shared(v, v) if type(v) is str and len(v) <= _SHARED_MAX_CHARS else v
                 for k, v in self.attributes.items()
             }
         if self.role is None:
@@ -141,6 +135,7 @@ class TraceTree:
         self._chains: dict[str, list[SpanRecord]] = {}
         """Each span's ancestry once asked for: the tree no longer changes (filled from here on only)."""
         self._owners: dict[str, str | None] = {}
+        self._subtrees: dict[str, frozenset[str]] = {}
 
     def _break_cycles(self) -> int:
         """Spans whose parent ids loop (A under B under A) hang under no root and would vanish: keep them.
@@ -267,9 +262,16 @@ class TraceTree:
         self._owners[span.span_id] = found
         return found
 
-    def subtree_ids(self, span: SpanRecord | None) -> set[str]:
-        """The ids of ``span`` and every span below it (none without a span)."""
-        return {span.span_id, *(d.span_id for d in self.descendants(span))} if span is not None else set()
+    def subtree_ids(self, span: SpanRecord | None) -> frozenset[str]:
+        """The ids of ``span`` and every span below it (none without a span); found once per span."""
+        if span is None:
+            return frozenset()
+        found = self._subtrees.get(span.span_id)
+        if found is None:
+            found = self._subtrees[span.span_id] = frozenset(
+                (span.span_id, *(d.span_id for d in self.descendants(span)))
+            )
+        return found
 
     def __len__(self) -> int:
         return len(self.spans)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
@@ -70,7 +71,7 @@ def _ms(ns: int | float) -> float:
 # --- a trace's steps ------------------------------------------------------------------------------------------
 
 
-def _batch_of(analysis: TraceAnalysis, span_ids: set[str]) -> Batch | None:
+def _batch_of(analysis: TraceAnalysis, span_ids: AbstractSet[str]) -> Batch | None:
     for batch in analysis.batches:
         if any(tool.span_id in span_ids for tool in batch.tools):
             return batch
@@ -78,7 +79,7 @@ def _batch_of(analysis: TraceAnalysis, span_ids: set[str]) -> Batch | None:
 
 
 def _llm_step(analysis: TraceAnalysis, top: SpanRecord) -> LLMStep | None:
-    ids = {top.span_id, *(d.span_id for d in analysis.tree.descendants(top))}
+    ids = analysis.tree.subtree_ids(top)
     calls = [c for c in analysis.llm_calls if c.span_id in ids]
     if not calls:
         return None
@@ -179,7 +180,7 @@ def _steps(analysis: TraceAnalysis, batches: dict[int, dict[str, Any]]) -> tuple
             if item.end_ns - item.start_ns >= 1_000_000:
                 result.append(PlainStep(kind=item.kind, label=item.label, duration_ms=_ms(item.end_ns - item.start_ns)))  # type: ignore[arg-type]
             continue
-        ids = {top.span_id, *(d.span_id for d in analysis.tree.descendants(top))}
+        ids = analysis.tree.subtree_ids(top)
         operation = top.operation
         duration = _ms(top.clipped_end - top.clipped_start)
         if item.kind == "outside":

@@ -38,13 +38,27 @@ def _llm_units(tree: TraceTree, duplicate_of: Mapping[str, str]) -> dict[str, in
     return units
 
 
-def step_items(analysis: TraceAnalysis) -> list[StepItem]:
+_last: tuple[TraceAnalysis, tuple[StepItem, ...]] | None = None
+"""The last analysis asked for and its steps: a trace's report and its figures each ask, one after the other."""
+
+
+def step_items(analysis: TraceAnalysis) -> tuple[StepItem, ...]:
     """The critical path as steps of the agent, consecutive pieces of one step merged.
 
     A step is the highest span under the agent whose subtree holds at most one LLM call, so a wrapper
     around several calls (a missing ``tool_batch``, a ``step`` span) never merges them into one. Time in
     the agent span itself is agent code; spans above or beside the agent are outside it.
     """
+    global _last
+    last = _last
+    if last is not None and last[0] is analysis:  # (an analysis is never changed: its steps stay the same)
+        return last[1]
+    items = tuple(_step_items(analysis))
+    _last = (analysis, items)
+    return items
+
+
+def _step_items(analysis: TraceAnalysis) -> list[StepItem]:
     tree = analysis.tree
     agent = analysis.agent_span
     units = _llm_units(tree, analysis.duplicate_of)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TextIO
 
+from ... import codec
 from ...errors import SourceError
 from ..model import SpanRecord
 from ._common import Malformed, hex_id, reading
@@ -92,7 +93,7 @@ def _records_from_text_file(source: str, file: TextIO, progress: Progress | None
     if not first:
         raise SourceError(f"{source} is empty: expected OTLP JSON, OTLP JSON Lines or Jaeger JSON", source=source)
     try:
-        document = json.loads(first)
+        document = codec.loads(first)
     except json.JSONDecodeError:  # not a document per line: one (pretty-printed) document
         return _whole_document(source, first + file.read())
     records = _document_records(source, document, number)
@@ -134,7 +135,7 @@ def normalised_trace_id(raw: bytes) -> str | None:
 
 def _whole_document(source: str, text: str) -> list[SpanRecord]:
     try:
-        document = json.loads(text)
+        document = codec.loads(text)
     except json.JSONDecodeError as whole:
         printed = console_documents(text)  # the console exporter's spans, one after another
         if printed:
@@ -154,7 +155,7 @@ def _whole_document(source: str, text: str) -> list[SpanRecord]:
 
 def _json_line(source: str, number: int, line: str) -> Any:
     try:
-        return json.loads(line)
+        return codec.loads(line)
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"{source}: line {number} is not valid JSON (column {exc.colno}: {exc.msg}); expected one OTLP JSON "

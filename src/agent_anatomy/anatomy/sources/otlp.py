@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 from ... import semconv
 from ..model import EventRecord, SpanRecord
@@ -14,9 +14,18 @@ from ._common import KINDS, STATUS, Malformed, hex_id, nanos
 __all__ = ["any_value", "attributes", "otlp_records"]
 
 
+_AS_IS: Final = frozenset({"stringValue", "boolValue", "doubleValue"})
+
+
 def any_value(value: Any) -> Any:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # the exact type first: an ABC check is slow
         return value
+    if len(value) == 1:  # nearly every value: its one key says its type
+        ((key, item),) = value.items()
+        if key in _AS_IS:
+            return item
+        if key == "intValue":
+            return int(item)
     for key in ("stringValue", "boolValue", "doubleValue"):
         if key in value:
             return value[key]
@@ -36,7 +45,21 @@ def attributes(items: Any) -> dict[str, Any]:
         return {}
     if not isinstance(items, list):
         raise Malformed("attributes as a list of {key, value}")
-    return {item["key"]: any_value(item.get("value")) for item in items if isinstance(item, Mapping) and "key" in item}
+    return {
+        item["key"]: any_value(item.get("value"))
+        for item in items
+        if (type(item) is dict or isinstance(item, Mapping)) and "key" in item
+    }
+
+
+def _service_name(items: Any) -> str | None:
+    """The resource's ``service.name``, its other attributes left unread (each span of a file repeats them)."""
+    if isinstance(items, list):
+        for item in items:
+            if (type(item) is dict or isinstance(item, Mapping)) and item.get("key") == semconv.SERVICE_NAME:
+                name = any_value(item.get("value"))
+                return str(name) if name else None
+    return None
 
 
 def otlp_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
@@ -44,31 +67,38 @@ def otlp_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
     if not isinstance(resource_spans, list):
         raise Malformed('"resourceSpans" as a list')
     for resource in resource_spans:
-        resource_attributes = attributes((resource.get("resource") or {}).get("attributes"))
-        service = resource_attributes.get(semconv.SERVICE_NAME)
+        service = _service_name((resource.get("resource") or {}).get("attributes"))
         for scope in resource.get("scopeSpans") or resource.get("instrumentationLibrarySpans") or []:
             library = scope.get("scope") or scope.get("instrumentationLibrary") or {}
             scope_name = library.get("name") or None
             for span in scope.get("spans") or []:
-                status = span.get("status") or {}
-                yield SpanRecord(
-                    trace_id=hex_id(span.get("traceId"), 32, "traceId"),
-                    span_id=hex_id(span.get("spanId"), 16, "spanId"),
-                    parent_id=hex_id(span["parentSpanId"], 16, "parentSpanId") if span.get("parentSpanId") else None,
-                    name=str(span.get("name", "")),
-                    start_ns=nanos(span.get("startTimeUnixNano"), "startTimeUnixNano"),
-                    end_ns=nanos(span.get("endTimeUnixNano"), "endTimeUnixNano"),
-                    attributes=attributes(span.get("attributes")),
-                    events=tuple(
-                        EventRecord(
-                            str(e.get("name", "")),
-                            nanos(e.get("timeUnixNano"), "timeUnixNano"),
-                            attributes(e.get("attributes")),
-                        )
-                        for e in span.get("events") or []
-                    ),
-                    status=STATUS.get(status.get("code", 0), "UNSET"),
-                    kind=KINDS.get(span.get("kind", 1), str(span.get("kind")).removeprefix("SPAN_KIND_")),
-                    service=str(service) if service else None,
-                    scope=str(scope_name) if scope_name else None,
-                )
+                yield _record(span, service, str(scope_name) if scope_name else None)
+
+
+def _record(span: Mapping[str, Any], service: str | None, scope: str | None) -> SpanRecord:
+    """One span (every span of a file comes here: each default is worked out only when it is needed)."""
+    events = span.get("events")
+    status = span.get("status")
+    kind = span.get("kind", 1)
+    name = span.get("name", "")
+    return SpanRecord(
+        trace_id=hex_id(span.get("traceId"), 32, "traceId"),
+        span_id=hex_id(span.get("spanId"), 16, "spanId"),
+        parent_id=hex_id(span["parentSpanId"], 16, "parentSpanId") if span.get("parentSpanId") else None,
+        name=name if type(name) is str else str(name),
+        start_ns=nanos(span.get("startTimeUnixNano"), "startTimeUnixNano"),
+        end_ns=nanos(span.get("endTimeUnixNano"), "endTimeUnixNano"),
+        attributes=attributes(span.get("attributes")),
+        events=tuple(
+            EventRecord(
+                str(e.get("name", "")), nanos(e.get("timeUnixNano"), "timeUnixNano"), attributes(e.get("attributes"))
+            )
+            for e in events
+        )
+        if events
+        else (),
+        status=STATUS.get(status.get("code", 0), "UNSET") if status else "UNSET",
+        kind=KINDS.get(kind) or str(kind).removeprefix("SPAN_KIND_"),
+        service=service,
+        scope=scope,
+    )
