@@ -35,6 +35,16 @@ T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
 TOOLS = ["get_user_profile", "get_transaction_history", "get_product_catalog", "search_docs", "lookup_order"]
 MODELS = ["claude-sonnet-4-6", "claude-haiku-4-5"]
+SCALE_RATIO_TARGET = 3.0
+"""A report on the 5,000-trace file at most this many times parsing the file with json, in the same run."""
+SCALE_MB_TARGET = 400
+"""and at most this much memory, all its processes together"""
+MEMORY_GROWTH_TARGET = 1.5
+"""Peak memory of the 5,000-trace report over the 500-trace one: flat in the number of traces."""
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
 
 
 class TraceWriter:
@@ -176,12 +186,45 @@ def write_exporter_jsonl(path: Path, traces: Iterator[list[dict[str, Any]]]) -> 
 
 
 _LAUNCHER = """
-import resource, subprocess, sys
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True)
-print(done.stdout.strip(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+import os, subprocess, sys, threading, time
+
+def tree_rss_kib(root):
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    parents[int(name)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    pids, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        pids.add(pid)
+        todo.extend(child for child, parent in parents.items() if parent == pid and child not in pids)
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            pass
+    return total
+
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, text=True)
+peak = [0]
+def sample():
+    while child.poll() is None:
+        peak[0] = max(peak[0], tree_rss_kib(child.pid))
+        time.sleep(0.02)
+threading.Thread(target=sample, daemon=True).start()
+out = child.communicate()[0]
+assert child.returncode == 0, child.returncode
+print(out.strip(), peak[0])
 """
-"""Runs the measured child from a small process: a child forked from this big one would count this one's
-memory in its peak (Linux ru_maxrss includes what a forked process held before exec)."""
+"""Runs the measured child from a small process that samples the resident memory of the child and all its
+processes together (the report's workers too) every 20 ms; the peak of that sum is the figure. The launcher
+is small, so that a child forked from this big benchmark does not count its memory."""
 
 _SCALE_CHILD = """
 import sys, time
@@ -213,19 +256,24 @@ def scale_case(results: Results, path: Path, traces: int) -> tuple[float, float]
         measured[what] = (float(wall), int(peak_kib) / 1024)
     (parse_s, parse_mb), (report_s, report_mb) = measured["parse"], measured["report"]
     size_mb = path.stat().st_size / 1e6
+    ratio = report_s / parse_s
+    large = traces >= 5_000
+    ok = ratio <= SCALE_RATIO_TARGET and report_mb <= SCALE_MB_TARGET
     print(
-        f"{traces:>6,} traces ({size_mb:,.0f} MB)  report {report_s:6.1f} s, peak {report_mb:6.0f} MB  "
-        f"(parsing alone {parse_s:5.1f} s, {parse_mb:4.0f} MB)"
+        f"{traces:>6,} traces ({size_mb:,.0f} MB)  report {report_s:6.1f} s, peak {report_mb:6.0f} MB (all processes)"
+        f"  parsing alone {parse_s:5.1f} s, {parse_mb:4.0f} MB  ratio {ratio:4.1f}x"
+        + (f"  (target <= {SCALE_RATIO_TARGET:g}x and <= {SCALE_MB_TARGET} MB: {_verdict(ok)})" if large else "")
     )
     results.add(
         "anatomy at scale",
         f"{traces:,} traces x 32 spans ({size_mb:,.0f} MB)",
         report_s * 1000,
         "ms",
-        baseline=f"parsing the file {parse_s * 1000:.0f} ms",
-        ratio=report_s / parse_s,
-        target="<= 12 s and <= 400 MB for 5,000" if traces >= 5_000 else "",
-        ok=(report_s <= 12 and report_mb <= 400) if traces >= 5_000 else None,
+        baseline=f"parsing the file with json {parse_s * 1000:.0f} ms",
+        ratio=ratio,
+        target=f"<= {SCALE_RATIO_TARGET:g}x parsing and <= {SCALE_MB_TARGET} MB (all processes)" if large else "",
+        ok=ok if large else None,
+        note=f"peak {report_mb:.0f} MB, all processes together",
     )
     return report_s, report_mb
 
@@ -251,7 +299,7 @@ def run_case(results: Results, label: str, path: Path, traces: int, target_s: fl
         anatomy.aggregate_suggestions()
 
     analyse_s = median_s(analyse, rounds)
-    verdict = "met" if analyse_s < target_s else "MISSED"
+    verdict = _verdict(analyse_s < target_s)
     print(
         f"{label:<12} {len(records):>7,} spans  read {read_s * 1000:8.1f} ms  "
         f"analyse {analyse_s * 1000:8.1f} ms  ratio {analyse_s / read_s:5.2f}x  "
@@ -291,7 +339,21 @@ def main() -> None:
                 path = Path(tmp) / f"scale-{count}.jsonl"
                 write_exporter_jsonl(path, agent_traces(count, turns=5, seed=count))
                 peaks[count] = scale_case(results, path, count)[1]
-            print(f"peak memory 5,000 / 500 traces: {peaks[5_000] / peaks[500]:.2f}x (target <= 1.5x)")
+            growth = peaks[5_000] / peaks[500]
+            ok = growth <= MEMORY_GROWTH_TARGET
+            print(
+                f"peak memory 5,000 / 500 traces: {growth:.2f}x (target <= {MEMORY_GROWTH_TARGET:g}x: {_verdict(ok)})"
+            )
+            results.add(
+                "anatomy at scale",
+                "peak memory, 5,000 traces against 500",
+                growth,
+                "x",
+                baseline=f"500 traces {peaks[500]:.0f} MB",
+                ratio=growth,
+                target=f"<= {MEMORY_GROWTH_TARGET:g}x",
+                ok=ok,
+            )
     results.write(args.json)
 
 

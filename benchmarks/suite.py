@@ -158,6 +158,20 @@ def lever_summary(runs: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def target_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """Every figure that has a target, with met or NOT MET, and how many were met: what ``make bench`` ends with."""
+    lines = []
+    met = 0
+    rows = [row for result in runs.values() for row in result.get("rows", []) if row.get("ok") is not None]
+    for row in rows:
+        met += bool(row["ok"])
+        figure = f"{row['section']}: {row['name']}".replace("\n", " ")
+        lines.append(
+            f"  {'met    ' if row['ok'] else 'NOT MET'}  {figure}  ({row['target']}; {_cell(row['ratio'], 2)})"
+        )
+    return [f"targets: {met} of {len(rows)} met", *lines]
+
+
 def update_readme(path: Path, info: dict[str, Any], runs: dict[str, dict[str, Any]]) -> None:
     """Put the summaries between the README's ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` markers;
     a block with no results is left as it is."""
@@ -263,6 +277,7 @@ def main() -> None:
         (options.out / f"{stem}.md").write_text(text)
         (options.out / f"{stem}.json").write_text(payload)
     print(f"\nwrote {options.out / 'latest.md'} and {options.out / (stamp + '.md')} in {info['seconds']:.0f} s")
+    print("\n".join(target_lines(runs)))
     failed = [name for name, result in runs.items() if "failed" in result]
     if failed:
         sys.exit(f"benchmark(s) failed: {', '.join(failed)}")

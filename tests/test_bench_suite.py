@@ -72,3 +72,14 @@ def test_the_readme_keeps_a_table_nothing_was_measured_for(suite: ModuleType, tm
     text = readme.read_text()
     assert "| old table |" not in text and "| levers | parallel tools | 3.5 x |" in text
     assert "*2026-12-01 08:00 UTC, Test CPU, 2 cores*" in text
+
+
+def test_the_run_ends_with_each_target_met_or_not(suite: ModuleType) -> None:
+    missed = {**_lever_row(1.2), "ok": False, "name": "cached tools"}
+    untargeted = {**_lever_row(9.0), "ok": None, "name": "no target"}
+    runs = {"levers": {"rows": [_lever_row(3.5), missed, untargeted]}, "anatomy": {"failed": "exit 1"}}
+    lines = suite.target_lines(runs)
+    assert lines[0] == "targets: 1 of 2 met"
+    assert lines[1].split()[:2] == ["met", "levers:"] and "parallel tools" in lines[1] and "3.50" in lines[1]
+    assert lines[2].split()[:3] == ["NOT", "MET", "levers:"] and "cached tools" in lines[2]
+    assert not any("no target" in line for line in lines)

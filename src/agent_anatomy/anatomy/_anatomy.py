@@ -325,7 +325,7 @@ class Anatomy:
             by_id = {t.figures.trace_id: t for t in self._traces}
             return Anatomy._made([by_id[i] for i in trace_ids], self.speeds, self._reference)
         index = self._index
-        analyses = [judged(analyse_trace(TraceTree(i, index.read(i))), self.speeds) for i in trace_ids]
+        analyses = [judged(analyse_trace(TraceTree(i, index.read(i)), self.speeds), self.speeds) for i in trace_ids]
         return Anatomy._made([_Trace(a) for a in analyses], self.speeds)
 
     def with_reference(self, *others: Anatomy) -> Anatomy:

@@ -6,6 +6,7 @@ Each concept has a module of its own (``timeline``, ``critical_path``, ``calls``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from .llm_batches import LLMBatch, independent_runs, llm_batches
 from .model import SpanRecord, TraceTree
 from .normalise import seconds_to_ns
 from .prompt_cache import PromptCacheUse
-from .speeds import SpeedBook
+from .speeds import ModelSpeed, SpeedBook
 from .timeline import phases, span_phases
 
 __all__ = ["TraceAnalysis", "analyse_trace"]
@@ -84,8 +85,12 @@ class TraceAnalysis:
         return span_phases(self.tree, self.agent_span, self.llm_calls)
 
 
-def analyse_trace(tree: TraceTree) -> TraceAnalysis:
-    """Phases, critical path, LLM calls, batches and what the levers already saved (what-ifs apart)."""
+def analyse_trace(tree: TraceTree, speeds: Mapping[str, ModelSpeed] | None = None) -> TraceAnalysis:
+    """Phases, critical path, LLM calls, batches and what the levers already saved (what-ifs apart).
+
+    Unstreamed calls' first tokens are estimated by the trace's own speeds and the reference, and by
+    ``speeds`` (measured over the input) when they are known already: ``whatif.judged`` then has nothing to
+    estimate again, and the phases are worked out once."""
     calls, duplicate_of = llm_calls(tree)
     duplicate_of.update(second_records(tree))
     agent = find_agent(tree)
@@ -106,10 +111,6 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
             "from an instrumentation the anatomy does not read?)"
         )
     notes.extend(merge_notes(tree, calls))
-    # unstreamed calls' first tokens, by the trace's own speeds or the reference (whatif.judged: by the input's)
-    estimated = with_estimates(calls, notes, SpeedBook.for_calls(calls, {}))
-    if estimated is not None:
-        calls, notes = estimated
     if tree.joined is not None:
         conversation, members = tree.joined
         notes.append(
@@ -118,6 +119,10 @@ def analyse_trace(tree: TraceTree) -> TraceAnalysis:
         )
     if tree.cycles_broken:
         notes.append(f"{tree.cycles_broken} parent cycle(s) in the span ids were cut; every span is kept")
+    # unstreamed calls' first tokens (their note last, where whatif.judged puts it when it estimates them anew)
+    estimated = with_estimates(calls, notes, SpeedBook.for_calls(calls, speeds or {}))
+    if estimated is not None:
+        calls, notes = estimated
     cache_saved = cache_hits = parallel_saved = 0
     for span in tree.spans.values():
         attributes = span.attributes

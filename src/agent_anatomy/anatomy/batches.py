@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ class Timed(Protocol):
 
 class Grouped:
     """What a group of calls that answer one turn or ran at once is in time (a tool ``Batch``, an ``LLMBatch``):
-    its members (``members()``) and how they ran together."""
+    its members (``members()``) and how they ran together (each figure worked out once: a group never changes)."""
 
     touching_ns: ClassVar[int] = 0
     """How far a member may start before the one before it ends and still count as after it."""
@@ -51,11 +52,11 @@ class Grouped:
     def members(self) -> Sequence[Timed]:
         raise NotImplementedError
 
-    @property
+    @functools.cached_property
     def start_ns(self) -> int:
         return min(m.start_ns for m in self.members())
 
-    @property
+    @functools.cached_property
     def end_ns(self) -> int:
         return max(m.end_ns for m in self.members())
 
@@ -63,15 +64,15 @@ class Grouped:
     def wall_ns(self) -> int:
         return self.end_ns - self.start_ns
 
-    @property
+    @functools.cached_property
     def sum_ns(self) -> int:
         return sum(m.duration_ns for m in self.members())
 
-    @property
+    @functools.cached_property
     def max_ns(self) -> int:
         return max(m.duration_ns for m in self.members())
 
-    @property
+    @functools.cached_property
     def mode(self) -> str:
         """``single``; ``parallel`` when all started together; ``sequential`` when each started after the
         previous ended; otherwise ``mixed``."""

@@ -169,7 +169,7 @@ def _stored_of(index: TraceIndex, speeds: dict[str, ModelSpeed]) -> list[StoredT
     """Second pass: each trace analysed, judged against every trace's model speeds, and its report kept."""
     stored = []
     for trace_id in index.lines:
-        analysis = judged(analyse_trace(TraceTree(trace_id, index.read(trace_id))), speeds)
+        analysis = judged(analyse_trace(TraceTree(trace_id, index.read(trace_id)), speeds), speeds)
         report = trace_report(analysis)
         # the fastest level: the spill file is temporary, its size matters less than the workers' time
         zjson = zlib.compress(codec.dumps(to_json(report)), 1)
