@@ -52,6 +52,8 @@ _OTHER: Final = re.compile(rb'"(traceID|trace_id)"')
 """Jaeger's and Phoenix's spellings: a line holding those is not OTLP alone."""
 _CHUNK: Final = 200
 """Traces per task handed to a worker."""
+_BLOCK_BYTES: Final = 4_000_000
+"""Lines read at a time while indexing."""
 
 
 @dataclass
@@ -83,22 +85,33 @@ def index_file(path: str | os.PathLike[str], progress: Progress | None = None) -
     offset = 0
     ids: dict[bytes, str | None] = {}  # each trace id as the file spells it, checked once
     with open(source, "rb") as file:
-        for number, line in enumerate(file, start=1):
-            if line.strip():
+        number = 0
+        while block := file.readlines(_BLOCK_BYTES):
+            if _OTHER.search(b"".join(block)):  # one search a block, not one a line
+                return None
+            for line in block:
+                number += 1
                 matches = _TRACE_ID.findall(line)
-                if len(matches) == 1:  # the jsonl: exporter's lines, a span each
+                if len(matches) == 1 and line.count(b'"spanId"') == 1:  # the jsonl: exporter's lines, a span each
                     raw = matches[0]
-                    found = {ids[raw] if raw in ids else ids.setdefault(raw, normalised_trace_id(raw))}
-                else:
+                    trace_id = ids[raw] if raw in ids else ids.setdefault(raw, normalised_trace_id(raw))
+                    if trace_id is None:
+                        return None
+                    places = lines.get(trace_id)
+                    if places is None:
+                        places = lines[trace_id] = array("Q")
+                    places.append(offset)
+                    places.append(len(line))
+                elif line.strip():
                     found = {normalised_trace_id(m) for m in matches}
-                # Only lines of OTLP spans, each with its trace id; anything else is read the ordinary way.
-                if not found or None in found or len(matches) != line.count(b'"spanId"') or _OTHER.search(line):
-                    return None
-                for trace_id in found:
-                    lines.setdefault(str(trace_id), array("Q")).extend((offset, len(line)))
-            offset += len(line)
-            if progress is not None and number % PROGRESS_EVERY_LINES == 0:
-                progress(PROGRESS_READING, offset, total)
+                    # Only lines of OTLP spans, each with its trace id; anything else is read the ordinary way.
+                    if not found or None in found or len(matches) != line.count(b'"spanId"'):
+                        return None
+                    for each in found:
+                        lines.setdefault(str(each), array("Q")).extend((offset, len(line)))
+                offset += len(line)
+                if progress is not None and number % PROGRESS_EVERY_LINES == 0:
+                    progress(PROGRESS_READING, offset, total)
     if progress is not None:
         progress(PROGRESS_READING, total, total)
     return TraceIndex(source, lines) if lines else None
