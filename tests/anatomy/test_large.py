@@ -6,6 +6,7 @@ The same file read the ordinary way (every span in memory) and the large way mus
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
 import subprocess
 import sys
@@ -94,3 +95,29 @@ def test_progress_is_told_of_reading_then_analysing(traces_file: Path) -> None:
     assert seen[-1][1] == seen[-1][2], "ends at 100 %"
     analysing = [done for what, done, _ in seen if what == "analysing"]
     assert analysing == sorted(analysing)
+
+
+def test_a_large_json_report_comes_a_trace_at_a_time(traces_file: Path) -> None:
+    """``render_parts``: the head, each trace's entry, the summary; joined, exactly ``render``'s document."""
+    large = Anatomy.from_file(traces_file, large_after=1, workers=1)
+    parts = list(large.render_parts("json"))
+    assert len(parts) == 60 + 2, "one piece a trace, besides the head and the tail"
+    assert "".join(parts) == large.render("json")
+    ordinary = Anatomy.from_file(traces_file, large_after=10**9)
+    assert json.loads("".join(parts)) == ordinary.to_dict()
+    assert list(ordinary.render_parts("text", color=False)) == [ordinary.render("text", color=False)]
+
+
+def test_workers_started_while_the_file_is_indexed_give_the_same_report(
+    traces_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_anatomy.anatomy import _anatomy
+
+    one = Anatomy.from_file(traces_file, large_after=1, workers=1)
+    monkeypatch.setattr(_anatomy, "EARLY_WORKERS_BYTES", 0)  # every file counts as likely large
+    ahead = Anatomy.from_file(traces_file, large_after=1, workers=2)
+    assert ahead.to_dict() == one.to_dict()
+    # started for a file that turns out not to be large: stopped again, and the report the ordinary one
+    ordinary = Anatomy.from_file(traces_file, large_after=10**9, workers=2)
+    assert ordinary.figures is None and ordinary.to_dict() == one.to_dict()
+    assert not multiprocessing.active_children(), "every worker process was reaped"
