@@ -379,3 +379,23 @@ def test_reading_a_large_json_lines_file_reports_progress(tmp_path: Path) -> Non
     total = path.stat().st_size
     assert len(seen) == 3 and all(t == total for _, t in seen), seen
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1] == (total, total)
+
+
+def test_a_resource_whose_attributes_are_not_a_list_is_named(tmp_path: Path) -> None:
+    """Only the resource's service name is read from it, and a malformed list still says what is wrong."""
+    span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "work"}
+    document = {
+        "resourceSpans": [{"resource": {"attributes": {"service.name": "x"}}, "scopeSpans": [{"spans": [span]}]}]
+    }
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(SourceError, match="attributes as a list of"):
+        records_from_file(path)
+    document["resourceSpans"][0]["resource"]["attributes"] = [
+        {"key": "service.name", "value": {"stringValue": "first"}},
+        {"key": "service.name", "value": {"stringValue": "billing"}},
+        {"value": {"stringValue": "no key"}},
+    ]
+    path.write_text(json.dumps(document))
+    [record] = records_from_file(path)
+    assert record.service == "billing", "the last of two, as an attributes mapping keeps it"

@@ -41,25 +41,29 @@ def any_value(value: Any) -> Any:
 
 
 def attributes(items: Any) -> dict[str, Any]:
+    return {item["key"]: any_value(item.get("value")) for item in _attribute_list(items) if _is_pair(item)}
+
+
+def _attribute_list(items: Any) -> list[Any]:
     if not items:
-        return {}
+        return []
     if not isinstance(items, list):
         raise Malformed("attributes as a list of {key, value}")
-    return {
-        item["key"]: any_value(item.get("value"))
-        for item in items
-        if (type(item) is dict or isinstance(item, Mapping)) and "key" in item
-    }
+    return items
+
+
+def _is_pair(item: Any) -> bool:
+    # the exact type first: an ABC check is slow, and every attribute of a file comes here
+    return (type(item) is dict or isinstance(item, Mapping)) and "key" in item
 
 
 def _service_name(items: Any) -> str | None:
-    """The resource's ``service.name``, its other attributes left unread (each span of a file repeats them)."""
-    if isinstance(items, list):
-        for item in items:
-            if (type(item) is dict or isinstance(item, Mapping)) and item.get("key") == semconv.SERVICE_NAME:
-                name = any_value(item.get("value"))
-                return str(name) if name else None
-    return None
+    """The resource's ``service.name``, its other attributes left unconverted (each span of a file repeats them)."""
+    name = None
+    for item in _attribute_list(items):
+        if _is_pair(item) and item["key"] == semconv.SERVICE_NAME:  # the last of them, as in ``attributes``
+            name = any_value(item.get("value"))
+    return str(name) if name else None
 
 
 def otlp_records(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
