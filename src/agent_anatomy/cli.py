@@ -232,11 +232,11 @@ def _run_run(args: argparse.Namespace) -> int:
             if args.html:
                 _write(args.html, anatomy.render("html"), "--html")
             color = False if (args.no_color or args.output) else None
-            rendered = anatomy.render(args.format, color=color, width=DEFAULT_WIDTH if args.output else None)
+            rendered = anatomy.render_parts(args.format, color=color, width=DEFAULT_WIDTH if args.output else None)
             if args.output:
                 _write(args.output, rendered)
             else:
-                sys.stderr.write(rendered if rendered.endswith("\n") else rendered + "\n")
+                _put(sys.stderr, rendered)
         except AgentAnatomyError as exc:  # the program's exit status stays the answer
             print(f"agent-anatomy run: no anatomy: {exc}", file=sys.stderr)
             return result.exit_code
