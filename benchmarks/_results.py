@@ -49,6 +49,11 @@ class Results:
         path.write_text(json.dumps(payload, indent=2))
 
 
+def verdict(ok: bool) -> str:
+    """How a target is reported as the run goes: ``met`` or ``NOT MET``."""
+    return "met" if ok else "NOT MET"
+
+
 def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON rows here")
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from _results import Results, add_json_option
+from _results import Results, add_json_option, verdict
 
 from agent_anatomy import semconv
 from agent_anatomy.anatomy import Anatomy
@@ -41,10 +41,6 @@ SCALE_MB_TARGET = 400
 """and at most this much memory, all its processes together"""
 MEMORY_GROWTH_TARGET = 1.5
 """Peak memory of the 5,000-trace report over the 500-trace one: flat in the number of traces."""
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "NOT MET"
 
 
 class TraceWriter:
@@ -262,7 +258,7 @@ def scale_case(results: Results, path: Path, traces: int) -> tuple[float, float]
     print(
         f"{traces:>6,} traces ({size_mb:,.0f} MB)  report {report_s:6.1f} s, peak {report_mb:6.0f} MB (all processes)"
         f"  parsing alone {parse_s:5.1f} s, {parse_mb:4.0f} MB  ratio {ratio:4.1f}x"
-        + (f"  (target <= {SCALE_RATIO_TARGET:g}x and <= {SCALE_MB_TARGET} MB: {_verdict(ok)})" if large else "")
+        + (f"  (target <= {SCALE_RATIO_TARGET:g}x and <= {SCALE_MB_TARGET} MB: {verdict(ok)})" if large else "")
     )
     results.add(
         "anatomy at scale",
@@ -299,11 +295,11 @@ def run_case(results: Results, label: str, path: Path, traces: int, target_s: fl
         anatomy.aggregate_suggestions()
 
     analyse_s = median_s(analyse, rounds)
-    verdict = _verdict(analyse_s < target_s)
+    met = verdict(analyse_s < target_s)
     print(
         f"{label:<12} {len(records):>7,} spans  read {read_s * 1000:8.1f} ms  "
         f"analyse {analyse_s * 1000:8.1f} ms  ratio {analyse_s / read_s:5.2f}x  "
-        f"(target < {target_s:g} s: {verdict})"
+        f"(target < {target_s:g} s: {met})"
     )
     results.add(
         "anatomy analysis",
@@ -341,9 +337,7 @@ def main() -> None:
                 peaks[count] = scale_case(results, path, count)[1]
             growth = peaks[5_000] / peaks[500]
             ok = growth <= MEMORY_GROWTH_TARGET
-            print(
-                f"peak memory 5,000 / 500 traces: {growth:.2f}x (target <= {MEMORY_GROWTH_TARGET:g}x: {_verdict(ok)})"
-            )
+            print(f"peak memory 5,000 / 500 traces: {growth:.2f}x (target <= {MEMORY_GROWTH_TARGET:g}x: {verdict(ok)})")
             results.add(
                 "anatomy at scale",
                 "peak memory, 5,000 traces against 500",

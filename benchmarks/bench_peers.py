@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from _anthropic_workloads import TRANSPORTS, WORKLOADS
-from _results import Results, add_json_option, half_iqr
+from _results import Results, add_json_option, half_iqr, verdict
 
 from agent_anatomy.sim import SimProfile, SimServer
 
@@ -152,8 +152,7 @@ def report(results: Results, transport: str, workload: str, bare_us: float, meas
         note=f"lowest: {lowest}; ours/floor {ours / floor:.2f}",
     )
     print(
-        f"targets: lowest {'met' if lowest else 'NOT MET'}; <= {FLOOR_TARGET:g}x floor ({ours / floor:.2f}x) "
-        f"{'met' if within_floor else 'NOT MET'}"
+        f"targets: lowest {verdict(lowest)}; <= {FLOOR_TARGET:g}x floor ({ours / floor:.2f}x) {verdict(within_floor)}"
     )
 
 
