@@ -49,6 +49,8 @@ def _reset_otel_globals() -> None:
     trace._TRACER_PROVIDER = None
     metrics._internal._METER_PROVIDER_SET_ONCE = Once()
     metrics._internal._METER_PROVIDER = None
+    # and a placeholder that forwards to no provider of an earlier test
+    metrics._internal._PROXY_METER_PROVIDER = metrics._internal._ProxyMeterProvider()
     _configure._owned_tracer_provider = None
 
 

@@ -132,3 +132,36 @@ def test_with_metrics_off_an_llm_call_records_none_and_with_a_meter_it_records_t
     data = reader.get_metrics_data()
     names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert semconv.METRIC_CLIENT_OPERATION_DURATION in names
+
+
+def test_on_the_placeholder_meter_an_llm_call_records_only_once_the_application_sets_a_provider(
+    otel_globals: None,
+) -> None:
+    """Before any MeterProvider is set, the API's placeholder meter drops what it is given: an LLM call then
+    records nothing (building the metric attributes cost every call about 10 µs). Once the application sets a
+    provider, the placeholder's instruments forward to it, and the next call records there."""
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    provider, exporter = _private_provider()
+    handler = TelemetryHandler.on_providers(provider)  # the meter: the global placeholder's
+    assert handler.instruments.recording is False
+    handler.start_llm_call({semconv.GEN_AI_REQUEST_MODEL: "claude-haiku-4-5"}, stream=False).end()
+    reader = InMemoryMetricReader()
+    application = MeterProvider(metric_readers=[reader])
+    metrics.set_meter_provider(application)
+    assert handler.instruments.recording is True
+    handler.start_llm_call({semconv.GEN_AI_REQUEST_MODEL: "claude-haiku-4-5"}, stream=False).end()
+    assert len(exporter.get_finished_spans()) == 2, "both calls have their span"
+    data = reader.get_metrics_data()
+    durations = [
+        point
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == semconv.METRIC_CLIENT_OPERATION_DURATION
+        for point in m.data.data_points
+    ]
+    assert [p.count for p in durations] == [1], "the call after the provider was set, and only it"
+    application.shutdown()

@@ -256,7 +256,7 @@ def _enabled_handle(
                     resource=provider.resource if isinstance(provider, SdkTracerProvider) else resource,
                     shutdown_on_exit=False,
                 )
-                if _is_unset(meter_provider):
+                if _runtime.metrics_placeholder(meter_provider):
                     metrics.set_meter_provider(owned_meter_provider)
                 meter_provider = owned_meter_provider
 
@@ -291,12 +291,6 @@ def _resource(settings: Settings) -> Resource:
     if settings.service_name:
         attributes[SERVICE_NAME] = settings.service_name
     return Resource.create(attributes)
-
-
-def _is_unset(meter_provider: MeterProvider) -> bool:
-    """True for the metrics API's placeholder, which stands in until the application sets a provider."""
-    # The API exports no name for its proxy class, so it is recognised by its class name.
-    return type(meter_provider).__name__ == "_ProxyMeterProvider"
 
 
 def _global_tracer_provider(settings: Settings, resource: Resource) -> SdkTracerProvider:

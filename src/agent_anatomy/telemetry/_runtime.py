@@ -32,11 +32,21 @@ __all__ = [
     "install",
     "installation",
     "last_trace",
+    "metrics_placeholder",
     "reset",
     "trace_spans",
 ]
 
 _logger = logging.getLogger(__name__)
+
+
+def metrics_placeholder(provider_or_meter: MeterProvider | Meter | None = None) -> bool:
+    """True for the metrics API's placeholder (a provider, or a meter of it; None: the global provider), which
+    stands in until the application sets a provider: what is recorded on it meanwhile goes nowhere."""
+    if provider_or_meter is None:
+        provider_or_meter = metrics.get_meter_provider()
+    # The API exports no name for its proxy classes, so they are recognised by their class names.
+    return type(provider_or_meter).__name__ in ("_ProxyMeterProvider", "_ProxyMeter")
 
 
 class Watcher(Protocol):
