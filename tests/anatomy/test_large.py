@@ -121,3 +121,33 @@ def test_workers_started_while_the_file_is_indexed_give_the_same_report(
     ordinary = Anatomy.from_file(traces_file, large_after=10**9, workers=2)
     assert ordinary.figures is None and ordinary.to_dict() == one.to_dict()
     assert not multiprocessing.active_children(), "every worker process was reaped"
+
+
+_UNGUARDED_SCRIPT = """
+import sys
+from agent_anatomy.anatomy import Anatomy
+# no `if __name__ == "__main__":`, as most scripts are written
+print(Anatomy.from_file(sys.argv[1], large_after=1, workers=2).render("json"))
+"""
+
+
+@pytest.mark.parametrize("how", ["file", "stdin"])
+def test_a_script_without_a_main_guard_reports_on_worker_processes(traces_file: Path, tmp_path: Path, how: str) -> None:
+    """The workers are spawned processes, which by default run the caller's main module again: a script
+    without a main guard then ran its report again in each worker and failed with BrokenProcessPool, and a
+    script read on standard input could not be re-run at all. Neither is run again now."""
+    script = tmp_path / "report_script.py"
+    script.write_text(_UNGUARDED_SCRIPT)
+    command = [sys.executable, str(script) if how == "file" else "-", str(traces_file)]
+    done = subprocess.run(
+        command,
+        input=_UNGUARDED_SCRIPT if how == "stdin" else None,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    one = Anatomy.from_file(traces_file, large_after=1, workers=1)
+    assert json.loads(done.stdout) == one.to_dict()

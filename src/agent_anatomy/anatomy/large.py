@@ -16,10 +16,13 @@ import collections
 import concurrent.futures
 import dataclasses
 import multiprocessing
+import multiprocessing.context
 import os
 import re
+import sys
 import tempfile
 import threading
+import types
 import weakref
 import zlib
 from array import array
@@ -190,6 +193,31 @@ def _stored_of(index: TraceIndex, speeds: dict[str, ModelSpeed]) -> list[StoredT
     return stored
 
 
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that does not run the caller's main module again.
+
+    A spawned process re-imports ``__main__`` by default, for what the tasks might need from it. The workers'
+    tasks need only this module, and re-running the caller's script would run its report again in every
+    worker, which fails (a script without ``if __name__ == "__main__":``, the commonest kind) or cannot be done
+    at all (a script read on standard input). So the process is started with a blank ``__main__`` in view.
+    """
+
+    def start(self) -> None:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")  # only while the child's start-up data is taken
+        try:
+            super().start()
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    """Spawn (never fork: the caller may run threads, exporters among them), with ``_WorkerProcess``."""
+
+    Process = _WorkerProcess
+
+
 def _ready() -> None:
     """A worker's first task: nothing, but unpickling it imports this module, which is its start-up."""
 
@@ -202,8 +230,7 @@ class Workers:
         self.count = count if count is not None else (os.cpu_count() or 1)
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         if self.count > 1:
-            context = multiprocessing.get_context("spawn")  # never fork: the caller may run threads (exporters...)
-            self._pool = concurrent.futures.ProcessPoolExecutor(self.count, mp_context=context)
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.count, mp_context=_WorkerContext())
             for _ in range(self.count):
                 self._pool.submit(_ready)
 
