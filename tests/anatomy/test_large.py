@@ -151,3 +151,45 @@ def test_a_script_without_a_main_guard_reports_on_worker_processes(traces_file: 
     assert "Traceback" not in done.stderr
     one = Anatomy.from_file(traces_file, large_after=1, workers=1)
     assert json.loads(done.stdout) == one.to_dict()
+
+
+def test_the_second_pass_reads_the_records_the_first_kept_or_else_the_lines(
+    traces_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The first pass keeps each trace's records for the second, which then parses no line again. A trace whose
+    records could not be kept, or a chunk whose file could not be written, is read from its lines: the same
+    report either way."""
+    import contextlib
+    import marshal
+
+    from agent_anatomy.anatomy import large
+
+    ordinary = Anatomy.from_file(traces_file, large_after=10**9).to_dict()
+    read_again: list[str] = []
+    real_read = large.TraceIndex.read
+
+    def counted(index: large.TraceIndex, trace_id: str) -> list[large.SpanRecord]:
+        read_again.append(trace_id)
+        return real_read(index, trace_id)
+
+    monkeypatch.setattr(large.TraceIndex, "read", counted)
+    assert Anatomy.from_file(traces_file, large_after=1, workers=1).to_dict() == ordinary
+    assert len(read_again) == 60, "each trace's lines parsed once, by the first pass"
+
+    read_again.clear()
+    real_packed = large._packed
+    packed_count = [0]
+
+    def every_other(records: list[large.SpanRecord]) -> bytes:
+        packed_count[0] += 1
+        return real_packed(records) if packed_count[0] % 2 else marshal.dumps(None)
+
+    monkeypatch.setattr(large, "_packed", every_other)
+    assert Anatomy.from_file(traces_file, large_after=1, workers=1).to_dict() == ordinary
+    assert len(read_again) == 60 + 30, "the traces not kept were read again"
+
+    read_again.clear()
+    missing = tmp_path / "gone"
+    monkeypatch.setattr(large.tempfile, "TemporaryDirectory", lambda **_: contextlib.nullcontext(str(missing)))
+    assert Anatomy.from_file(traces_file, large_after=1, workers=1).to_dict() == ordinary
+    assert len(read_again) == 120, "with nowhere to keep them, every trace was read twice"

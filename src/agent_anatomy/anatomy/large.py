@@ -4,7 +4,9 @@ A JSON Lines file (the ``jsonl:`` exporter's, an OTel Collector's) is first inde
 bytes finds each line's trace id, so a trace's spans can be read back alone. One trace is then read and
 analysed without touching the rest (``--trace-id`` on a file of thousands). A report over all of them
 runs in two passes over the traces, in worker processes: the first learns each model's observed speed
-(the routing what-ifs compare against every trace), the second analyses each trace fully and keeps its
+(the routing what-ifs compare against every trace) and keeps each trace's records in a temporary file, as
+``marshal`` writes them (loading them back costs a third of parsing the lines again), the second loads them,
+analyses each trace fully and keeps its
 report (``StoredTrace``: the ``TraceReport`` as compressed JSON, moved to a spill file, with the figures a
 summary needs and its row in a table of traces), so memory holds the index and the figures, never every
 span at once.
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
+import marshal
 import multiprocessing
 import multiprocessing.context
 import os
@@ -34,7 +38,7 @@ from .. import codec
 from .analysis import analyse_trace
 from .calls import llm_calls
 from .document import from_json, to_json
-from .model import SpanRecord, TraceTree
+from .model import EventRecord, SpanRecord, TraceTree
 from .report import TraceReport, TraceRow
 from .reporting import TraceFigures, figures_of, trace_report, trace_row
 from .sources import (
@@ -173,23 +177,94 @@ def _chunks(index: TraceIndex, size: int) -> Iterator[TraceIndex]:
         yield TraceIndex(index.path, {trace_id: index.lines[trace_id] for trace_id in ids[start : start + size]})
 
 
-def _samples_of(index: TraceIndex) -> list[SpeedSample]:
-    """First pass: what these traces' LLM calls say of the models' speeds."""
+def _samples_of(index: TraceIndex, keep: str) -> tuple[list[SpeedSample], bool]:
+    """First pass: what these traces' LLM calls say of the models' speeds. Each trace's records are kept in the
+    file ``keep`` as they were read, for the second pass to load instead of parsing the lines again (a third of
+    the cost); the flag says whether they were (not when the file cannot be written: the second pass reads the
+    lines again)."""
     found: list[SpeedSample] = []
-    for trace_id in index.lines:
-        found.extend(speed_samples(llm_calls(TraceTree(trace_id, index.read(trace_id)))[0]))
-    return found
+    file = None
+    with contextlib.suppress(OSError):
+        file = open(keep, "wb")  # noqa: SIM115  # closed below; a failed write lets go of it early
+    try:
+        for trace_id in index.lines:
+            records = index.read(trace_id)
+            if file is not None:
+                try:
+                    file.write(_packed(records))
+                except OSError:
+                    file.close()
+                    file = None
+            found.extend(speed_samples(llm_calls(TraceTree(trace_id, records))[0]))
+    finally:
+        if file is not None:
+            file.close()
+    return found, file is not None
 
 
-def _stored_of(index: TraceIndex, speeds: dict[str, ModelSpeed]) -> list[StoredTrace]:
-    """Second pass: each trace analysed, judged against every trace's model speeds, and its report kept."""
+def _packed(records: list[SpanRecord]) -> bytes:
+    """A trace's records as plain values, written by ``marshal`` (or None, if one holds a value it cannot)."""
+    packed = [
+        (
+            r.trace_id,
+            r.span_id,
+            r.parent_id,
+            r.name,
+            r.start_ns,
+            r.end_ns,
+            r.attributes,
+            tuple((e.name, e.time_ns, e.attributes) for e in r.events),
+            r.status,
+            r.kind,
+            r.service,
+            r.scope,
+            r.role,
+        )
+        for r in records
+    ]
+    try:
+        return marshal.dumps(packed)
+    except ValueError:  # never for what an OTLP line holds; a future reader might put other values in a record
+        return marshal.dumps(None)
+
+
+def _unpacked(packed: list[tuple[Any, ...]]) -> list[SpanRecord]:
+    """The records ``_packed`` wrote, made again."""
+    records = []
+    for (
+        trace_id,
+        span_id,
+        parent_id,
+        name,
+        start,
+        end,
+        attributes,
+        events,
+        status,
+        kind,
+        service,
+        scope,
+        role,
+    ) in packed:
+        kept = tuple(EventRecord(*event) for event in events)
+        fields = (trace_id, span_id, parent_id, name, start, end, attributes, kept, status, kind, service, scope)
+        records.append(SpanRecord(*fields, role=role))  # the role as found: not worked out again
+    return records
+
+
+def _stored_of(index: TraceIndex, speeds: dict[str, ModelSpeed], kept: str | None) -> list[StoredTrace]:
+    """Second pass: each trace analysed, judged against every trace's model speeds, and its report kept.
+    ``kept``: the file the first pass kept these traces' records in, else None (their lines are read again)."""
     stored = []
-    for trace_id in index.lines:
-        analysis = judged(analyse_trace(TraceTree(trace_id, index.read(trace_id)), speeds), speeds)
-        report = trace_report(analysis)
-        # the fastest level: the spill file is temporary, its size matters less than the workers' time
-        zjson = zlib.compress(codec.dumps(to_json(report)), 1)
-        stored.append(StoredTrace(figures_of(analysis), trace_row(report), zjson))
+    with open(kept, "rb") if kept is not None else contextlib.nullcontext() as file:
+        for trace_id in index.lines:
+            packed = marshal.load(file) if file is not None else None
+            records = _unpacked(packed) if packed is not None else index.read(trace_id)
+            analysis = judged(analyse_trace(TraceTree(trace_id, records), speeds), speeds)
+            report = trace_report(analysis)
+            # the fastest level: the spill file is temporary, its size matters less than the workers' time
+            zjson = zlib.compress(codec.dumps(to_json(report)), 1)
+            stored.append(StoredTrace(figures_of(analysis), trace_row(report), zjson))
     return stored
 
 
@@ -279,17 +354,22 @@ def _stored_traces(
     chunks = list(_chunks(index, size))
     steps = 2 * len(chunks)
     samples: list[SpeedSample] = []
-    for done, found in enumerate(workers.run((_samples_of, c) for c in chunks), start=1):
-        samples.extend(found)
-        if progress is not None:
-            progress(PROGRESS_ANALYSING, done, steps)
-    speeds = {**(known or {}), **speeds_from_samples(samples)}
-    stored: list[StoredTrace] = []
-    spill = Spill()
-    tasks = ((_stored_of, c, speeds) for c in chunks)
-    for done, found in enumerate(workers.run(tasks), start=len(chunks) + 1):
-        stored.extend(spill.put(trace) for trace in found)
-        if progress is not None:
-            progress(PROGRESS_ANALYSING, done, steps)
+    with tempfile.TemporaryDirectory(prefix="agent-anatomy-") as keep:  # each chunk's records, between the passes
+        places = [os.path.join(keep, f"{number}.records") for number in range(len(chunks))]
+        kept: list[str | None] = []
+        tasks: Iterable[tuple[Any, ...]] = ((_samples_of, c, p) for c, p in zip(chunks, places, strict=True))
+        for done, ((found, was_kept), place) in enumerate(zip(workers.run(tasks), places, strict=True), start=1):
+            samples.extend(found)
+            kept.append(place if was_kept else None)
+            if progress is not None:
+                progress(PROGRESS_ANALYSING, done, steps)
+        speeds = {**(known or {}), **speeds_from_samples(samples)}
+        stored: list[StoredTrace] = []
+        spill = Spill()
+        tasks = ((_stored_of, c, speeds, k) for c, k in zip(chunks, kept, strict=True))
+        for done, found_stored in enumerate(workers.run(tasks), start=len(chunks) + 1):
+            stored.extend(spill.put(trace) for trace in found_stored)
+            if progress is not None:
+                progress(PROGRESS_ANALYSING, done, steps)
     stored.sort(key=lambda t: t.figures.start_ns)
     return stored, speeds

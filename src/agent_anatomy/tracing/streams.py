@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import timeit
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import wrapt
 
@@ -239,26 +239,45 @@ class AsyncStreamManagerProxy(ObjectProxy):
 
 
 def complete(call: LLMInvocation, result: Any) -> Any:
-    """What a wrapped ``create`` returns: a proxied stream, or the result after its span ended.
-
-    The result's kind is read off its class: asking a pydantic message for a missing attribute costs
-    microseconds on every call.
-    """
-    kind = type(result)
-    if hasattr(kind, "__next__") and hasattr(kind, "close"):
+    """What a wrapped ``create`` returns: a proxied stream, or the result after its span ended."""
+    kind = _result_kind(type(result))
+    if kind in (_SYNC_STREAM, _ASYNC_STREAM):
         call.on_headers()
         call.suspend()
-        return SyncStreamProxy(result, call)
-    if hasattr(kind, "__anext__") and hasattr(kind, "close"):
-        call.on_headers()
-        call.suspend()
-        return AsyncStreamProxy(result, call)
-    if hasattr(kind, "parse") and hasattr(kind, "iter_bytes"):  # with_raw_response / with_streaming_response
+        return SyncStreamProxy(result, call) if kind == _SYNC_STREAM else AsyncStreamProxy(result, call)
+    if kind == _RAW_RESPONSE:  # with_raw_response / with_streaming_response
         _complete_raw(call, result.http_response)
         return result
     call.on_response(result)
     call.end()
     return result
+
+
+_SYNC_STREAM: Final = "sync stream"
+_ASYNC_STREAM: Final = "async stream"
+_RAW_RESPONSE: Final = "raw response"
+_MESSAGE: Final = "message"
+_result_kinds: dict[type, str] = {}
+"""What each result class a ``create`` returned is, found once: asking a pydantic message's class for an
+attribute it lacks costs microseconds, on every call."""
+_RESULT_KINDS_MAX: Final = 64
+"""Enough for every class the SDK returns; a program that makes result classes on the fly is asked each time."""
+
+
+def _result_kind(cls: type) -> str:
+    kind = _result_kinds.get(cls)
+    if kind is None:
+        if hasattr(cls, "__next__") and hasattr(cls, "close"):
+            kind = _SYNC_STREAM
+        elif hasattr(cls, "__anext__") and hasattr(cls, "close"):
+            kind = _ASYNC_STREAM
+        elif hasattr(cls, "parse") and hasattr(cls, "iter_bytes"):
+            kind = _RAW_RESPONSE
+        else:
+            kind = _MESSAGE
+        if len(_result_kinds) < _RESULT_KINDS_MAX:
+            _result_kinds[cls] = kind
+    return kind
 
 
 def _complete_raw(call: LLMInvocation, http_response: Any) -> None:
