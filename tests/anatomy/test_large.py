@@ -176,13 +176,16 @@ def test_the_second_pass_reads_the_records_the_first_kept_or_else_the_lines(
     assert Anatomy.from_file(traces_file, large_after=1, workers=1).to_dict() == ordinary
     assert len(read_again) == 60, "each trace's lines parsed once, by the first pass"
 
+    odd = large.SpanRecord("ab" * 16, "cd" * 8, None, "chat", 1, 2, {"x": object()})  # not a value marshal writes
+    assert marshal.loads(large._packed([odd])[large._LENGTH.size :]) is None
     read_again.clear()
     real_packed = large._packed
     packed_count = [0]
 
     def every_other(records: list[large.SpanRecord]) -> bytes:
         packed_count[0] += 1
-        return real_packed(records) if packed_count[0] % 2 else marshal.dumps(None)
+        nothing = marshal.dumps(None)  # what is written for records marshal cannot write
+        return real_packed(records) if packed_count[0] % 2 else large._LENGTH.pack(len(nothing)) + nothing
 
     monkeypatch.setattr(large, "_packed", every_other)
     assert Anatomy.from_file(traces_file, large_after=1, workers=1).to_dict() == ordinary
