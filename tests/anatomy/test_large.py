@@ -117,10 +117,17 @@ def test_workers_started_while_the_file_is_indexed_give_the_same_report(
     monkeypatch.setattr(_anatomy, "EARLY_WORKERS_BYTES", 0)  # every file counts as likely large
     ahead = Anatomy.from_file(traces_file, large_after=1, workers=2)
     assert ahead.to_dict() == one.to_dict()
-    # started for a file that turns out not to be large: stopped again, and the report the ordinary one
-    ordinary = Anatomy.from_file(traces_file, large_after=10**9, workers=2)
+    # started for a file that turns out not to be large (60 traces, not 61): stopped again, the report the
+    # ordinary one
+    started: list[object] = []
+    real_workers = _anatomy.Workers
+    monkeypatch.setattr(_anatomy, "Workers", lambda *a: started.append(a) or real_workers(*a))
+    ordinary = Anatomy.from_file(traces_file, large_after=61, workers=2)
     assert ordinary.figures is None and ordinary.to_dict() == one.to_dict()
-    assert not multiprocessing.active_children(), "every worker process was reaped"
+    assert len(started) == 1 and not multiprocessing.active_children(), "every worker process was reaped"
+    # a file too small to hold large_after traces starts none
+    assert Anatomy.from_file(traces_file, large_after=10**9, workers=2).to_dict() == one.to_dict()
+    assert len(started) == 1, "no workers started for a file that cannot be large"
 
 
 _UNGUARDED_SCRIPT = """

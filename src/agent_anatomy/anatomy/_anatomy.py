@@ -52,6 +52,9 @@ LARGE_FILE_TRACES: Final = 200
 EARLY_WORKERS_BYTES: Final = 8_000_000
 """A file this size or more is likely to be large (200 traces of 30 spans take 5 MB): its workers are started
 while it is indexed."""
+_TRACE_BYTES_AT_LEAST: Final = 100
+"""No trace takes fewer bytes of a JSON Lines file (a line holds at least its ids and ``resourceSpans``): a file
+smaller than ``large_after`` times this cannot be large, and starts no workers ahead."""
 
 
 def pick_trace(trace_ids: Collection[str], trace_id: str | int) -> str:
@@ -224,7 +227,8 @@ class Anatomy:
         """
         with contextlib.ExitStack() as stack:
             started = None
-            if trace_id is None and _file_size(path) >= EARLY_WORKERS_BYTES:  # likely large: workers start now
+            size = _file_size(path) if trace_id is None else 0
+            if size >= max(EARLY_WORKERS_BYTES, large_after * _TRACE_BYTES_AT_LEAST):  # likely large: start them now
                 started = stack.enter_context(Workers(workers))
             try:
                 index = index_file(path, progress)
