@@ -15,6 +15,8 @@ that does not know this package. Each carries its context as attributes as well 
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AgentAnatomyError",
     "ConfigurationError",
@@ -27,6 +29,19 @@ __all__ = [
 
 class AgentAnatomyError(Exception):
     """Base of every exception raised by agent-anatomy."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as it is (a large report's worker raises it in another process): the subclasses take their
+        # context as keyword arguments, which the default pickling of an exception does not pass back.
+        return _restored, (type(self), self.args, self.__dict__)
+
+
+def _restored(cls: type[AgentAnatomyError], args: tuple[Any, ...], state: dict[str, Any]) -> AgentAnatomyError:
+    """An error as it was pickled: its message and attributes, without running its ``__init__`` again."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(AgentAnatomyError, ValueError):

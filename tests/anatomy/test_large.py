@@ -203,3 +203,37 @@ def test_the_second_pass_reads_the_records_the_first_kept_or_else_the_lines(
     monkeypatch.setattr(large.tempfile, "TemporaryDirectory", lambda **_: contextlib.nullcontext(str(missing)))
     assert Anatomy.from_file(traces_file, large_after=1, workers=1).to_dict() == ordinary
     assert len(read_again) == 120, "with nowhere to keep them, every trace was read twice"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_bad_line_of_a_large_file_is_named_by_its_number(traces_file: Path, tmp_path: Path, workers: int) -> None:
+    """A line cut short in a large file: the same one-line error as the ordinary reading, naming the line (it
+    said line 0), and from worker processes too (the error did not unpickle: BrokenProcessPool)."""
+    from agent_anatomy.errors import SourceError
+
+    lines = traces_file.read_text().splitlines()
+    lines[150] = lines[150][:-40]  # ids and all still there, so the index takes it
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SourceError, match=r"line 151 is not valid JSON") as ordinary:
+        Anatomy.from_file(broken, large_after=10**9)
+    with pytest.raises(SourceError, match=r"line 151 is not valid JSON") as large:
+        Anatomy.from_file(broken, large_after=1, workers=workers)
+    assert str(large.value) == str(ordinary.value) and large.value.source == str(broken)
+    if workers == 2:  # the command, on a file of enough traces to be read the large way
+        many = tmp_path / "many.jsonl"
+        write_exporter_jsonl(many, agent_traces(210, turns=1, seed=5))
+        lines = many.read_text().splitlines()
+        lines[150] = lines[150][:-40]
+        many.write_text("\n".join(lines) + "\n")
+        with pytest.raises(SourceError, match=r"line 151 is not valid JSON") as ordinary:
+            Anatomy.from_file(many, large_after=10**9)
+        done = subprocess.run(
+            [sys.executable, "-m", "agent_anatomy.cli", "report", str(many)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode != 0 and "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines() == [f"agent-anatomy: error: {ordinary.value}"]

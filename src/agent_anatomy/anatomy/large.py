@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .. import codec
+from ..errors import SourceError
 from .analysis import analyse_trace
 from .calls import llm_calls
 from .document import from_json, to_json
@@ -79,12 +80,32 @@ class TraceIndex:
     def read(self, trace_id: str) -> list[SpanRecord]:
         """The spans of one trace, read from its lines alone."""
         places = self.lines[trace_id]
+        offsets = places[::2]
         with open(self.path, "rb") as file:
             chunks = []
-            for offset, length in zip(places[::2], places[1::2], strict=True):
+            for offset, length in zip(offsets, places[1::2], strict=True):
                 file.seek(offset)
                 chunks.append(file.read(length))
-        return [r for r in records_from_lines(self.path, chunks) if r.trace_id == trace_id]
+        try:
+            records = records_from_lines(self.path, chunks)
+        except SourceError:  # said again with the lines' numbers, counted only now
+            records_from_lines(self.path, chunks, _line_numbers(self.path, offsets))
+            raise
+        return [r for r in records if r.trace_id == trace_id]
+
+
+def _line_numbers(path: str, offsets: Iterable[int]) -> list[int]:
+    """The number (from 1) of the line at each byte offset of the file, the offsets in file order, as the index
+    holds them; counted by reading up to each."""
+    numbers = []
+    with open(path, "rb") as file:
+        counted = line = 0
+        for offset in offsets:
+            while counted < offset and (block := file.read(min(_BLOCK_BYTES, offset - counted))):
+                line += block.count(b"\n")
+                counted += len(block)
+            numbers.append(line + 1)
+    return numbers
 
 
 def index_file(path: str | os.PathLike[str], progress: Progress | None = None) -> TraceIndex | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import itertools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TextIO
@@ -111,17 +112,18 @@ def _records_from_text_file(source: str, file: TextIO, progress: Progress | None
     return records
 
 
-def records_from_lines(source: str, lines: Iterable[bytes]) -> list[SpanRecord]:
-    """Records from some lines of a JSON Lines file (read back through its trace index)."""
+def records_from_lines(source: str, lines: Iterable[bytes], numbers: Iterable[int] | None = None) -> list[SpanRecord]:
+    """Records from some lines of a JSON Lines file (read back through its trace index); ``numbers``: the lines'
+    numbers in the file, for an error to name (0 when not given)."""
     records: list[SpanRecord] = []
-    for line in lines:
+    for line, number in zip(lines, numbers if numbers is not None else itertools.repeat(0)):
         try:
             text = line.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise SourceError(
                 f"{source} is not a text file (byte {exc.start} of a line is not UTF-8)", source=source
             ) from exc
-        records.extend(_document_records(source, _json_line(source, 0, text), 0))
+        records.extend(_document_records(source, _json_line(source, number, text), number))
     return records
 
 
