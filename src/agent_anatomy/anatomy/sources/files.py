@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import itertools
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TextIO
@@ -116,7 +116,7 @@ def records_from_lines(source: str, lines: Iterable[bytes], numbers: Iterable[in
     """Records from some lines of a JSON Lines file (read back through its trace index); ``numbers``: the lines'
     numbers in the file, for an error to name (0 when not given)."""
     records: list[SpanRecord] = []
-    for line, number in zip(lines, numbers if numbers is not None else itertools.repeat(0)):
+    for line, number in zip(lines, numbers if numbers is not None else itertools.repeat(0), strict=False):
         try:
             text = line.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
