@@ -15,7 +15,7 @@ that does not know this package. Each carries its context as attributes as well 
 
 from __future__ import annotations
 
-from typing import Any
+import typing  # a module, not a name: the module's public names stay its errors
 
 __all__ = [
     "AgentAnatomyError",
@@ -30,13 +30,15 @@ __all__ = [
 class AgentAnatomyError(Exception):
     """Base of every exception raised by agent-anatomy."""
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[typing.Any, ...]:
         # Pickled as it is (a large report's worker raises it in another process): the subclasses take their
         # context as keyword arguments, which the default pickling of an exception does not pass back.
         return _restored, (type(self), self.args, self.__dict__)
 
 
-def _restored(cls: type[AgentAnatomyError], args: tuple[Any, ...], state: dict[str, Any]) -> AgentAnatomyError:
+def _restored(
+    cls: type[AgentAnatomyError], args: tuple[typing.Any, ...], state: dict[str, typing.Any]
+) -> AgentAnatomyError:
     """An error as it was pickled: its message and attributes, without running its ``__init__`` again."""
     error = cls.__new__(cls)
     error.args = args
