@@ -172,8 +172,8 @@ def target_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
     return [f"targets: {met} of {len(rows)} met", *lines]
 
 
-def update_readme(path: Path, info: dict[str, Any], runs: dict[str, dict[str, Any]]) -> None:
-    """Put the summaries between the README's ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` markers;
+def update_tables(path: Path, info: dict[str, Any], runs: dict[str, dict[str, Any]]) -> None:
+    """Put the summaries between the performance page's ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` markers;
     a block with no results is left as it is."""
     text = path.read_text()
     levers = {name: result for name, result in runs.items() if name != "peers" and result.get("rows")}
@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer calls and rounds: a smoke run, noisy figures")
     parser.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of {list(BENCHMARKS)}")
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--readme", action="store_true", help="also update the tables in README.md's Performance")
+    parser.add_argument("--docs", action="store_true", help="also update the tables of docs/performance.md")
     parser.add_argument("--from-json", type=Path, default=None, help="render a previous run's JSON instead of running")
     options = parser.parse_args()
     chosen = [name.strip() for name in options.only.split(",") if name.strip()]
@@ -267,8 +267,8 @@ def main() -> None:
         if not options.quick and set(chosen) != set(BENCHMARKS):
             runs = kept_runs(options.out / "latest.json", runs, info)
         info["peers"] = runs.get("peers", {}).get("extra", {}).get("versions", {})
-    if options.readme:
-        update_readme(HERE.parent / "README.md", info, runs)
+    if options.docs:
+        update_tables(HERE.parent / "docs" / "performance.md", info, runs)
     options.out.mkdir(parents=True, exist_ok=True)
     stamp = info["date"][:10]
     text = markdown(info, runs)

@@ -1,5 +1,5 @@
 """``benchmarks/suite.py``: a run of some benchmarks keeps the latest results of the others (dated), and the
-README's tables show only what was measured, each with its date."""
+performance page's tables show only what was measured, each with its date."""
 
 from __future__ import annotations
 
@@ -61,14 +61,14 @@ def test_results_of_another_machine_or_none_are_not_kept(suite: ModuleType, tmp_
     assert suite.kept_runs(tmp_path / "absent.json", {}, MACHINE) == {}
 
 
-def test_the_readme_keeps_a_table_nothing_was_measured_for(suite: ModuleType, tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
+def test_the_performance_page_keeps_a_table_nothing_was_measured_for(suite: ModuleType, tmp_path: Path) -> None:
+    readme = tmp_path / "performance.md"
     kept = "<!-- bench:levers -->\n*old*\n\n| old table |\n<!-- /bench:levers -->"
     readme.write_text(f"# x\n<!-- bench:peers -->\nold\n<!-- /bench:peers -->\n{kept}\n")
-    suite.update_readme(readme, MACHINE, {})
+    suite.update_tables(readme, MACHINE, {})
     assert kept in readme.read_text()
     runs = {"levers": {"rows": [_lever_row(3.5)], "date": "2026-12-01 08:00 UTC"}}
-    suite.update_readme(readme, MACHINE, runs)
+    suite.update_tables(readme, MACHINE, runs)
     text = readme.read_text()
     assert "| old table |" not in text and "| levers | parallel tools | 3.5 x |" in text
     assert "*2026-12-01 08:00 UTC, Test CPU, 2 cores*" in text

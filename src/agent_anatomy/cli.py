@@ -187,7 +187,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check = commands.add_parser(
         "check",
         help="check traces against a latency budget (exit 1 when a limit is missed)",
-        description="Checks every trace of the source against the limits of a TOML budget file (see the README): "
+        description="Checks every trace of the source against the limits of a TOML budget file (see docs/anatomy.md): "
         "exit 0 when all are met, 1 when one is missed or cannot be measured, 2 on bad input. " + _SOURCES,
     )
     _add_source(check)
@@ -336,7 +336,7 @@ def _put(out: TextIO, parts: Iterable[str], *, newline: bool = True) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     anatomy = _anatomy_from(args)
     color = False if (args.no_color or args.output) else None
-    # a file is not a terminal: the width of one that does not say its size, as the README says
+    # a file is not a terminal: the width of one that does not say its size, as the docs say
     width = DEFAULT_WIDTH if args.output else None
     rendered = anatomy.render_parts(args.format, color=color, spans=args.spans, width=width, each=args.each)
     if args.write_speeds:

@@ -183,13 +183,13 @@ def test_protobuf_json_that_omits_zero_valued_fields() -> None:
     assert semconv.GEN_AI_OPERATION_NAME not in records[0].attributes
 
 
-def test_the_readme_lists_every_rule_of_the_normalisation_table() -> None:
+def test_the_docs_list_every_rule_of_the_normalisation_table() -> None:
     from pathlib import Path
 
     from agent_anatomy.anatomy.normalise import ROLE_RULES
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    table = readme.split("### Traces written by other instrumentations", 1)[1].split("What a trace does not", 1)[0]
+    readme = (Path(__file__).parents[2] / "docs" / "anatomy.md").read_text()
+    table = readme.split("## Traces written by other instrumentations", 1)[1].split("What a trace does not", 1)[0]
     for attribute, value, _, _ in ROLE_RULES:
         assert f"`{value}`" in table and (attribute == semconv.GEN_AI_OPERATION_NAME or f"`{attribute}`" in table), (
             attribute,

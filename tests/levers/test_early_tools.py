@@ -167,7 +167,7 @@ async def test_an_offered_call_the_answer_does_not_hold_is_stopped(traced: Trace
 
 
 async def test_a_messages_text_and_thinking_are_not_calls(traced: Traced) -> None:
-    """``run(message.content)``, as the README writes it: only the ``tool_use`` blocks are calls."""
+    """``run(message.content)``, as docs/levers.md writes it: only the ``tool_use`` blocks are calls."""
     executor = aa.ParallelExecutor(_tools())
     content = [
         {"type": "thinking", "thinking": "...", "signature": "s"},
