@@ -39,15 +39,18 @@ EXIT_STATUS = re.compile(r"^\[exit status (\d+)\]$")
 _TOKENS = re.compile(
     r"(?P<ellipsis>\.\.\.|…)"
     r"|(?P<id>\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,32}\b)"
-    r"|(?P<number>[-+]?\d+(?:[.,]\d+)*)"
-    r"|(?P<bar>█+)"
+    r"|(?P<number>[-+±]?\d+(?:[.,]\d+)*)"
     r"|(?P<space>\s+)"
 )
-_MATCHES = {"ellipsis": r".*?", "id": r"[0-9a-f]+", "number": r"[-+]?\d+(?:[.,]\d+)*", "bar": r"█*", "space": r"\s+"}
+_MATCHES = {"ellipsis": r".*?", "id": r"[0-9a-f]+", "number": r"[-+±]?\d+(?:[.,]\d+)*", "space": r"\s+"}
+_BARS = re.compile(r"█+")
+"""A bar's length is a figure too: bars are left out of both sides (a share under a cell has none)."""
 
 
 def output_pattern(shown: str) -> re.Pattern[str]:
-    """The pattern an output must match to be what ``shown`` shows, figures aside (see the module's docstring)."""
+    """The pattern an output (as ``printed`` leaves it) must match to be what ``shown`` shows, figures
+    aside (see the module's docstring)."""
+    shown = printed(shown)
     parts, at = [], 0
     for token in _TOKENS.finditer(shown):
         parts.append(re.escape(shown[at : token.start()]))
@@ -55,6 +58,21 @@ def output_pattern(shown: str) -> re.Pattern[str]:
         at = token.end()
     parts.append(re.escape(shown[at:]))
     return re.compile("".join(parts), re.DOTALL)
+
+
+def printed(output: str) -> str:
+    """An output as it is compared: its lines' trailing blanks and its bars left out."""
+    return "\n".join(_BARS.sub("", line).rstrip() for line in output.strip().splitlines())
+
+
+def first_difference(shown: str, output: str) -> str:
+    """The first line of ``shown`` that ``output`` does not match, after the lines before it did."""
+    lines = shown.splitlines()
+    for count in range(1, len(lines) + 1):
+        pattern = re.compile(output_pattern("\n".join(lines[:count])).pattern + r"(?:\s.*)?", re.DOTALL)
+        if not pattern.fullmatch(printed(output)):
+            return lines[count - 1]
+    return "(every line matches: the output goes on past them)"
 
 
 def commands(block: str) -> Iterator[tuple[str, str, int]]:
@@ -117,14 +135,14 @@ def run_console(example: Example) -> None:
             timeout=TIMEOUT_S,
             check=False,
         )
-        printed = "\n".join(line.rstrip() for line in done.stdout.strip().splitlines())
+        output = done.stdout
         assert done.returncode == status, (
-            f"`{command}` ({where}) exited {done.returncode}, the page says {status}:\n{printed[-3000:]}"
+            f"`{command}` ({where}) exited {done.returncode}, the page says {status}:\n{output[-3000:]}"
         )
         if shown:
-            assert output_pattern(shown).fullmatch(printed), (
-                f"`{command}` ({where}) no longer prints what the page shows."
-                f"\n--- shown\n{shown}\n--- printed\n{printed}"
+            assert output_pattern(shown).fullmatch(printed(output)), (
+                f"`{command}` ({where}) no longer prints what the page shows; the first line that differs:\n"
+                f"{first_difference(shown, output)}\n--- shown\n{shown}\n--- printed\n{output}"
             )
         example.namespace["checked" if shown else "ran"].append(f"{where}: {command}")
 
@@ -170,11 +188,13 @@ def test_page_examples(page: Path, environment: dict[str, str], tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("shown", "printed", "matches"),
+    ("shown", "output", "matches"),
     [
         ("Total: 5,721 ms", "Total: 4,980 ms", True),
         ("Total: 5,721 ms", "Total: 4,980 s", False),
         ("-580 ms (-24%)", "+12 ms (+3%)", True),
+        ("-2 ms   now streamed", "±0 ms   now streamed", True),
+        ("code  40 ms   1.5 %\ngaps", "code  133 ms   4.3 %  █\ngaps", True),
         ("claude-sonnet-4-6", "claude-haiku-4-5", False),
         ("trace aad50288 · support-agent", "trace 4bf92f35 · support-agent", True),
         ("trace aad50288 · support-agent", "trace 4bf92f35 · billing-agent", False),
@@ -184,8 +204,16 @@ def test_page_examples(page: Path, environment: dict[str, str], tmp_path: Path) 
         ("a long line that wraps", "a long line, that wraps", False),
     ],
 )
-def test_output_pattern(shown: str, printed: str, matches: bool) -> None:
-    assert bool(output_pattern(shown).fullmatch(printed)) is matches
+def test_output_pattern(shown: str, output: str, matches: bool) -> None:
+    assert bool(output_pattern(shown).fullmatch(printed(output))) is matches
+
+
+def test_the_first_line_that_differs_is_named() -> None:
+    shown = "Total: 5 ms\nWhere the time went\n  tools  3 ms"
+    assert first_difference(shown, "Total: 7 ms\nWhere the time went\n  agent  3 ms") == "  tools  3 ms"
+    assert first_difference(shown, "Total: 7 ms\nWhere the time went\n  tools  3 ms\n  more") == (
+        "(every line matches: the output goes on past them)"
+    )
 
 
 def test_commands_split_a_console_block() -> None:
