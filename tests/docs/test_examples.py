@@ -18,6 +18,7 @@ lexer and its ``skip`` directive); these evaluators run what it finds.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -174,16 +175,48 @@ def environment(sim: SimServer, tmp_path_factory: pytest.TempPathFactory) -> dic
     }
 
 
+def run_page(page: Path, environment: dict[str, str], scratch: Path) -> tuple[list[str], list[str]]:
+    """Run a page's examples in order in ``scratch``: what was run, and what was checked against its output."""
+    (scratch / "examples").symlink_to(ROOT / "examples")
+    document = PAGE_READER.parse(page)
+    document.namespace.update(scratch=scratch, environment=environment, ran=[], checked=[])
+    for example in document.examples():
+        example.evaluate()
+    return document.namespace["ran"], document.namespace["checked"]
+
+
+Outcome = tuple[list[str], list[str]] | Exception
+
+
+@pytest.fixture(scope="module")
+def page_outcomes(
+    request: pytest.FixtureRequest, environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[Path, Outcome]:
+    """Every selected page run at once, each on a thread of its own: their examples mostly wait on the
+    simulator's latency, so together they take about as long as the longest page, not the sum."""
+    selected = [
+        item.callspec.params["page"]
+        for item in request.session.items
+        if item.originalname == "test_page_examples" and hasattr(item, "callspec")
+    ]
+
+    def outcome(page: Path) -> Outcome:
+        try:
+            return run_page(page, environment, tmp_path_factory.mktemp(page.stem))
+        except Exception as failure:  # reported by the page's own test
+            return failure
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(selected))) as pool:
+        return dict(zip(selected, pool.map(outcome, selected), strict=True))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
-def test_page_examples(page: Path, environment: dict[str, str], tmp_path: Path) -> None:
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
-    document = PAGE_READER.parse(page)
-    document.namespace.update(scratch=tmp_path, environment=environment, ran=[], checked=[])
-    examples = list(document.examples())
-    for example in examples:
-        example.evaluate()
-    ran, checked = document.namespace["ran"], document.namespace["checked"]
+def test_page_examples(page: Path, page_outcomes: dict[Path, Outcome]) -> None:
+    outcome = page_outcomes[page]
+    if isinstance(outcome, Exception):
+        raise outcome
+    ran, checked = outcome
     print(f"{page.relative_to(ROOT)}: {len(ran)} run, {len(checked)} checked against their output")
 
 
