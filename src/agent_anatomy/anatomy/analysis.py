@@ -57,6 +57,9 @@ class TraceAnalysis:
     """LLM calls of one agent made at once."""
     independent_runs: list[LLMBatch] = field(default_factory=list)
     """LLM calls of one agent made one after another that did not need each other's answers."""
+    estimated_by: Mapping[str, ModelSpeed] | None = field(default=None, repr=False, compare=False)
+    """The measured speeds the unstreamed calls' first tokens were estimated by, if any: ``whatif.judged`` with
+    the same speeds has nothing to estimate again."""
     prompt_cache: dict[str, PromptCacheUse] = field(default_factory=dict)
     """What the prompt cache did for each call that used it, by the call's span id (once judged: the saving
     needs the speeds)."""
@@ -150,4 +153,5 @@ def analyse_trace(tree: TraceTree, speeds: Mapping[str, ModelSpeed] | None = Non
         agents=agent_runs(tree, calls, duplicate_of),
         llm_batches=concurrent,
         independent_runs=independent_runs(tree, calls, batches, concurrent),
+        estimated_by=speeds,
     )

@@ -202,6 +202,9 @@ def _merge_facts(group: Sequence[SpanRecord], facts: dict[str, LLMFacts]) -> LLM
     """Each fact from the record that measured it best (``normalise.measured_rank``: ours, the SDK's, then the
     others in the order they started), not simply the first record to start."""
 
+    if len(group) == 1:  # nearly every call: its one record's facts, as the merge below would give them
+        return facts[group[0].span_id]
+
     def first(values: Iterable[Any]) -> Any:
         return next((v for v in values if v is not None), None)
 

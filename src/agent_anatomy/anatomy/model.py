@@ -65,6 +65,8 @@ class SpanRecord:
     ``normalise.role_of`` when the record is made."""
 
     def __post_init__(self) -> None:
+        if self.role is not None:  # a record made again from one made before (a copy, a large file's kept one)
+            return  # its strings were shared then, and its role found
         # Thousands of spans repeat the same few strings (trace id, names, attribute keys, models): one
         # object each instead of one per span, which is most of a large file's memory.
         if len(_shared_strings) >= _SHARED_MAX_ENTRIES:  # bounded, unlike sys.intern's for life
@@ -81,8 +83,7 @@ class SpanRecord:
                 shared(k, k): shared(v, v) if type(v) is str and len(v) <= _SHARED_MAX_CHARS else v
                 for k, v in self.attributes.items()
             }
-        if self.role is None:
-            self.role = role_of(self.name, self.attributes)
+        self.role = role_of(self.name, self.attributes)
 
     @property
     def operation(self) -> str | None:

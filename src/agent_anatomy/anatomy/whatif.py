@@ -595,7 +595,7 @@ def judged(analysis: TraceAnalysis, speeds: Mapping[str, ModelSpeed]) -> TraceAn
     changed."""
     book = SpeedBook.for_calls(analysis.llm_calls, speeds)
     # analyse_trace estimated by the trace's own speeds and the reference: only measured speeds change that
-    changed = with_estimates(analysis.llm_calls, analysis.notes, book)
+    changed = None if speeds is analysis.estimated_by else with_estimates(analysis.llm_calls, analysis.notes, book)
     if changed is not None:
         calls, notes = changed
         tree, agent = analysis.tree, analysis.agent_span
@@ -605,6 +605,7 @@ def judged(analysis: TraceAnalysis, speeds: Mapping[str, ModelSpeed]) -> TraceAn
             phases=phases(tree, agent, calls),
             agents=agent_runs(tree, calls, analysis.duplicate_of),
             notes=notes,
+            estimated_by=speeds,
         )
     suggestions = suggest(analysis, book)
     return dataclasses.replace(

@@ -116,14 +116,18 @@ def records_from_lines(source: str, lines: Iterable[bytes], numbers: Iterable[in
     """Records from some lines of a JSON Lines file (read back through its trace index); ``numbers``: the lines'
     numbers in the file, for an error to name (0 when not given)."""
     records: list[SpanRecord] = []
-    for line, number in zip(lines, numbers if numbers is not None else itertools.repeat(0), strict=False):
-        try:
-            text = line.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise SourceError(
-                f"{source} is not a text file (byte {exc.start} of a line is not UTF-8)", source=source
-            ) from exc
-        records.extend(_document_records(source, _json_line(source, number, text), number))
+    number = 0
+    # One boundary for all the lines, not one a line (every line of a large file comes here); the message
+    # names the line being read when it failed.
+    with reading(source, lambda exc: f"{source}: line {number}: expected {exc}"):
+        for line, number in zip(lines, numbers if numbers is not None else itertools.repeat(0), strict=False):
+            try:
+                text = line.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise SourceError(
+                    f"{source} is not a text file (byte {exc.start} of a line is not UTF-8)", source=source
+                ) from exc
+            records.extend(records_from_document(_json_line(source, number, text)))
     return records
 
 
