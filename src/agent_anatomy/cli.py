@@ -282,8 +282,9 @@ def _source_name(args: argparse.Namespace) -> str:
     return f"Jaeger at {args.jaeger}"
 
 
-def _anatomy_from(args: argparse.Namespace) -> Anatomy:
-    """The traces the source options name (one source: a FILE, --jaeger or --phoenix)."""
+def _anatomy_from(args: argparse.Namespace, *, reports: bool = True) -> Anatomy:
+    """The traces the source options name (one source: a FILE, --jaeger or --phoenix). ``reports=False``: a
+    large file's traces keep their figures and rows only (``Anatomy.from_file``), for what shows a few."""
     from .anatomy import Anatomy, parse_duration
     from .anatomy.speeds import speeds_from
 
@@ -294,7 +295,9 @@ def _anatomy_from(args: argparse.Namespace) -> Anatomy:
         )
     speeds = speeds_from(args.speeds) if getattr(args, "speeds", None) else None
     if args.file is not None:
-        return Anatomy.from_file(args.file, trace_id, progress=_progress_line(args.file), speeds=speeds)
+        return Anatomy.from_file(
+            args.file, trace_id, progress=_progress_line(args.file), speeds=speeds, reports=reports
+        )
     if args.phoenix is not None:
         if trace_id is None:
             raise ConfigurationError("--phoenix needs --trace-id", setting="--phoenix", value=args.phoenix)
@@ -334,7 +337,7 @@ def _put(out: TextIO, parts: Iterable[str], *, newline: bool = True) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    anatomy = _anatomy_from(args)
+    anatomy = _anatomy_from(args, reports=args.format == "json")
     color = False if (args.no_color or args.output) else None
     # a file is not a terminal: the width of one that does not say its size, as the docs say
     width = DEFAULT_WIDTH if args.output else None
@@ -357,7 +360,7 @@ def _run_list(args: argparse.Namespace) -> int:
     from .anatomy.document import to_json
     from .anatomy.render_text import list_text
 
-    rows = _anatomy_from(args).rows()
+    rows = _anatomy_from(args, reports=False).rows()
     if args.format == "json":
         print(json.dumps({"traces": to_json(rows)}, indent=2, ensure_ascii=False))
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import random
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.anatomy.reporting import row_of, trace_report, trace_row
 from agent_anatomy.errors import ConfigurationError, TraceNotFoundError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +41,24 @@ def test_the_large_way_gives_the_ordinary_report(traces_file: Path) -> None:
     assert large.figures is not None and ordinary.figures is None and len(large) == len(ordinary) == 60
     assert large.to_dict() == ordinary.to_dict()
     assert large.render(color=False) == ordinary.render(color=False)
+
+
+def test_without_its_reports_a_large_file_reports_the_same(traces_file: Path) -> None:
+    """``reports=False`` (what the text report and ``list`` ask for) keeps figures and rows only: the rows are
+    those the reports give, and what needs a report has it made again from the trace's spans."""
+    kept = Anatomy.from_file(traces_file, large_after=1, workers=1)
+    rows_only = Anatomy.from_file(traces_file, large_after=1, workers=1, reports=False)
+    assert rows_only.rows() == kept.rows()
+    assert any(row.ttft != "not streamed" for row in kept.rows()) and any(row.top != "-" for row in kept.rows())
+    assert rows_only.render(color=False) == kept.render(color=False)
+    assert rows_only.to_dict() == kept.to_dict()
+    assert "".join(rows_only.render_parts("json")) == "".join(kept.render_parts("json"))
+
+
+def test_a_row_made_without_the_report_is_the_reports_row(traces_file: Path) -> None:
+    ordinary = Anatomy.from_file(traces_file, large_after=10**9)
+    for analysis in ordinary.traces:
+        assert row_of(analysis) == trace_row(trace_report(analysis))
 
 
 def test_worker_processes_give_the_same_report(traces_file: Path) -> None:
@@ -87,6 +107,33 @@ def test_the_command_reports_a_file_of_traces(traces_file: Path) -> None:
     assert len(json.loads(done.stdout)["traces"]) == 60
 
 
+def test_the_commands_text_and_list_of_a_large_file_are_the_reports(tmp_path: Path) -> None:
+    """The text report and ``list`` keep no report per trace (``reports=False``): what they print is what the
+    reports say."""
+    path = tmp_path / "large.jsonl"
+    write_exporter_jsonl(path, agent_traces(240, turns=2, seed=5))
+    anatomy = Anatomy.from_file(path, workers=1)
+    assert anatomy.figures is not None, "read the large way"
+    for command, expected in (
+        ("report", anatomy.render(color=False, width=80)),
+        ("list", None),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "agent_anatomy.cli", command, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "80"},
+        )
+        assert done.returncode == 0, done.stderr
+        if expected is not None:
+            assert done.stdout.strip() == expected.strip()
+        else:
+            assert done.stdout.startswith("240 traces in") and all(
+                row.trace_id[:16] in done.stdout for row in anatomy.rows()
+            )
+
+
 def test_progress_is_told_of_reading_then_analysing(traces_file: Path) -> None:
     seen: list[tuple[str, int, int]] = []
     Anatomy.from_file(traces_file, large_after=1, workers=1, progress=lambda *report: seen.append(report))
@@ -133,6 +180,7 @@ def test_workers_started_while_the_file_is_indexed_give_the_same_report(
 _UNGUARDED_SCRIPT = """
 import sys
 from agent_anatomy.anatomy import Anatomy
+from agent_anatomy.anatomy.reporting import row_of, trace_report, trace_row
 # no `if __name__ == "__main__":`, as most scripts are written
 print(Anatomy.from_file(sys.argv[1], large_after=1, workers=2).render("json"))
 """

@@ -42,7 +42,7 @@ from .calls import llm_calls
 from .document import from_json, to_json
 from .model import EventRecord, SpanRecord, TraceTree
 from .report import TraceReport, TraceRow
-from .reporting import TraceFigures, figures_of, trace_report, trace_row
+from .reporting import TraceFigures, figures_of, row_of, trace_report, trace_row
 from .sources import (
     PROGRESS_ANALYSING,
     PROGRESS_EVERY_LINES,
@@ -156,9 +156,13 @@ class StoredTrace:
     row: TraceRow
     report_zjson: bytes
     """The trace's ``TraceReport`` (without spans) as compressed JSON text; moved to a ``Spill`` file once it
-    reaches the main process (then empty)."""
+    reaches the main process (then empty). Empty too when reports were not kept (``stored_traces``)."""
     spilled: tuple[Spill, int, int] | None = None
     """Where the report was moved to: the spill file, offset and length."""
+
+    @property
+    def has_report(self) -> bool:
+        return self.spilled is not None or bool(self.report_zjson)
 
     @property
     def report_json(self) -> str:
@@ -183,6 +187,8 @@ class Spill:
         weakref.finalize(self, self._file.close)
 
     def put(self, trace: StoredTrace) -> StoredTrace:
+        if not trace.report_zjson:
+            return trace
         with self._lock:
             offset = self._file.seek(0, os.SEEK_END)
             self._file.write(trace.report_zjson)
@@ -278,15 +284,19 @@ def _unpacked(packed: list[tuple[Any, ...]]) -> list[SpanRecord]:
     return records
 
 
-def _stored_of(index: TraceIndex, speeds: dict[str, ModelSpeed], kept: str | None) -> list[StoredTrace]:
-    """Second pass: each trace analysed, judged against every trace's model speeds, and its report kept.
-    ``kept``: the file the first pass kept these traces' records in, else None (their lines are read again)."""
+def _stored_of(index: TraceIndex, speeds: dict[str, ModelSpeed], kept: str | None, reports: bool) -> list[StoredTrace]:
+    """Second pass: each trace analysed, judged against every trace's model speeds, and its report kept (with
+    ``reports``; else its figures and row alone). ``kept``: the file the first pass kept these traces' records
+    in, else None (their lines are read again)."""
     stored = []
     with open(kept, "rb") if kept is not None else contextlib.nullcontext() as file:
         for trace_id in index.lines:
             packed = marshal.loads(file.read(*_LENGTH.unpack(file.read(_LENGTH.size)))) if file is not None else None
             records = _unpacked(packed) if packed is not None else index.read(trace_id)
             analysis = judged(analyse_trace(TraceTree(trace_id, records), speeds), speeds)
+            if not reports:  # a quarter of the time is the report's: made again for the few traces shown
+                stored.append(StoredTrace(figures_of(analysis), row_of(analysis), b""))
+                continue
             report = trace_report(analysis)
             # the fastest level: the spill file is temporary, its size matters less than the workers' time
             zjson = zlib.compress(codec.dumps(to_json(report)), 1)
@@ -362,18 +372,24 @@ def stored_traces(
     workers: int | Workers | None = None,
     progress: Progress | None = None,
     known: Mapping[str, ModelSpeed] | None = None,
+    reports: bool = True,
 ) -> tuple[list[StoredTrace], dict[str, ModelSpeed]]:
     """Every trace of an indexed file, stored in order of start, and the models' speeds over all of them (and
     ``known`` speeds, a speeds file's, for the models they did not stream). ``workers``: how many processes
-    (default one per core), or ``Workers`` started already."""
+    (default one per core), or ``Workers`` started already. ``reports``: keep each trace's report, else only its
+    figures and row (``StoredTrace.has_report``)."""
     if isinstance(workers, Workers):
-        return _stored_traces(index, workers, progress, known)
+        return _stored_traces(index, workers, progress, known, reports)
     with Workers(workers) as started:
-        return _stored_traces(index, started, progress, known)
+        return _stored_traces(index, started, progress, known, reports)
 
 
 def _stored_traces(
-    index: TraceIndex, workers: Workers, progress: Progress | None, known: Mapping[str, ModelSpeed] | None
+    index: TraceIndex,
+    workers: Workers,
+    progress: Progress | None,
+    known: Mapping[str, ModelSpeed] | None,
+    reports: bool,
 ) -> tuple[list[StoredTrace], dict[str, ModelSpeed]]:
     # Several tasks per worker, so they finish together; at most _CHUNK traces each.
     size = max(1, min(_CHUNK, -(-len(index.lines) // (workers.count * 4))))
@@ -392,7 +408,7 @@ def _stored_traces(
         speeds = {**(known or {}), **speeds_from_samples(samples)}
         stored: list[StoredTrace] = []
         spill = Spill()
-        tasks = ((_stored_of, c, speeds, k) for c, k in zip(chunks, kept, strict=True))
+        tasks = ((_stored_of, c, speeds, k, reports) for c, k in zip(chunks, kept, strict=True))
         for done, found_stored in enumerate(workers.run(tasks), start=len(chunks) + 1):
             stored.extend(spill.put(trace) for trace in found_stored)
             if progress is not None:
