@@ -12,9 +12,9 @@ import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "agent_anatomy"
 LAYERS = ["semconv", "telemetry", "tracing", "levers", "anatomy", "sim", "zero_code", "cli"]
-"""Lowest first. Modules at the root (errors, version, stats, environment_variables, catalogue, codec) sit below
+"""Lowest first. Modules at the root (errors, version, stats, environment_variables, catalogue, codec, lazy) sit below
 them all."""
-ROOT_MODULES = {"errors", "version", "stats", "environment_variables", "semconv", "catalogue", "codec"}
+ROOT_MODULES = {"errors", "version", "stats", "environment_variables", "semconv", "catalogue", "codec", "lazy"}
 
 
 def _package(path: Path) -> str:

@@ -1,46 +1,98 @@
 """agent-anatomy: OpenTelemetry tracing for AI agents, the levers that cut their latency, and a report
-of where the time went."""
+of where the time went.
 
-from . import anatomy, semconv
-from .anatomy import Anatomy, anatomy_for, last_anatomy
-from .configuration import configure
-from .errors import (
-    AgentAnatomyError,
-    ConfigurationError,
-    MissingDependencyError,
-    SimulatorError,
-    SourceError,
-    TraceNotFoundError,
-)
-from .levers import (
-    AgentResult,
-    MemoryBackend,
-    ModelRouter,
-    ParallelExecutor,
-    RedisBackend,
-    ResultCache,
-    cached,
-    run_agent,
-    run_agent_sync,
-)
-from .telemetry import JsonlSpanExporter, SpanRecorder, Telemetry, last_trace, trace_spans
-from .tracing import (
-    AnthropicInstrumentor,
-    ContextThreadPoolExecutor,
-    ToolInfo,
-    agent,
-    bind_context,
-    conversation,
-    instrument_anthropic,
-    span,
-    step,
-    tool,
-    tool_info,
-    uninstrument_anthropic,
-    workflow,
-)
+Each name is imported when first used (``lazy``): ``import agent_anatomy`` costs nothing until then, and a
+part of the package imported alone (the anatomy, an instrumentor) does not import the rest.
+"""
+
+from typing import TYPE_CHECKING
+
+from .lazy import attach
 from .version import __version__
 
+if TYPE_CHECKING:
+    from . import anatomy, semconv
+    from .anatomy import Anatomy, anatomy_for, last_anatomy
+    from .configuration import configure
+    from .errors import (
+        AgentAnatomyError,
+        ConfigurationError,
+        MissingDependencyError,
+        SimulatorError,
+        SourceError,
+        TraceNotFoundError,
+    )
+    from .levers import (
+        AgentResult,
+        MemoryBackend,
+        ModelRouter,
+        ParallelExecutor,
+        RedisBackend,
+        ResultCache,
+        cached,
+        run_agent,
+        run_agent_sync,
+    )
+    from .telemetry import JsonlSpanExporter, SpanRecorder, Telemetry, last_trace, trace_spans
+    from .tracing import (
+        AnthropicInstrumentor,
+        ContextThreadPoolExecutor,
+        ToolInfo,
+        agent,
+        bind_context,
+        conversation,
+        instrument_anthropic,
+        span,
+        step,
+        tool,
+        tool_info,
+        uninstrument_anthropic,
+        workflow,
+    )
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        ".": ["anatomy", "semconv"],
+        ".anatomy": ["Anatomy", "anatomy_for", "last_anatomy"],
+        ".configuration": ["configure"],
+        ".errors": [
+            "AgentAnatomyError",
+            "ConfigurationError",
+            "MissingDependencyError",
+            "SimulatorError",
+            "SourceError",
+            "TraceNotFoundError",
+        ],
+        ".levers": [
+            "AgentResult",
+            "MemoryBackend",
+            "ModelRouter",
+            "ParallelExecutor",
+            "RedisBackend",
+            "ResultCache",
+            "cached",
+            "run_agent",
+            "run_agent_sync",
+        ],
+        ".telemetry": ["JsonlSpanExporter", "SpanRecorder", "Telemetry", "last_trace", "trace_spans"],
+        ".tracing": [
+            "AnthropicInstrumentor",
+            "ContextThreadPoolExecutor",
+            "ToolInfo",
+            "agent",
+            "bind_context",
+            "conversation",
+            "instrument_anthropic",
+            "span",
+            "step",
+            "tool",
+            "tool_info",
+            "uninstrument_anthropic",
+            "workflow",
+        ],
+    },
+)
 __all__ = [
     "AgentAnatomyError",
     "AgentResult",

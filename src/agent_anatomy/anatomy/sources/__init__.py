@@ -10,21 +10,46 @@ a file holding any of them, or JSON Lines of OTLP documents (agent-anatomy's ``j
 the file and position and what was expected at one boundary (``_common.reading``); an HTTP failure
 names the URL (``live``, where each request is made and a Jaeger v3 answer may fall back to v1; ``_http``,
 the one GET every live server is read with).
+
+Each name is imported when first used (``agent_anatomy.lazy``): reading a file does not import the OTel SDK's
+spans, nor asking Jaeger the file readers.
 """
 
-from .files import (
-    PROGRESS_ANALYSING,
-    PROGRESS_EVERY_LINES,
-    PROGRESS_READING,
-    Progress,
-    normalised_trace_id,
-    records_from_document,
-    records_from_file,
-    records_from_lines,
-)
-from .live import fetch_jaeger_trace, fetch_phoenix_trace, search_jaeger
-from .readable import records_from_readable
+from typing import TYPE_CHECKING
 
+from ...lazy import attach
+
+if TYPE_CHECKING:
+    from .files import (
+        PROGRESS_ANALYSING,
+        PROGRESS_EVERY_LINES,
+        PROGRESS_READING,
+        Progress,
+        normalised_trace_id,
+        records_from_document,
+        records_from_file,
+        records_from_lines,
+    )
+    from .live import fetch_jaeger_trace, fetch_phoenix_trace, search_jaeger
+    from .readable import records_from_readable
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        ".files": [
+            "PROGRESS_ANALYSING",
+            "PROGRESS_EVERY_LINES",
+            "PROGRESS_READING",
+            "Progress",
+            "normalised_trace_id",
+            "records_from_document",
+            "records_from_file",
+            "records_from_lines",
+        ],
+        ".live": ["fetch_jaeger_trace", "fetch_phoenix_trace", "search_jaeger"],
+        ".readable": ["records_from_readable"],
+    },
+)
 __all__ = [
     "PROGRESS_ANALYSING",
     "PROGRESS_EVERY_LINES",
