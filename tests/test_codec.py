@@ -1,4 +1,5 @@
-"""codec: orjson where installed, the standard library otherwise, and the same values and errors either way."""
+"""codec: orjson where installed (and msgspec for OTLP lines), the standard library otherwise, and the same values
+and errors either way."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from agent_anatomy import codec
 from agent_anatomy.anatomy import Anatomy
-from agent_anatomy.anatomy.sources import records_from_file
+from agent_anatomy.anatomy.sources import otlp_structs, records_from_file
 from agent_anatomy.errors import SourceError
 
 FIXTURES = Path(__file__).parent / "anatomy" / "fixtures"
@@ -24,6 +25,7 @@ def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
             pytest.skip("orjson is not installed (pip install 'agent-anatomy[fast]')")
     else:
         monkeypatch.setattr(codec, "_orjson", None)
+        monkeypatch.setattr(otlp_structs, "msgspec", None)  # (the fast extra's other half)
     return str(request.param)
 
 
@@ -52,6 +54,7 @@ def test_dumps_is_compact_utf8_and_reads_back(decoder: str) -> None:
 def test_a_trace_file_reads_the_same_with_either(decoder: str, monkeypatch: pytest.MonkeyPatch) -> None:
     records = records_from_file(FIXTURES / "otlp_skew_orphan.json")
     monkeypatch.setattr(codec, "_orjson", None)
+    monkeypatch.setattr(otlp_structs, "msgspec", None)
     assert records == records_from_file(FIXTURES / "otlp_skew_orphan.json")
 
 

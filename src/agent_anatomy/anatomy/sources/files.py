@@ -15,6 +15,7 @@ from ._common import Malformed, hex_id, reading
 from .console import console_documents, console_records, is_console_span
 from .jaeger import jaeger_records
 from .otlp import otlp_records
+from .otlp_structs import records_of_line
 from .phoenix import is_phoenix, phoenix_records
 
 __all__ = [
@@ -102,7 +103,10 @@ def _records_from_text_file(source: str, file: TextIO, progress: Progress | None
     done = len(first)
     for number, line in enumerate(file, start=number + 1):  # noqa: B020
         if line.strip():
-            records.extend(_document_records(source, _json_line(source, number, line), number))
+            found = records_of_line(line)
+            if found is None:  # not decoded as OTLP structs: read as a document of any shape, with its errors
+                found = _document_records(source, _json_line(source, number, line), number)
+            records.extend(found)
         if progress is not None:
             done += len(line)  # characters: close enough to bytes for a progress line
             if number % PROGRESS_EVERY_LINES == 0:
@@ -121,6 +125,10 @@ def records_from_lines(source: str, lines: Iterable[bytes], numbers: Iterable[in
     # names the line being read when it failed.
     with reading(source, lambda exc: f"{source}: line {number}: expected {exc}"):
         for line, number in zip(lines, numbers if numbers is not None else itertools.repeat(0), strict=False):
+            found = records_of_line(line)
+            if found is not None:
+                records.extend(found)
+                continue
             try:
                 text = line.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
