@@ -125,12 +125,11 @@ class TraceTree:
             self.children.setdefault(parent, []).append(record)
         self._cut: set[str] = set()
         """Spans made roots where a parent cycle was cut: their parent id no longer counts."""
-        self.cycles_broken = self._break_cycles()
+        self.cycles_broken = self._break_cycles(self._clip(self.children.get(None, [])))
         """How many parent cycles were cut (each at its earliest span, which became a root)."""
         for siblings in self.children.values():
             siblings.sort(key=lambda r: (r.start_ns, r.end_ns, r.span_id))
         self.roots = self.children.get(None, [])
-        self._clip()
         self.joined: tuple[str, tuple[str, ...]] | None = None
         """For the traces of one conversation read as one (``conversations``): its id and theirs."""
         self._chains: dict[str, list[SpanRecord]] = {}
@@ -138,15 +137,12 @@ class TraceTree:
         self._owners: dict[str, str | None] = {}
         self._subtrees: dict[str, frozenset[str]] = {}
 
-    def _break_cycles(self) -> int:
+    def _break_cycles(self, reached: set[str]) -> int:
         """Spans whose parent ids loop (A under B under A) hang under no root and would vanish: keep them.
+        ``reached``: the spans the roots hold (``_clip``'s walk), the others being in or under a cycle.
 
         Each cycle is cut at its earliest-starting span, which becomes a root; a warning says so once.
         """
-        reached: set[str] = set()
-        for root in self.children.get(None, []):
-            reached.add(root.span_id)
-            reached.update(d.span_id for d in self.descendants(root))
         broken = 0
         while len(reached) < len(self.spans):
             cut = min(
@@ -155,8 +151,7 @@ class TraceTree:
             self.children[cut.parent_id].remove(cut)
             self.children.setdefault(None, []).append(cut)
             self._cut.add(cut.span_id)
-            reached.add(cut.span_id)
-            reached.update(d.span_id for d in self.descendants(cut))
+            reached.update(self._clip([cut]))
             broken += 1
         if broken and self.trace_id not in _warned_cycles:
             _warned_cycles.add(self.trace_id)
@@ -168,8 +163,9 @@ class TraceTree:
             )
         return broken
 
-    def _clip(self) -> None:
-        stack: list[tuple[SpanRecord, int, int]] = [(root, root.start_ns, root.end_ns) for root in self.roots]
+    def _clip(self, roots: Iterable[SpanRecord]) -> set[str]:
+        """Each span under ``roots`` clipped into its parent's interval; the ids of those it reached."""
+        stack: list[tuple[SpanRecord, int, int]] = [(root, root.start_ns, root.end_ns) for root in roots]
         seen: set[str] = set()
         while stack:
             span, low, high = stack.pop()
@@ -180,6 +176,7 @@ class TraceTree:
             span.clipped_end = max(min(span.end_ns, high), span.clipped_start)
             for child in self.children.get(span.span_id, []):
                 stack.append((child, span.clipped_start, span.clipped_end))
+        return seen
 
     @property
     def start_ns(self) -> int:
