@@ -316,9 +316,12 @@ def test_run_agents_early_tools_are_one_batch_a_turn_and_need_no_advice(sim: Sim
     ]
     advice = [s for s in anatomy.what_if() if s.kind == "stream_tools"]
     parallelise = [s for s in anatomy.what_if() if s.kind == "parallelise"]
-    assert parallelise == [], "each tool started when it could: as its block completed, or with the others"
+    # On a loaded machine a task may start a millisecond or more after it could, which the anatomy sees (and
+    # names, from 1 ms on); a batch run one after another would save a whole 200 ms lookup.
+    lag = 50 * MS
+    assert all(s.saving_ns < lag for s in parallelise), "each tool started when it could: as its block completed"
     if early:
-        assert advice == []
+        assert all(s.saving_ns < lag for s in advice), "the tools started as their blocks completed"
         return
     assert advice and all(s.title.startswith("Start the tools of LLM call") for s in advice)
     for suggestion in advice:
