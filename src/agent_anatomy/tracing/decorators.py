@@ -233,6 +233,7 @@ agent: SpanDecorator = _named_decorator(
     # the conventions want a provider on invoke_agent; an @agent's calls go to Anthropic
     provider=semconv.PROVIDER_ANTHROPIC,
 )
+"""``@agent`` or ``@agent("name")``: trace an agent run, each call an ``invoke_agent {name}`` span (INTERNAL)."""
 
 workflow: SpanDecorator = _named_decorator(
     "workflow",
@@ -240,6 +241,7 @@ workflow: SpanDecorator = _named_decorator(
     lambda handler: handler.start_workflow,
     "Trace a workflow: each call is an ``invoke_workflow {name}`` span (INTERNAL).",
 )
+"""``@workflow`` or ``@workflow("name")``: trace a workflow, each call an ``invoke_workflow {name}`` span (INTERNAL)."""
 
 
 @overload
