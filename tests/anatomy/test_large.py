@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from agent_anatomy.anatomy import Anatomy
-from agent_anatomy.anatomy.reporting import row_of, trace_report, trace_row
+from agent_anatomy.anatomy.formatting import ms
+from agent_anatomy.anatomy.reporting import row_of, trace_report
 from agent_anatomy.errors import ConfigurationError, TraceNotFoundError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,24 @@ def test_without_its_reports_a_large_file_reports_the_same(traces_file: Path) ->
 def test_a_row_made_without_the_report_is_the_reports_row(traces_file: Path) -> None:
     ordinary = Anatomy.from_file(traces_file, large_after=10**9)
     for analysis in ordinary.traces:
-        assert row_of(analysis) == trace_row(trace_report(analysis))
+        row, report = row_of(analysis), trace_report(analysis)
+        first = report.llm_calls[0] if report.llm_calls else None
+        top = report.suggestions[0] if report.suggestions else None
+        assert (row.trace_id, row.service, row.start_unix_ns, row.wall_ms, row.llm_calls) == (
+            report.trace_id,
+            report.service,
+            report.start_unix_ns,
+            report.wall_ms,
+            len(report.llm_calls),
+        )
+        assert row.ttft_ms == (first.ttft_ms if first else None)
+        if first is None:
+            assert row.ttft == "no LLM"
+        elif first.ttft_ms is not None:
+            assert row.ttft == ms(first.ttft_ms)
+        else:
+            assert row.ttft == ("not streamed" if first.streamed is False else "not recorded")
+        assert row.top == (f"{top.title} ({ms(top.saving_ms)})" if top else "-")
 
 
 def test_worker_processes_give_the_same_report(traces_file: Path) -> None:
@@ -180,7 +198,6 @@ def test_workers_started_while_the_file_is_indexed_give_the_same_report(
 _UNGUARDED_SCRIPT = """
 import sys
 from agent_anatomy.anatomy import Anatomy
-from agent_anatomy.anatomy.reporting import row_of, trace_report, trace_row
 # no `if __name__ == "__main__":`, as most scripts are written
 print(Anatomy.from_file(sys.argv[1], large_after=1, workers=2).render("json"))
 """

@@ -24,7 +24,7 @@ from .large import StoredTrace, TraceIndex, Workers, index_file, stored_traces
 from .model import SpanRecord, TraceTree, group_traces
 from .render_compare import render_comparison
 from .report import Report, TraceReport, TraceRow
-from .reporting import TraceFigures, figures_of, report_of, summary_of, trace_report, trace_row
+from .reporting import TraceFigures, figures_of, report_of, row_of, summary_of, trace_report
 from .sources import Progress, fetch_jaeger_trace, fetch_phoenix_trace, records_from_file, search_jaeger
 from .speeds import ModelSpeed
 from .whatif import Suggestion, judged, model_speeds
@@ -132,7 +132,10 @@ class _Trace:
         return self.stored.report()
 
     def row(self) -> TraceRow:
-        return self.stored.row if self.stored is not None else trace_row(self.report())
+        if self.stored is not None:
+            return self.stored.row
+        assert self.analysis is not None, "a trace is an analysis or a stored report"
+        return row_of(self.analysis)
 
     def report_json(self) -> str:
         """The report as the document holds it, compact: kept as text for a stored one, never parsed back."""

@@ -42,7 +42,7 @@ from .calls import llm_calls
 from .document import from_json, to_json
 from .model import EventRecord, SpanRecord, TraceTree
 from .report import TraceReport, TraceRow
-from .reporting import TraceFigures, figures_of, row_of, trace_report, trace_row
+from .reporting import TraceFigures, figures_of, row_of, trace_report
 from .sources import (
     PROGRESS_ANALYSING,
     PROGRESS_EVERY_LINES,
@@ -300,7 +300,7 @@ def _stored_of(index: TraceIndex, speeds: dict[str, ModelSpeed], kept: str | Non
             report = trace_report(analysis)
             # the fastest level: the spill file is temporary, its size matters less than the workers' time
             zjson = zlib.compress(codec.dumps(to_json(report)), 1)
-            stored.append(StoredTrace(figures_of(analysis), trace_row(report), zjson))
+            stored.append(StoredTrace(figures_of(analysis), row_of(analysis), zjson))
     return stored
 
 

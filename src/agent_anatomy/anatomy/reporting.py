@@ -61,7 +61,6 @@ __all__ = [
     "row_of",
     "summary_of",
     "trace_report",
-    "trace_row",
 ]
 
 
@@ -490,61 +489,24 @@ def report_of(traces: Sequence[TraceReport], figures: Sequence[TraceFigures]) ->
     return Report(schema=SCHEMA, traces=tuple(traces))
 
 
-def trace_row(trace: TraceReport) -> TraceRow:
-    """What a table of traces shows of one: wall time, LLM calls, the first time to first token, the top
-    suggestion."""
-    calls, top = trace.llm_calls, trace.suggestions[0] if trace.suggestions else None
-    first = (calls[0].ttft_ms, calls[0].streamed) if calls else None
-    return _row(
-        trace.trace_id,
-        trace.service,
-        trace.start_unix_ns,
-        trace.wall_ms,
-        len(calls),
-        first,
-        (top.title, top.saving_ms) if top else None,
-    )
-
-
 def row_of(analysis: TraceAnalysis) -> TraceRow:
-    """``trace_row`` of the analysis's report, without making the report (a large file's table needs only rows)."""
+    """What a table of traces shows of one: wall time, LLM calls, the first time to first token, the top
+    suggestion, in the report's milliseconds (a large file's table is made without the reports)."""
     calls, top = analysis.llm_calls, analysis.suggestions[0] if analysis.suggestions else None
-    first = (None if calls[0].ttft_ns is None else _ms(calls[0].ttft_ns), calls[0].streamed) if calls else None
-    return _row(
-        analysis.trace_id,
-        analysis.service,
-        analysis.start_ns,
-        _ms(analysis.wall_ns),
-        len(calls),
-        first,
-        (top.title, _ms(top.saving_ns)) if top else None,
-    )
-
-
-def _row(
-    trace_id: str,
-    service: str | None,
-    start_unix_ns: int,
-    wall_ms: float,
-    llm_calls: int,
-    first: tuple[float | None, bool | None] | None,
-    top: tuple[str, float] | None,
-) -> TraceRow:
-    """``first``: the first call's time to first token and whether it streamed; ``top``: the largest
-    suggestion's title and saving."""
-    if first is None:
+    ttft_ms = None if not calls or calls[0].ttft_ns is None else _ms(calls[0].ttft_ns)
+    if not calls:
         ttft = "no LLM"
-    elif first[0] is not None:
-        ttft = ms(first[0])
+    elif ttft_ms is not None:
+        ttft = ms(ttft_ms)
     else:
-        ttft = "not streamed" if first[1] is False else "not recorded"
+        ttft = "not streamed" if calls[0].streamed is False else "not recorded"
     return TraceRow(
-        trace_id=trace_id,
-        service=service,
-        start_unix_ns=start_unix_ns,
-        wall_ms=wall_ms,
-        llm_calls=llm_calls,
-        ttft_ms=first[0] if first is not None else None,
+        trace_id=analysis.trace_id,
+        service=analysis.service,
+        start_unix_ns=analysis.start_ns,
+        wall_ms=_ms(analysis.wall_ns),
+        llm_calls=len(calls),
+        ttft_ms=ttft_ms,
         ttft=ttft,
-        top=f"{top[0]} ({ms(top[1])})" if top else "-",
+        top=f"{top.title} ({ms(_ms(top.saving_ns))})" if top else "-",
     )
